@@ -1,0 +1,35 @@
+//! Errors that stop a perf test before or after it runs (not the
+//! iterations' own errors, which are measured).
+
+use std::path::PathBuf;
+
+/// Why a perf test could not run or report.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An environment variable that overrides the load shape is malformed.
+    #[error("environment variable {var}={value:?}: {reason}")]
+    Env {
+        /// The variable's name.
+        var: String,
+        /// Its value as found.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The configuration is inconsistent (builder use, or after overrides).
+    #[error("invalid perf test configuration: {0}")]
+    Config(String),
+    /// The tokio runtime could not be built.
+    #[error("could not build the test's tokio runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// The JSON report could not be written.
+    #[error("could not write the report {}: {source}", path.display())]
+    Report {
+        /// The file that was being written.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}

@@ -1,0 +1,89 @@
+//! Declarative performance tests for `cargo test`.
+//!
+//! ```no_run
+//! use perf_runtime::perf_test;
+//!
+//! #[perf_test(workers = 100, repeat = 1000, p95 < "200ms", p99 < "500ms", error_rate < 0.01)]
+//! async fn get_item_is_fast() -> Result<(), std::io::Error> {
+//!     // one iteration
+//!     Ok(())
+//! }
+//! ```
+//!
+//! `cargo test` then runs a real load test: `workers` long-lived tasks on the
+//! test's own tokio runtime pull iterations, every latency is recorded in an
+//! HDR histogram (3 significant digits), every threshold is checked, a
+//! summary is printed, a JSON [`Report`] is written to
+//! `target/perf/<module path>/<test name>.json`, and a broken threshold fails
+//! the test with the observed values. See [`perf_test`] for every option and
+//! [`PerfTest`] for the same thing in code.
+//!
+//! # Where the numbers come from
+//!
+//! - Latency is the wall time of one iteration (`Instant` before and after
+//!   awaiting it), for successful and failed iterations alike.
+//! - Workers claim iteration indices from a shared counter in blocks and
+//!   buffer samples locally, flushing into a few shared histograms, so the
+//!   framework costs a few tens of nanoseconds per iteration (see the
+//!   `overhead` benchmark).
+//! - A panic in an iteration is caught and counted; `iteration_timeout`
+//!   cancels and counts. Neither stops the run.
+
+#![warn(missing_docs)]
+
+mod builder;
+mod ctx;
+mod env;
+mod error;
+mod outcome;
+mod panics;
+mod recorder;
+mod report;
+mod scheduler;
+mod summary;
+mod threshold;
+
+pub use builder::{LoadShape, PerfTest, Stop, Warmup, DEFAULT_REPEAT};
+pub use ctx::Ctx;
+pub use error::Error;
+pub use outcome::IntoOutcome;
+pub use perf_macros::perf_test;
+pub use perf_spec::{format_duration, parse_duration, Metric, Op, Percentile};
+pub use recorder::{ErrorCount, ErrorKind, ErrorSample};
+pub use report::{LatencyStats, PercentileValue, Report, WarmupStats, REPORT_SCHEMA_VERSION};
+pub use threshold::{FractionBound, LatencyBound, RateBound, Threshold, ThresholdOutcome};
+
+/// What a perf test file usually needs: `use perf_runtime::prelude::*;`.
+pub mod prelude {
+    pub use crate::{perf_test, Ctx, PerfTest, Report, Threshold, Warmup};
+    pub use std::time::Duration;
+}
+
+/// Not public API: what `#[perf_test]` expands to. Not covered by semver.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::{Ctx, IntoOutcome, PerfTest, Threshold, Warmup};
+    pub use perf_spec::{Metric, Op, ThresholdSpec};
+    pub use std::time::Duration;
+    pub use tokio;
+
+    /// A percentile the macro has already checked.
+    pub fn percentile(p: f64) -> perf_spec::Percentile {
+        perf_spec::Percentile::new(p).expect("checked by #[perf_test] at compile time")
+    }
+
+    /// Runs the test and fails it (panics) on a configuration error or a
+    /// broken threshold.
+    #[track_caller]
+    pub fn run_test<F, Fut>(test: PerfTest, f: F)
+    where
+        F: Fn(Ctx) -> Fut + Send + Sync + 'static,
+        Fut: core::future::Future + Send + 'static,
+        Fut::Output: IntoOutcome,
+    {
+        match test.run(f) {
+            Ok(report) => report.assert_passed(),
+            Err(e) => panic!("{e}"),
+        }
+    }
+}

@@ -1,0 +1,367 @@
+//! The result of a run: figures, threshold verdicts, and the JSON file.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, UNIX_EPOCH};
+
+use base64::Engine;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use crate::builder::LoadShape;
+use crate::recorder::{new_histogram, ErrorCount, ErrorSample};
+use crate::scheduler::Measured;
+use crate::threshold::{Threshold, ThresholdOutcome};
+use crate::Error;
+
+/// Version of the JSON report's schema; bumped on incompatible changes.
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+/// Percentiles every report lists, besides those thresholds ask for.
+const STANDARD_PERCENTILES: [f64; 6] = [50.0, 75.0, 90.0, 95.0, 99.0, 99.9];
+
+/// Latency figures of the measured iterations (successful and failed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatencyStats {
+    /// Recorded iterations.
+    pub count: u64,
+    /// Fastest, in nanoseconds.
+    pub min_ns: u64,
+    /// Mean, in nanoseconds.
+    pub mean_ns: f64,
+    /// Standard deviation, in nanoseconds.
+    pub stddev_ns: f64,
+    /// Slowest, in nanoseconds.
+    pub max_ns: u64,
+    /// Percentiles, ascending.
+    pub percentiles: Vec<PercentileValue>,
+}
+
+/// One percentile of the latency distribution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PercentileValue {
+    /// The percentile, e.g. `99.9`.
+    pub percentile: f64,
+    /// Its value in nanoseconds.
+    pub value_ns: u64,
+}
+
+/// Iterations run in the warm-up (not part of any figure).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WarmupStats {
+    /// Warm-up iterations run.
+    pub iterations: u64,
+    /// Of which failed.
+    pub errors: u64,
+}
+
+/// Everything a run measured, and its verdict. Serialised as the JSON
+/// report (`schema_version` [`REPORT_SCHEMA_VERSION`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    /// Schema version of this JSON.
+    pub schema_version: u32,
+    /// The test's full name (`module::path::test_name`).
+    pub name: String,
+    /// The load shape used, after environment overrides.
+    pub load: LoadShape,
+    /// When the measured phase started, in milliseconds since the Unix epoch.
+    pub started_at_unix_ms: u64,
+    /// Length of the measured phase, in nanoseconds.
+    pub elapsed_ns: u64,
+    /// Measured iterations that finished (including failed ones).
+    pub iterations: u64,
+    /// Failed iterations: `Err`, panics and timeouts.
+    pub errors: u64,
+    /// Of the errors, iterations cancelled by `iteration_timeout`.
+    pub timeouts: u64,
+    /// Of the errors, iterations that panicked.
+    pub panics: u64,
+    /// Latencies above one hour, recorded as one hour.
+    pub saturated: u64,
+    /// `errors / iterations` (0 when nothing ran).
+    pub error_rate: f64,
+    /// `iterations / elapsed`, per second.
+    pub throughput: f64,
+    /// Latency of every measured iteration.
+    pub latency: LatencyStats,
+    /// Errors grouped by kind and message, most frequent first.
+    pub error_counts: Vec<ErrorCount>,
+    /// The first errors, with their iteration index.
+    pub first_errors: Vec<ErrorSample>,
+    /// The warm-up, if there was one.
+    pub warmup: Option<WarmupStats>,
+    /// Every threshold's verdict.
+    pub thresholds: Vec<ThresholdOutcome>,
+    /// The whole-run `timeout` expired before the run finished.
+    pub timed_out: bool,
+    /// Built with debug assertions (an unoptimised build, most likely).
+    pub debug_build: bool,
+    /// Every threshold held and the run did not time out.
+    pub passed: bool,
+    /// The latency histogram, HdrHistogram V2 + DEFLATE, base64.
+    #[serde(with = "histogram_base64")]
+    pub histogram: Histogram<u64>,
+    /// Where this report was written, if anywhere.
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+}
+
+impl Report {
+    pub(crate) fn build(
+        name: String,
+        load: LoadShape,
+        m: Measured,
+        thresholds: &[Threshold],
+        debug_build: bool,
+        path: Option<PathBuf>,
+    ) -> Report {
+        let main = m.main;
+        let h = &main.histogram;
+        let mut wanted: Vec<f64> = STANDARD_PERCENTILES.to_vec();
+        for t in thresholds {
+            if let perf_spec::Metric::Percentile(p) = t.metric() {
+                wanted.push(p.value());
+            }
+        }
+        wanted.sort_by(f64::total_cmp);
+        wanted.dedup();
+        let empty = h.is_empty();
+        let latency = LatencyStats {
+            count: h.len(),
+            min_ns: if empty { 0 } else { h.min() },
+            mean_ns: if empty { 0.0 } else { h.mean() },
+            stddev_ns: if empty { 0.0 } else { h.stdev() },
+            max_ns: if empty { 0 } else { h.max() },
+            percentiles: wanted
+                .into_iter()
+                .map(|p| PercentileValue { percentile: p, value_ns: percentile_ns(h, p) })
+                .collect(),
+        };
+        let secs = m.elapsed.as_secs_f64();
+        let mut report = Report {
+            schema_version: REPORT_SCHEMA_VERSION,
+            name,
+            load,
+            started_at_unix_ms: m.started_at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
+            elapsed_ns: m.elapsed.as_nanos() as u64,
+            iterations: main.iterations,
+            errors: main.errors,
+            timeouts: main.timeouts,
+            panics: main.panics,
+            saturated: main.saturated,
+            error_rate: if main.iterations == 0 { 0.0 } else { main.errors as f64 / main.iterations as f64 },
+            throughput: if secs > 0.0 { main.iterations as f64 / secs } else { 0.0 },
+            latency,
+            error_counts: main.error_counts,
+            first_errors: main.first_errors,
+            warmup: m.warmup.map(|w| WarmupStats { iterations: w.iterations, errors: w.errors }),
+            thresholds: Vec::new(),
+            timed_out: m.timed_out,
+            debug_build,
+            passed: false,
+            histogram: main.histogram,
+            path,
+        };
+        report.thresholds = thresholds.iter().map(|t| t.evaluate(&report)).collect();
+        report.passed = !report.timed_out && report.thresholds.iter().all(|t| t.passed);
+        report
+    }
+
+    /// Length of the measured phase.
+    pub fn elapsed(&self) -> Duration {
+        Duration::from_nanos(self.elapsed_ns)
+    }
+
+    /// Any percentile of the latency distribution, from the histogram
+    /// (within 0.1%, HdrHistogram's precision at 3 significant digits).
+    pub fn percentile(&self, p: f64) -> Duration {
+        Duration::from_nanos(percentile_ns(&self.histogram, p))
+    }
+
+    /// The thresholds that did not hold.
+    pub fn failed_thresholds(&self) -> impl Iterator<Item = &ThresholdOutcome> {
+        self.thresholds.iter().filter(|t| !t.passed)
+    }
+
+    /// The end-of-test summary, as printed.
+    pub fn summary(&self) -> String {
+        crate::summary::render(self)
+    }
+
+    /// Panics with the summary if a threshold broke or the run timed out.
+    /// The message names each failed threshold's metric, observed value and
+    /// limit.
+    #[track_caller]
+    pub fn assert_passed(&self) {
+        if !self.passed {
+            panic!("{}", crate::summary::failure(self));
+        }
+    }
+
+    /// Writes the report as JSON to `path`, atomically: a temporary file in
+    /// the same directory, renamed over the target, so a crash never leaves
+    /// half a file.
+    pub fn write_json(&self, path: &Path) -> Result<(), Error> {
+        let io = |source| Error::Report { path: path.to_owned(), source };
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let mut tmp = tempfile::Builder::new().prefix(".perf-report-").tempfile_in(dir).map_err(io)?;
+        serde_json::to_writer_pretty(&mut tmp, self).map_err(|e| io(e.into()))?;
+        tmp.write_all(b"\n").map_err(io)?;
+        tmp.as_file().sync_all().map_err(io)?;
+        tmp.persist(path).map_err(|e| io(e.error))?;
+        Ok(())
+    }
+
+    /// Reads a report written by [`write_json`](Self::write_json).
+    pub fn read_json(path: &Path) -> Result<Report, Error> {
+        let io = |source| Error::Report { path: path.to_owned(), source };
+        let text = std::fs::read_to_string(path).map_err(io)?;
+        let mut report: Report = serde_json::from_str(&text)
+            .map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
+        report.path = Some(path.to_owned());
+        Ok(report)
+    }
+}
+
+/// The `p`th percentile in nanoseconds (0 for an empty histogram).
+pub(crate) fn percentile_ns(h: &Histogram<u64>, p: f64) -> u64 {
+    if h.is_empty() {
+        0
+    } else {
+        h.value_at_quantile(p / 100.0)
+    }
+}
+
+/// `<target dir>/perf`, or `PERF_REPORT_DIR` if set.
+///
+/// The target directory is `CARGO_TARGET_DIR` if set, else found from the
+/// test executable's path (cargo marks its target directory with a
+/// `CACHEDIR.TAG` file), else `target` in the current directory.
+pub(crate) fn default_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("PERF_REPORT_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("perf");
+    }
+    let from_exe = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.ancestors().skip(1).find(|d| d.join("CACHEDIR.TAG").is_file()).map(Path::to_owned));
+    from_exe.unwrap_or_else(|| PathBuf::from("target")).join("perf")
+}
+
+/// `<dir>/<part>/<part>/<last>.json` for a `::`-separated test name. Each
+/// part is reduced to `[A-Za-z0-9_.-]` and may not be `.` or `..`, so no
+/// name escapes `dir`.
+pub(crate) fn report_path(dir: &Path, name: &str) -> PathBuf {
+    let mut path = dir.to_owned();
+    let parts: Vec<String> = name
+        .split("::")
+        .map(|part| {
+            let clean: String = part
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') { c } else { '_' })
+                .collect();
+            match clean.trim_matches('.') {
+                "" => "_".to_owned(),
+                _ => clean.replace("..", "__"),
+            }
+        })
+        .collect();
+    let (last, dirs) = parts.split_last().expect("split yields at least one part");
+    for part in dirs {
+        path.push(part);
+    }
+    path.push(format!("{last}.json"));
+    path
+}
+
+/// Writes the summary to the process's stderr in one write, bypassing the
+/// test harness's capture so that a passing test's figures are seen too.
+/// `PERF_SUMMARY=captured` prints through the harness instead (shown only
+/// for failing tests or with `--nocapture`); `PERF_SUMMARY=never` prints
+/// nothing.
+pub(crate) fn print_summary(summary: &str) {
+    match std::env::var("PERF_SUMMARY").as_deref() {
+        Ok("never") => {}
+        Ok("captured") => println!("{summary}"),
+        _ => {
+            let _ = std::io::stderr().lock().write_all(format!("{summary}\n").as_bytes());
+        }
+    }
+}
+
+mod histogram_base64 {
+    use super::*;
+    use serde::de::Error as _;
+    use serde::ser::Error as _;
+
+    pub(super) fn serialize<S: serde::Serializer>(h: &Histogram<u64>, s: S) -> Result<S::Ok, S::Error> {
+        let mut bytes = Vec::new();
+        V2DeflateSerializer::new().serialize(h, &mut bytes).map_err(|e| S::Error::custom(format!("{e:?}")))?;
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Histogram<u64>, D::Error> {
+        let text = String::deserialize(d)?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|e| D::Error::custom(format!("histogram is not base64: {e}")))?;
+        let mut h: Histogram<u64> = Deserializer::new()
+            .deserialize(&mut bytes.as_slice())
+            .map_err(|e| D::Error::custom(format!("histogram does not decode: {e:?}")))?;
+        h.auto(true);
+        let mut merged = new_histogram();
+        merged.add(&h).map_err(|e| D::Error::custom(format!("{e:?}")))?;
+        Ok(merged)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn report_paths_stay_inside_the_directory() {
+        let dir = Path::new("/t/perf");
+        assert_eq!(report_path(dir, "behaviour::basic::fast"), Path::new("/t/perf/behaviour/basic/fast.json"));
+        assert_eq!(report_path(dir, "../../etc/passwd"), Path::new("/t/perf/______etc_passwd.json"));
+        assert_eq!(report_path(dir, "a::..::b"), Path::new("/t/perf/a/_/b.json"));
+        assert_eq!(report_path(dir, "a::/abs"), Path::new("/t/perf/a/_abs.json"));
+        assert!(report_path(dir, "x::v1.2").ends_with("x/v1.2.json"));
+    }
+
+    proptest! {
+        #[test]
+        fn any_name_stays_inside(name in "\\PC{0,40}") {
+            let dir = Path::new("/t/perf");
+            let p = report_path(dir, &name);
+            prop_assert!(p.starts_with(dir));
+            prop_assert!(p.components().all(|c| !matches!(c, std::path::Component::ParentDir)));
+        }
+
+        /// HdrHistogram's percentile against the exact nearest-rank
+        /// percentile of the sorted samples: never below it, and above it
+        /// by at most the histogram's precision (3 significant digits).
+        #[test]
+        fn percentiles_match_a_sorted_vector(
+            samples in proptest::collection::vec(1u64..10_000_000_000, 1..2000),
+            p in 0.1f64..100.0,
+        ) {
+            let mut h = new_histogram();
+            for &s in &samples {
+                h.record(s).unwrap();
+            }
+            let mut sorted = samples.clone();
+            sorted.sort_unstable();
+            let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+            let exact = sorted[rank - 1];
+            let got = percentile_ns(&h, p);
+            prop_assert!(got >= exact && got as f64 <= exact as f64 * 1.001 + 1.0, "p{p}: exact {exact}, hdr {got}");
+        }
+    }
+}

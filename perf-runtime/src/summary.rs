@@ -1,0 +1,160 @@
+//! The end-of-test summary: one line per figure, a ✓/✗ per threshold with
+//! the observed value beside the limit (k6's end-of-test summary is the
+//! model).
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use perf_spec::format_duration;
+
+use crate::builder::{Stop, Warmup};
+use crate::recorder::ErrorKind;
+use crate::report::Report;
+
+fn d(ns: u64) -> String {
+    format_duration(Duration::from_nanos(ns))
+}
+
+/// A `label.....: value` line, labels padded to one width.
+fn line(out: &mut String, label: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(out, "  {label:.<18}: {value}");
+}
+
+pub(crate) fn render(r: &Report) -> String {
+    let mut out = String::new();
+    let verdict = if r.passed { "✓ passed" } else { "✗ FAILED" };
+    let _ = writeln!(out, "perf test {}  {verdict}", r.name);
+    let l = &r.load;
+    let mut load = format!("closed model, {} worker{}, ", l.workers, if l.workers == 1 { "" } else { "s" });
+    match l.stop {
+        Stop::Repeat(n) => {
+            let _ = write!(load, "{n} iterations");
+        }
+        Stop::Duration(t) => {
+            let _ = write!(load, "for {}", format_duration(t));
+        }
+    }
+    match l.warmup {
+        Some(Warmup::Iterations(n)) => {
+            let _ = write!(load, ", warm-up {n} iterations");
+        }
+        Some(Warmup::Time(t)) => {
+            let _ = write!(load, ", warm-up {}", format_duration(t));
+        }
+        None => {}
+    }
+    let _ = write!(load, ", {} runtime thread{}", l.worker_threads, if l.worker_threads == 1 { "" } else { "s" });
+    if !l.overrides.is_empty() {
+        let _ = write!(load, " (from {})", l.overrides.join(", "));
+    }
+    line(&mut out, "load", load);
+    line(&mut out, "iterations", format!("{} in {}  {:.1}/s", r.iterations, d(r.elapsed_ns), r.throughput));
+    let mut errors = format!("{} ({:.2}%)", r.errors, r.error_rate * 100.0);
+    if r.timeouts + r.panics > 0 {
+        let _ = write!(errors, "  of which {} timeouts, {} panics", r.timeouts, r.panics);
+    }
+    line(&mut out, "errors", errors);
+    if r.latency.count > 0 {
+        let lat = &r.latency;
+        let mut s = format!(
+            "min {}  mean {} ±{}",
+            d(lat.min_ns),
+            d(lat.mean_ns.round() as u64),
+            d(lat.stddev_ns.round() as u64)
+        );
+        for p in &lat.percentiles {
+            let _ = write!(s, "  p{} {}", p.percentile, d(p.value_ns));
+        }
+        let _ = write!(s, "  max {}", d(lat.max_ns));
+        line(&mut out, "latency", s);
+    }
+    if r.saturated > 0 {
+        line(&mut out, "saturated", format!("{} latencies over 1h recorded as 1h", r.saturated));
+    }
+    if let Some(w) = &r.warmup {
+        line(&mut out, "warm-up", format!("{} iterations, {} errors (not recorded)", w.iterations, w.errors));
+    }
+    if !r.thresholds.is_empty() {
+        let _ = writeln!(out, "  thresholds:");
+        let width = r.thresholds.iter().map(|t| t.threshold.chars().count()).max().unwrap_or(0) + 2;
+        for t in &r.thresholds {
+            let mark = if t.passed { "✓" } else { "✗" };
+            let _ = writeln!(out, "    {mark} {:.<width$} {}", format!("{} ", t.threshold), t.observed_display);
+        }
+    }
+    if r.timed_out {
+        let limit = r.load.timeout.map(format_duration).unwrap_or_default();
+        let _ = writeln!(out, "  ✗ timed out after {limit}: the figures above are what was measured until then");
+    }
+    if !r.error_counts.is_empty() {
+        let _ = writeln!(out, "  errors by message:");
+        for c in r.error_counts.iter().take(5) {
+            let _ = writeln!(out, "    {:>6} × {}: {}", c.count, kind(c.kind), truncate(&c.message));
+        }
+        if r.error_counts.len() > 5 {
+            let _ = writeln!(out, "    … and {} more distinct messages (see the JSON report)", r.error_counts.len() - 5);
+        }
+        let _ = writeln!(out, "  first errors:");
+        for e in r.first_errors.iter().take(3) {
+            let _ = writeln!(
+                out,
+                "    iteration {} (worker {}): {}: {}",
+                e.iteration,
+                e.worker,
+                kind(e.kind),
+                truncate(&e.message)
+            );
+        }
+    }
+    if r.debug_build {
+        let _ = writeln!(
+            out,
+            "  note: debug build: latencies include unoptimised code; `cargo test --release` gives figures to trust"
+        );
+    }
+    if let Some(p) = &r.path {
+        let _ = writeln!(out, "  report: {}", p.display());
+    }
+    out.truncate(out.trim_end().len());
+    out
+}
+
+fn kind(k: ErrorKind) -> &'static str {
+    match k {
+        ErrorKind::Error => "error",
+        ErrorKind::Panic => "panic",
+        ErrorKind::Timeout => "timeout",
+    }
+}
+
+fn truncate(s: &str) -> String {
+    let one_line = s.replace('\n', " ");
+    if one_line.chars().count() > 160 {
+        format!("{}…", one_line.chars().take(159).collect::<String>())
+    } else {
+        one_line
+    }
+}
+
+/// The panic message of a failed run: what failed, then the summary.
+pub(crate) fn failure(r: &Report) -> String {
+    let failed: Vec<_> = r.failed_thresholds().collect();
+    let mut out = format!("perf test `{}` failed", r.name);
+    if r.timed_out {
+        let _ = write!(out, ": timed out after {}", r.load.timeout.map(format_duration).unwrap_or_default());
+    }
+    if !failed.is_empty() {
+        let _ = write!(out, "{} {} of {} thresholds broken:", if r.timed_out { ";" } else { ":" }, failed.len(), r.thresholds.len());
+        for t in &failed {
+            let _ = write!(out, "\n  ✗ {}: observed {} (limit {} {})", t.metric, t.observed_display, t.op, limit(t));
+        }
+    }
+    let _ = write!(out, "\n\n{}", render(r));
+    out
+}
+
+fn limit(t: &crate::ThresholdOutcome) -> String {
+    // The threshold text is "<metric> <op> <limit>": its tail is the limit
+    // as the user wrote it.
+    t.threshold.rsplit_once(' ').map_or_else(|| t.limit.to_string(), |(_, l)| l.to_owned())
+}

@@ -1,0 +1,21 @@
+//! The vocabulary of `#[perf_test]`, shared by the macro and the runtime.
+//!
+//! A proc-macro crate cannot export ordinary functions, yet the same rules
+//! must hold when `perf-macros` checks `p95 < "200ms"` at compile time and
+//! when `perf-runtime` reads `PERF_DURATION=30s` or a builder call at run
+//! time. This crate is that single definition. It has no dependencies so
+//! that it adds nothing to a user's proc-macro build time.
+//!
+//! Not public API: use it through `perf_runtime`.
+
+#![warn(missing_docs)]
+
+mod duration;
+mod fraction;
+mod suggest;
+mod threshold;
+
+pub use duration::{format_duration, parse_duration, DurationError};
+pub use fraction::{check_fraction, parse_fraction, FractionError};
+pub use suggest::closest;
+pub use threshold::{check_consistency, Metric, MetricKind, Op, Percentile, ThresholdSpec, METRIC_NAMES};

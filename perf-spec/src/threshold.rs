@@ -1,0 +1,344 @@
+//! Threshold metrics, comparison operators and the rules that tie them.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::time::Duration;
+
+use crate::duration::format_duration;
+
+/// Every metric name a threshold may use (besides `p(N)`), for messages and
+/// suggestions.
+pub const METRIC_NAMES: &[&str] = &[
+    "mean", "avg", "min", "max", "p50", "p75", "p90", "p95", "p99", "p999", "error_rate", "throughput",
+];
+
+/// A percentile in `(0, 100]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Percentile(f64);
+
+impl Percentile {
+    /// `p` must lie in `(0, 100]`.
+    pub fn new(p: f64) -> Result<Self, String> {
+        if p > 0.0 && p <= 100.0 {
+            Ok(Percentile(p))
+        } else {
+            Err(format!("percentile {p} is outside (0, 100]; write e.g. p(99.9)"))
+        }
+    }
+
+    /// The percentile, e.g. `99.9`.
+    pub fn value(self) -> f64 {
+        self.0
+    }
+
+    /// The quantile, e.g. `0.999`.
+    pub fn quantile(self) -> f64 {
+        self.0 / 100.0
+    }
+}
+
+/// What a threshold measures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Metric {
+    /// Mean latency (`mean`, alias `avg`).
+    Mean,
+    /// Fastest iteration.
+    Min,
+    /// Slowest iteration.
+    Max,
+    /// A latency percentile (`p95`, `p999`, `p(99.9)`).
+    Percentile(Percentile),
+    /// Failed iterations over all iterations.
+    ErrorRate,
+    /// Completed iterations per second.
+    Throughput,
+}
+
+/// How a metric's value is expressed, which decides the limit's unit and
+/// the operators that make sense.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricKind {
+    /// A latency: the limit is a duration; only upper bounds make sense.
+    Latency,
+    /// A fraction in `[0, 1]`; only upper bounds make sense.
+    Fraction,
+    /// Iterations per second; only lower bounds make sense.
+    PerSecond,
+}
+
+impl Metric {
+    /// The metric for a name as written in the attribute.
+    pub fn from_name(name: &str) -> Option<Metric> {
+        let p = |v| Some(Metric::Percentile(Percentile(v)));
+        match name {
+            "mean" | "avg" => Some(Metric::Mean),
+            "min" => Some(Metric::Min),
+            "max" => Some(Metric::Max),
+            "p50" => p(50.0),
+            "p75" => p(75.0),
+            "p90" => p(90.0),
+            "p95" => p(95.0),
+            "p99" => p(99.0),
+            "p999" => p(99.9),
+            "error_rate" => Some(Metric::ErrorRate),
+            "throughput" => Some(Metric::Throughput),
+            _ => None,
+        }
+    }
+
+    /// Whether the limit is a duration, a fraction or a rate.
+    pub fn kind(self) -> MetricKind {
+        match self {
+            Metric::Mean | Metric::Min | Metric::Max | Metric::Percentile(_) => MetricKind::Latency,
+            Metric::ErrorRate => MetricKind::Fraction,
+            Metric::Throughput => MetricKind::PerSecond,
+        }
+    }
+
+    /// Checks that `op` makes sense for this metric.
+    pub fn check_op(self, op: Op) -> Result<(), String> {
+        match (self.kind(), op.is_upper_bound()) {
+            (MetricKind::Latency, false) => Err(format!(
+                "`{self} {op}` asks for slower code: latency thresholds are upper bounds; use `<` or `<=`"
+            )),
+            (MetricKind::Fraction, false) => Err(format!(
+                "`{self} {op}` asks for more errors: `{self}` thresholds are upper bounds; use `<` or `<=`"
+            )),
+            (MetricKind::PerSecond, true) => Err(format!(
+                "`{self} {op}` caps throughput: throughput thresholds are lower bounds; use `>=` or `>`"
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Rank in `min <= p(x) <= max`; `None` for metrics outside that chain.
+    fn order_rank(self) -> Option<f64> {
+        match self {
+            Metric::Min => Some(0.0),
+            Metric::Percentile(p) => Some(p.0),
+            Metric::Max => Some(100.0),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Metric::Mean => f.write_str("mean"),
+            Metric::Min => f.write_str("min"),
+            Metric::Max => f.write_str("max"),
+            Metric::Percentile(p) => write!(f, "p{}", p.0),
+            Metric::ErrorRate => f.write_str("error_rate"),
+            Metric::Throughput => f.write_str("throughput"),
+        }
+    }
+}
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+impl Op {
+    /// `<` and `<=`.
+    pub fn is_upper_bound(self) -> bool {
+        matches!(self, Op::Lt | Op::Le)
+    }
+
+    /// Whether `observed op limit` holds.
+    pub fn holds(self, observed: f64, limit: f64) -> bool {
+        match self {
+            Op::Lt => observed < limit,
+            Op::Le => observed <= limit,
+            Op::Gt => observed > limit,
+            Op::Ge => observed >= limit,
+        }
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Gt => ">",
+            Op::Ge => ">=",
+        })
+    }
+}
+
+/// One threshold: `metric op limit`.
+///
+/// `limit` is in nanoseconds for latency metrics, a fraction in `[0, 1]` for
+/// `error_rate`, and iterations per second for `throughput`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ThresholdSpec {
+    /// What is measured.
+    pub metric: Metric,
+    /// How it is compared.
+    pub op: Op,
+    /// The limit, in the metric's unit.
+    pub limit: f64,
+}
+
+impl ThresholdSpec {
+    /// Checks the operator and the limit on their own (not against other
+    /// thresholds: see [`check_consistency`]).
+    pub fn check(&self) -> Result<(), String> {
+        self.metric.check_op(self.op)?;
+        let (m, op, l) = (self.metric, self.op, self.limit);
+        if !l.is_finite() || l < 0.0 {
+            return Err(format!("`{m} {op}` needs a finite, non-negative limit, got {l}"));
+        }
+        match m.kind() {
+            MetricKind::Latency if l == 0.0 => Err(format!(
+                "`{m} {op} 0` can never pass: no iteration takes zero time; give a positive duration"
+            )),
+            MetricKind::Fraction if l > 1.0 => Err(format!(
+                "`{m}` limit {l} is outside [0, 1]; write a fraction (0.01) or a percentage (\"1%\")"
+            )),
+            MetricKind::Fraction if l == 0.0 && op == Op::Lt => Err(format!(
+                "`{m} < 0` can never pass; write `{m} <= 0` to allow no errors at all"
+            )),
+            MetricKind::PerSecond if l == 0.0 => {
+                Err(format!("`{m} {op} 0` always passes; give a positive rate"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The limit as written, in its unit (`200ms`, `0.01`, `1000/s`).
+    pub fn limit_display(&self) -> String {
+        match self.metric.kind() {
+            MetricKind::Latency => format_duration(Duration::from_nanos(self.limit as u64)),
+            MetricKind::Fraction => format!("{}", self.limit),
+            MetricKind::PerSecond => format!("{}/s", self.limit),
+        }
+    }
+}
+
+impl fmt::Display for ThresholdSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}", self.metric, self.op, self.limit_display())
+    }
+}
+
+/// Finds duplicated and contradictory thresholds.
+///
+/// Returns `(index, message)` for each offending threshold, the index
+/// pointing at the later of the two so that an error can be reported at the
+/// token the user most likely got wrong. Rules:
+/// - two upper (or two lower) bounds on the same metric are a duplicate;
+/// - `min <= p(a) <= p(b) <= max` for `a < b`, and `min <= mean <= max`: an
+///   upper bound on a higher metric that is below the upper bound on a lower
+///   one (`p99 < "100ms"` beside `p95 < "200ms"`, `min` above `max`) is
+///   almost always a swap, and is rejected.
+pub fn check_consistency(specs: &[ThresholdSpec]) -> Vec<(usize, String)> {
+    let mut problems = Vec::new();
+    for (j, b) in specs.iter().enumerate() {
+        for a in &specs[..j] {
+            if a.metric == b.metric && a.op.is_upper_bound() == b.op.is_upper_bound() {
+                problems.push((j, format!("duplicate threshold on `{}` (already `{a}`)", b.metric)));
+                break;
+            }
+            if !(a.op.is_upper_bound() && b.op.is_upper_bound()) {
+                continue;
+            }
+            if a.metric.kind() != MetricKind::Latency || b.metric.kind() != MetricKind::Latency {
+                continue;
+            }
+            if let Some(order) = metric_order(a.metric, b.metric) {
+                // `lo` is the metric that is never larger than `hi`.
+                let (lo, hi) = if order == Ordering::Less { (a, b) } else { (b, a) };
+                if hi.limit < lo.limit {
+                    problems.push((
+                        j,
+                        format!(
+                            "`{hi}` is below `{lo}`, but {} is never smaller than {}: \
+                             were the limits swapped?",
+                            hi.metric, lo.metric
+                        ),
+                    ));
+                    break;
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// `Less` if `a` is never larger than `b` for any data, `Greater` for the
+/// reverse, `None` when no order holds (mean vs a percentile).
+fn metric_order(a: Metric, b: Metric) -> Option<Ordering> {
+    match (a, b) {
+        (Metric::Mean, Metric::Min) | (Metric::Max, Metric::Mean) => Some(Ordering::Greater),
+        (Metric::Min, Metric::Mean) | (Metric::Mean, Metric::Max) => Some(Ordering::Less),
+        _ => {
+            let (ra, rb) = (a.order_rank()?, b.order_rank()?);
+            ra.partial_cmp(&rb).filter(|o| *o != Ordering::Equal)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(metric: &str, op: Op, ms: f64) -> ThresholdSpec {
+        ThresholdSpec { metric: Metric::from_name(metric).unwrap(), op, limit: ms * 1e6 }
+    }
+
+    #[test]
+    fn names_and_display() {
+        assert_eq!(Metric::from_name("avg"), Some(Metric::Mean));
+        assert_eq!(Metric::from_name("p999").unwrap().to_string(), "p99.9");
+        assert_eq!(Metric::Percentile(Percentile::new(99.99).unwrap()).to_string(), "p99.99");
+        assert_eq!(Metric::from_name("p96"), None);
+        assert!(Percentile::new(0.0).is_err());
+        assert!(Percentile::new(100.5).is_err());
+        assert!(Percentile::new(100.0).is_ok());
+        assert_eq!(ms("p95", Op::Lt, 200.0).to_string(), "p95 < 200ms");
+    }
+
+    #[test]
+    fn operators_per_kind() {
+        assert!(ms("p95", Op::Gt, 1.0).check().unwrap_err().contains("upper bounds"));
+        assert!(ms("mean", Op::Le, 1.0).check().is_ok());
+        let tp = ThresholdSpec { metric: Metric::Throughput, op: Op::Lt, limit: 10.0 };
+        assert!(tp.check().unwrap_err().contains("lower bounds"));
+        let er = ThresholdSpec { metric: Metric::ErrorRate, op: Op::Lt, limit: 1.5 };
+        assert!(er.check().unwrap_err().contains("outside [0, 1]"));
+        let er0 = ThresholdSpec { metric: Metric::ErrorRate, op: Op::Lt, limit: 0.0 };
+        assert!(er0.check().unwrap_err().contains("<= 0"));
+        assert!(ms("p95", Op::Lt, 0.0).check().is_err());
+    }
+
+    #[test]
+    fn contradictions() {
+        let ok = [ms("p95", Op::Lt, 200.0), ms("p99", Op::Lt, 500.0), ms("max", Op::Lt, 900.0)];
+        assert!(check_consistency(&ok).is_empty());
+        let swapped = [ms("p95", Op::Lt, 200.0), ms("p99", Op::Lt, 100.0)];
+        let problems = check_consistency(&swapped);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].0, 1);
+        assert!(problems[0].1.contains("`p99 < 100ms` is below `p95 < 200ms`"), "{}", problems[0].1);
+        let min_max = [ms("max", Op::Lt, 10.0), ms("min", Op::Lt, 50.0)];
+        assert!(check_consistency(&min_max)[0].1.contains("`max < 10ms` is below `min < 50ms`"));
+        let mean_max = [ms("mean", Op::Lt, 10.0), ms("max", Op::Lt, 5.0)];
+        assert_eq!(check_consistency(&mean_max).len(), 1);
+        // mean and percentiles have no order: both directions allowed.
+        let mean_p = [ms("mean", Op::Lt, 10.0), ms("p50", Op::Lt, 5.0)];
+        assert!(check_consistency(&mean_p).is_empty());
+        let dup = [ms("p95", Op::Lt, 10.0), ms("p95", Op::Le, 20.0)];
+        assert!(check_consistency(&dup)[0].1.contains("duplicate"));
+    }
+}
