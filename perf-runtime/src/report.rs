@@ -165,6 +165,11 @@ impl Report {
             path,
         };
         report.thresholds = thresholds.iter().map(|t| t.evaluate(&report)).collect();
+        if !thresholds.iter().any(|t| t.metric() == perf_spec::Metric::ErrorRate) {
+            let mut implicit = Threshold::default_error_rate().evaluate(&report);
+            implicit.default = true;
+            report.thresholds.push(implicit);
+        }
         report.passed = !report.timed_out && report.thresholds.iter().all(|t| t.passed);
         report
     }

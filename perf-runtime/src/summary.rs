@@ -76,10 +76,17 @@ pub(crate) fn render(r: &Report) -> String {
     }
     if !r.thresholds.is_empty() {
         let _ = writeln!(out, "  thresholds:");
-        let width = r.thresholds.iter().map(|t| t.threshold.chars().count()).max().unwrap_or(0) + 2;
+        let label = |t: &crate::ThresholdOutcome| {
+            if t.default {
+                format!("{} (default) ", t.threshold)
+            } else {
+                format!("{} ", t.threshold)
+            }
+        };
+        let width = r.thresholds.iter().map(|t| label(t).chars().count()).max().unwrap_or(0) + 2;
         for t in &r.thresholds {
             let mark = if t.passed { "✓" } else { "✗" };
-            let _ = writeln!(out, "    {mark} {:.<width$} {}", format!("{} ", t.threshold), t.observed_display);
+            let _ = writeln!(out, "    {mark} {:.<width$} {}", label(t), t.observed_display);
         }
     }
     if r.timed_out {

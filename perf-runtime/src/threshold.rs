@@ -119,7 +119,16 @@ impl Threshold {
             observed,
             observed_display: observed.map_or_else(|| "no data".to_owned(), |v| display(spec.metric, v, report)),
             passed: observed.is_some_and(|v| spec.op.holds(v, spec.limit)),
+            default: false,
         }
+    }
+
+    /// `error_rate <= 0`: applied when a test declares no `error_rate`
+    /// threshold, so that a run whose iterations all fail never passes
+    /// quietly on its latency alone. Declare `error_rate < 0.01` (or
+    /// `error_rate <= 1`) to allow errors.
+    pub(crate) fn default_error_rate() -> Threshold {
+        Threshold(ThresholdSpec { metric: Metric::ErrorRate, op: Op::Le, limit: 0.0 })
     }
 }
 
@@ -147,6 +156,9 @@ pub struct ThresholdOutcome {
     pub observed_display: String,
     /// Whether it held.
     pub passed: bool,
+    /// Applied by default (`error_rate <= 0` when none was declared).
+    #[serde(default)]
+    pub default: bool,
 }
 
 fn observe(metric: Metric, r: &Report) -> Option<f64> {

@@ -1,0 +1,99 @@
+//! Broken thresholds fail the test with the metric, the observed value and
+//! the limit; every threshold is evaluated, not just the first.
+
+use std::time::Duration;
+
+use perf_runtime::prelude::*;
+use perf_tests::panic_message;
+
+// Each iteration sleeps 20 ms; a 5 ms p95 cannot hold on any machine.
+#[perf_test(repeat = 10, p95 < "5ms")]
+#[should_panic(expected = "p95: observed")]
+async fn slow_p95_fails() {
+    tokio::time::sleep(Duration::from_millis(20)).await;
+}
+
+#[perf_test(repeat = 20, error_rate < 0.1)]
+#[should_panic(expected = "error_rate: observed 0.5000 (10 of 20) (limit < 0.1)")]
+async fn error_rate_fails(ctx: Ctx) -> Result<(), &'static str> {
+    if ctx.iteration() % 2 == 0 {
+        Err("even iterations fail")
+    } else {
+        Ok(())
+    }
+}
+
+// 20 ms per iteration on one worker: at most 50 iterations/s.
+#[perf_test(repeat = 5, throughput >= 1000)]
+#[should_panic(expected = "throughput: observed")]
+async fn low_throughput_fails() {
+    tokio::time::sleep(Duration::from_millis(20)).await;
+}
+
+#[perf_test(repeat = 20, error_rate < "50%", p99 < "10s")]
+async fn errors_within_budget_pass(ctx: Ctx) -> Result<(), String> {
+    if ctx.iteration() == 3 {
+        return Err("one failure in twenty".into());
+    }
+    Ok(())
+}
+
+#[test]
+fn every_threshold_is_evaluated_and_reported() {
+    let report = PerfTest::new("thresholds::all_evaluated")
+        .repeat(10)
+        .no_report_file()
+        .quiet()
+        .threshold(Threshold::p(50.0).lt(Duration::from_millis(1)))
+        .threshold(Threshold::mean().lt(Duration::from_secs(10)))
+        .threshold(Threshold::p(99.0).lt(Duration::from_millis(2)))
+        .threshold(Threshold::max().lt(Duration::from_secs(20)))
+        .threshold(Threshold::error_rate().le(0.0))
+        .run(|_| async { tokio::time::sleep(Duration::from_millis(10)).await })
+        .unwrap();
+    let verdicts: Vec<(&str, bool)> = report.thresholds.iter().map(|t| (t.metric.as_str(), t.passed)).collect();
+    assert_eq!(verdicts, [("p50", false), ("mean", true), ("p99", false), ("max", true), ("error_rate", true)]);
+    assert!(!report.passed);
+    let message = panic_message(|| report.assert_passed());
+    assert!(message.contains("2 of 5 thresholds broken"), "{message}");
+    assert!(message.contains("✗ p50: observed") && message.contains("(limit < 1ms)"), "{message}");
+    assert!(message.contains("✗ p99: observed") && message.contains("(limit < 2ms)"), "{message}");
+    assert!(!message.contains("✗ mean"), "{message}");
+    // The table follows, with the passing ones ticked.
+    assert!(message.contains("✓ mean < 10s"), "{message}");
+}
+
+#[test]
+fn observed_values_are_the_reports_figures() {
+    let report = PerfTest::new("thresholds::observed")
+        .repeat(20)
+        .no_report_file()
+        .quiet()
+        .threshold(Threshold::p(95.0).lt(Duration::from_secs(1)))
+        .threshold(Threshold::throughput().ge(1.0))
+        .run(|_| async { tokio::time::sleep(Duration::from_millis(2)).await })
+        .unwrap();
+    let p95 = &report.thresholds[0];
+    assert_eq!(p95.observed, Some(report.percentile(95.0).as_nanos() as f64));
+    // A 2 ms sleep never takes less than 2 ms.
+    assert!(p95.observed.unwrap() >= 2e6);
+    let tp = &report.thresholds[1];
+    assert_eq!(tp.observed, Some(report.throughput));
+    assert!((report.throughput - 20.0 / report.elapsed().as_secs_f64()).abs() < 1e-6);
+    assert!(report.passed);
+}
+
+#[test]
+fn inconsistent_builder_thresholds_are_rejected() {
+    let err = PerfTest::new("thresholds::swapped")
+        .threshold(Threshold::p(95.0).lt(Duration::from_millis(200)))
+        .threshold(Threshold::p(99.0).lt(Duration::from_millis(100)))
+        .quiet()
+        .no_report_file()
+        .run(|_| async {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`p99 < 100ms` is below `p95 < 200ms`"), "{err}");
+    let err = PerfTest::new("thresholds::zero").repeat(0).run(|_| async {}).unwrap_err().to_string();
+    assert!(err.contains("`repeat` must be at least 1"), "{err}");
+}
