@@ -1,0 +1,113 @@
+//! Errors, panics and iteration timeouts are counted, classified and kept;
+//! none of them stops the run.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use perf_runtime::prelude::*;
+use perf_runtime::ErrorKind;
+
+fn quiet(name: &str) -> PerfTest {
+    PerfTest::new(name).no_report_file().quiet().threshold(Threshold::error_rate().le(1.0))
+}
+
+#[test]
+fn err_results_are_counted_per_message() {
+    let report = quiet("errors::err")
+        .workers(3)
+        .repeat(300)
+        .run(|ctx| async move {
+            match ctx.iteration() % 10 {
+                0 => Err(format!("throttled")),
+                1 => Err(format!("not found: item {}", ctx.iteration() % 2)),
+                _ => Ok(()),
+            }
+        })
+        .unwrap();
+    assert_eq!(report.iterations, 300);
+    assert_eq!(report.errors, 60);
+    assert_eq!((report.panics, report.timeouts), (0, 0));
+    assert!((report.error_rate - 0.2).abs() < 1e-12);
+    let counts: Vec<(&str, u64)> = report.error_counts.iter().map(|c| (c.message.as_str(), c.count)).collect();
+    // Keyed by the error's Debug text; `% 10 == 1` makes the item always 1.
+    assert_eq!(counts, [("\"not found: item 1\"", 30), ("\"throttled\"", 30)]);
+    assert!(report.first_errors.len() >= 5);
+    assert_eq!(report.first_errors[0].iteration, 0);
+    assert_eq!(report.first_errors[0].kind, ErrorKind::Error);
+}
+
+#[test]
+fn panics_are_caught_counted_and_do_not_abort_the_run() {
+    let after_panic = Arc::new(AtomicU64::new(0));
+    let seen = after_panic.clone();
+    let report = quiet("errors::panics")
+        .workers(2)
+        .repeat(100)
+        .run(move |ctx| {
+            let seen = seen.clone();
+            async move {
+                if ctx.iteration() % 25 == 0 {
+                    panic!("iteration {} exploded", ctx.iteration());
+                }
+                seen.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+        .unwrap();
+    assert_eq!(report.iterations, 100);
+    assert_eq!(report.panics, 4);
+    assert_eq!(report.errors, 4);
+    assert_eq!(after_panic.load(Ordering::Relaxed), 96);
+    let first = &report.first_errors[0];
+    assert_eq!(first.kind, ErrorKind::Panic);
+    assert!(first.message.starts_with("iteration 0 exploded at tests/tests/errors.rs:"), "{}", first.message);
+}
+
+/// Set when the iteration's future is dropped before it finished.
+struct CancelGuard(Arc<AtomicU64>, bool);
+
+impl Drop for CancelGuard {
+    fn drop(&mut self) {
+        if !self.1 {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+#[test]
+fn iteration_timeout_cancels_and_counts() {
+    let cancelled = Arc::new(AtomicU64::new(0));
+    let c = cancelled.clone();
+    let start = Instant::now();
+    let report = quiet("errors::iteration_timeout")
+        .workers(2)
+        .repeat(10)
+        .iteration_timeout(Duration::from_millis(50))
+        .run(move |ctx| {
+            let guard = CancelGuard(c.clone(), false);
+            async move {
+                let mut guard = guard;
+                // Odd iterations would take 10 s if not cancelled.
+                let nap = if ctx.iteration() % 2 == 1 { 10_000 } else { 1 };
+                tokio::time::sleep(Duration::from_millis(nap)).await;
+                guard.1 = true;
+            }
+        })
+        .unwrap();
+    assert_eq!(report.iterations, 10);
+    assert_eq!(report.timeouts, 5);
+    assert_eq!(report.errors, 5);
+    assert_eq!(cancelled.load(Ordering::Relaxed), 5, "timed-out iterations are dropped (cancelled)");
+    // Five 50 ms timeouts on two workers, not five 10 s sleeps.
+    assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+    // A timed-out iteration is recorded at (about) the timeout: at least 50 ms.
+    assert!(report.latency.max_ns >= 50_000_000);
+    assert!(report.latency.max_ns < 5_000_000_000);
+    assert!(report.error_counts[0].message.contains("iteration_timeout (50ms)"), "{:?}", report.error_counts);
+}
+
+#[perf_test(repeat = 4, iteration_timeout = "20ms")]
+#[should_panic(expected = "iteration cancelled after iteration_timeout (20ms)")]
+async fn iteration_timeout_fails_the_default_error_rate() {
+    tokio::time::sleep(Duration::from_secs(10)).await;
+}
