@@ -99,7 +99,7 @@ fn fallback(mut func: ItemFn, error: Option<syn::Error>) -> TokenStream {
     func.attrs.retain(|a| !is_test_attr(a));
     let errors = error.map(|e| e.to_compile_error());
     quote! {
-        #[allow(dead_code)]
+        #[allow(dead_code, unused_variables)]
         #func
         #errors
     }

@@ -1,0 +1,7 @@
+use perf_runtime::perf_test;
+
+#[perf_test(repeat = 10)]
+#[test]
+async fn case() {}
+
+fn main() {}

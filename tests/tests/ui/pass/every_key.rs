@@ -1,0 +1,32 @@
+use perf_runtime::perf_test;
+
+#[perf_test(
+    workers = 100,
+    repeat = 1000,
+    warmup = 10,
+    timeout = "5m",
+    iteration_timeout = "1.5s",
+    worker_threads = 2,
+    crate = "perf_runtime",
+    mean < "100ms",
+    min < "10ms",
+    p50 < "50ms",
+    p75 < "60ms",
+    p90 < "70ms",
+    p95 < "200ms",
+    p99 < "500ms",
+    p999 < "800ms",
+    p(99.99) <= "900ms",
+    max < "1s",
+    error_rate < 0.01,
+    throughput >= 1000,
+)]
+async fn closed_model_by_count() {}
+
+#[perf_test(workers = 4, duration = "30s", warmup = "2s", timeout = "1m", error_rate <= "1%", throughput > 10.5, avg < "1s")]
+async fn closed_model_by_time() {}
+
+#[perf_test(duration = "2m30s", p95 < "250µs", p99 < "250us", max < "1m")]
+async fn duration_spellings() {}
+
+fn main() {}
