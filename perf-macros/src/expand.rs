@@ -21,7 +21,8 @@ pub(crate) fn perf_test(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(f) => f,
         Err(e) => {
             // Not a function at all: keep the item so that the only error is ours.
-            let error = syn::Error::new(e.span(), "#[perf_test] goes on an `async fn`").to_compile_error();
+            let error =
+                syn::Error::new(e.span(), "#[perf_test] goes on an `async fn`").to_compile_error();
             return quote!(#item #error);
         }
     };
@@ -35,7 +36,10 @@ pub(crate) fn perf_test(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 fn is_test_attr(attr: &Attribute) -> bool {
-    attr.path().segments.last().is_some_and(|s| s.ident == "test")
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "test")
 }
 
 /// Checks the function's form; `None` if it cannot be a perf test.
@@ -43,7 +47,10 @@ fn check_signature(func: &ItemFn, all_errors: &mut Errors) -> Option<CtxParam> {
     let mut errors = Errors::default();
     let sig = &func.sig;
     if sig.asyncness.is_none() {
-        errors.at(sig.fn_token.span, "#[perf_test] needs an `async fn`: write `async fn` (the body is one iteration)");
+        errors.at(
+            sig.fn_token.span,
+            "#[perf_test] needs an `async fn`: write `async fn` (the body is one iteration)",
+        );
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
         errors.at(sig.generics.span(), "a perf test cannot be generic: it is run by the test harness, which has no type to give it");
@@ -83,11 +90,15 @@ fn check_signature(func: &ItemFn, all_errors: &mut Errors) -> Option<CtxParam> {
 
 fn ctx_param(ty: &Type) -> Option<CtxParam> {
     match ty {
-        Type::Path(p) if p.qself.is_none() && p.path.segments.last()?.ident == "Ctx" => Some(CtxParam::ByValue),
-        Type::Reference(r) if r.mutability.is_none() && r.lifetime.is_none() => match ctx_param(&r.elem)? {
-            CtxParam::ByValue => Some(CtxParam::ByRef),
-            _ => None,
-        },
+        Type::Path(p) if p.qself.is_none() && p.path.segments.last()?.ident == "Ctx" => {
+            Some(CtxParam::ByValue)
+        }
+        Type::Reference(r) if r.mutability.is_none() && r.lifetime.is_none() => {
+            match ctx_param(&r.elem)? {
+                CtxParam::ByValue => Some(CtxParam::ByRef),
+                _ => None,
+            }
+        }
         Type::Paren(p) => ctx_param(&p.elem),
         _ => None,
     }
@@ -106,13 +117,23 @@ fn fallback(mut func: ItemFn, error: Option<syn::Error>) -> TokenStream {
 }
 
 fn is_lint_attr(attr: &Attribute) -> bool {
-    ["allow", "warn", "deny", "forbid", "expect"].iter().any(|l| attr.path().is_ident(l))
+    ["allow", "warn", "deny", "forbid", "expect"]
+        .iter()
+        .any(|l| attr.path().is_ident(l))
 }
 
 fn generate(func: ItemFn, config: &Config, ctx: CtxParam) -> TokenStream {
-    let krate = config.krate.as_ref().map_or_else(|| quote!(::perf_runtime), |p| p.to_token_stream());
+    let krate = config
+        .krate
+        .as_ref()
+        .map_or_else(|| quote!(::perf_runtime), |p| p.to_token_stream());
     let rt = quote!(#krate::__private);
-    let ItemFn { attrs, vis, sig, block } = func;
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = func;
     let name = &sig.ident;
     // Lints written on the function are about its body: they go on the inner
     // function; everything else (docs, #[should_panic], #[ignore], #[cfg])
@@ -178,9 +199,11 @@ fn generate(func: ItemFn, config: &Config, ctx: CtxParam) -> TokenStream {
         };
         let op = format_ident!("{}", format!("{:?}", spec.op));
         let limit = Literal::f64_suffixed(spec.limit);
-        setters.push(quote_spanned!(t.span=> .threshold(#rt::Threshold::from_spec(#rt::ThresholdSpec {
-            metric: #metric, op: #rt::Op::#op, limit: #limit,
-        }))));
+        setters.push(
+            quote_spanned!(t.span=> .threshold(#rt::Threshold::from_spec(#rt::ThresholdSpec {
+                metric: #metric, op: #rt::Op::#op, limit: #limit,
+            }))),
+        );
     }
 
     let call = match ctx {

@@ -8,12 +8,14 @@ use proc_macro::TokenStream;
 
 /// Turns one `async fn` iteration into a load test that `cargo test` runs.
 ///
-/// ```ignore
+/// ```no_run
 /// use perf_runtime::perf_test;
+/// # #[derive(Debug)] struct MyError;
+/// # async fn get_item() -> Result<(), MyError> { Ok(()) }
 ///
 /// #[perf_test(workers = 100, repeat = 1000, p95 < "200ms", p99 < "500ms", error_rate < 0.01)]
 /// async fn get_item_is_fast() -> Result<(), MyError> {
-///     client.get_item().send().await.map(drop)
+///     get_item().await
 /// }
 /// ```
 ///

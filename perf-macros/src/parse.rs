@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use perf_spec::{
-    check_consistency, check_fraction, closest, parse_duration, parse_fraction, Metric, MetricKind, Op,
-    Percentile, ThresholdSpec, METRIC_NAMES,
+    check_consistency, check_fraction, closest, parse_duration, parse_fraction, Metric, MetricKind,
+    Op, Percentile, ThresholdSpec, METRIC_NAMES,
 };
 use proc_macro2::{Span, TokenStream};
 use syn::parse::{Parse, ParseStream, Parser};
@@ -17,8 +17,16 @@ use syn::spanned::Spanned as _;
 use syn::{Ident, Lit, Token};
 
 /// Setting keys, in the order shown in messages.
-const KEYS: &[&str] =
-    &["workers", "repeat", "duration", "warmup", "timeout", "iteration_timeout", "worker_threads", "crate"];
+const KEYS: &[&str] = &[
+    "workers",
+    "repeat",
+    "duration",
+    "warmup",
+    "timeout",
+    "iteration_timeout",
+    "worker_threads",
+    "crate",
+];
 
 /// Names users bring from other tools, with the key we use instead.
 const RENAMED: &[(&str, &str)] = &[
@@ -95,7 +103,11 @@ enum Arg {
     /// `key = value`
     Setting { key: Ident, value: Lit },
     /// `metric op value`
-    Threshold { metric: MetricTok, op: Spanned<Op>, value: Lit },
+    Threshold {
+        metric: MetricTok,
+        op: Spanned<Op>,
+        value: Lit,
+    },
 }
 
 /// A metric as written: a name (`p95`) or `p(99.9)`.
@@ -125,8 +137,15 @@ impl Parse for Arg {
             let content;
             let parens = syn::parenthesized!(content in input);
             let value: Lit = content.parse()?;
-            let span = key.span().join(parens.span.join()).unwrap_or_else(|| key.span());
-            MetricTok::Percentile { p: key, value, span }
+            let span = key
+                .span()
+                .join(parens.span.join())
+                .unwrap_or_else(|| key.span());
+            MetricTok::Percentile {
+                p: key,
+                value,
+                span,
+            }
         } else {
             MetricTok::Name(key)
         };
@@ -160,7 +179,11 @@ impl Parse for Arg {
                     "a percentile is a threshold: write e.g. `p(99.9) < \"500ms\"`",
                 ))
             }
-            (Some((op, span)), metric) => Arg::Threshold { metric, op: Spanned { value: op, span }, value },
+            (Some((op, span)), metric) => Arg::Threshold {
+                metric,
+                op: Spanned { value: op, span },
+                value,
+            },
         })
     }
 }
@@ -189,18 +212,27 @@ fn set_once<T>(slot: &mut Option<Spanned<T>>, key: &Ident, value: Option<T>, err
     if slot.is_some() {
         errors.at(key.span(), format!("duplicate key `{key}`"));
     } else if let Some(value) = value {
-        *slot = Some(Spanned { value, span: key.span() });
+        *slot = Some(Spanned {
+            value,
+            span: key.span(),
+        });
     }
 }
 
 fn positive_int(value: &Lit, key: &Ident, what: &str, errors: &mut Errors) -> Option<u64> {
     let Lit::Int(int) = value else {
-        errors.at(value.span(), format!("`{key}` takes a whole number of {what}, e.g. `{key} = 10`"));
+        errors.at(
+            value.span(),
+            format!("`{key}` takes a whole number of {what}, e.g. `{key} = 10`"),
+        );
         return None;
     };
     match int.base10_parse::<u64>() {
         Ok(0) => {
-            errors.at(value.span(), format!("`{key} = 0` would run nothing; give at least 1"));
+            errors.at(
+                value.span(),
+                format!("`{key} = 0` would run nothing; give at least 1"),
+            );
             None
         }
         Ok(n) => Some(n),
@@ -213,7 +245,10 @@ fn positive_int(value: &Lit, key: &Ident, what: &str, errors: &mut Errors) -> Op
 
 fn duration_lit(value: &Lit, key: &str, errors: &mut Errors) -> Option<Duration> {
     let Lit::Str(s) = value else {
-        errors.at(value.span(), format!("`{key}` takes a duration string such as \"30s\" or \"250ms\""));
+        errors.at(
+            value.span(),
+            format!("`{key}` takes a duration string such as \"30s\" or \"250ms\""),
+        );
         return None;
     };
     match parse_duration(&s.value()) {
@@ -237,21 +272,43 @@ fn positive_duration(value: &Lit, key: &Ident, errors: &mut Errors) -> Option<Du
 impl Config {
     fn set(&mut self, key: &Ident, value: Lit, errors: &mut Errors) {
         match key.to_string().as_str() {
-            "workers" => set_once(&mut self.workers, key, positive_int(&value, key, "workers", errors), errors),
-            "repeat" => set_once(&mut self.repeat, key, positive_int(&value, key, "iterations", errors), errors),
+            "workers" => set_once(
+                &mut self.workers,
+                key,
+                positive_int(&value, key, "workers", errors),
+                errors,
+            ),
+            "repeat" => set_once(
+                &mut self.repeat,
+                key,
+                positive_int(&value, key, "iterations", errors),
+                errors,
+            ),
             "worker_threads" => {
                 let n = positive_int(&value, key, "threads", errors);
                 set_once(&mut self.worker_threads, key, n, errors)
             }
-            "duration" => set_once(&mut self.duration, key, positive_duration(&value, key, errors), errors),
-            "timeout" => set_once(&mut self.timeout, key, positive_duration(&value, key, errors), errors),
+            "duration" => set_once(
+                &mut self.duration,
+                key,
+                positive_duration(&value, key, errors),
+                errors,
+            ),
+            "timeout" => set_once(
+                &mut self.timeout,
+                key,
+                positive_duration(&value, key, errors),
+                errors,
+            ),
             "iteration_timeout" => {
                 let d = positive_duration(&value, key, errors);
                 set_once(&mut self.iteration_timeout, key, d, errors)
             }
             "warmup" => {
                 let w = match &value {
-                    Lit::Int(_) => positive_int(&value, key, "iterations", errors).map(Warmup::Iterations),
+                    Lit::Int(_) => {
+                        positive_int(&value, key, "iterations", errors).map(Warmup::Iterations)
+                    }
                     _ => positive_duration(&value, key, errors).map(Warmup::Time),
                 };
                 set_once(&mut self.warmup, key, w, errors)
@@ -266,7 +323,10 @@ impl Config {
                         Ok(path) => self.krate = Some(path),
                         Err(_) => errors.at(s.span(), format!("`{}` is not a path", s.value())),
                     },
-                    _ => errors.at(value.span(), "`crate` takes a path in a string, e.g. `crate = \"my_reexport\"`"),
+                    _ => errors.at(
+                        value.span(),
+                        "`crate` takes a path in a string, e.g. `crate = \"my_reexport\"`",
+                    ),
                 }
             }
             name => errors.at(key.span(), unknown_key_message(name)),
@@ -275,7 +335,10 @@ impl Config {
 
     fn check_combination(&self, errors: &mut Errors) {
         if let (Some(_), Some(d)) = (&self.repeat, &self.duration) {
-            errors.at(d.span, "`repeat` and `duration` both set: choose one (a count of iterations, or a time)");
+            errors.at(
+                d.span,
+                "`repeat` and `duration` both set: choose one (a count of iterations, or a time)",
+            );
         }
         let run_time = self.duration.as_ref().map(|d| d.value).unwrap_or_default()
             + match self.warmup.as_ref().map(|w| w.value) {
@@ -296,7 +359,10 @@ impl Config {
             }
             if let Some(it) = &self.iteration_timeout {
                 if it.value > t.value {
-                    errors.at(it.span, "`iteration_timeout` is longer than the whole test's `timeout`");
+                    errors.at(
+                        it.span,
+                        "`iteration_timeout` is longer than the whole test's `timeout`",
+                    );
                 }
             }
         }
@@ -316,12 +382,26 @@ fn unknown_key_message(name: &str) -> String {
     }
     let mut all: Vec<&str> = KEYS.to_vec();
     all.extend_from_slice(METRIC_NAMES);
-    let hint = closest(name, &all).map(|c| format!(" did you mean `{c}`?")).unwrap_or_default();
-    format!("unknown key `{name}`;{hint} valid keys: {}; thresholds: {}, p(N)", KEYS.join(", "), METRIC_NAMES.join(", "))
+    let hint = closest(name, &all)
+        .map(|c| format!(" did you mean `{c}`?"))
+        .unwrap_or_default();
+    format!(
+        "unknown key `{name}`;{hint} valid keys: {}; thresholds: {}, p(N)",
+        KEYS.join(", "),
+        METRIC_NAMES.join(", ")
+    )
 }
 
-fn threshold(metric: &MetricTok, op: Spanned<Op>, value: &Lit, errors: &mut Errors) -> Option<Spanned<ThresholdSpec>> {
-    let span = metric.span().join(value.span()).unwrap_or_else(|| metric.span());
+fn threshold(
+    metric: &MetricTok,
+    op: Spanned<Op>,
+    value: &Lit,
+    errors: &mut Errors,
+) -> Option<Spanned<ThresholdSpec>> {
+    let span = metric
+        .span()
+        .join(value.span())
+        .unwrap_or_else(|| metric.span());
     let metric = match metric {
         MetricTok::Name(name) => match Metric::from_name(&name.to_string()) {
             Some(m) => m,
@@ -330,8 +410,13 @@ fn threshold(metric: &MetricTok, op: Spanned<Op>, value: &Lit, errors: &mut Erro
                 let message = if KEYS.contains(&n.as_str()) {
                     format!("`{n}` is a setting, not a threshold: write `{n} = ...`")
                 } else {
-                    let hint = closest(&n, METRIC_NAMES).map(|c| format!(" did you mean `{c}`?")).unwrap_or_default();
-                    format!("unknown metric `{n}`;{hint} metrics: {}, p(N)", METRIC_NAMES.join(", "))
+                    let hint = closest(&n, METRIC_NAMES)
+                        .map(|c| format!(" did you mean `{c}`?"))
+                        .unwrap_or_default();
+                    format!(
+                        "unknown metric `{n}`;{hint} metrics: {}, p(N)",
+                        METRIC_NAMES.join(", ")
+                    )
                 };
                 errors.at(name.span(), message);
                 return None;
@@ -339,13 +424,19 @@ fn threshold(metric: &MetricTok, op: Spanned<Op>, value: &Lit, errors: &mut Erro
         },
         MetricTok::Percentile { p, value, .. } => {
             if p != "p" {
-                errors.at(p.span(), format!("unknown metric `{p}(...)`; a percentile is written `p(99.9)`"));
+                errors.at(
+                    p.span(),
+                    format!("unknown metric `{p}(...)`; a percentile is written `p(99.9)`"),
+                );
                 return None;
             }
             let parsed = match value {
                 Lit::Int(i) => i.base10_parse::<f64>(),
                 Lit::Float(f) => f.base10_parse::<f64>(),
-                other => Err(syn::Error::new(other.span(), "a percentile is a number, e.g. `p(99.9)`")),
+                other => Err(syn::Error::new(
+                    other.span(),
+                    "a percentile is a number, e.g. `p(99.9)`",
+                )),
             };
             match parsed.map(Percentile::new) {
                 Ok(Ok(p)) => Metric::Percentile(p),
@@ -369,10 +460,21 @@ fn threshold(metric: &MetricTok, op: Spanned<Op>, value: &Lit, errors: &mut Erro
         MetricKind::Fraction => {
             let parsed = match value {
                 Lit::Str(s) => parse_fraction(&s.value()),
-                Lit::Float(f) => f.base10_parse::<f64>().map_err(|e| errors.push(e)).ok().map(check_fraction)?,
-                Lit::Int(i) => i.base10_parse::<f64>().map_err(|e| errors.push(e)).ok().map(check_fraction)?,
+                Lit::Float(f) => f
+                    .base10_parse::<f64>()
+                    .map_err(|e| errors.push(e))
+                    .ok()
+                    .map(check_fraction)?,
+                Lit::Int(i) => i
+                    .base10_parse::<f64>()
+                    .map_err(|e| errors.push(e))
+                    .ok()
+                    .map(check_fraction)?,
                 other => {
-                    errors.at(other.span(), format!("`{metric}` takes a fraction (0.01) or a percentage (\"1%\")"));
+                    errors.at(
+                        other.span(),
+                        format!("`{metric}` takes a fraction (0.01) or a percentage (\"1%\")"),
+                    );
                     return None;
                 }
             };
@@ -393,7 +495,11 @@ fn threshold(metric: &MetricTok, op: Spanned<Op>, value: &Lit, errors: &mut Erro
             }
         },
     };
-    let spec = ThresholdSpec { metric, op: op.value, limit };
+    let spec = ThresholdSpec {
+        metric,
+        op: op.value,
+        limit,
+    };
     if let Err(message) = spec.check() {
         errors.at(value.span(), message);
         return None;

@@ -15,7 +15,11 @@ use perf_runtime::PerfTest;
 const WORKERS: usize = 2;
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(WORKERS).enable_all().build().unwrap()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(WORKERS)
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 async fn noop() {
@@ -72,7 +76,10 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 fn main() {
     let mut args = std::env::args().skip(1).filter(|a| !a.starts_with('-'));
-    let iterations: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(2_000_000);
+    let iterations: u64 = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(2_000_000);
     let rounds: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(7);
     // Warm both paths once (page faults, thread start-up).
     hand_loop(iterations / 10);
@@ -89,7 +96,20 @@ fn main() {
     let (h, f) = (median(hand), median(fw));
     let per = |d: Duration| d.as_nanos() as f64 / iterations as f64;
     println!("overhead: no-op body, {iterations} iterations, {WORKERS} workers, {rounds} rounds (median)");
-    println!("  hand-written loop : {:>8.1} ms  {:>6.1} ns/iter  {:>5.2} M iter/s", h.as_secs_f64() * 1e3, per(h), 1e3 / per(h));
-    println!("  perf-runtime      : {:>8.1} ms  {:>6.1} ns/iter  {:>5.2} M iter/s", f.as_secs_f64() * 1e3, per(f), 1e3 / per(f));
-    println!("  ratio             : {:.2}x (goal <= 1.30x)", f.as_secs_f64() / h.as_secs_f64());
+    println!(
+        "  hand-written loop : {:>8.1} ms  {:>6.1} ns/iter  {:>5.2} M iter/s",
+        h.as_secs_f64() * 1e3,
+        per(h),
+        1e3 / per(h)
+    );
+    println!(
+        "  perf-runtime      : {:>8.1} ms  {:>6.1} ns/iter  {:>5.2} M iter/s",
+        f.as_secs_f64() * 1e3,
+        per(f),
+        1e3 / per(f)
+    );
+    println!(
+        "  ratio             : {:.2}x (goal <= 1.30x)",
+        f.as_secs_f64() / h.as_secs_f64()
+    );
 }

@@ -340,7 +340,14 @@ impl PerfTest {
             ReportDir::Dir(dir) => Some(report::report_path(dir, &self.name)),
             ReportDir::Auto => Some(report::report_path(&report::default_dir(), &self.name)),
         };
-        let report = Report::build(self.name, load, measured, &self.thresholds, self.debug_build, path.clone());
+        let report = Report::build(
+            self.name,
+            load,
+            measured,
+            &self.thresholds,
+            self.debug_build,
+            path.clone(),
+        );
         if self.print_summary {
             report::print_summary(&report.summary());
         }
@@ -362,23 +369,34 @@ fn validate(load: &LoadShape, thresholds: &[Threshold]) -> Result<(), Error> {
     }
     match load.stop {
         Stop::Repeat(0) => return bad("`repeat` must be at least 1".into()),
-        Stop::Duration(d) if d.is_zero() => return bad("`duration` must be longer than zero".into()),
+        Stop::Duration(d) if d.is_zero() => {
+            return bad("`duration` must be longer than zero".into())
+        }
         _ => {}
     }
     let warmup = match load.warmup {
         Some(Warmup::Iterations(0)) => return bad("`warmup` must be at least 1 iteration".into()),
-        Some(Warmup::Time(d)) if d.is_zero() => return bad("`warmup` must be longer than zero".into()),
+        Some(Warmup::Time(d)) if d.is_zero() => {
+            return bad("`warmup` must be longer than zero".into())
+        }
         Some(Warmup::Time(d)) => d,
         _ => Duration::ZERO,
     };
-    for (key, d) in [("timeout", load.timeout), ("iteration_timeout", load.iteration_timeout)] {
+    for (key, d) in [
+        ("timeout", load.timeout),
+        ("iteration_timeout", load.iteration_timeout),
+    ] {
         if d.is_some_and(|d| d.is_zero()) {
             return bad(format!("`{key}` must be longer than zero"));
         }
     }
     if let (Some(t), Stop::Duration(d)) = (load.timeout, load.stop) {
         if t <= d + warmup {
-            let source = if load.overrides.is_empty() { String::new() } else { format!(" ({})", load.overrides.join(", ")) };
+            let source = if load.overrides.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", load.overrides.join(", "))
+            };
             return bad(format!(
                 "`timeout` ({}) is not longer than the planned run ({}{source}): the test could never finish",
                 fmt(t),
@@ -388,7 +406,8 @@ fn validate(load: &LoadShape, thresholds: &[Threshold]) -> Result<(), Error> {
     }
     let specs: Vec<_> = thresholds.iter().map(|t| t.0).collect();
     for spec in &specs {
-        spec.check().or_else(|m| bad(format!("threshold `{spec}`: {m}")))?;
+        spec.check()
+            .or_else(|m| bad(format!("threshold `{spec}`: {m}")))?;
     }
     if let Some((_, message)) = perf_spec::check_consistency(&specs).into_iter().next() {
         return bad(message);

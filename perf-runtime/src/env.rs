@@ -17,9 +17,16 @@ use crate::Error;
 
 /// Applies the overrides found through `get` (the process environment in
 /// real runs) to `load`, recording each applied one in `load.overrides`.
-pub(crate) fn apply(load: &mut LoadShape, get: &dyn Fn(&str) -> Option<String>) -> Result<(), Error> {
+pub(crate) fn apply(
+    load: &mut LoadShape,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), Error> {
     let read = |names: &[&str]| {
-        names.iter().find_map(|&n| get(n).filter(|v| !v.trim().is_empty()).map(|v| (n.to_owned(), v)))
+        names.iter().find_map(|&n| {
+            get(n)
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| (n.to_owned(), v))
+        })
     };
     if let Some((var, value)) = read(&["PERF_WORKERS", "PERFORMANCE_TEST_CONCURRENCY"]) {
         load.workers = positive(&var, &value, "workers")? as usize;
@@ -31,19 +38,34 @@ pub(crate) fn apply(load: &mut LoadShape, get: &dyn Fn(&str) -> Option<String>) 
         return Err(Error::Env {
             var: dv.clone(),
             value: d.clone(),
-            reason: format!("{rv}={r} is set too; set one of them (a count of iterations, or a time)"),
+            reason: format!(
+                "{rv}={r} is set too; set one of them (a count of iterations, or a time)"
+            ),
         });
     }
-    let duration = duration.or_else(|| if repeat.is_none() { read(&["PERFORMANCE_TEST_DURATION"]) } else { None });
+    let duration = duration.or_else(|| {
+        if repeat.is_none() {
+            read(&["PERFORMANCE_TEST_DURATION"])
+        } else {
+            None
+        }
+    });
     if let Some((var, value)) = repeat {
         load.stop = Stop::Repeat(positive(&var, &value, "iterations")?);
         load.overrides.push(format!("{var}={value}"));
     }
     if let Some((var, value)) = duration {
-        let d = perf_spec::parse_duration(&value)
-            .map_err(|e| Error::Env { var: var.clone(), value: value.clone(), reason: e.to_string() })?;
+        let d = perf_spec::parse_duration(&value).map_err(|e| Error::Env {
+            var: var.clone(),
+            value: value.clone(),
+            reason: e.to_string(),
+        })?;
         if d.is_zero() {
-            return Err(Error::Env { var, value, reason: "the duration must be longer than zero".into() });
+            return Err(Error::Env {
+                var,
+                value,
+                reason: "the duration must be longer than zero".into(),
+            });
         }
         load.stop = Stop::Duration(d);
         load.overrides.push(format!("{var}={value}"));
@@ -52,7 +74,11 @@ pub(crate) fn apply(load: &mut LoadShape, get: &dyn Fn(&str) -> Option<String>) 
 }
 
 fn positive(var: &str, value: &str, what: &str) -> Result<u64, Error> {
-    let err = |reason: String| Error::Env { var: var.to_owned(), value: value.to_owned(), reason };
+    let err = |reason: String| Error::Env {
+        var: var.to_owned(),
+        value: value.to_owned(),
+        reason,
+    };
     match value.trim().replace('_', "").parse::<u64>() {
         Ok(0) => Err(err(format!("the number of {what} must be at least 1"))),
         Ok(n) => Ok(n),
@@ -67,7 +93,10 @@ mod tests {
     use std::time::Duration;
 
     fn apply_with(vars: &[(&str, &str)]) -> Result<LoadShape, Error> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let mut load = LoadShape::default();
         apply(&mut load, &|k| map.get(k).cloned())?;
         Ok(load)
@@ -75,16 +104,25 @@ mod tests {
 
     #[test]
     fn overrides_and_precedence() {
-        let l = apply_with(&[("PERF_WORKERS", "8"), ("PERFORMANCE_TEST_CONCURRENCY", "50")]).unwrap();
+        let l = apply_with(&[
+            ("PERF_WORKERS", "8"),
+            ("PERFORMANCE_TEST_CONCURRENCY", "50"),
+        ])
+        .unwrap();
         assert_eq!(l.workers, 8);
         assert_eq!(l.overrides, ["PERF_WORKERS=8"]);
         let l = apply_with(&[("PERFORMANCE_TEST_CONCURRENCY", "50")]).unwrap();
         assert_eq!(l.workers, 50);
         let l = apply_with(&[("PERFORMANCE_TEST_DURATION", "300s")]).unwrap();
         assert_eq!(l.stop, Stop::Duration(Duration::from_secs(300)));
-        let l = apply_with(&[("PERF_REPEAT", "10"), ("PERFORMANCE_TEST_DURATION", "300s")]).unwrap();
+        let l =
+            apply_with(&[("PERF_REPEAT", "10"), ("PERFORMANCE_TEST_DURATION", "300s")]).unwrap();
         assert_eq!(l.stop, Stop::Repeat(10));
-        let l = apply_with(&[("PERF_DURATION", "1m30s"), ("PERFORMANCE_TEST_DURATION", "300s")]).unwrap();
+        let l = apply_with(&[
+            ("PERF_DURATION", "1m30s"),
+            ("PERFORMANCE_TEST_DURATION", "300s"),
+        ])
+        .unwrap();
         assert_eq!(l.stop, Stop::Duration(Duration::from_secs(90)));
         let l = apply_with(&[("PERF_WORKERS", " ")]).unwrap();
         assert_eq!(l.workers, LoadShape::default().workers);
@@ -95,16 +133,32 @@ mod tests {
         for (var, value, needle) in [
             ("PERF_WORKERS", "abc", "positive whole number"),
             ("PERF_WORKERS", "0", "at least 1"),
-            ("PERFORMANCE_TEST_CONCURRENCY", "-3", "positive whole number"),
+            (
+                "PERFORMANCE_TEST_CONCURRENCY",
+                "-3",
+                "positive whole number",
+            ),
             ("PERF_REPEAT", "1e3", "positive whole number"),
             ("PERF_DURATION", "30", "no unit"),
             ("PERF_DURATION", "0s", "longer than zero"),
-            ("PERFORMANCE_TEST_DURATION", "5 minutes", "unknown duration unit"),
+            (
+                "PERFORMANCE_TEST_DURATION",
+                "5 minutes",
+                "unknown duration unit",
+            ),
         ] {
             let e = apply_with(&[(var, value)]).unwrap_err().to_string();
-            assert!(e.contains(var) && e.contains(value) && e.contains(needle), "{e}");
+            assert!(
+                e.contains(var) && e.contains(value) && e.contains(needle),
+                "{e}"
+            );
         }
-        let e = apply_with(&[("PERF_REPEAT", "10"), ("PERF_DURATION", "1s")]).unwrap_err().to_string();
-        assert!(e.contains("PERF_REPEAT=10") && e.contains("PERF_DURATION"), "{e}");
+        let e = apply_with(&[("PERF_REPEAT", "10"), ("PERF_DURATION", "1s")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("PERF_REPEAT=10") && e.contains("PERF_DURATION"),
+            "{e}"
+        );
     }
 }

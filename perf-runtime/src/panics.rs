@@ -26,9 +26,13 @@ pub(crate) fn install_hook() {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             if IN_ITERATION.with(Cell::get) {
-                let location = info.location().map(|l| format!(" at {}:{}:{}", l.file(), l.line(), l.column()));
+                let location = info
+                    .location()
+                    .map(|l| format!(" at {}:{}:{}", l.file(), l.line(), l.column()));
                 let message = payload_message(info.payload());
-                LAST_PANIC.with(|p| *p.borrow_mut() = Some(format!("{message}{}", location.unwrap_or_default())));
+                LAST_PANIC.with(|p| {
+                    *p.borrow_mut() = Some(format!("{message}{}", location.unwrap_or_default()))
+                });
             } else {
                 previous(info);
             }
@@ -52,7 +56,9 @@ pub(crate) fn catching<R>(f: impl FnOnce() -> R) -> Result<R, String> {
     let result = catch_unwind(AssertUnwindSafe(f));
     IN_ITERATION.with(|c| c.set(was));
     result.map_err(|payload| {
-        LAST_PANIC.with(|p| p.borrow_mut().take()).unwrap_or_else(|| payload_message(&*payload))
+        LAST_PANIC
+            .with(|p| p.borrow_mut().take())
+            .unwrap_or_else(|| payload_message(&*payload))
     })
 }
 

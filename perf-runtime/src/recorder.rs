@@ -121,15 +121,25 @@ impl Shared {
     pub(crate) fn collect(&self) -> Recorded {
         let mut histogram = new_histogram();
         for stripe in self.stripes.iter() {
-            histogram.add(&*lock(stripe)).expect("auto-resizing histograms always merge");
+            histogram
+                .add(&*lock(stripe))
+                .expect("auto-resizing histograms always merge");
         }
         let log = lock(&self.log);
         let mut error_counts: Vec<ErrorCount> = log
             .counts
             .iter()
-            .map(|((kind, message), count)| ErrorCount { kind: *kind, message: message.clone(), count: *count })
+            .map(|((kind, message), count)| ErrorCount {
+                kind: *kind,
+                message: message.clone(),
+                count: *count,
+            })
             .collect();
-        error_counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.message.cmp(&b.message)));
+        error_counts.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| a.message.cmp(&b.message))
+        });
         let mut first_errors = log.first.clone();
         first_errors.sort_by_key(|e| e.iteration);
         Recorded {
@@ -155,7 +165,12 @@ pub(crate) struct WorkerRecorder {
 
 impl WorkerRecorder {
     pub(crate) fn new(shared: Arc<Shared>, worker: usize) -> Self {
-        WorkerRecorder { shared, worker, buffer: Vec::with_capacity(BUFFER), iterations: 0 }
+        WorkerRecorder {
+            shared,
+            worker,
+            buffer: Vec::with_capacity(BUFFER),
+            iterations: 0,
+        }
     }
 
     /// Records one completed iteration's latency.
@@ -168,7 +183,13 @@ impl WorkerRecorder {
     }
 
     /// Records a failed iteration: its latency and its error.
-    pub(crate) fn record_error(&mut self, nanos: u64, iteration: u64, kind: ErrorKind, message: String) {
+    pub(crate) fn record_error(
+        &mut self,
+        nanos: u64,
+        iteration: u64,
+        kind: ErrorKind,
+        message: String,
+    ) {
         self.record(nanos);
         let s = &self.shared;
         s.errors.fetch_add(1, Relaxed);
@@ -179,9 +200,16 @@ impl WorkerRecorder {
         };
         let mut log = lock(&s.log);
         if log.first.len() < FIRST_ERRORS {
-            log.first.push(ErrorSample { iteration, worker: self.worker, kind, message: message.clone() });
+            log.first.push(ErrorSample {
+                iteration,
+                worker: self.worker,
+                kind,
+                message: message.clone(),
+            });
         }
-        let key = if log.counts.len() < MAX_DISTINCT_ERRORS || log.counts.contains_key(&(kind, message.clone())) {
+        let key = if log.counts.len() < MAX_DISTINCT_ERRORS
+            || log.counts.contains_key(&(kind, message.clone()))
+        {
             (kind, message)
         } else {
             (kind, "(other messages)".to_owned())
@@ -201,14 +229,16 @@ impl WorkerRecorder {
                 } else {
                     v
                 };
-                h.record(v).expect("auto-resizing histograms accept every u64 below their limit");
+                h.record(v)
+                    .expect("auto-resizing histograms accept every u64 below their limit");
             }
         }
         self.buffer.clear();
         if saturated > 0 {
             s.saturated.fetch_add(saturated, Relaxed);
         }
-        s.iterations.fetch_add(std::mem::take(&mut self.iterations), Relaxed);
+        s.iterations
+            .fetch_add(std::mem::take(&mut self.iterations), Relaxed);
     }
 }
 
@@ -269,7 +299,11 @@ mod tests {
         assert_eq!(rec.first_errors[0].iteration, 0);
         assert_eq!(rec.error_counts.iter().map(|c| c.count).sum::<u64>(), 231);
         assert_eq!(rec.error_counts.len(), MAX_DISTINCT_ERRORS + 1);
-        let code0 = rec.error_counts.iter().find(|c| c.message == "code 0").unwrap();
+        let code0 = rec
+            .error_counts
+            .iter()
+            .find(|c| c.message == "code 0")
+            .unwrap();
         assert_eq!(code0.count, 10);
     }
 }

@@ -136,7 +136,10 @@ impl Report {
             max_ns: if empty { 0 } else { h.max() },
             percentiles: wanted
                 .into_iter()
-                .map(|p| PercentileValue { percentile: p, value_ns: percentile_ns(h, p) })
+                .map(|p| PercentileValue {
+                    percentile: p,
+                    value_ns: percentile_ns(h, p),
+                })
                 .collect(),
         };
         let secs = m.elapsed.as_secs_f64();
@@ -144,19 +147,33 @@ impl Report {
             schema_version: REPORT_SCHEMA_VERSION,
             name,
             load,
-            started_at_unix_ms: m.started_at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
+            started_at_unix_ms: m
+                .started_at
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
             elapsed_ns: m.elapsed.as_nanos() as u64,
             iterations: main.iterations,
             errors: main.errors,
             timeouts: main.timeouts,
             panics: main.panics,
             saturated: main.saturated,
-            error_rate: if main.iterations == 0 { 0.0 } else { main.errors as f64 / main.iterations as f64 },
-            throughput: if secs > 0.0 { main.iterations as f64 / secs } else { 0.0 },
+            error_rate: if main.iterations == 0 {
+                0.0
+            } else {
+                main.errors as f64 / main.iterations as f64
+            },
+            throughput: if secs > 0.0 {
+                main.iterations as f64 / secs
+            } else {
+                0.0
+            },
             latency,
             error_counts: main.error_counts,
             first_errors: main.first_errors,
-            warmup: m.warmup.map(|w| WarmupStats { iterations: w.iterations, errors: w.errors }),
+            warmup: m.warmup.map(|w| WarmupStats {
+                iterations: w.iterations,
+                errors: w.errors,
+            }),
             thresholds: Vec::new(),
             timed_out: m.timed_out,
             debug_build,
@@ -165,7 +182,10 @@ impl Report {
             path,
         };
         report.thresholds = thresholds.iter().map(|t| t.evaluate(&report)).collect();
-        if !thresholds.iter().any(|t| t.metric() == perf_spec::Metric::ErrorRate) {
+        if !thresholds
+            .iter()
+            .any(|t| t.metric() == perf_spec::Metric::ErrorRate)
+        {
             let mut implicit = Threshold::default_error_rate().evaluate(&report);
             implicit.default = true;
             report.thresholds.push(implicit);
@@ -209,10 +229,19 @@ impl Report {
     /// the same directory, renamed over the target, so a crash never leaves
     /// half a file.
     pub fn write_json(&self, path: &Path) -> Result<(), Error> {
-        let io = |source| Error::Report { path: path.to_owned(), source };
-        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let io = |source| Error::Report {
+            path: path.to_owned(),
+            source,
+        };
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(io)?;
-        let mut tmp = tempfile::Builder::new().prefix(".perf-report-").tempfile_in(dir).map_err(io)?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".perf-report-")
+            .tempfile_in(dir)
+            .map_err(io)?;
         serde_json::to_writer_pretty(&mut tmp, self).map_err(|e| io(e.into()))?;
         tmp.write_all(b"\n").map_err(io)?;
         tmp.as_file().sync_all().map_err(io)?;
@@ -222,7 +251,10 @@ impl Report {
 
     /// Reads a report written by [`write_json`](Self::write_json).
     pub fn read_json(path: &Path) -> Result<Report, Error> {
-        let io = |source| Error::Report { path: path.to_owned(), source };
+        let io = |source| Error::Report {
+            path: path.to_owned(),
+            source,
+        };
         let text = std::fs::read_to_string(path).map_err(io)?;
         let mut report: Report = serde_json::from_str(&text)
             .map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
@@ -252,10 +284,15 @@ pub(crate) fn default_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir).join("perf");
     }
-    let from_exe = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.ancestors().skip(1).find(|d| d.join("CACHEDIR.TAG").is_file()).map(Path::to_owned));
-    from_exe.unwrap_or_else(|| PathBuf::from("target")).join("perf")
+    let from_exe = std::env::current_exe().ok().and_then(|exe| {
+        exe.ancestors()
+            .skip(1)
+            .find(|d| d.join("CACHEDIR.TAG").is_file())
+            .map(Path::to_owned)
+    });
+    from_exe
+        .unwrap_or_else(|| PathBuf::from("target"))
+        .join("perf")
 }
 
 /// `<dir>/<part>/<part>/<last>.json` for a `::`-separated test name. Each
@@ -268,7 +305,13 @@ pub(crate) fn report_path(dir: &Path, name: &str) -> PathBuf {
         .map(|part| {
             let clean: String = part
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') { c } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
                 .collect();
             match clean.trim_matches('.') {
                 "" => "_".to_owned(),
@@ -294,7 +337,9 @@ pub(crate) fn print_summary(summary: &str) {
         Ok("never") => {}
         Ok("captured") => println!("{summary}"),
         _ => {
-            let _ = std::io::stderr().lock().write_all(format!("{summary}\n").as_bytes());
+            let _ = std::io::stderr()
+                .lock()
+                .write_all(format!("{summary}\n").as_bytes());
         }
     }
 }
@@ -304,13 +349,20 @@ mod histogram_base64 {
     use serde::de::Error as _;
     use serde::ser::Error as _;
 
-    pub(super) fn serialize<S: serde::Serializer>(h: &Histogram<u64>, s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: serde::Serializer>(
+        h: &Histogram<u64>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         let mut bytes = Vec::new();
-        V2DeflateSerializer::new().serialize(h, &mut bytes).map_err(|e| S::Error::custom(format!("{e:?}")))?;
+        V2DeflateSerializer::new()
+            .serialize(h, &mut bytes)
+            .map_err(|e| S::Error::custom(format!("{e:?}")))?;
         s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
     }
 
-    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Histogram<u64>, D::Error> {
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Histogram<u64>, D::Error> {
         let text = String::deserialize(d)?;
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(text)
@@ -320,7 +372,9 @@ mod histogram_base64 {
             .map_err(|e| D::Error::custom(format!("histogram does not decode: {e:?}")))?;
         h.auto(true);
         let mut merged = new_histogram();
-        merged.add(&h).map_err(|e| D::Error::custom(format!("{e:?}")))?;
+        merged
+            .add(&h)
+            .map_err(|e| D::Error::custom(format!("{e:?}")))?;
         Ok(merged)
     }
 }
@@ -333,10 +387,22 @@ mod tests {
     #[test]
     fn report_paths_stay_inside_the_directory() {
         let dir = Path::new("/t/perf");
-        assert_eq!(report_path(dir, "behaviour::basic::fast"), Path::new("/t/perf/behaviour/basic/fast.json"));
-        assert_eq!(report_path(dir, "../../etc/passwd"), Path::new("/t/perf/______etc_passwd.json"));
-        assert_eq!(report_path(dir, "a::..::b"), Path::new("/t/perf/a/_/b.json"));
-        assert_eq!(report_path(dir, "a::/abs"), Path::new("/t/perf/a/_abs.json"));
+        assert_eq!(
+            report_path(dir, "behaviour::basic::fast"),
+            Path::new("/t/perf/behaviour/basic/fast.json")
+        );
+        assert_eq!(
+            report_path(dir, "../../etc/passwd"),
+            Path::new("/t/perf/______etc_passwd.json")
+        );
+        assert_eq!(
+            report_path(dir, "a::..::b"),
+            Path::new("/t/perf/a/_/b.json")
+        );
+        assert_eq!(
+            report_path(dir, "a::/abs"),
+            Path::new("/t/perf/a/_abs.json")
+        );
         assert!(report_path(dir, "x::v1.2").ends_with("x/v1.2.json"));
     }
 

@@ -49,7 +49,11 @@ impl Claims {
             Stop::Repeat(n) => (Some(n), (n / (phase.workers as u64 * 16)).clamp(1, 256)),
             Stop::Duration(_) => (None, 64),
         };
-        Claims { next: AtomicU64::new(0), limit, block }
+        Claims {
+            next: AtomicU64::new(0),
+            limit,
+            block,
+        }
     }
 
     /// The next block of indices, or `None` when the run's count is used up.
@@ -81,8 +85,12 @@ where
                 Warmup::Iterations(n) => Stop::Repeat(n),
                 Warmup::Time(d) => Stop::Duration(d),
             };
-            let phase =
-                Phase { workers: load.workers, stop, iteration_timeout: load.iteration_timeout, warmup: true };
+            let phase = Phase {
+                workers: load.workers,
+                stop,
+                iteration_timeout: load.iteration_timeout,
+                warmup: true,
+            };
             let shared = Shared::new(load.workers);
             timed_out = run_phase(&phase, &f, &shared, deadline).await;
             Some(shared.collect())
@@ -92,16 +100,31 @@ where
     let shared = Shared::new(load.workers);
     let start = Instant::now();
     if !timed_out {
-        let phase =
-            Phase { workers: load.workers, stop: load.stop, iteration_timeout: load.iteration_timeout, warmup: false };
+        let phase = Phase {
+            workers: load.workers,
+            stop: load.stop,
+            iteration_timeout: load.iteration_timeout,
+            warmup: false,
+        };
         timed_out = run_phase(&phase, &f, &shared, deadline).await;
     }
     let elapsed = start.elapsed();
-    Measured { started_at, warmup, main: shared.collect(), elapsed, timed_out }
+    Measured {
+        started_at,
+        warmup,
+        main: shared.collect(),
+        elapsed,
+        timed_out,
+    }
 }
 
 /// Runs one phase to its end or to `deadline`; `true` if the deadline hit.
-async fn run_phase<F, Fut>(phase: &Phase, f: &Arc<F>, shared: &Arc<Shared>, deadline: Option<Instant>) -> bool
+async fn run_phase<F, Fut>(
+    phase: &Phase,
+    f: &Arc<F>,
+    shared: &Arc<Shared>,
+    deadline: Option<Instant>,
+) -> bool
 where
     F: Fn(Ctx) -> Fut + Send + Sync + 'static,
     Fut: Future + Send + 'static,
@@ -114,20 +137,32 @@ where
     };
     let mut set = JoinSet::new();
     for worker in 0..phase.workers {
-        let (f, claims, recorder) = (f.clone(), claims.clone(), WorkerRecorder::new(shared.clone(), worker));
-        let (workers, warmup, iteration_timeout) = (phase.workers, phase.warmup, phase.iteration_timeout);
+        let (f, claims, recorder) = (
+            f.clone(),
+            claims.clone(),
+            WorkerRecorder::new(shared.clone(), worker),
+        );
+        let (workers, warmup, iteration_timeout) =
+            (phase.workers, phase.warmup, phase.iteration_timeout);
         set.spawn(async move {
             let mut recorder = recorder;
             while let Some((first, end)) = claims.claim() {
                 for iteration in first..end {
-                    let ctx = Ctx { worker, workers, iteration, warmup };
+                    let ctx = Ctx {
+                        worker,
+                        workers,
+                        iteration,
+                        warmup,
+                    };
                     let start = Instant::now();
                     let outcome = run_one(&*f, ctx, iteration_timeout).await;
                     let now = Instant::now();
                     let nanos = now.saturating_duration_since(start).as_nanos() as u64;
                     match outcome {
                         Ok(()) => recorder.record(nanos),
-                        Err((kind, message)) => recorder.record_error(nanos, iteration, kind, message),
+                        Err((kind, message)) => {
+                            recorder.record_error(nanos, iteration, kind, message)
+                        }
                     }
                     if stop_at.is_some_and(|s| now >= s) {
                         return;
@@ -162,7 +197,11 @@ where
 }
 
 /// Runs one iteration: `Err((kind, message))` if it failed.
-async fn run_one<F, Fut>(f: &F, ctx: Ctx, timeout: Option<Duration>) -> Result<(), (ErrorKind, String)>
+async fn run_one<F, Fut>(
+    f: &F,
+    ctx: Ctx,
+    timeout: Option<Duration>,
+) -> Result<(), (ErrorKind, String)>
 where
     F: Fn(Ctx) -> Fut,
     Fut: Future,
@@ -174,7 +213,10 @@ where
         Some(limit) => match tokio::time::timeout(limit, catch_panics(fut)).await {
             Ok(r) => r,
             Err(_) => {
-                let message = format!("iteration cancelled after iteration_timeout ({})", perf_spec::format_duration(limit));
+                let message = format!(
+                    "iteration cancelled after iteration_timeout ({})",
+                    perf_spec::format_duration(limit)
+                );
                 return Err((ErrorKind::Timeout, message));
             }
         },

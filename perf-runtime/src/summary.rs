@@ -11,6 +11,22 @@ use crate::builder::{Stop, Warmup};
 use crate::recorder::ErrorKind;
 use crate::report::Report;
 
+/// Iterations per second for people: `12.5/s`, `1,296,755/s`.
+pub(crate) fn rate(per_second: f64) -> String {
+    if per_second < 100.0 {
+        return format!("{per_second:.1}/s");
+    }
+    let digits = format!("{per_second:.0}");
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{grouped}/s")
+}
+
 fn d(ns: u64) -> String {
     format_duration(Duration::from_nanos(ns))
 }
@@ -25,7 +41,11 @@ pub(crate) fn render(r: &Report) -> String {
     let verdict = if r.passed { "✓ passed" } else { "✗ FAILED" };
     let _ = writeln!(out, "perf test {}  {verdict}", r.name);
     let l = &r.load;
-    let mut load = format!("closed model, {} worker{}, ", l.workers, if l.workers == 1 { "" } else { "s" });
+    let mut load = format!(
+        "closed model, {} worker{}, ",
+        l.workers,
+        if l.workers == 1 { "" } else { "s" }
+    );
     match l.stop {
         Stop::Repeat(n) => {
             let _ = write!(load, "{n} iterations");
@@ -43,15 +63,33 @@ pub(crate) fn render(r: &Report) -> String {
         }
         None => {}
     }
-    let _ = write!(load, ", {} runtime thread{}", l.worker_threads, if l.worker_threads == 1 { "" } else { "s" });
+    let _ = write!(
+        load,
+        ", {} runtime thread{}",
+        l.worker_threads,
+        if l.worker_threads == 1 { "" } else { "s" }
+    );
     if !l.overrides.is_empty() {
         let _ = write!(load, " (from {})", l.overrides.join(", "));
     }
     line(&mut out, "load", load);
-    line(&mut out, "iterations", format!("{} in {}  {:.1}/s", r.iterations, d(r.elapsed_ns), r.throughput));
+    line(
+        &mut out,
+        "iterations",
+        format!(
+            "{} in {}  {}",
+            r.iterations,
+            d(r.elapsed_ns),
+            rate(r.throughput)
+        ),
+    );
     let mut errors = format!("{} ({:.2}%)", r.errors, r.error_rate * 100.0);
     if r.timeouts + r.panics > 0 {
-        let _ = write!(errors, "  of which {} timeouts, {} panics", r.timeouts, r.panics);
+        let _ = write!(
+            errors,
+            "  of which {} timeouts, {} panics",
+            r.timeouts, r.panics
+        );
     }
     line(&mut out, "errors", errors);
     if r.latency.count > 0 {
@@ -69,10 +107,21 @@ pub(crate) fn render(r: &Report) -> String {
         line(&mut out, "latency", s);
     }
     if r.saturated > 0 {
-        line(&mut out, "saturated", format!("{} latencies over 1h recorded as 1h", r.saturated));
+        line(
+            &mut out,
+            "saturated",
+            format!("{} latencies over 1h recorded as 1h", r.saturated),
+        );
     }
     if let Some(w) = &r.warmup {
-        line(&mut out, "warm-up", format!("{} iterations, {} errors (not recorded)", w.iterations, w.errors));
+        line(
+            &mut out,
+            "warm-up",
+            format!(
+                "{} iterations, {} errors (not recorded)",
+                w.iterations, w.errors
+            ),
+        );
     }
     if !r.thresholds.is_empty() {
         let _ = writeln!(out, "  thresholds:");
@@ -83,23 +132,47 @@ pub(crate) fn render(r: &Report) -> String {
                 format!("{} ", t.threshold)
             }
         };
-        let width = r.thresholds.iter().map(|t| label(t).chars().count()).max().unwrap_or(0) + 2;
+        let width = r
+            .thresholds
+            .iter()
+            .map(|t| label(t).chars().count())
+            .max()
+            .unwrap_or(0)
+            + 2;
         for t in &r.thresholds {
             let mark = if t.passed { "✓" } else { "✗" };
-            let _ = writeln!(out, "    {mark} {:.<width$} {}", label(t), t.observed_display);
+            let _ = writeln!(
+                out,
+                "    {mark} {:.<width$} {}",
+                label(t),
+                t.observed_display
+            );
         }
     }
     if r.timed_out {
         let limit = r.load.timeout.map(format_duration).unwrap_or_default();
-        let _ = writeln!(out, "  ✗ timed out after {limit}: the figures above are what was measured until then");
+        let _ = writeln!(
+            out,
+            "  ✗ timed out after {limit}: the figures above are what was measured until then"
+        );
     }
     if !r.error_counts.is_empty() {
         let _ = writeln!(out, "  errors by message:");
         for c in r.error_counts.iter().take(5) {
-            let _ = writeln!(out, "    {:>6} × {}: {}", c.count, kind(c.kind), truncate(&c.message));
+            let _ = writeln!(
+                out,
+                "    {:>6} × {}: {}",
+                c.count,
+                kind(c.kind),
+                truncate(&c.message)
+            );
         }
         if r.error_counts.len() > 5 {
-            let _ = writeln!(out, "    … and {} more distinct messages (see the JSON report)", r.error_counts.len() - 5);
+            let _ = writeln!(
+                out,
+                "    … and {} more distinct messages (see the JSON report)",
+                r.error_counts.len() - 5
+            );
         }
         let _ = writeln!(out, "  first errors:");
         for e in r.first_errors.iter().take(3) {
@@ -148,12 +221,29 @@ pub(crate) fn failure(r: &Report) -> String {
     let failed: Vec<_> = r.failed_thresholds().collect();
     let mut out = format!("perf test `{}` failed", r.name);
     if r.timed_out {
-        let _ = write!(out, ": timed out after {}", r.load.timeout.map(format_duration).unwrap_or_default());
+        let _ = write!(
+            out,
+            ": timed out after {}",
+            r.load.timeout.map(format_duration).unwrap_or_default()
+        );
     }
     if !failed.is_empty() {
-        let _ = write!(out, "{} {} of {} thresholds broken:", if r.timed_out { ";" } else { ":" }, failed.len(), r.thresholds.len());
+        let _ = write!(
+            out,
+            "{} {} of {} thresholds broken:",
+            if r.timed_out { ";" } else { ":" },
+            failed.len(),
+            r.thresholds.len()
+        );
         for t in &failed {
-            let _ = write!(out, "\n  ✗ {}: observed {} (limit {} {})", t.metric, t.observed_display, t.op, limit(t));
+            let _ = write!(
+                out,
+                "\n  ✗ {}: observed {} (limit {} {})",
+                t.metric,
+                t.observed_display,
+                t.op,
+                limit(t)
+            );
         }
     }
     let _ = write!(out, "\n\n{}", render(r));
@@ -163,5 +253,18 @@ pub(crate) fn failure(r: &Report) -> String {
 fn limit(t: &crate::ThresholdOutcome) -> String {
     // The threshold text is "<metric> <op> <limit>": its tail is the limit
     // as the user wrote it.
-    t.threshold.rsplit_once(' ').map_or_else(|| t.limit.to_string(), |(_, l)| l.to_owned())
+    t.threshold
+        .rsplit_once(' ')
+        .map_or_else(|| t.limit.to_string(), |(_, l)| l.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rates_are_grouped() {
+        assert_eq!(super::rate(12.345), "12.3/s");
+        assert_eq!(super::rate(999.6), "1,000/s");
+        assert_eq!(super::rate(1_296_755.0), "1,296,755/s");
+        assert_eq!(super::rate(123_456.0), "123,456/s");
+    }
 }

@@ -38,33 +38,57 @@ pub struct RateBound(Metric);
 impl LatencyBound {
     /// `metric < limit`.
     pub fn lt(self, limit: Duration) -> Threshold {
-        Threshold(ThresholdSpec { metric: self.0, op: Op::Lt, limit: limit.as_nanos() as f64 })
+        Threshold(ThresholdSpec {
+            metric: self.0,
+            op: Op::Lt,
+            limit: limit.as_nanos() as f64,
+        })
     }
     /// `metric <= limit`.
     pub fn le(self, limit: Duration) -> Threshold {
-        Threshold(ThresholdSpec { metric: self.0, op: Op::Le, limit: limit.as_nanos() as f64 })
+        Threshold(ThresholdSpec {
+            metric: self.0,
+            op: Op::Le,
+            limit: limit.as_nanos() as f64,
+        })
     }
 }
 
 impl FractionBound {
     /// `error_rate < limit` (a fraction: 0.01 is 1%).
     pub fn lt(self, limit: f64) -> Threshold {
-        Threshold(ThresholdSpec { metric: self.0, op: Op::Lt, limit })
+        Threshold(ThresholdSpec {
+            metric: self.0,
+            op: Op::Lt,
+            limit,
+        })
     }
     /// `error_rate <= limit`.
     pub fn le(self, limit: f64) -> Threshold {
-        Threshold(ThresholdSpec { metric: self.0, op: Op::Le, limit })
+        Threshold(ThresholdSpec {
+            metric: self.0,
+            op: Op::Le,
+            limit,
+        })
     }
 }
 
 impl RateBound {
     /// `throughput >= limit` iterations per second.
     pub fn ge(self, limit: f64) -> Threshold {
-        Threshold(ThresholdSpec { metric: self.0, op: Op::Ge, limit })
+        Threshold(ThresholdSpec {
+            metric: self.0,
+            op: Op::Ge,
+            limit,
+        })
     }
     /// `throughput > limit` iterations per second.
     pub fn gt(self, limit: f64) -> Threshold {
-        Threshold(ThresholdSpec { metric: self.0, op: Op::Gt, limit })
+        Threshold(ThresholdSpec {
+            metric: self.0,
+            op: Op::Gt,
+            limit,
+        })
     }
 }
 
@@ -74,7 +98,9 @@ impl Threshold {
     /// # Panics
     /// If `p` is outside `(0, 100]`.
     pub fn p(p: f64) -> LatencyBound {
-        LatencyBound(Metric::Percentile(Percentile::new(p).unwrap_or_else(|e| panic!("{e}"))))
+        LatencyBound(Metric::Percentile(
+            Percentile::new(p).unwrap_or_else(|e| panic!("{e}")),
+        ))
     }
     /// Mean latency.
     pub fn mean() -> LatencyBound {
@@ -117,7 +143,8 @@ impl Threshold {
             op: spec.op.to_string(),
             limit: spec.limit,
             observed,
-            observed_display: observed.map_or_else(|| "no data".to_owned(), |v| display(spec.metric, v, report)),
+            observed_display: observed
+                .map_or_else(|| "no data".to_owned(), |v| display(spec.metric, v, report)),
             passed: observed.is_some_and(|v| spec.op.holds(v, spec.limit)),
             default: false,
         }
@@ -128,7 +155,11 @@ impl Threshold {
     /// quietly on its latency alone. Declare `error_rate < 0.01` (or
     /// `error_rate <= 1`) to allow errors.
     pub(crate) fn default_error_rate() -> Threshold {
-        Threshold(ThresholdSpec { metric: Metric::ErrorRate, op: Op::Le, limit: 0.0 })
+        Threshold(ThresholdSpec {
+            metric: Metric::ErrorRate,
+            op: Op::Le,
+            limit: 0.0,
+        })
     }
 }
 
@@ -177,6 +208,6 @@ fn display(metric: Metric, v: f64, r: &Report) -> String {
     match metric.kind() {
         MetricKind::Latency => format_duration(Duration::from_nanos(v.round() as u64)),
         MetricKind::Fraction => format!("{v:.4} ({} of {})", r.errors, r.iterations),
-        MetricKind::PerSecond => format!("{v:.1}/s"),
+        MetricKind::PerSecond => crate::summary::rate(v),
     }
 }

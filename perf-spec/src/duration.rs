@@ -31,15 +31,24 @@ impl fmt::Display for DurationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         const UNITS: &str = "ns, us (or µs), ms, s, m, h";
         match self {
-            DurationError::Empty => write!(f, "empty duration; write a number and a unit such as \"200ms\""),
+            DurationError::Empty => write!(
+                f,
+                "empty duration; write a number and a unit such as \"200ms\""
+            ),
             DurationError::MissingUnit { number } => {
-                write!(f, "`{number}` has no unit; write e.g. \"{number}ms\" (units: {UNITS})")
+                write!(
+                    f,
+                    "`{number}` has no unit; write e.g. \"{number}ms\" (units: {UNITS})"
+                )
             }
             DurationError::UnknownUnit { unit } => {
                 write!(f, "unknown duration unit `{unit}`; expected one of {UNITS}")
             }
             DurationError::BadNumber { text } => {
-                write!(f, "`{text}` is not a number; write a duration such as \"1.5s\"")
+                write!(
+                    f,
+                    "`{text}` is not a number; write a duration such as \"1.5s\""
+                )
             }
             DurationError::Overflow => write!(f, "duration is too large"),
         }
@@ -93,11 +102,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
         let value: f64 = num
             .replace('_', "")
             .parse()
-            .map_err(|_| DurationError::BadNumber { text: num.to_owned() })?;
+            .map_err(|_| DurationError::BadNumber {
+                text: num.to_owned(),
+            })?;
         if unit.is_empty() {
-            return Err(DurationError::MissingUnit { number: num.to_owned() });
+            return Err(DurationError::MissingUnit {
+                number: num.to_owned(),
+            });
         }
-        let scale = unit_nanos(unit).ok_or_else(|| DurationError::UnknownUnit { unit: unit.to_owned() })?;
+        let scale = unit_nanos(unit).ok_or_else(|| DurationError::UnknownUnit {
+            unit: unit.to_owned(),
+        })?;
         total_nanos += value * scale;
         rest = tail.trim_start();
     }
@@ -173,13 +188,39 @@ mod tests {
     #[test]
     fn rejects() {
         assert_eq!(parse_duration(""), Err(DurationError::Empty));
-        assert_eq!(parse_duration("200"), Err(DurationError::MissingUnit { number: "200".into() }));
-        assert_eq!(parse_duration("200xs"), Err(DurationError::UnknownUnit { unit: "xs".into() }));
-        assert_eq!(parse_duration("fast"), Err(DurationError::BadNumber { text: "fast".into() }));
-        assert_eq!(parse_duration("1..2s"), Err(DurationError::BadNumber { text: "1..2".into() }));
-        assert_eq!(parse_duration("-1s"), Err(DurationError::BadNumber { text: "-1s".into() }));
+        assert_eq!(
+            parse_duration("200"),
+            Err(DurationError::MissingUnit {
+                number: "200".into()
+            })
+        );
+        assert_eq!(
+            parse_duration("200xs"),
+            Err(DurationError::UnknownUnit { unit: "xs".into() })
+        );
+        assert_eq!(
+            parse_duration("fast"),
+            Err(DurationError::BadNumber {
+                text: "fast".into()
+            })
+        );
+        assert_eq!(
+            parse_duration("1..2s"),
+            Err(DurationError::BadNumber {
+                text: "1..2".into()
+            })
+        );
+        assert_eq!(
+            parse_duration("-1s"),
+            Err(DurationError::BadNumber { text: "-1s".into() })
+        );
         assert!(parse_duration("99999999999h").is_err());
-        assert_eq!(parse_duration("5 minutes"), Err(DurationError::UnknownUnit { unit: "minutes".into() }));
+        assert_eq!(
+            parse_duration("5 minutes"),
+            Err(DurationError::UnknownUnit {
+                unit: "minutes".into()
+            })
+        );
         let msg = parse_duration("3 sec").unwrap_err().to_string();
         assert!(msg.contains("`sec`") && msg.contains("ms"), "{msg}");
     }

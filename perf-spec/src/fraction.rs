@@ -18,7 +18,10 @@ impl fmt::Display for FractionError {
                 write!(f, "`{s}` is not a fraction; write e.g. 0.01 or \"1%\"")
             }
             FractionError::OutOfRange(v) => {
-                write!(f, "{v} is outside [0, 1]; a rate is a fraction (0.01) or a percentage (\"1%\")")
+                write!(
+                    f,
+                    "{v} is outside [0, 1]; a rate is a fraction (0.01) or a percentage (\"1%\")"
+                )
             }
         }
     }
@@ -59,7 +62,13 @@ mod tests {
         assert_eq!(parse_fraction("100%"), Ok(1.0));
         assert_eq!(parse_fraction("150%"), Err(FractionError::OutOfRange(1.5)));
         assert_eq!(parse_fraction("-0.1"), Err(FractionError::OutOfRange(-0.1)));
-        assert!(matches!(parse_fraction("lots"), Err(FractionError::NotANumber(_))));
-        assert!(matches!(parse_fraction("NaN"), Err(FractionError::OutOfRange(_))));
+        assert!(matches!(
+            parse_fraction("lots"),
+            Err(FractionError::NotANumber(_))
+        ));
+        assert!(matches!(
+            parse_fraction("NaN"),
+            Err(FractionError::OutOfRange(_))
+        ));
     }
 }

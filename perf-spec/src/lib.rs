@@ -18,4 +18,6 @@ mod threshold;
 pub use duration::{format_duration, parse_duration, DurationError};
 pub use fraction::{check_fraction, parse_fraction, FractionError};
 pub use suggest::closest;
-pub use threshold::{check_consistency, Metric, MetricKind, Op, Percentile, ThresholdSpec, METRIC_NAMES};
+pub use threshold::{
+    check_consistency, Metric, MetricKind, Op, Percentile, ThresholdSpec, METRIC_NAMES,
+};

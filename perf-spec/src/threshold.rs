@@ -9,7 +9,18 @@ use crate::duration::format_duration;
 /// Every metric name a threshold may use (besides `p(N)`), for messages and
 /// suggestions.
 pub const METRIC_NAMES: &[&str] = &[
-    "mean", "avg", "min", "max", "p50", "p75", "p90", "p95", "p99", "p999", "error_rate", "throughput",
+    "mean",
+    "avg",
+    "min",
+    "max",
+    "p50",
+    "p75",
+    "p90",
+    "p95",
+    "p99",
+    "p999",
+    "error_rate",
+    "throughput",
 ];
 
 /// A percentile in `(0, 100]`.
@@ -22,7 +33,9 @@ impl Percentile {
         if p > 0.0 && p <= 100.0 {
             Ok(Percentile(p))
         } else {
-            Err(format!("percentile {p} is outside (0, 100]; write e.g. p(99.9)"))
+            Err(format!(
+                "percentile {p} is outside (0, 100]; write e.g. p(99.9)"
+            ))
         }
     }
 
@@ -197,7 +210,9 @@ impl ThresholdSpec {
         self.metric.check_op(self.op)?;
         let (m, op, l) = (self.metric, self.op, self.limit);
         if !l.is_finite() || l < 0.0 {
-            return Err(format!("`{m} {op}` needs a finite, non-negative limit, got {l}"));
+            return Err(format!(
+                "`{m} {op}` needs a finite, non-negative limit, got {l}"
+            ));
         }
         match m.kind() {
             MetricKind::Latency if l == 0.0 => Err(format!(
@@ -247,7 +262,10 @@ pub fn check_consistency(specs: &[ThresholdSpec]) -> Vec<(usize, String)> {
     for (j, b) in specs.iter().enumerate() {
         for a in &specs[..j] {
             if a.metric == b.metric && a.op.is_upper_bound() == b.op.is_upper_bound() {
-                problems.push((j, format!("duplicate threshold on `{}` (already `{a}`)", b.metric)));
+                problems.push((
+                    j,
+                    format!("duplicate threshold on `{}` (already `{a}`)", b.metric),
+                ));
                 break;
             }
             if !(a.op.is_upper_bound() && b.op.is_upper_bound()) {
@@ -258,7 +276,11 @@ pub fn check_consistency(specs: &[ThresholdSpec]) -> Vec<(usize, String)> {
             }
             if let Some(order) = metric_order(a.metric, b.metric) {
                 // `lo` is the metric that is never larger than `hi`.
-                let (lo, hi) = if order == Ordering::Less { (a, b) } else { (b, a) };
+                let (lo, hi) = if order == Ordering::Less {
+                    (a, b)
+                } else {
+                    (b, a)
+                };
                 if hi.limit < lo.limit {
                     problems.push((
                         j,
@@ -294,14 +316,21 @@ mod tests {
     use super::*;
 
     fn ms(metric: &str, op: Op, ms: f64) -> ThresholdSpec {
-        ThresholdSpec { metric: Metric::from_name(metric).unwrap(), op, limit: ms * 1e6 }
+        ThresholdSpec {
+            metric: Metric::from_name(metric).unwrap(),
+            op,
+            limit: ms * 1e6,
+        }
     }
 
     #[test]
     fn names_and_display() {
         assert_eq!(Metric::from_name("avg"), Some(Metric::Mean));
         assert_eq!(Metric::from_name("p999").unwrap().to_string(), "p99.9");
-        assert_eq!(Metric::Percentile(Percentile::new(99.99).unwrap()).to_string(), "p99.99");
+        assert_eq!(
+            Metric::Percentile(Percentile::new(99.99).unwrap()).to_string(),
+            "p99.99"
+        );
         assert_eq!(Metric::from_name("p96"), None);
         assert!(Percentile::new(0.0).is_err());
         assert!(Percentile::new(100.5).is_err());
@@ -311,28 +340,55 @@ mod tests {
 
     #[test]
     fn operators_per_kind() {
-        assert!(ms("p95", Op::Gt, 1.0).check().unwrap_err().contains("upper bounds"));
+        assert!(ms("p95", Op::Gt, 1.0)
+            .check()
+            .unwrap_err()
+            .contains("upper bounds"));
         assert!(ms("mean", Op::Le, 1.0).check().is_ok());
-        let tp = ThresholdSpec { metric: Metric::Throughput, op: Op::Lt, limit: 10.0 };
+        let tp = ThresholdSpec {
+            metric: Metric::Throughput,
+            op: Op::Lt,
+            limit: 10.0,
+        };
         assert!(tp.check().unwrap_err().contains("lower bounds"));
-        let er = ThresholdSpec { metric: Metric::ErrorRate, op: Op::Lt, limit: 1.5 };
+        let er = ThresholdSpec {
+            metric: Metric::ErrorRate,
+            op: Op::Lt,
+            limit: 1.5,
+        };
         assert!(er.check().unwrap_err().contains("outside [0, 1]"));
-        let er0 = ThresholdSpec { metric: Metric::ErrorRate, op: Op::Lt, limit: 0.0 };
+        let er0 = ThresholdSpec {
+            metric: Metric::ErrorRate,
+            op: Op::Lt,
+            limit: 0.0,
+        };
         assert!(er0.check().unwrap_err().contains("<= 0"));
         assert!(ms("p95", Op::Lt, 0.0).check().is_err());
     }
 
     #[test]
     fn contradictions() {
-        let ok = [ms("p95", Op::Lt, 200.0), ms("p99", Op::Lt, 500.0), ms("max", Op::Lt, 900.0)];
+        let ok = [
+            ms("p95", Op::Lt, 200.0),
+            ms("p99", Op::Lt, 500.0),
+            ms("max", Op::Lt, 900.0),
+        ];
         assert!(check_consistency(&ok).is_empty());
         let swapped = [ms("p95", Op::Lt, 200.0), ms("p99", Op::Lt, 100.0)];
         let problems = check_consistency(&swapped);
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].0, 1);
-        assert!(problems[0].1.contains("`p99 < 100ms` is below `p95 < 200ms`"), "{}", problems[0].1);
+        assert!(
+            problems[0]
+                .1
+                .contains("`p99 < 100ms` is below `p95 < 200ms`"),
+            "{}",
+            problems[0].1
+        );
         let min_max = [ms("max", Op::Lt, 10.0), ms("min", Op::Lt, 50.0)];
-        assert!(check_consistency(&min_max)[0].1.contains("`max < 10ms` is below `min < 50ms`"));
+        assert!(check_consistency(&min_max)[0]
+            .1
+            .contains("`max < 10ms` is below `min < 50ms`"));
         let mean_max = [ms("mean", Op::Lt, 10.0), ms("max", Op::Lt, 5.0)];
         assert_eq!(check_consistency(&mean_max).len(), 1);
         // mean and percentiles have no order: both directions allowed.

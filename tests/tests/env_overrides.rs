@@ -19,12 +19,18 @@ async fn env_target() {
     tokio::time::sleep(Duration::from_millis(1)).await;
 }
 
-const VARS: [&str; 5] =
-    ["PERF_WORKERS", "PERF_REPEAT", "PERF_DURATION", "PERFORMANCE_TEST_CONCURRENCY", "PERFORMANCE_TEST_DURATION"];
+const VARS: [&str; 5] = [
+    "PERF_WORKERS",
+    "PERF_REPEAT",
+    "PERF_DURATION",
+    "PERFORMANCE_TEST_CONCURRENCY",
+    "PERFORMANCE_TEST_DURATION",
+];
 
 fn run_child(vars: &[(&str, &str)], dir: &Path) -> Output {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["env_target", "--exact", "--nocapture"]).env("PERF_REPORT_DIR", dir);
+    cmd.args(["env_target", "--exact", "--nocapture"])
+        .env("PERF_REPORT_DIR", dir);
     for v in VARS {
         cmd.env_remove(v);
     }
@@ -35,7 +41,11 @@ fn run_child(vars: &[(&str, &str)], dir: &Path) -> Output {
 fn report_after(vars: &[(&str, &str)]) -> Report {
     let dir = tempfile::tempdir().unwrap();
     let out = run_child(vars, dir.path());
-    assert!(out.status.success(), "child failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "child failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     Report::read_json(&dir.path().join("env_overrides/env_target.json")).unwrap()
 }
 
@@ -66,24 +76,58 @@ fn perf_duration_replaces_repeat() {
 
 #[test]
 fn original_framework_names_are_read() {
-    let r = report_after(&[("PERFORMANCE_TEST_CONCURRENCY", "3"), ("PERFORMANCE_TEST_DURATION", "150ms")]);
-    assert_eq!((r.load.workers, r.load.stop), (3, Stop::Duration(Duration::from_millis(150))));
-    assert_eq!(r.load.overrides, ["PERFORMANCE_TEST_CONCURRENCY=3", "PERFORMANCE_TEST_DURATION=150ms"]);
+    let r = report_after(&[
+        ("PERFORMANCE_TEST_CONCURRENCY", "3"),
+        ("PERFORMANCE_TEST_DURATION", "150ms"),
+    ]);
+    assert_eq!(
+        (r.load.workers, r.load.stop),
+        (3, Stop::Duration(Duration::from_millis(150)))
+    );
+    assert_eq!(
+        r.load.overrides,
+        [
+            "PERFORMANCE_TEST_CONCURRENCY=3",
+            "PERFORMANCE_TEST_DURATION=150ms"
+        ]
+    );
 }
 
 #[test]
 fn malformed_values_fail_with_name_and_value() {
     for (vars, needle) in [
-        (&[("PERF_WORKERS", "lots")][..], "PERF_WORKERS=\"lots\": expected a positive whole number of workers"),
-        (&[("PERF_REPEAT", "0")][..], "PERF_REPEAT=\"0\": the number of iterations must be at least 1"),
-        (&[("PERF_DURATION", "30")][..], "PERF_DURATION=\"30\": `30` has no unit"),
-        (&[("PERFORMANCE_TEST_DURATION", "5 minutes")][..], "PERFORMANCE_TEST_DURATION=\"5 minutes\": unknown duration unit `minutes`"),
-        (&[("PERF_REPEAT", "5"), ("PERF_DURATION", "1s")][..], "PERF_REPEAT=5 is set too"),
+        (
+            &[("PERF_WORKERS", "lots")][..],
+            "PERF_WORKERS=\"lots\": expected a positive whole number of workers",
+        ),
+        (
+            &[("PERF_REPEAT", "0")][..],
+            "PERF_REPEAT=\"0\": the number of iterations must be at least 1",
+        ),
+        (
+            &[("PERF_DURATION", "30")][..],
+            "PERF_DURATION=\"30\": `30` has no unit",
+        ),
+        (
+            &[("PERFORMANCE_TEST_DURATION", "5 minutes")][..],
+            "PERFORMANCE_TEST_DURATION=\"5 minutes\": unknown duration unit `minutes`",
+        ),
+        (
+            &[("PERF_REPEAT", "5"), ("PERF_DURATION", "1s")][..],
+            "PERF_REPEAT=5 is set too",
+        ),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let out = run_child(vars, dir.path());
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(!out.status.success(), "{vars:?} should fail the test");
-        assert!(text.contains(needle), "{vars:?}: expected {needle:?} in:\n{text}");
+        assert!(
+            text.contains(needle),
+            "{vars:?}: expected {needle:?} in:\n{text}"
+        );
     }
 }

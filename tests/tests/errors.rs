@@ -9,7 +9,10 @@ use perf_runtime::prelude::*;
 use perf_runtime::ErrorKind;
 
 fn quiet(name: &str) -> PerfTest {
-    PerfTest::new(name).no_report_file().quiet().threshold(Threshold::error_rate().le(1.0))
+    PerfTest::new(name)
+        .no_report_file()
+        .quiet()
+        .threshold(Threshold::error_rate().le(1.0))
 }
 
 #[test]
@@ -19,7 +22,7 @@ fn err_results_are_counted_per_message() {
         .repeat(300)
         .run(|ctx| async move {
             match ctx.iteration() % 10 {
-                0 => Err(format!("throttled")),
+                0 => Err("throttled".to_string()),
                 1 => Err(format!("not found: item {}", ctx.iteration() % 2)),
                 _ => Ok(()),
             }
@@ -29,9 +32,16 @@ fn err_results_are_counted_per_message() {
     assert_eq!(report.errors, 60);
     assert_eq!((report.panics, report.timeouts), (0, 0));
     assert!((report.error_rate - 0.2).abs() < 1e-12);
-    let counts: Vec<(&str, u64)> = report.error_counts.iter().map(|c| (c.message.as_str(), c.count)).collect();
+    let counts: Vec<(&str, u64)> = report
+        .error_counts
+        .iter()
+        .map(|c| (c.message.as_str(), c.count))
+        .collect();
     // Keyed by the error's Debug text; `% 10 == 1` makes the item always 1.
-    assert_eq!(counts, [("\"not found: item 1\"", 30), ("\"throttled\"", 30)]);
+    assert_eq!(
+        counts,
+        [("\"not found: item 1\"", 30), ("\"throttled\"", 30)]
+    );
     assert!(report.first_errors.len() >= 5);
     assert_eq!(report.first_errors[0].iteration, 0);
     assert_eq!(report.first_errors[0].kind, ErrorKind::Error);
@@ -60,7 +70,13 @@ fn panics_are_caught_counted_and_do_not_abort_the_run() {
     assert_eq!(after_panic.load(Ordering::Relaxed), 96);
     let first = &report.first_errors[0];
     assert_eq!(first.kind, ErrorKind::Panic);
-    assert!(first.message.starts_with("iteration 0 exploded at tests/tests/errors.rs:"), "{}", first.message);
+    assert!(
+        first
+            .message
+            .starts_with("iteration 0 exploded at tests/tests/errors.rs:"),
+        "{}",
+        first.message
+    );
 }
 
 /// Set when the iteration's future is dropped before it finished.
@@ -97,13 +113,27 @@ fn iteration_timeout_cancels_and_counts() {
     assert_eq!(report.iterations, 10);
     assert_eq!(report.timeouts, 5);
     assert_eq!(report.errors, 5);
-    assert_eq!(cancelled.load(Ordering::Relaxed), 5, "timed-out iterations are dropped (cancelled)");
+    assert_eq!(
+        cancelled.load(Ordering::Relaxed),
+        5,
+        "timed-out iterations are dropped (cancelled)"
+    );
     // Five 50 ms timeouts on two workers, not five 10 s sleeps.
-    assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
     // A timed-out iteration is recorded at (about) the timeout: at least 50 ms.
     assert!(report.latency.max_ns >= 50_000_000);
     assert!(report.latency.max_ns < 5_000_000_000);
-    assert!(report.error_counts[0].message.contains("iteration_timeout (50ms)"), "{:?}", report.error_counts);
+    assert!(
+        report.error_counts[0]
+            .message
+            .contains("iteration_timeout (50ms)"),
+        "{:?}",
+        report.error_counts
+    );
 }
 
 #[perf_test(repeat = 4, iteration_timeout = "20ms")]

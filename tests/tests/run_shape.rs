@@ -29,7 +29,11 @@ fn workers_run_concurrently() {
         .unwrap();
     assert_eq!(report.iterations, 16);
     assert!(report.elapsed() >= Duration::from_millis(200));
-    assert!(report.elapsed() < Duration::from_millis(1200), "{:?}", report.elapsed());
+    assert!(
+        report.elapsed() < Duration::from_millis(1200),
+        "{:?}",
+        report.elapsed()
+    );
     assert_eq!(workers.lock().unwrap().len(), 8);
     assert_eq!(report.load.workers, 8);
 }
@@ -45,9 +49,17 @@ fn duration_runs_until_the_time_is_up() {
     // Ends at the first iteration end past 300 ms: at most one 10 ms sleep
     // (plus timer slack) later.
     assert!(report.elapsed() >= Duration::from_millis(300));
-    assert!(report.elapsed() < Duration::from_millis(800), "{:?}", report.elapsed());
+    assert!(
+        report.elapsed() < Duration::from_millis(800),
+        "{:?}",
+        report.elapsed()
+    );
     // Two workers sleeping 10 ms (timer granularity 1 ms): about 27–60 iterations.
-    assert!((20..=62).contains(&report.iterations), "{}", report.iterations);
+    assert!(
+        (20..=62).contains(&report.iterations),
+        "{}",
+        report.iterations
+    );
 }
 
 #[test]
@@ -61,7 +73,11 @@ fn timeout_stops_the_run_and_keeps_what_was_measured() {
     assert!(report.timed_out);
     assert!(!report.passed);
     // 2 workers × 300 ms / 20 ms ≈ 30, and certainly far from 1,000.
-    assert!((5..200).contains(&report.iterations), "{}", report.iterations);
+    assert!(
+        (5..200).contains(&report.iterations),
+        "{}",
+        report.iterations
+    );
     assert_eq!(report.latency.count, report.iterations);
 }
 
@@ -112,11 +128,20 @@ fn warmup_by_time() {
 
 #[test]
 fn run_async_uses_the_callers_runtime() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let report = rt
-        .block_on(quiet("shape::run_async").workers(4).repeat(40).run_async(|_| async {
-            tokio::task::yield_now().await;
-        }))
+        .block_on(
+            quiet("shape::run_async")
+                .workers(4)
+                .repeat(40)
+                .run_async(|_| async {
+                    tokio::task::yield_now().await;
+                }),
+        )
         .unwrap();
     assert_eq!(report.iterations, 40);
     assert_eq!(report.load.worker_threads, 2);

@@ -51,13 +51,32 @@ fn every_threshold_is_evaluated_and_reported() {
         .threshold(Threshold::error_rate().le(0.0))
         .run(|_| async { tokio::time::sleep(Duration::from_millis(10)).await })
         .unwrap();
-    let verdicts: Vec<(&str, bool)> = report.thresholds.iter().map(|t| (t.metric.as_str(), t.passed)).collect();
-    assert_eq!(verdicts, [("p50", false), ("mean", true), ("p99", false), ("max", true), ("error_rate", true)]);
+    let verdicts: Vec<(&str, bool)> = report
+        .thresholds
+        .iter()
+        .map(|t| (t.metric.as_str(), t.passed))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("p50", false),
+            ("mean", true),
+            ("p99", false),
+            ("max", true),
+            ("error_rate", true)
+        ]
+    );
     assert!(!report.passed);
     let message = panic_message(|| report.assert_passed());
     assert!(message.contains("2 of 5 thresholds broken"), "{message}");
-    assert!(message.contains("✗ p50: observed") && message.contains("(limit < 1ms)"), "{message}");
-    assert!(message.contains("✗ p99: observed") && message.contains("(limit < 2ms)"), "{message}");
+    assert!(
+        message.contains("✗ p50: observed") && message.contains("(limit < 1ms)"),
+        "{message}"
+    );
+    assert!(
+        message.contains("✗ p99: observed") && message.contains("(limit < 2ms)"),
+        "{message}"
+    );
     assert!(!message.contains("✗ mean"), "{message}");
     // The table follows, with the passing ones ticked.
     assert!(message.contains("✓ mean < 10s"), "{message}");
@@ -74,7 +93,10 @@ fn observed_values_are_the_reports_figures() {
         .run(|_| async { tokio::time::sleep(Duration::from_millis(2)).await })
         .unwrap();
     let p95 = &report.thresholds[0];
-    assert_eq!(p95.observed, Some(report.percentile(95.0).as_nanos() as f64));
+    assert_eq!(
+        p95.observed,
+        Some(report.percentile(95.0).as_nanos() as f64)
+    );
     // A 2 ms sleep never takes less than 2 ms.
     assert!(p95.observed.unwrap() >= 2e6);
     let tp = &report.thresholds[1];
@@ -93,7 +115,14 @@ fn inconsistent_builder_thresholds_are_rejected() {
         .run(|_| async {})
         .unwrap_err()
         .to_string();
-    assert!(err.contains("`p99 < 100ms` is below `p95 < 200ms`"), "{err}");
-    let err = PerfTest::new("thresholds::zero").repeat(0).run(|_| async {}).unwrap_err().to_string();
+    assert!(
+        err.contains("`p99 < 100ms` is below `p95 < 200ms`"),
+        "{err}"
+    );
+    let err = PerfTest::new("thresholds::zero")
+        .repeat(0)
+        .run(|_| async {})
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("`repeat` must be at least 1"), "{err}");
 }
