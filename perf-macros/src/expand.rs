@@ -184,6 +184,28 @@ fn generate(func: ItemFn, config: &Config, ctx: CtxParam) -> TokenStream {
         let v = usize_lit(t.value);
         setters.push(quote_spanned!(t.span=> .worker_threads(#v)));
     }
+    if let Some(r) = &config.rate {
+        let v = Literal::f64_suffixed(r.value);
+        setters.push(quote_spanned!(r.span=> .rate(#v)));
+    }
+    if let Some(stages) = &config.stages {
+        for stage in &stages.value {
+            let (d, t) = (dur(stage.duration), Literal::f64_suffixed(stage.target));
+            setters.push(quote_spanned!(stages.span=> .stage(#d, #t)));
+        }
+    }
+    if let Some(p) = &config.profile {
+        let v = format_ident!("{}", format!("{:?}", p.value));
+        setters.push(quote_spanned!(p.span=> .profile(#rt::Profile::#v)));
+    }
+    if let Some(g) = &config.gate {
+        let v = &g.value;
+        setters.push(quote_spanned!(g.span=> .gate(#v)));
+    }
+    if let Some(a) = &config.abort_on_fail {
+        let v = dur(a.value);
+        setters.push(quote_spanned!(a.span=> .abort_on_fail(#v)));
+    }
     for t in &config.thresholds {
         let spec = t.value;
         let metric = match spec.metric {
@@ -192,6 +214,8 @@ fn generate(func: ItemFn, config: &Config, ctx: CtxParam) -> TokenStream {
             perf_spec::Metric::Max => quote!(#rt::Metric::Max),
             perf_spec::Metric::ErrorRate => quote!(#rt::Metric::ErrorRate),
             perf_spec::Metric::Throughput => quote!(#rt::Metric::Throughput),
+            perf_spec::Metric::Dropped => quote!(#rt::Metric::Dropped),
+            perf_spec::Metric::DroppedRate => quote!(#rt::Metric::DroppedRate),
             perf_spec::Metric::Percentile(p) => {
                 let p = Literal::f64_suffixed(p.value());
                 quote!(#rt::Metric::Percentile(#rt::percentile(#p)))
@@ -199,9 +223,16 @@ fn generate(func: ItemFn, config: &Config, ctx: CtxParam) -> TokenStream {
         };
         let op = format_ident!("{}", format!("{:?}", spec.op));
         let limit = Literal::f64_suffixed(spec.limit);
+        let window = match spec.window {
+            None => quote!(::core::option::Option::None),
+            Some(w) => {
+                let w = dur(w);
+                quote!(::core::option::Option::Some(#w))
+            }
+        };
         setters.push(
             quote_spanned!(t.span=> .threshold(#rt::Threshold::from_spec(#rt::ThresholdSpec {
-                metric: #metric, op: #rt::Op::#op, limit: #limit,
+                metric: #metric, op: #rt::Op::#op, limit: #limit, window: #window,
             }))),
         );
     }

@@ -7,23 +7,29 @@
 use std::time::Duration;
 
 use perf_spec::{
-    check_consistency, check_fraction, closest, parse_duration, parse_fraction, Metric, MetricKind,
-    Op, Percentile, ThresholdSpec, METRIC_NAMES,
+    check_consistency, check_fraction, check_stages, closest, format_duration, parse_duration,
+    parse_fraction, parse_rate, stages_duration, Metric, MetricKind, Op, Percentile, Profile,
+    Stage, ThresholdSpec, METRIC_NAMES, PROFILE_NAMES,
 };
 use proc_macro2::{Span, TokenStream};
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned as _;
-use syn::{Ident, Lit, Token};
+use syn::{Ident, Lit, LitStr, Token};
 
 /// Setting keys, in the order shown in messages.
 const KEYS: &[&str] = &[
     "workers",
     "repeat",
     "duration",
+    "rate",
+    "stages",
+    "profile",
     "warmup",
     "timeout",
     "iteration_timeout",
+    "abort_on_fail",
+    "gate",
     "worker_threads",
     "crate",
 ];
@@ -37,6 +43,9 @@ const RENAMED: &[(&str, &str)] = &[
     ("count", "repeat"),
     ("threads", "worker_threads"),
     ("max_duration", "timeout"),
+    ("arrival_rate", "rate"),
+    ("rps", "rate"),
+    ("scenario", "profile"),
 ];
 
 /// Collects errors so that all of them are reported at once.
@@ -91,38 +100,83 @@ pub(crate) struct Config {
     pub(crate) workers: Option<Spanned<u64>>,
     pub(crate) repeat: Option<Spanned<u64>>,
     pub(crate) duration: Option<Spanned<Duration>>,
+    pub(crate) rate: Option<Spanned<f64>>,
+    pub(crate) stages: Option<Spanned<Vec<Stage>>>,
+    pub(crate) profile: Option<Spanned<Profile>>,
     pub(crate) warmup: Option<Spanned<Warmup>>,
     pub(crate) timeout: Option<Spanned<Duration>>,
     pub(crate) iteration_timeout: Option<Spanned<Duration>>,
+    /// The grace period (zero for none).
+    pub(crate) abort_on_fail: Option<Spanned<Duration>>,
+    pub(crate) gate: Option<Spanned<String>>,
     pub(crate) worker_threads: Option<Spanned<u64>>,
     pub(crate) thresholds: Vec<Spanned<ThresholdSpec>>,
 }
 
+/// A setting's value as written.
+enum Value {
+    /// `key = literal`
+    Lit(Lit),
+    /// `key = [("30s", 100), ...]`
+    List(Vec<(Lit, Lit)>, Span),
+    /// A bare `key`.
+    Flag,
+}
+
 /// One argument as written.
 enum Arg {
-    /// `key = value`
-    Setting { key: Ident, value: Lit },
-    /// `metric op value`
+    Setting {
+        key: Ident,
+        value: Value,
+    },
     Threshold {
         metric: MetricTok,
         op: Spanned<Op>,
         value: Lit,
+        window: Option<LitStr>,
     },
 }
 
 /// A metric as written: a name (`p95`) or `p(99.9)`.
 enum MetricTok {
     Name(Ident),
-    Percentile { p: Ident, value: Lit, span: Span },
+    Percentile { p: Ident, value: Lit },
 }
 
 impl MetricTok {
     fn span(&self) -> Span {
         match self {
-            MetricTok::Name(i) => i.span(),
-            MetricTok::Percentile { span, .. } => *span,
+            MetricTok::Name(i) | MetricTok::Percentile { p: i, .. } => i.span(),
         }
     }
+}
+
+fn parse_list(input: ParseStream<'_>) -> syn::Result<Value> {
+    let content;
+    let brackets = syn::bracketed!(content in input);
+    let mut items = Vec::new();
+    while !content.is_empty() {
+        let pair;
+        syn::parenthesized!(pair in content);
+        let first: Lit = pair.parse()?;
+        if pair.is_empty() {
+            return Err(syn::Error::new(
+                first.span(),
+                "a stage is a pair: (\"duration\", target)",
+            ));
+        }
+        pair.parse::<Token![,]>()?;
+        let second: Lit = pair.parse()?;
+        if !pair.is_empty() {
+            return Err(pair.error("a stage is a pair: (\"duration\", target)"));
+        }
+        items.push((first, second));
+        if content.is_empty() {
+            break;
+        }
+        content.parse::<Token![,]>()?;
+    }
+    Ok(Value::List(items, brackets.span.join()))
 }
 
 impl Parse for Arg {
@@ -135,20 +189,26 @@ impl Parse for Arg {
         };
         let metric = if input.peek(syn::token::Paren) {
             let content;
-            let parens = syn::parenthesized!(content in input);
-            let value: Lit = content.parse()?;
-            let span = key
-                .span()
-                .join(parens.span.join())
-                .unwrap_or_else(|| key.span());
+            syn::parenthesized!(content in input);
             MetricTok::Percentile {
                 p: key,
-                value,
-                span,
+                value: content.parse()?,
             }
         } else {
             MetricTok::Name(key)
         };
+        if input.is_empty() || input.peek(Token![,]) {
+            return match metric {
+                MetricTok::Name(key) => Ok(Arg::Setting {
+                    key,
+                    value: Value::Flag,
+                }),
+                m => Err(syn::Error::new(
+                    m.span(),
+                    "a percentile needs a limit: `p(99.9) < \"500ms\"`",
+                )),
+            };
+        }
         let lookahead = input.lookahead1();
         let op = if lookahead.peek(Token![<=]) {
             Some((Op::Le, input.parse::<Token![<=]>()?.span()))
@@ -158,7 +218,7 @@ impl Parse for Arg {
             let t: Token![==] = input.parse()?;
             return Err(syn::Error::new(
                 t.span(),
-                "`==` is not a threshold: use `<` or `<=` (latency, error_rate) or `>=` or `>` (throughput)",
+                "`==` is not a threshold: use `<` or `<=` (latency, rates, counts) or `>=` or `>` (throughput)",
             ));
         } else if lookahead.peek(Token![<]) {
             Some((Op::Lt, input.parse::<Token![<]>()?.span))
@@ -170,21 +230,35 @@ impl Parse for Arg {
         } else {
             return Err(lookahead.error());
         };
-        let value: Lit = input.parse()?;
-        Ok(match (op, metric) {
-            (None, MetricTok::Name(key)) => Arg::Setting { key, value },
-            (None, m @ MetricTok::Percentile { .. }) => {
-                return Err(syn::Error::new(
-                    m.span(),
-                    "a percentile is a threshold: write e.g. `p(99.9) < \"500ms\"`",
-                ))
+        match (op, metric) {
+            (None, MetricTok::Name(key)) => {
+                let value = if input.peek(syn::token::Bracket) {
+                    parse_list(input)?
+                } else {
+                    Value::Lit(input.parse()?)
+                };
+                Ok(Arg::Setting { key, value })
             }
-            (Some((op, span)), metric) => Arg::Threshold {
-                metric,
-                op: Spanned { value: op, span },
-                value,
-            },
-        })
+            (None, m) => Err(syn::Error::new(
+                m.span(),
+                "a percentile is a threshold: write e.g. `p(99.9) < \"500ms\"`",
+            )),
+            (Some((op, span)), metric) => {
+                let value: Lit = input.parse()?;
+                let window = if input.peek(Ident) && input.fork().parse::<Ident>()? == "per" {
+                    input.parse::<Ident>()?;
+                    Some(input.parse::<LitStr>()?)
+                } else {
+                    None
+                };
+                Ok(Arg::Threshold {
+                    metric,
+                    op: Spanned { value: op, span },
+                    value,
+                    window,
+                })
+            }
+        }
     }
 }
 
@@ -196,8 +270,13 @@ pub(crate) fn parse_config(args: TokenStream) -> syn::Result<Config> {
     for arg in args {
         match arg {
             Arg::Setting { key, value } => config.set(&key, value, &mut errors),
-            Arg::Threshold { metric, op, value } => {
-                if let Some(t) = threshold(&metric, op, &value, &mut errors) {
+            Arg::Threshold {
+                metric,
+                op,
+                value,
+                window,
+            } => {
+                if let Some(t) = threshold(&metric, op, &value, window.as_ref(), &mut errors) {
                     config.thresholds.push(t);
                 }
             }
@@ -219,7 +298,7 @@ fn set_once<T>(slot: &mut Option<Spanned<T>>, key: &Ident, value: Option<T>, err
     }
 }
 
-fn positive_int(value: &Lit, key: &Ident, what: &str, errors: &mut Errors) -> Option<u64> {
+fn positive_int(value: &Lit, key: &str, what: &str, errors: &mut Errors) -> Option<u64> {
     let Lit::Int(int) = value else {
         errors.at(
             value.span(),
@@ -260,8 +339,8 @@ fn duration_lit(value: &Lit, key: &str, errors: &mut Errors) -> Option<Duration>
     }
 }
 
-fn positive_duration(value: &Lit, key: &Ident, errors: &mut Errors) -> Option<Duration> {
-    let d = duration_lit(value, &key.to_string(), errors)?;
+fn positive_duration(value: &Lit, key: &str, errors: &mut Errors) -> Option<Duration> {
+    let d = duration_lit(value, key, errors)?;
     if d.is_zero() {
         errors.at(value.span(), format!("`{key}` must be longer than zero"));
         return None;
@@ -269,68 +348,173 @@ fn positive_duration(value: &Lit, key: &Ident, errors: &mut Errors) -> Option<Du
     Some(d)
 }
 
+fn number(value: &Lit, errors: &mut Errors) -> Option<f64> {
+    match value {
+        Lit::Int(i) => i.base10_parse::<f64>().map_err(|e| errors.push(e)).ok(),
+        Lit::Float(f) => f.base10_parse::<f64>().map_err(|e| errors.push(e)).ok(),
+        _ => None,
+    }
+}
+
+fn rate_lit(value: &Lit, errors: &mut Errors) -> Option<f64> {
+    let rate = match value {
+        Lit::Str(s) => parse_rate(&s.value())
+            .map_err(|e| errors.at(s.span(), format!("`rate`: {e}")))
+            .ok()?,
+        Lit::Int(_) | Lit::Float(_) => number(value, errors)?,
+        _ => {
+            errors.at(
+                value.span(),
+                "`rate` takes iterations per second: `rate = 1000` or `rate = \"30000/m\"`",
+            );
+            return None;
+        }
+    };
+    Some(rate)
+}
+
+fn stages_value(value: &Value, errors: &mut Errors) -> Option<Vec<Stage>> {
+    const FORM: &str = "`stages` takes a list of (duration, target) pairs: stages = [(\"30s\", 100), (\"1m\", 1000)]";
+    let Value::List(items, span) = value else {
+        errors.at(value_span(value), FORM);
+        return None;
+    };
+    let mut stages = Vec::new();
+    for (d, t) in items {
+        let duration = duration_lit(d, "stages", errors);
+        let target = number(t, errors);
+        if target.is_none() {
+            errors.at(
+                t.span(),
+                "a stage's target is a number (iterations/s with `rate`, workers without)",
+            );
+        }
+        stages.push(Stage {
+            duration: duration?,
+            target: target?,
+        });
+    }
+    match check_stages(&stages) {
+        Ok(()) => Some(stages),
+        Err(message) => {
+            errors.at(*span, message);
+            None
+        }
+    }
+}
+
+fn value_span(value: &Value) -> Span {
+    match value {
+        Value::Lit(l) => l.span(),
+        Value::List(_, span) => *span,
+        Value::Flag => Span::call_site(),
+    }
+}
+
 impl Config {
-    fn set(&mut self, key: &Ident, value: Lit, errors: &mut Errors) {
-        match key.to_string().as_str() {
-            "workers" => set_once(
-                &mut self.workers,
-                key,
-                positive_int(&value, key, "workers", errors),
-                errors,
-            ),
-            "repeat" => set_once(
-                &mut self.repeat,
-                key,
-                positive_int(&value, key, "iterations", errors),
-                errors,
-            ),
-            "worker_threads" => {
-                let n = positive_int(&value, key, "threads", errors);
+    fn set(&mut self, key: &Ident, value: Value, errors: &mut Errors) {
+        let name = key.to_string();
+        let lit = match (&value, name.as_str()) {
+            (Value::Lit(l), _) => Some(l),
+            (_, "stages") => None,
+            (Value::Flag, "abort_on_fail") => None,
+            (Value::Flag, _) if KEYS.contains(&name.as_str()) => {
+                errors.at(
+                    key.span(),
+                    format!("`{name}` needs a value: `{name} = ...`"),
+                );
+                return;
+            }
+            (Value::List(_, span), _) if KEYS.contains(&name.as_str()) => {
+                errors.at(*span, format!("`{name}` does not take a list"));
+                return;
+            }
+            _ => None,
+        };
+        match (name.as_str(), lit) {
+            ("workers", Some(v)) => {
+                let n = positive_int(v, &name, "workers", errors);
+                set_once(&mut self.workers, key, n, errors)
+            }
+            ("repeat", Some(v)) => {
+                let n = positive_int(v, &name, "iterations", errors);
+                set_once(&mut self.repeat, key, n, errors)
+            }
+            ("worker_threads", Some(v)) => {
+                let n = positive_int(v, &name, "threads", errors);
                 set_once(&mut self.worker_threads, key, n, errors)
             }
-            "duration" => set_once(
-                &mut self.duration,
-                key,
-                positive_duration(&value, key, errors),
-                errors,
-            ),
-            "timeout" => set_once(
-                &mut self.timeout,
-                key,
-                positive_duration(&value, key, errors),
-                errors,
-            ),
-            "iteration_timeout" => {
-                let d = positive_duration(&value, key, errors);
+            ("duration", Some(v)) => {
+                let d = positive_duration(v, &name, errors);
+                set_once(&mut self.duration, key, d, errors)
+            }
+            ("timeout", Some(v)) => {
+                let d = positive_duration(v, &name, errors);
+                set_once(&mut self.timeout, key, d, errors)
+            }
+            ("iteration_timeout", Some(v)) => {
+                let d = positive_duration(v, &name, errors);
                 set_once(&mut self.iteration_timeout, key, d, errors)
             }
-            "warmup" => {
-                let w = match &value {
+            ("rate", Some(v)) => {
+                let r = rate_lit(v, errors);
+                set_once(&mut self.rate, key, r, errors)
+            }
+            ("stages", _) => {
+                let s = stages_value(&value, errors);
+                set_once(&mut self.stages, key, s, errors)
+            }
+            ("profile", Some(v)) => {
+                let p = profile_lit(v, errors);
+                set_once(&mut self.profile, key, p, errors)
+            }
+            ("gate", Some(v)) => {
+                let g = gate_lit(v, errors);
+                set_once(&mut self.gate, key, g, errors)
+            }
+            ("abort_on_fail", v) => {
+                let grace = match v {
+                    None => Some(Duration::ZERO),
+                    Some(v) => duration_lit(v, "abort_on_fail", errors),
+                };
+                set_once(&mut self.abort_on_fail, key, grace, errors)
+            }
+            ("warmup", Some(v)) => {
+                let w = match v {
                     Lit::Int(_) => {
-                        positive_int(&value, key, "iterations", errors).map(Warmup::Iterations)
+                        positive_int(v, &name, "iterations", errors).map(Warmup::Iterations)
                     }
-                    _ => positive_duration(&value, key, errors).map(Warmup::Time),
+                    _ => positive_duration(v, &name, errors).map(Warmup::Time),
                 };
                 set_once(&mut self.warmup, key, w, errors)
             }
-            "crate" => {
+            ("crate", Some(v)) => {
                 if self.krate.is_some() {
                     errors.at(key.span(), "duplicate key `crate`");
                     return;
                 }
-                match &value {
+                match v {
                     Lit::Str(s) => match s.parse::<syn::Path>() {
                         Ok(path) => self.krate = Some(path),
                         Err(_) => errors.at(s.span(), format!("`{}` is not a path", s.value())),
                     },
                     _ => errors.at(
-                        value.span(),
+                        v.span(),
                         "`crate` takes a path in a string, e.g. `crate = \"my_reexport\"`",
                     ),
                 }
             }
-            name => errors.at(key.span(), unknown_key_message(name)),
+            (name, _) => errors.at(key.span(), unknown_key_message(name)),
         }
+    }
+
+    /// The planned length of the measured phase, if known at compile time.
+    fn run_length(&self) -> Option<Duration> {
+        if let Some(s) = &self.stages {
+            return Some(stages_duration(&s.value));
+        }
+        let d = self.duration.as_ref()?.value;
+        Some(self.profile.as_ref().map_or(d, |p| p.value.run_length(d)))
     }
 
     fn check_combination(&self, errors: &mut Errors) {
@@ -340,28 +524,87 @@ impl Config {
                 "`repeat` and `duration` both set: choose one (a count of iterations, or a time)",
             );
         }
-        let run_time = self.duration.as_ref().map(|d| d.value).unwrap_or_default()
-            + match self.warmup.as_ref().map(|w| w.value) {
-                Some(Warmup::Time(w)) => w,
-                _ => Duration::ZERO,
-            };
-        if let Some(t) = &self.timeout {
-            if !run_time.is_zero() && t.value <= run_time {
+        if let (Some(_), Some(s)) = (&self.repeat, &self.stages) {
+            errors.at(s.span, "`stages` set the run's length: remove `repeat`");
+        }
+        if let (Some(_), Some(s)) = (&self.duration, &self.stages) {
+            errors.at(s.span, "`stages` set the run's length: remove `duration`");
+        }
+        if let Some(r) = &self.rate {
+            if r.value == 0.0 && self.stages.is_none() {
+                errors.at(
+                    r.span,
+                    "`rate = 0` would start nothing; give a positive rate (a ramp from 0 takes `stages = [...]`)",
+                );
+            }
+            if let Some(rep) = &self.repeat {
+                errors.at(
+                    rep.span,
+                    "`repeat` does not apply with `rate`: an open-model run lasts a time (`duration` or `stages`), \
+                     and the rate decides how many iterations start",
+                );
+            } else if self.duration.is_none() && self.stages.is_none() {
+                errors.at(r.span, "`rate` needs `duration = \"...\"` or `stages = [...]`: how long to keep that rate?");
+            }
+        }
+        if let Some(p) = &self.profile {
+            if self.rate.is_none() || self.duration.is_none() {
+                errors.at(p.span, "`profile` scales `rate` over `duration`: set both, e.g. `rate = 100, duration = \"1m\"`");
+            }
+            if let Some(s) = &self.stages {
+                errors.at(
+                    s.span,
+                    "`profile` and `stages` both shape the load: choose one",
+                );
+            }
+        }
+        let warmup = match self.warmup.as_ref().map(|w| w.value) {
+            Some(Warmup::Time(w)) => w,
+            _ => Duration::ZERO,
+        };
+        let planned = self.run_length();
+        if let (Some(t), Some(run)) = (&self.timeout, planned) {
+            if t.value <= run + warmup {
                 errors.at(
                     t.span,
                     format!(
                         "`timeout` ({}) is not longer than the planned run ({}, warm-up included): \
                          the test could never finish",
-                        perf_spec::format_duration(t.value),
-                        perf_spec::format_duration(run_time)
+                        format_duration(t.value),
+                        format_duration(run + warmup)
                     ),
                 );
             }
-            if let Some(it) = &self.iteration_timeout {
-                if it.value > t.value {
+        }
+        if let (Some(t), Some(it)) = (&self.timeout, &self.iteration_timeout) {
+            if it.value > t.value {
+                errors.at(
+                    it.span,
+                    "`iteration_timeout` is longer than the whole test's `timeout`",
+                );
+            }
+        }
+        for t in &self.thresholds {
+            let open_only = matches!(t.value.metric, Metric::Dropped | Metric::DroppedRate);
+            if open_only && self.rate.is_none() {
+                errors.at(
+                    t.span,
+                    format!(
+                        "`{}` counts iterations that found no free worker at their scheduled start: \
+                         it needs an open-model run (`rate = ...`)",
+                        t.value.metric
+                    ),
+                );
+            }
+            if let (Some(w), Some(run)) = (t.value.window, planned) {
+                if w > run {
                     errors.at(
-                        it.span,
-                        "`iteration_timeout` is longer than the whole test's `timeout`",
+                        t.span,
+                        format!(
+                            "window `per \"{}\"` is longer than the run ({}): no full window would ever be checked",
+                            format_duration(w),
+                            format_duration(run)
+                        ),
                     );
                 }
             }
@@ -371,6 +614,52 @@ impl Config {
             errors.at(self.thresholds[index].span, message);
         }
     }
+}
+
+fn profile_lit(value: &Lit, errors: &mut Errors) -> Option<Profile> {
+    let Lit::Str(s) = value else {
+        errors.at(
+            value.span(),
+            format!(
+                "`profile` takes a name: one of {}",
+                PROFILE_NAMES.join(", ")
+            ),
+        );
+        return None;
+    };
+    let name = s.value();
+    Profile::from_name(&name).or_else(|| {
+        let hint = closest(&name, PROFILE_NAMES)
+            .map(|c| format!(" did you mean \"{c}\"?"))
+            .unwrap_or_default();
+        errors.at(
+            s.span(),
+            format!(
+                "unknown profile \"{name}\";{hint} profiles: {}",
+                PROFILE_NAMES.join(", ")
+            ),
+        );
+        None
+    })
+}
+
+fn gate_lit(value: &Lit, errors: &mut Errors) -> Option<String> {
+    match value {
+        Lit::Str(s) if is_env_name(&s.value()) => Some(s.value()),
+        _ => {
+            errors.at(
+                value.span(),
+                "`gate` takes an environment variable's name, e.g. `gate = \"LOAD_TEST\"`",
+            );
+            None
+        }
+    }
+}
+
+fn is_env_name(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn unknown_key_message(name: &str) -> String {
@@ -392,21 +681,11 @@ fn unknown_key_message(name: &str) -> String {
     )
 }
 
-fn threshold(
-    metric: &MetricTok,
-    op: Spanned<Op>,
-    value: &Lit,
-    errors: &mut Errors,
-) -> Option<Spanned<ThresholdSpec>> {
-    let span = metric
-        .span()
-        .join(value.span())
-        .unwrap_or_else(|| metric.span());
-    let metric = match metric {
-        MetricTok::Name(name) => match Metric::from_name(&name.to_string()) {
-            Some(m) => m,
-            None => {
-                let n = name.to_string();
+fn metric(tok: &MetricTok, errors: &mut Errors) -> Option<Metric> {
+    match tok {
+        MetricTok::Name(name) => {
+            let n = name.to_string();
+            Metric::from_name(&n).or_else(|| {
                 let message = if KEYS.contains(&n.as_str()) {
                     format!("`{n}` is a setting, not a threshold: write `{n} = ...`")
                 } else {
@@ -419,10 +698,10 @@ fn threshold(
                     )
                 };
                 errors.at(name.span(), message);
-                return None;
-            }
-        },
-        MetricTok::Percentile { p, value, .. } => {
+                None
+            })
+        }
+        MetricTok::Percentile { p, value } => {
             if p != "p" {
                 errors.at(
                     p.span(),
@@ -430,27 +709,30 @@ fn threshold(
                 );
                 return None;
             }
-            let parsed = match value {
-                Lit::Int(i) => i.base10_parse::<f64>(),
-                Lit::Float(f) => f.base10_parse::<f64>(),
-                other => Err(syn::Error::new(
-                    other.span(),
-                    "a percentile is a number, e.g. `p(99.9)`",
-                )),
+            let Some(v) = number(value, errors) else {
+                errors.at(value.span(), "a percentile is a number, e.g. `p(99.9)`");
+                return None;
             };
-            match parsed.map(Percentile::new) {
-                Ok(Ok(p)) => Metric::Percentile(p),
-                Ok(Err(message)) => {
+            match Percentile::new(v) {
+                Ok(p) => Some(Metric::Percentile(p)),
+                Err(message) => {
                     errors.at(value.span(), message);
-                    return None;
-                }
-                Err(e) => {
-                    errors.push(e);
-                    return None;
+                    None
                 }
             }
         }
-    };
+    }
+}
+
+fn threshold(
+    tok: &MetricTok,
+    op: Spanned<Op>,
+    value: &Lit,
+    window: Option<&LitStr>,
+    errors: &mut Errors,
+) -> Option<Spanned<ThresholdSpec>> {
+    let span = tok.span();
+    let metric = metric(tok, errors)?;
     if let Err(message) = metric.check_op(op.value) {
         errors.at(op.span, message);
         return None;
@@ -460,16 +742,7 @@ fn threshold(
         MetricKind::Fraction => {
             let parsed = match value {
                 Lit::Str(s) => parse_fraction(&s.value()),
-                Lit::Float(f) => f
-                    .base10_parse::<f64>()
-                    .map_err(|e| errors.push(e))
-                    .ok()
-                    .map(check_fraction)?,
-                Lit::Int(i) => i
-                    .base10_parse::<f64>()
-                    .map_err(|e| errors.push(e))
-                    .ok()
-                    .map(check_fraction)?,
+                Lit::Int(_) | Lit::Float(_) => check_fraction(number(value, errors)?),
                 other => {
                     errors.at(
                         other.span(),
@@ -486,22 +759,41 @@ fn threshold(
                 }
             }
         }
-        MetricKind::PerSecond => match value {
-            Lit::Int(i) => i.base10_parse::<f64>().map_err(|e| errors.push(e)).ok()?,
-            Lit::Float(f) => f.base10_parse::<f64>().map_err(|e| errors.push(e)).ok()?,
-            other => {
-                errors.at(other.span(), "`throughput` takes iterations per second as a number, e.g. `throughput >= 1000`");
+        MetricKind::PerSecond | MetricKind::Count => match number(value, errors) {
+            Some(n) => n,
+            None => {
+                errors.at(
+                    value.span(),
+                    format!(
+                        "`{metric}` takes a number, e.g. `{metric} {} 1000`",
+                        op.value
+                    ),
+                );
                 return None;
             }
         },
     };
-    let spec = ThresholdSpec {
+    let window_lit = window;
+    let window = match window {
+        None => None,
+        Some(w) => Some(positive_duration(&Lit::Str(w.clone()), "per", errors)?),
+    };
+    let whole_run = ThresholdSpec {
         metric,
         op: op.value,
         limit,
+        window: None,
     };
-    if let Err(message) = spec.check() {
+    if let Err(message) = whole_run.check() {
         errors.at(value.span(), message);
+        return None;
+    }
+    let spec = ThresholdSpec {
+        window,
+        ..whole_run
+    };
+    if let (Err(message), Some(lit)) = (spec.check(), window_lit) {
+        errors.at(lit.span(), message);
         return None;
     }
     Some(Spanned { value: spec, span })

@@ -5,151 +5,13 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use perf_spec::{Profile, Stage};
 
+use crate::load::{LoadShape, Stop, Warmup, DEFAULT_OPEN_POOL};
 use crate::outcome::IntoOutcome;
 use crate::report::{self, Report};
 use crate::threshold::Threshold;
 use crate::{env, scheduler, Ctx, Error};
-
-/// Iterations run when neither `repeat` nor `duration` is given: enough for
-/// a p95 to mean something, few enough for a quick `cargo test`.
-pub const DEFAULT_REPEAT: u64 = 100;
-
-/// When the measured phase ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
-    /// After this many iterations in total (shared by all workers).
-    Repeat(u64),
-    /// When this much time has passed; iterations in flight then finish.
-    Duration(Duration),
-}
-
-/// Iterations run before measuring, not recorded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Warmup {
-    /// This many iterations (shared by all workers).
-    Iterations(u64),
-    /// For this long.
-    Time(Duration),
-}
-
-impl From<u64> for Warmup {
-    fn from(n: u64) -> Self {
-        Warmup::Iterations(n)
-    }
-}
-
-impl From<Duration> for Warmup {
-    fn from(d: Duration) -> Self {
-        Warmup::Time(d)
-    }
-}
-
-/// The load shape a run actually used (after environment overrides).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(into = "LoadShapeJson", try_from = "LoadShapeJson")]
-pub struct LoadShape {
-    /// Concurrent workers.
-    pub workers: usize,
-    /// When the measured phase ends.
-    pub stop: Stop,
-    /// Warm-up before measuring.
-    pub warmup: Option<Warmup>,
-    /// Limit on the whole run (warm-up included).
-    pub timeout: Option<Duration>,
-    /// Limit on each iteration.
-    pub iteration_timeout: Option<Duration>,
-    /// Threads of the test's tokio runtime.
-    pub worker_threads: usize,
-    /// The environment overrides applied, as `VAR=value`.
-    pub overrides: Vec<String>,
-}
-
-impl Default for LoadShape {
-    fn default() -> Self {
-        LoadShape {
-            workers: 1,
-            stop: Stop::Repeat(DEFAULT_REPEAT),
-            warmup: None,
-            timeout: None,
-            iteration_timeout: None,
-            worker_threads: std::thread::available_parallelism().map_or(1, usize::from),
-            overrides: Vec::new(),
-        }
-    }
-}
-
-/// The JSON form of [`LoadShape`]: flat, durations in nanoseconds.
-#[derive(Serialize, Deserialize)]
-struct LoadShapeJson {
-    model: String,
-    workers: usize,
-    repeat: Option<u64>,
-    duration_ns: Option<u64>,
-    warmup_iterations: Option<u64>,
-    warmup_ns: Option<u64>,
-    timeout_ns: Option<u64>,
-    iteration_timeout_ns: Option<u64>,
-    worker_threads: usize,
-    overrides: Vec<String>,
-}
-
-fn ns(d: Duration) -> u64 {
-    d.as_nanos() as u64
-}
-
-impl From<LoadShape> for LoadShapeJson {
-    fn from(l: LoadShape) -> Self {
-        let (repeat, duration_ns) = match l.stop {
-            Stop::Repeat(n) => (Some(n), None),
-            Stop::Duration(d) => (None, Some(ns(d))),
-        };
-        let (warmup_iterations, warmup_ns) = match l.warmup {
-            None => (None, None),
-            Some(Warmup::Iterations(n)) => (Some(n), None),
-            Some(Warmup::Time(d)) => (None, Some(ns(d))),
-        };
-        LoadShapeJson {
-            model: "closed".into(),
-            workers: l.workers,
-            repeat,
-            duration_ns,
-            warmup_iterations,
-            warmup_ns,
-            timeout_ns: l.timeout.map(ns),
-            iteration_timeout_ns: l.iteration_timeout.map(ns),
-            worker_threads: l.worker_threads,
-            overrides: l.overrides,
-        }
-    }
-}
-
-impl TryFrom<LoadShapeJson> for LoadShape {
-    type Error = String;
-    fn try_from(j: LoadShapeJson) -> Result<Self, String> {
-        let stop = match (j.repeat, j.duration_ns) {
-            (Some(n), None) => Stop::Repeat(n),
-            (None, Some(d)) => Stop::Duration(Duration::from_nanos(d)),
-            _ => return Err("load shape needs exactly one of `repeat` and `duration_ns`".into()),
-        };
-        let warmup = match (j.warmup_iterations, j.warmup_ns) {
-            (None, None) => None,
-            (Some(n), None) => Some(Warmup::Iterations(n)),
-            (None, Some(d)) => Some(Warmup::Time(Duration::from_nanos(d))),
-            _ => return Err("load shape has both `warmup_iterations` and `warmup_ns`".into()),
-        };
-        Ok(LoadShape {
-            workers: j.workers,
-            stop,
-            warmup,
-            timeout: j.timeout_ns.map(Duration::from_nanos),
-            iteration_timeout: j.iteration_timeout_ns.map(Duration::from_nanos),
-            worker_threads: j.worker_threads,
-            overrides: j.overrides,
-        })
-    }
-}
 
 /// Where the JSON report goes.
 #[derive(Debug, Clone)]
@@ -187,6 +49,8 @@ pub struct PerfTest {
     report_dir: ReportDir,
     print_summary: bool,
     debug_build: bool,
+    workers_set: bool,
+    gate: Option<String>,
 }
 
 impl PerfTest {
@@ -201,6 +65,8 @@ impl PerfTest {
             report_dir: ReportDir::Auto,
             print_summary: true,
             debug_build: cfg!(debug_assertions),
+            workers_set: false,
+            gate: None,
         }
     }
 
@@ -211,14 +77,59 @@ impl PerfTest {
         test
     }
 
-    /// Concurrent workers (default 1).
+    /// Concurrent workers (default 1); with a `rate`, the pool of workers
+    /// available to start iterations on schedule (default 100); with
+    /// worker `stages`, the number the ramp starts from.
     pub fn workers(mut self, n: usize) -> Self {
         self.load.workers = n;
+        self.workers_set = true;
+        self
+    }
+
+    /// Open model: start this many iterations per second, on schedule,
+    /// whether or not earlier ones have finished. Needs a
+    /// [`duration`](Self::duration) or [`stage`](Self::stage)s (then the
+    /// ramp starts from this rate, which may be 0).
+    pub fn rate(mut self, per_second: f64) -> Self {
+        self.load.rate = Some(per_second);
+        self
+    }
+
+    /// Adds a ramp stage: reach `target` linearly over `duration` (an
+    /// instant step if zero). Targets are iterations per second with a
+    /// [`rate`](Self::rate), active workers without one. Stages set the
+    /// run's length.
+    pub fn stage(mut self, duration: Duration, target: f64) -> Self {
+        self.load.stages.push(Stage { duration, target });
+        self
+    }
+
+    /// A capacity-planning profile relative to [`rate`](Self::rate) and
+    /// [`duration`](Self::duration): normal 1×, peak 2×, stress 5×, spike a
+    /// 10× burst in the middle fifth, endurance 1× for ten times as long.
+    pub fn profile(mut self, profile: Profile) -> Self {
+        self.load.profile = Some(profile);
+        self
+    }
+
+    /// Stop the run as soon as a threshold breaks (checked twice a second,
+    /// after `grace`), and fail with what was measured.
+    pub fn abort_on_fail(mut self, grace: Duration) -> Self {
+        self.load.abort_on_fail = Some(grace);
+        self
+    }
+
+    /// Run only when the environment variable `var` is true (`1`, `true`,
+    /// `yes`, `on`); otherwise pass at once, saying how to run it. A value
+    /// that is neither true nor false (`0`, `false`, `no`, `off`, empty)
+    /// is an error.
+    pub fn gate(mut self, var: impl Into<String>) -> Self {
+        self.gate = Some(var.into());
         self
     }
 
     /// Total iterations, shared by all workers (default 100). Replaces a
-    /// `duration` set before.
+    /// `duration` set before. Closed model only.
     pub fn repeat(mut self, n: u64) -> Self {
         self.load.stop = Stop::Repeat(n);
         self
@@ -294,8 +205,48 @@ impl PerfTest {
         if self.env_overrides {
             env::apply(&mut load, &|k| std::env::var(k).ok())?;
         }
-        validate(&load, &self.thresholds)?;
+        if load.is_open()
+            && !self.workers_set
+            && !load.overrides.iter().any(|o| o.contains("WORKERS"))
+        {
+            load.workers = DEFAULT_OPEN_POOL;
+        }
+        load.validate(&self.thresholds)?;
         Ok(load)
+    }
+
+    /// `Some(report)` if the gate keeps this test from running.
+    fn gated(&self) -> Result<Option<Report>, Error> {
+        let Some(var) = &self.gate else {
+            return Ok(None);
+        };
+        let value = std::env::var(var).unwrap_or_default();
+        let open = match value.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => true,
+            "" | "0" | "false" | "no" | "off" => false,
+            _ => return Err(Error::Env {
+                var: var.clone(),
+                value,
+                reason:
+                    "expected a true value (1, true, yes, on) or a false one (0, false, no, off)"
+                        .into(),
+            }),
+        };
+        if open {
+            return Ok(None);
+        }
+        let line = format!(
+            "perf test {} skipped: gated by {var}; run it with {var}=true cargo test",
+            self.name
+        );
+        if self.print_summary {
+            report::print_summary(&line);
+        }
+        Ok(Some(Report::skipped(
+            self.name.clone(),
+            self.load.clone(),
+            line,
+        )))
     }
 
     /// Runs the test on a tokio runtime of its own (like `#[tokio::test]`)
@@ -308,6 +259,9 @@ impl PerfTest {
         Fut: Future + Send + 'static,
         Fut::Output: IntoOutcome,
     {
+        if let Some(skipped) = self.gated()? {
+            return Ok(skipped);
+        }
         let load = self.resolve()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(load.worker_threads)
@@ -315,7 +269,7 @@ impl PerfTest {
             .enable_all()
             .build()
             .map_err(Error::Runtime)?;
-        let measured = runtime.block_on(scheduler::execute(&load, f));
+        let measured = runtime.block_on(scheduler::execute(&load, &self.thresholds, &self.name, f));
         drop(runtime);
         self.finish(load, measured)
     }
@@ -328,9 +282,12 @@ impl PerfTest {
         Fut: Future + Send + 'static,
         Fut::Output: IntoOutcome,
     {
+        if let Some(skipped) = self.gated()? {
+            return Ok(skipped);
+        }
         let mut load = self.resolve()?;
         load.worker_threads = tokio::runtime::Handle::current().metrics().num_workers();
-        let measured = scheduler::execute(&load, f).await;
+        let measured = scheduler::execute(&load, &self.thresholds, &self.name, f).await;
         self.finish(load, measured)
     }
 
@@ -356,61 +313,4 @@ impl PerfTest {
         }
         Ok(report)
     }
-}
-
-fn validate(load: &LoadShape, thresholds: &[Threshold]) -> Result<(), Error> {
-    let bad = |m: String| Err(Error::Config(m));
-    let fmt = perf_spec::format_duration;
-    if load.workers == 0 {
-        return bad("`workers` must be at least 1".into());
-    }
-    if load.worker_threads == 0 {
-        return bad("`worker_threads` must be at least 1".into());
-    }
-    match load.stop {
-        Stop::Repeat(0) => return bad("`repeat` must be at least 1".into()),
-        Stop::Duration(d) if d.is_zero() => {
-            return bad("`duration` must be longer than zero".into())
-        }
-        _ => {}
-    }
-    let warmup = match load.warmup {
-        Some(Warmup::Iterations(0)) => return bad("`warmup` must be at least 1 iteration".into()),
-        Some(Warmup::Time(d)) if d.is_zero() => {
-            return bad("`warmup` must be longer than zero".into())
-        }
-        Some(Warmup::Time(d)) => d,
-        _ => Duration::ZERO,
-    };
-    for (key, d) in [
-        ("timeout", load.timeout),
-        ("iteration_timeout", load.iteration_timeout),
-    ] {
-        if d.is_some_and(|d| d.is_zero()) {
-            return bad(format!("`{key}` must be longer than zero"));
-        }
-    }
-    if let (Some(t), Stop::Duration(d)) = (load.timeout, load.stop) {
-        if t <= d + warmup {
-            let source = if load.overrides.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", load.overrides.join(", "))
-            };
-            return bad(format!(
-                "`timeout` ({}) is not longer than the planned run ({}{source}): the test could never finish",
-                fmt(t),
-                fmt(d + warmup)
-            ));
-        }
-    }
-    let specs: Vec<_> = thresholds.iter().map(|t| t.0).collect();
-    for spec in &specs {
-        spec.check()
-            .or_else(|m| bad(format!("threshold `{spec}`: {m}")))?;
-    }
-    if let Some((_, message)) = perf_spec::check_consistency(&specs).into_iter().next() {
-        return bad(message);
-    }
-    Ok(())
 }

@@ -5,6 +5,13 @@
 //! | `PERF_WORKERS` | `workers` | `PERFORMANCE_TEST_CONCURRENCY` |
 //! | `PERF_REPEAT` | `repeat` (and drops `duration`) | |
 //! | `PERF_DURATION` | `duration` (and drops `repeat`) | `PERFORMANCE_TEST_DURATION` |
+//! | `PERF_RATE` | `rate` of open-model tests (`1000`, `"500/s"`, `"30000/m"`) | |
+//! | `PERF_PROFILE` | `profile` of open-model tests with a `duration` | |
+//!
+//! `PERF_RATE` and `PERF_PROFILE` leave closed-model tests as they are, so a
+//! whole suite can be run with them. `PERF_REPEAT` on an open-model test,
+//! and `PERF_DURATION` or `PERF_PROFILE` on a test with `stages`, are errors:
+//! they cannot mean what they say there.
 //!
 //! The `PERF_` name wins over the original framework's name. Setting both
 //! `PERF_REPEAT` and `PERF_DURATION` is an error; `PERF_REPEAT` beside the
@@ -12,7 +19,7 @@
 //! simply wins. An empty value counts as unset. Any other value that does
 //! not parse fails the test with the variable's name and value.
 
-use crate::builder::{LoadShape, Stop};
+use crate::load::{LoadShape, Stop};
 use crate::Error;
 
 /// Applies the overrides found through `get` (the process environment in
@@ -69,6 +76,44 @@ pub(crate) fn apply(
         }
         load.stop = Stop::Duration(d);
         load.overrides.push(format!("{var}={value}"));
+    }
+    if load.is_open() {
+        if let Some((var, value)) = read(&["PERF_RATE"]) {
+            let rate = perf_spec::parse_rate(&value).map_err(|reason| Error::Env {
+                var: var.clone(),
+                value: value.clone(),
+                reason,
+            })?;
+            if rate == 0.0 {
+                return Err(Error::Env {
+                    var,
+                    value,
+                    reason: "the rate must be positive".into(),
+                });
+            }
+            load.rate = Some(rate);
+            load.overrides.push(format!("{var}={value}"));
+        }
+        if let Some((var, value)) = read(&["PERF_PROFILE"]) {
+            let profile =
+                perf_spec::Profile::from_name(value.trim()).ok_or_else(|| Error::Env {
+                    var: var.clone(),
+                    value: value.clone(),
+                    reason: format!(
+                        "unknown profile; expected one of {}",
+                        perf_spec::PROFILE_NAMES.join(", ")
+                    ),
+                })?;
+            if !load.stages.is_empty() {
+                return Err(Error::Env {
+                    var,
+                    value,
+                    reason: "this test's `stages` already shape its load".into(),
+                });
+            }
+            load.profile = Some(profile);
+            load.overrides.push(format!("{var}={value}"));
+        }
     }
     Ok(())
 }

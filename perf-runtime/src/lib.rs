@@ -31,10 +31,13 @@
 
 #![warn(missing_docs)]
 
+mod arrival;
 mod builder;
 mod ctx;
 mod env;
 mod error;
+mod load;
+mod monitor;
 mod outcome;
 mod panics;
 mod recorder;
@@ -42,16 +45,23 @@ mod report;
 mod scheduler;
 mod summary;
 mod threshold;
+mod timeline;
 
-pub use builder::{LoadShape, PerfTest, Stop, Warmup, DEFAULT_REPEAT};
+pub use builder::PerfTest;
 pub use ctx::Ctx;
 pub use error::Error;
+pub use load::{LoadShape, Stop, Warmup, DEFAULT_OPEN_POOL, DEFAULT_REPEAT};
 pub use outcome::IntoOutcome;
 pub use perf_macros::perf_test;
-pub use perf_spec::{format_duration, parse_duration, Metric, Op, Percentile};
+pub use perf_spec::{
+    format_duration, parse_duration, parse_rate, Metric, Op, Percentile, Profile, Stage,
+};
 pub use recorder::{ErrorCount, ErrorKind, ErrorSample};
 pub use report::{LatencyStats, PercentileValue, Report, WarmupStats, REPORT_SCHEMA_VERSION};
-pub use threshold::{FractionBound, LatencyBound, RateBound, Threshold, ThresholdOutcome};
+pub use threshold::{
+    CountBound, FractionBound, LatencyBound, RateBound, Threshold, ThresholdOutcome, WindowVerdict,
+};
+pub use timeline::TimelinePoint;
 
 /// What a perf test file usually needs: `use perf_runtime::prelude::*;`.
 pub mod prelude {
@@ -63,7 +73,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::{Ctx, IntoOutcome, PerfTest, Threshold, Warmup};
-    pub use perf_spec::{Metric, Op, ThresholdSpec};
+    pub use perf_spec::{Metric, Op, Profile, ThresholdSpec};
     pub use std::time::Duration;
     pub use tokio;
 

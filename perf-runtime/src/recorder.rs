@@ -9,11 +9,13 @@
 //! digits, which 1,000 workers cannot afford).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
+
+use crate::timeline::{Second, Timeline};
 
 /// Samples buffered per worker before a flush.
 const BUFFER: usize = 256;
@@ -69,25 +71,41 @@ struct ErrorLog {
     first: Vec<ErrorSample>,
 }
 
+/// One stripe: whole-run histograms and the second being filled.
+struct Stripe {
+    latency: Histogram<u64>,
+    service: Option<Histogram<u64>>,
+    current: Option<(u32, Second)>,
+}
+
 /// Everything the workers of one phase record into.
 pub(crate) struct Shared {
-    stripes: Box<[Mutex<Histogram<u64>>]>,
+    stripes: Box<[Mutex<Stripe>]>,
+    timeline: Mutex<Timeline>,
     iterations: AtomicU64,
     errors: AtomicU64,
     timeouts: AtomicU64,
     panics: AtomicU64,
     saturated: AtomicU64,
+    dropped: AtomicU64,
+    /// Set to end the phase early (abort on a broken threshold).
+    pub(crate) stop: AtomicBool,
     log: Mutex<ErrorLog>,
 }
 
 /// The merged result of a phase.
 pub(crate) struct Recorded {
+    /// Latency from the scheduled start (open model) or the actual start.
     pub(crate) histogram: Histogram<u64>,
+    /// Open model only: latency from the actual start.
+    pub(crate) service: Option<Histogram<u64>>,
+    pub(crate) timeline: Timeline,
     pub(crate) iterations: u64,
     pub(crate) errors: u64,
     pub(crate) timeouts: u64,
     pub(crate) panics: u64,
     pub(crate) saturated: u64,
+    pub(crate) dropped: u64,
     pub(crate) error_counts: Vec<ErrorCount>,
     pub(crate) first_errors: Vec<ErrorSample>,
 }
@@ -97,33 +115,112 @@ pub(crate) fn new_histogram() -> Histogram<u64> {
     Histogram::new(SIGFIG).expect("3 significant digits is a valid histogram precision")
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding these locks cannot leave them inconsistent
     // (each update is a single record or insert), so poisoning is ignored.
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+fn saturate(nanos: u64, saturated: &mut u64) -> u64 {
+    if nanos > MAX_LATENCY_NS {
+        *saturated += 1;
+        MAX_LATENCY_NS
+    } else {
+        nanos
+    }
+}
+
 impl Shared {
-    pub(crate) fn new(workers: usize) -> Arc<Self> {
+    /// `open`: also keep service time (latency from the actual start).
+    pub(crate) fn new(workers: usize, open: bool) -> Arc<Self> {
         let stripes = workers.clamp(1, 16);
         Arc::new(Shared {
-            stripes: (0..stripes).map(|_| Mutex::new(new_histogram())).collect(),
+            stripes: (0..stripes)
+                .map(|_| {
+                    Mutex::new(Stripe {
+                        latency: new_histogram(),
+                        service: open.then(new_histogram),
+                        current: None,
+                    })
+                })
+                .collect(),
+            timeline: Mutex::new(Timeline::default()),
             iterations: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             timeouts: AtomicU64::new(0),
             panics: AtomicU64::new(0),
             saturated: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
             log: Mutex::new(ErrorLog::default()),
         })
     }
 
-    /// Merges everything recorded so far. Call after every worker is done.
-    pub(crate) fn collect(&self) -> Recorded {
-        let mut histogram = new_histogram();
+    /// Counts an iteration that found no free worker at its scheduled start.
+    pub(crate) fn record_dropped(&self, sec: u32) {
+        self.dropped.fetch_add(1, Relaxed);
+        lock(&self.timeline).second_mut(sec).dropped += 1;
+    }
+
+    /// Iterations recorded so far (flushed ones).
+    pub(crate) fn iterations(&self) -> u64 {
+        self.iterations.load(Relaxed)
+    }
+
+    /// Failed iterations recorded so far (flushed ones).
+    pub(crate) fn errors(&self) -> u64 {
+        self.errors.load(Relaxed)
+    }
+
+    /// Dropped iterations so far.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(Relaxed)
+    }
+
+    /// The whole-run latency histogram so far.
+    pub(crate) fn latency_so_far(&self) -> Histogram<u64> {
+        let mut h = new_histogram();
         for stripe in self.stripes.iter() {
-            histogram
-                .add(&*lock(stripe))
+            h.add(&lock(stripe).latency)
                 .expect("auto-resizing histograms always merge");
+        }
+        h
+    }
+
+    /// Seconds `[start, start + len)`, provided they are complete.
+    pub(crate) fn window(&self, start: u32, len: u32) -> crate::timeline::Window {
+        self.roll_all(start + len);
+        lock(&self.timeline).window(start, len)
+    }
+
+    /// Moves every stripe's current second older than `before` into the
+    /// timeline.
+    fn roll_all(&self, before: u32) {
+        for stripe in self.stripes.iter() {
+            let mut st = lock(stripe);
+            if st.current.as_ref().is_some_and(|(sec, _)| *sec < before) {
+                let (sec, second) = st.current.take().expect("checked above");
+                lock(&self.timeline).add(sec, &second);
+            }
+        }
+    }
+
+    /// Merges everything recorded. Call after every worker is done.
+    pub(crate) fn collect(&self) -> Recorded {
+        self.roll_all(u32::MAX);
+        let mut histogram = new_histogram();
+        let mut service: Option<Histogram<u64>> = None;
+        for stripe in self.stripes.iter() {
+            let st = lock(stripe);
+            histogram
+                .add(&st.latency)
+                .expect("auto-resizing histograms always merge");
+            if let Some(s) = &st.service {
+                service
+                    .get_or_insert_with(new_histogram)
+                    .add(s)
+                    .expect("auto-resizing histograms always merge");
+            }
         }
         let log = lock(&self.log);
         let mut error_counts: Vec<ErrorCount> = log
@@ -144,22 +241,34 @@ impl Shared {
         first_errors.sort_by_key(|e| e.iteration);
         Recorded {
             histogram,
+            service,
+            timeline: std::mem::take(&mut *lock(&self.timeline)),
             iterations: self.iterations.load(Relaxed),
             errors: self.errors.load(Relaxed),
             timeouts: self.timeouts.load(Relaxed),
             panics: self.panics.load(Relaxed),
             saturated: self.saturated.load(Relaxed),
+            dropped: self.dropped.load(Relaxed),
             error_counts,
             first_errors,
         }
     }
 }
 
+/// One finished iteration, buffered.
+#[derive(Clone, Copy)]
+struct Sample {
+    latency: u64,
+    service: u64,
+    second: u32,
+    error: bool,
+}
+
 /// A worker's handle for recording; flushes on drop.
 pub(crate) struct WorkerRecorder {
     shared: Arc<Shared>,
     worker: usize,
-    buffer: Vec<u64>,
+    buffer: Vec<Sample>,
     iterations: u64,
 }
 
@@ -173,24 +282,28 @@ impl WorkerRecorder {
         }
     }
 
-    /// Records one completed iteration's latency.
-    pub(crate) fn record(&mut self, nanos: u64) {
+    /// Records one finished iteration: its latency (from the scheduled start
+    /// in the open model), its service time (from the actual start), and the
+    /// second of the run in which it ended. A new second flushes the buffer
+    /// first, so live views lag by at most a second.
+    pub(crate) fn record(&mut self, latency: u64, service: u64, second: u32, error: bool) {
+        if self.buffer.last().is_some_and(|s| s.second != second) {
+            self.flush();
+        }
         self.iterations += 1;
-        self.buffer.push(nanos);
+        self.buffer.push(Sample {
+            latency,
+            service,
+            second,
+            error,
+        });
         if self.buffer.len() == BUFFER {
             self.flush();
         }
     }
 
-    /// Records a failed iteration: its latency and its error.
-    pub(crate) fn record_error(
-        &mut self,
-        nanos: u64,
-        iteration: u64,
-        kind: ErrorKind,
-        message: String,
-    ) {
-        self.record(nanos);
+    /// Records a failed iteration's error (after [`record`](Self::record)).
+    pub(crate) fn record_error(&mut self, iteration: u64, kind: ErrorKind, message: String) {
         let s = &self.shared;
         s.errors.fetch_add(1, Relaxed);
         match kind {
@@ -218,19 +331,37 @@ impl WorkerRecorder {
     }
 
     fn flush(&mut self) {
+        if self.buffer.is_empty() {
+            return;
+        }
         let s = &self.shared;
         let mut saturated = 0;
         {
-            let mut h = lock(&s.stripes[self.worker % s.stripes.len()]);
-            for &v in &self.buffer {
-                let v = if v > MAX_LATENCY_NS {
-                    saturated += 1;
-                    MAX_LATENCY_NS
-                } else {
-                    v
-                };
-                h.record(v)
-                    .expect("auto-resizing histograms accept every u64 below their limit");
+            let mut guard = lock(&s.stripes[self.worker % s.stripes.len()]);
+            let st = &mut *guard;
+            for sample in &self.buffer {
+                let latency = saturate(sample.latency, &mut saturated);
+                st.latency
+                    .record(latency)
+                    .expect("auto-resizing histograms accept values up to their limit");
+                if let Some(service) = &mut st.service {
+                    service
+                        .record(sample.service.min(MAX_LATENCY_NS))
+                        .expect("auto-resizing histograms accept values up to their limit");
+                }
+                match &mut st.current {
+                    Some((sec, second)) if *sec == sample.second => {
+                        second.record(latency, sample.error)
+                    }
+                    current => {
+                        if let Some((sec, second)) = current.take() {
+                            lock(&s.timeline).add(sec, &second);
+                        }
+                        let mut second = Second::new();
+                        second.record(latency, sample.error);
+                        *current = Some((sample.second, second));
+                    }
+                }
             }
         }
         self.buffer.clear();
@@ -254,25 +385,29 @@ mod tests {
 
     #[test]
     fn flushes_on_drop_and_merges_stripes() {
-        let shared = Shared::new(3);
+        let shared = Shared::new(3, true);
         for w in 0..3 {
             let mut r = WorkerRecorder::new(shared.clone(), w);
             for i in 0..1000u64 {
-                r.record(1000 + i);
+                r.record(2000 + i, 1000 + i, (i / 100) as u32, false);
             }
         }
         let rec = shared.collect();
         assert_eq!(rec.iterations, 3000);
         assert_eq!(rec.histogram.len(), 3000);
-        assert_eq!(rec.histogram.min(), 1000);
+        assert_eq!(rec.histogram.min(), 2000);
+        assert_eq!(rec.service.unwrap().min(), 1000);
+        // Ten seconds of 100 iterations from each of 3 workers.
+        assert_eq!(rec.timeline.len(), 10);
+        assert!(rec.timeline.points().iter().all(|p| p.iterations == 300));
     }
 
     #[test]
     fn saturates_and_counts_huge_latencies() {
-        let shared = Shared::new(1);
+        let shared = Shared::new(1, false);
         let mut r = WorkerRecorder::new(shared.clone(), 0);
-        r.record(u64::MAX);
-        r.record(5);
+        r.record(u64::MAX, u64::MAX, 0, false);
+        r.record(5, 5, 0, false);
         drop(r);
         let rec = shared.collect();
         assert_eq!(rec.saturated, 1);
@@ -282,14 +417,14 @@ mod tests {
 
     #[test]
     fn classifies_errors_by_message() {
-        let shared = Shared::new(1);
+        let shared = Shared::new(1, false);
         let mut r = WorkerRecorder::new(shared.clone(), 0);
         for i in 0..30 {
-            r.record_error(10, i, ErrorKind::Error, format!("code {}", i % 3));
+            r.record_error(i, ErrorKind::Error, format!("code {}", i % 3));
         }
-        r.record_error(10, 30, ErrorKind::Panic, "boom".into());
+        r.record_error(30, ErrorKind::Panic, "boom".into());
         for i in 0..200 {
-            r.record_error(10, 100 + i, ErrorKind::Error, format!("unique {i}"));
+            r.record_error(100 + i, ErrorKind::Error, format!("unique {i}"));
         }
         drop(r);
         let rec = shared.collect();

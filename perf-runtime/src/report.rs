@@ -9,10 +9,11 @@ use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer}
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::builder::LoadShape;
+use crate::load::LoadShape;
 use crate::recorder::{new_histogram, ErrorCount, ErrorSample};
 use crate::scheduler::Measured;
-use crate::threshold::{Threshold, ThresholdOutcome};
+use crate::threshold::{Figures, Threshold, ThresholdOutcome};
+use crate::timeline::TimelinePoint;
 use crate::Error;
 
 /// Version of the JSON report's schema; bumped on incompatible changes.
@@ -36,6 +37,34 @@ pub struct LatencyStats {
     pub max_ns: u64,
     /// Percentiles, ascending.
     pub percentiles: Vec<PercentileValue>,
+}
+
+impl LatencyStats {
+    fn of(h: &Histogram<u64>, percentiles: &[f64]) -> LatencyStats {
+        let empty = h.is_empty();
+        LatencyStats {
+            count: h.len(),
+            min_ns: if empty { 0 } else { h.min() },
+            mean_ns: if empty { 0.0 } else { h.mean() },
+            stddev_ns: if empty { 0.0 } else { h.stdev() },
+            max_ns: if empty { 0 } else { h.max() },
+            percentiles: percentiles
+                .iter()
+                .map(|&p| PercentileValue {
+                    percentile: p,
+                    value_ns: percentile_ns(h, p),
+                })
+                .collect(),
+        }
+    }
+
+    /// The value of percentile `p`, if listed.
+    pub fn percentile(&self, p: f64) -> Option<Duration> {
+        self.percentiles
+            .iter()
+            .find(|v| v.percentile == p)
+            .map(|v| Duration::from_nanos(v.value_ns))
+    }
 }
 
 /// One percentile of the latency distribution.
@@ -80,12 +109,24 @@ pub struct Report {
     pub panics: u64,
     /// Latencies above one hour, recorded as one hour.
     pub saturated: u64,
+    /// Open model: iterations that found no free worker at their scheduled
+    /// start, and were not run.
+    #[serde(default)]
+    pub dropped: u64,
     /// `errors / iterations` (0 when nothing ran).
     pub error_rate: f64,
+    /// `dropped / (iterations + dropped)`.
+    #[serde(default)]
+    pub dropped_rate: f64,
     /// `iterations / elapsed`, per second.
     pub throughput: f64,
-    /// Latency of every measured iteration.
+    /// Latency of every measured iteration; in the open model, from its
+    /// scheduled start (corrected for coordinated omission).
     pub latency: LatencyStats,
+    /// Open model: latency from each iteration's actual start. `latency`
+    /// minus this is the time iterations waited to begin.
+    #[serde(default)]
+    pub service: Option<LatencyStats>,
     /// Errors grouped by kind and message, most frequent first.
     pub error_counts: Vec<ErrorCount>,
     /// The first errors, with their iteration index.
@@ -94,11 +135,20 @@ pub struct Report {
     pub warmup: Option<WarmupStats>,
     /// Every threshold's verdict.
     pub thresholds: Vec<ThresholdOutcome>,
+    /// The run second by second (by iteration end time).
+    #[serde(default)]
+    pub timeline: Vec<TimelinePoint>,
     /// The whole-run `timeout` expired before the run finished.
     pub timed_out: bool,
+    /// Why `abort_on_fail` stopped the run early.
+    #[serde(default)]
+    pub aborted: Option<String>,
+    /// Why the test did not run (its `gate` was not set).
+    #[serde(default)]
+    pub skipped: Option<String>,
     /// Built with debug assertions (an unoptimised build, most likely).
     pub debug_build: bool,
-    /// Every threshold held and the run did not time out.
+    /// Every threshold held, and the run neither timed out nor aborted.
     pub passed: bool,
     /// The latency histogram, HdrHistogram V2 + DEFLATE, base64.
     #[serde(with = "histogram_base64")]
@@ -118,7 +168,6 @@ impl Report {
         path: Option<PathBuf>,
     ) -> Report {
         let main = m.main;
-        let h = &main.histogram;
         let mut wanted: Vec<f64> = STANDARD_PERCENTILES.to_vec();
         for t in thresholds {
             if let perf_spec::Metric::Percentile(p) = t.metric() {
@@ -127,23 +176,38 @@ impl Report {
         }
         wanted.sort_by(f64::total_cmp);
         wanted.dedup();
-        let empty = h.is_empty();
-        let latency = LatencyStats {
-            count: h.len(),
-            min_ns: if empty { 0 } else { h.min() },
-            mean_ns: if empty { 0.0 } else { h.mean() },
-            stddev_ns: if empty { 0.0 } else { h.stdev() },
-            max_ns: if empty { 0 } else { h.max() },
-            percentiles: wanted
-                .into_iter()
-                .map(|p| PercentileValue {
-                    percentile: p,
-                    value_ns: percentile_ns(h, p),
-                })
-                .collect(),
-        };
         let secs = m.elapsed.as_secs_f64();
-        let mut report = Report {
+        let scheduled = main.iterations + main.dropped;
+        let whole = Figures {
+            iterations: main.iterations,
+            errors: main.errors,
+            dropped: main.dropped,
+            seconds: secs,
+            latency: &main.histogram,
+        };
+        // Windows only cover seconds that ended before the run did.
+        let complete = m.elapsed.as_secs() as u32;
+        let mut outcomes: Vec<ThresholdOutcome> = thresholds
+            .iter()
+            .map(|t| t.evaluate(&whole, &main.timeline, complete))
+            .collect();
+        let declared = |m: &[perf_spec::Metric]| thresholds.iter().any(|t| m.contains(&t.metric()));
+        let mut defaults = Vec::new();
+        if !declared(&[perf_spec::Metric::ErrorRate]) {
+            defaults.push(Threshold::default_error_rate());
+        }
+        if load.is_open()
+            && !declared(&[perf_spec::Metric::Dropped, perf_spec::Metric::DroppedRate])
+        {
+            defaults.push(Threshold::default_dropped_rate());
+        }
+        for t in defaults {
+            let mut implicit = t.evaluate(&whole, &main.timeline, complete);
+            implicit.default = true;
+            outcomes.push(implicit);
+        }
+        let passed = !m.timed_out && m.aborted.is_none() && outcomes.iter().all(|t| t.passed);
+        Report {
             schema_version: REPORT_SCHEMA_VERSION,
             name,
             load,
@@ -157,41 +221,75 @@ impl Report {
             timeouts: main.timeouts,
             panics: main.panics,
             saturated: main.saturated,
+            dropped: main.dropped,
             error_rate: if main.iterations == 0 {
                 0.0
             } else {
                 main.errors as f64 / main.iterations as f64
+            },
+            dropped_rate: if scheduled == 0 {
+                0.0
+            } else {
+                main.dropped as f64 / scheduled as f64
             },
             throughput: if secs > 0.0 {
                 main.iterations as f64 / secs
             } else {
                 0.0
             },
-            latency,
+            latency: LatencyStats::of(&main.histogram, &wanted),
+            service: main.service.as_ref().map(|h| LatencyStats::of(h, &wanted)),
             error_counts: main.error_counts,
             first_errors: main.first_errors,
             warmup: m.warmup.map(|w| WarmupStats {
                 iterations: w.iterations,
                 errors: w.errors,
             }),
-            thresholds: Vec::new(),
+            thresholds: outcomes,
+            timeline: main.timeline.points(),
             timed_out: m.timed_out,
+            aborted: m.aborted,
+            skipped: None,
             debug_build,
-            passed: false,
+            passed,
             histogram: main.histogram,
             path,
-        };
-        report.thresholds = thresholds.iter().map(|t| t.evaluate(&report)).collect();
-        if !thresholds
-            .iter()
-            .any(|t| t.metric() == perf_spec::Metric::ErrorRate)
-        {
-            let mut implicit = Threshold::default_error_rate().evaluate(&report);
-            implicit.default = true;
-            report.thresholds.push(implicit);
         }
-        report.passed = !report.timed_out && report.thresholds.iter().all(|t| t.passed);
-        report
+    }
+
+    /// The report of a test its gate kept from running.
+    pub(crate) fn skipped(name: String, load: LoadShape, reason: String) -> Report {
+        let empty = crate::recorder::new_histogram();
+        Report {
+            schema_version: REPORT_SCHEMA_VERSION,
+            name,
+            load,
+            started_at_unix_ms: 0,
+            elapsed_ns: 0,
+            iterations: 0,
+            errors: 0,
+            timeouts: 0,
+            panics: 0,
+            saturated: 0,
+            dropped: 0,
+            error_rate: 0.0,
+            dropped_rate: 0.0,
+            throughput: 0.0,
+            latency: LatencyStats::of(&empty, &[]),
+            service: None,
+            error_counts: Vec::new(),
+            first_errors: Vec::new(),
+            warmup: None,
+            thresholds: Vec::new(),
+            timeline: Vec::new(),
+            timed_out: false,
+            aborted: None,
+            skipped: Some(reason),
+            debug_build: false,
+            passed: true,
+            histogram: empty,
+            path: None,
+        }
     }
 
     /// Length of the measured phase.

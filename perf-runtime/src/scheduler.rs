@@ -1,23 +1,28 @@
-//! The closed-model scheduler: `workers` long-lived tasks pull iterations
-//! until the run's stop rule says enough.
+//! Running a perf test's phases: the closed model (workers pull iterations)
+//! and the open model (iterations arrive on a schedule; see [`open`]).
 //!
-//! Workers claim iteration indices from one shared counter in blocks, so
-//! two workers on two cores do not fight over one cache line every
-//! iteration; the block is small enough (at most 1/16 of a worker's share)
-//! that the last blocks do not leave one worker running alone for long.
+//! Closed-model workers claim iteration indices from one shared counter in
+//! blocks, so two workers on two cores do not fight over one cache line
+//! every iteration; the block is small enough (at most 1/16 of a worker's
+//! share) that the last blocks do not leave one worker running alone.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use perf_spec::Stage;
 use tokio::task::JoinSet;
 
-use crate::builder::{LoadShape, Stop, Warmup};
+use crate::load::{LoadShape, Model, Stop, Warmup};
+use crate::monitor::Monitor;
 use crate::outcome::IntoOutcome;
 use crate::panics::{catch_panics, catching, install_hook};
 use crate::recorder::{ErrorKind, Recorded, Shared, WorkerRecorder};
+use crate::threshold::Threshold;
 use crate::Ctx;
+
+mod open;
 
 /// What a run measured.
 pub(crate) struct Measured {
@@ -26,12 +31,57 @@ pub(crate) struct Measured {
     pub(crate) main: Recorded,
     pub(crate) elapsed: Duration,
     pub(crate) timed_out: bool,
+    /// Why the run was stopped early by `abort_on_fail`.
+    pub(crate) aborted: Option<String>,
 }
 
-/// One phase (warm-up or measured): who runs, until when.
-struct Phase {
+/// The iteration function, shared by all workers.
+pub(crate) trait Body: Send + Sync + 'static {
+    type Fut: Future<Output = Self::Out> + Send + 'static;
+    type Out: IntoOutcome;
+    fn call(&self, ctx: Ctx) -> Self::Fut;
+}
+
+impl<F, Fut> Body for F
+where
+    F: Fn(Ctx) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: IntoOutcome,
+{
+    type Fut = Fut;
+    type Out = Fut::Output;
+    fn call(&self, ctx: Ctx) -> Fut {
+        self(ctx)
+    }
+}
+
+/// Ramping workers (closed model with stages): how many are active when.
+struct Ramp {
+    start: f64,
+    stages: Vec<Stage>,
+}
+
+impl Ramp {
+    fn active_at(&self, t: Duration) -> usize {
+        let mut from = self.start;
+        let mut at = Duration::ZERO;
+        for s in &self.stages {
+            if t < at + s.duration {
+                let f = (t - at).as_secs_f64() / s.duration.as_secs_f64();
+                return (from + (s.target - from) * f).round() as usize;
+            }
+            at += s.duration;
+            from = s.target;
+        }
+        from.round() as usize
+    }
+}
+
+/// One closed-model phase (warm-up or measured).
+struct ClosedPhase {
     workers: usize,
     stop: Stop,
+    ramp: Option<Arc<Ramp>>,
     iteration_timeout: Option<Duration>,
     warmup: bool,
 }
@@ -44,10 +94,10 @@ struct Claims {
 }
 
 impl Claims {
-    fn new(phase: &Phase) -> Self {
+    fn new(phase: &ClosedPhase) -> Self {
         let (limit, block) = match phase.stop {
             Stop::Repeat(n) => (Some(n), (n / (phase.workers as u64 * 16)).clamp(1, 256)),
-            Stop::Duration(_) => (None, 64),
+            Stop::Duration(_) => (None, if phase.ramp.is_some() { 1 } else { 64 }),
         };
         Claims {
             next: AtomicU64::new(0),
@@ -68,45 +118,76 @@ impl Claims {
 }
 
 /// Runs warm-up and measured phases of `f` on the current runtime.
-pub(crate) async fn execute<F, Fut>(load: &LoadShape, f: F) -> Measured
-where
-    F: Fn(Ctx) -> Fut + Send + Sync + 'static,
-    Fut: Future + Send + 'static,
-    Fut::Output: IntoOutcome,
-{
+pub(crate) async fn execute<B: Body>(
+    load: &LoadShape,
+    thresholds: &[Threshold],
+    name: &str,
+    f: B,
+) -> Measured {
     install_hook();
     let f = Arc::new(f);
     let deadline = load.timeout.map(|t| Instant::now() + t);
     let mut timed_out = false;
+    let pool = load.pool_size();
     let warmup = match load.warmup {
         None => None,
         Some(w) => {
+            // Warm-up always runs closed-model on the worker pool.
             let stop = match w {
                 Warmup::Iterations(n) => Stop::Repeat(n),
                 Warmup::Time(d) => Stop::Duration(d),
             };
-            let phase = Phase {
-                workers: load.workers,
+            let phase = ClosedPhase {
+                workers: pool,
                 stop,
+                ramp: None,
                 iteration_timeout: load.iteration_timeout,
                 warmup: true,
             };
-            let shared = Shared::new(load.workers);
-            timed_out = run_phase(&phase, &f, &shared, deadline).await;
+            let shared = Shared::new(pool, false);
+            timed_out = run_closed(&phase, &f, &shared, deadline).await;
             Some(shared.collect())
         }
     };
+    let model = load.model();
+    let shared = Shared::new(pool, matches!(model, Model::Open { .. }));
     let started_at = SystemTime::now();
-    let shared = Shared::new(load.workers);
     let start = Instant::now();
+    let mut aborted = None;
     if !timed_out {
-        let phase = Phase {
-            workers: load.workers,
-            stop: load.stop,
-            iteration_timeout: load.iteration_timeout,
-            warmup: false,
+        let monitor = Monitor::start(name, load, thresholds, shared.clone(), start);
+        timed_out = match model {
+            Model::Closed { stages } => {
+                let ramp = (!stages.is_empty()).then(|| {
+                    Arc::new(Ramp {
+                        start: load.workers as f64,
+                        stages: stages.clone(),
+                    })
+                });
+                let phase = ClosedPhase {
+                    workers: pool,
+                    stop: load.stop,
+                    ramp,
+                    iteration_timeout: load.iteration_timeout,
+                    warmup: false,
+                };
+                run_closed(&phase, &f, &shared, deadline).await
+            }
+            Model::Open { start_rate, stages } => {
+                let arrivals = crate::arrival::Arrivals::new(start_rate, &stages);
+                open::run(
+                    pool,
+                    arrivals,
+                    load.iteration_timeout,
+                    &f,
+                    &shared,
+                    start,
+                    deadline,
+                )
+                .await
+            }
         };
-        timed_out = run_phase(&phase, &f, &shared, deadline).await;
+        aborted = monitor.finish().await;
     }
     let elapsed = start.elapsed();
     Measured {
@@ -115,62 +196,13 @@ where
         main: shared.collect(),
         elapsed,
         timed_out,
+        aborted,
     }
 }
 
-/// Runs one phase to its end or to `deadline`; `true` if the deadline hit.
-async fn run_phase<F, Fut>(
-    phase: &Phase,
-    f: &Arc<F>,
-    shared: &Arc<Shared>,
-    deadline: Option<Instant>,
-) -> bool
-where
-    F: Fn(Ctx) -> Fut + Send + Sync + 'static,
-    Fut: Future + Send + 'static,
-    Fut::Output: IntoOutcome,
-{
-    let claims = Arc::new(Claims::new(phase));
-    let stop_at = match phase.stop {
-        Stop::Duration(d) => Some(Instant::now() + d),
-        Stop::Repeat(_) => None,
-    };
-    let mut set = JoinSet::new();
-    for worker in 0..phase.workers {
-        let (f, claims, recorder) = (
-            f.clone(),
-            claims.clone(),
-            WorkerRecorder::new(shared.clone(), worker),
-        );
-        let (workers, warmup, iteration_timeout) =
-            (phase.workers, phase.warmup, phase.iteration_timeout);
-        set.spawn(async move {
-            let mut recorder = recorder;
-            while let Some((first, end)) = claims.claim() {
-                for iteration in first..end {
-                    let ctx = Ctx {
-                        worker,
-                        workers,
-                        iteration,
-                        warmup,
-                    };
-                    let start = Instant::now();
-                    let outcome = run_one(&*f, ctx, iteration_timeout).await;
-                    let now = Instant::now();
-                    let nanos = now.saturating_duration_since(start).as_nanos() as u64;
-                    match outcome {
-                        Ok(()) => recorder.record(nanos),
-                        Err((kind, message)) => {
-                            recorder.record_error(nanos, iteration, kind, message)
-                        }
-                    }
-                    if stop_at.is_some_and(|s| now >= s) {
-                        return;
-                    }
-                }
-            }
-        });
-    }
+/// Waits for every worker, or until `deadline`; `true` if the deadline hit.
+/// Aborted workers drop their recorders, which flush what they hold.
+async fn join_workers(mut set: JoinSet<()>, shared: &Shared, deadline: Option<Instant>) -> bool {
     let join_all = async {
         while let Some(result) = set.join_next().await {
             if let Err(e) = result {
@@ -189,25 +221,91 @@ where
         Some(d) => tokio::time::timeout_at(d.into(), join_all).await.is_err(),
     };
     if timed_out {
-        // Aborted workers drop their recorders, which flush what they hold.
+        shared.stop.store(true, Relaxed);
         set.abort_all();
         while set.join_next().await.is_some() {}
     }
     timed_out
 }
 
+async fn run_closed<B: Body>(
+    phase: &ClosedPhase,
+    f: &Arc<B>,
+    shared: &Arc<Shared>,
+    deadline: Option<Instant>,
+) -> bool {
+    let claims = Arc::new(Claims::new(phase));
+    let start = Instant::now();
+    let run_for = match phase.stop {
+        Stop::Duration(d) => Some(d),
+        Stop::Repeat(_) => None,
+    };
+    let mut set = JoinSet::new();
+    for worker in 0..phase.workers {
+        let (f, claims, shared, ramp) = (
+            f.clone(),
+            claims.clone(),
+            shared.clone(),
+            phase.ramp.clone(),
+        );
+        let mut recorder = WorkerRecorder::new(shared.clone(), worker);
+        let (workers, warmup, iteration_timeout) =
+            (phase.workers, phase.warmup, phase.iteration_timeout);
+        set.spawn(async move {
+            'run: loop {
+                if let Some(ramp) = &ramp {
+                    // Inactive until the ramp reaches this worker.
+                    let elapsed = start.elapsed();
+                    if run_for.is_some_and(|d| elapsed >= d) {
+                        return;
+                    }
+                    if worker >= ramp.active_at(elapsed) {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        continue;
+                    }
+                }
+                let Some((first, end)) = claims.claim() else {
+                    return;
+                };
+                for iteration in first..end {
+                    if shared.stop.load(Relaxed) {
+                        return;
+                    }
+                    let ctx = Ctx {
+                        worker,
+                        workers,
+                        iteration,
+                        warmup,
+                    };
+                    let begin = Instant::now();
+                    let outcome = run_one(&*f, ctx, iteration_timeout).await;
+                    let now = Instant::now();
+                    let nanos = now.saturating_duration_since(begin).as_nanos() as u64;
+                    let second = now.saturating_duration_since(start).as_secs() as u32;
+                    recorder.record(nanos, nanos, second, outcome.is_err());
+                    if let Err((kind, message)) = outcome {
+                        recorder.record_error(iteration, kind, message);
+                    }
+                    if run_for.is_some_and(|d| now >= start + d) {
+                        return;
+                    }
+                    if ramp.is_some() {
+                        continue 'run;
+                    }
+                }
+            }
+        });
+    }
+    join_workers(set, shared, deadline).await
+}
+
 /// Runs one iteration: `Err((kind, message))` if it failed.
-async fn run_one<F, Fut>(
-    f: &F,
+async fn run_one<B: Body>(
+    f: &B,
     ctx: Ctx,
     timeout: Option<Duration>,
-) -> Result<(), (ErrorKind, String)>
-where
-    F: Fn(Ctx) -> Fut,
-    Fut: Future,
-    Fut::Output: IntoOutcome,
-{
-    let fut = catching(|| f(ctx)).map_err(|m| (ErrorKind::Panic, m))?;
+) -> Result<(), (ErrorKind, String)> {
+    let fut = catching(|| f.call(ctx)).map_err(|m| (ErrorKind::Panic, m))?;
     let result = match timeout {
         None => catch_panics(fut).await,
         Some(limit) => match tokio::time::timeout(limit, catch_panics(fut)).await {

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use perf_spec::format_duration;
 
-use crate::builder::{Stop, Warmup};
+use crate::load::{LoadShape, Stop, Warmup};
 use crate::recorder::ErrorKind;
-use crate::report::Report;
+use crate::report::{LatencyStats, Report};
 
 /// Iterations per second for people: `12.5/s`, `1,296,755/s`.
 pub(crate) fn rate(per_second: f64) -> String {
@@ -36,24 +36,52 @@ fn line(out: &mut String, label: &str, value: impl std::fmt::Display) {
     let _ = writeln!(out, "  {label:.<18}: {value}");
 }
 
-pub(crate) fn render(r: &Report) -> String {
-    let mut out = String::new();
-    let verdict = if r.passed { "✓ passed" } else { "✗ FAILED" };
-    let _ = writeln!(out, "perf test {}  {verdict}", r.name);
-    let l = &r.load;
-    let mut load = format!(
-        "closed model, {} worker{}, ",
-        l.workers,
-        if l.workers == 1 { "" } else { "s" }
-    );
-    match l.stop {
-        Stop::Repeat(n) => {
-            let _ = write!(load, "{n} iterations");
+fn plural(n: usize, one: &str) -> String {
+    format!("{n} {one}{}", if n == 1 { "" } else { "s" })
+}
+
+/// The load shape in one line.
+fn load_line(l: &LoadShape) -> String {
+    let mut load = match (l.rate, l.profile, l.stages.is_empty()) {
+        (Some(r), Some(p), _) => format!(
+            "open model, profile {p} of {} ({}), pool of {}",
+            rate(r),
+            l.planned_length().map(format_duration).unwrap_or_default(),
+            plural(l.workers, "worker")
+        ),
+        (Some(r), None, true) => format!(
+            "open model, {} for {}, pool of {}",
+            rate(r),
+            l.planned_length().map(format_duration).unwrap_or_default(),
+            plural(l.workers, "worker")
+        ),
+        (Some(r), None, false) => {
+            let targets: Vec<String> = l.stages.iter().map(|s| rate(s.target)).collect();
+            format!(
+                "open model, ramping {} → {} over {}, pool of {}",
+                rate(r),
+                targets.join(" → "),
+                l.planned_length().map(format_duration).unwrap_or_default(),
+                plural(l.workers, "worker")
+            )
         }
-        Stop::Duration(t) => {
-            let _ = write!(load, "for {}", format_duration(t));
+        (None, _, false) => {
+            let targets: Vec<String> = l.stages.iter().map(|s| format!("{}", s.target)).collect();
+            format!(
+                "closed model, ramping {} → {} workers over {}",
+                l.workers,
+                targets.join(" → "),
+                l.planned_length().map(format_duration).unwrap_or_default()
+            )
         }
-    }
+        (None, _, true) => {
+            let stop = match l.stop {
+                Stop::Repeat(n) => format!("{n} iterations"),
+                Stop::Duration(t) => format!("for {}", format_duration(t)),
+            };
+            format!("closed model, {}, {stop}", plural(l.workers, "worker"))
+        }
+    };
     match l.warmup {
         Some(Warmup::Iterations(n)) => {
             let _ = write!(load, ", warm-up {n} iterations");
@@ -63,16 +91,35 @@ pub(crate) fn render(r: &Report) -> String {
         }
         None => {}
     }
-    let _ = write!(
-        load,
-        ", {} runtime thread{}",
-        l.worker_threads,
-        if l.worker_threads == 1 { "" } else { "s" }
-    );
+    let _ = write!(load, ", {}", plural(l.worker_threads, "runtime thread"));
     if !l.overrides.is_empty() {
         let _ = write!(load, " (from {})", l.overrides.join(", "));
     }
-    line(&mut out, "load", load);
+    load
+}
+
+fn latency_line(lat: &LatencyStats) -> String {
+    let mut s = format!(
+        "min {}  mean {} ±{}",
+        d(lat.min_ns),
+        d(lat.mean_ns.round() as u64),
+        d(lat.stddev_ns.round() as u64)
+    );
+    for p in &lat.percentiles {
+        let _ = write!(s, "  p{} {}", p.percentile, d(p.value_ns));
+    }
+    let _ = write!(s, "  max {}", d(lat.max_ns));
+    s
+}
+
+pub(crate) fn render(r: &Report) -> String {
+    let mut out = String::new();
+    if let Some(skipped) = &r.skipped {
+        return skipped.clone();
+    }
+    let verdict = if r.passed { "✓ passed" } else { "✗ FAILED" };
+    let _ = writeln!(out, "perf test {}  {verdict}", r.name);
+    line(&mut out, "load", load_line(&r.load));
     line(
         &mut out,
         "iterations",
@@ -92,19 +139,27 @@ pub(crate) fn render(r: &Report) -> String {
         );
     }
     line(&mut out, "errors", errors);
-    if r.latency.count > 0 {
-        let lat = &r.latency;
-        let mut s = format!(
-            "min {}  mean {} ±{}",
-            d(lat.min_ns),
-            d(lat.mean_ns.round() as u64),
-            d(lat.stddev_ns.round() as u64)
+    if r.load.rate.is_some() {
+        line(
+            &mut out,
+            "dropped",
+            format!(
+                "{} ({:.2}% of scheduled): no free worker at their scheduled start",
+                r.dropped,
+                r.dropped_rate * 100.0
+            ),
         );
-        for p in &lat.percentiles {
-            let _ = write!(s, "  p{} {}", p.percentile, d(p.value_ns));
-        }
-        let _ = write!(s, "  max {}", d(lat.max_ns));
-        line(&mut out, "latency", s);
+    }
+    if r.latency.count > 0 {
+        let label = if r.service.is_some() {
+            "latency (sched.)"
+        } else {
+            "latency"
+        };
+        line(&mut out, label, latency_line(&r.latency));
+    }
+    if let Some(service) = r.service.as_ref().filter(|s| s.count > 0) {
+        line(&mut out, "service time", latency_line(service));
     }
     if r.saturated > 0 {
         line(
@@ -148,6 +203,9 @@ pub(crate) fn render(r: &Report) -> String {
                 t.observed_display
             );
         }
+    }
+    if let Some(reason) = &r.aborted {
+        let _ = writeln!(out, "  ✗ {reason}");
     }
     if r.timed_out {
         let limit = r.load.timeout.map(format_duration).unwrap_or_default();
@@ -219,43 +277,39 @@ fn truncate(s: &str) -> String {
 /// The panic message of a failed run: what failed, then the summary.
 pub(crate) fn failure(r: &Report) -> String {
     let failed: Vec<_> = r.failed_thresholds().collect();
-    let mut out = format!("perf test `{}` failed", r.name);
+    let mut causes = Vec::new();
     if r.timed_out {
-        let _ = write!(
-            out,
-            ": timed out after {}",
+        causes.push(format!(
+            "timed out after {}",
             r.load.timeout.map(format_duration).unwrap_or_default()
-        );
+        ));
+    }
+    if let Some(reason) = &r.aborted {
+        causes.push(reason.clone());
     }
     if !failed.is_empty() {
-        let _ = write!(
-            out,
-            "{} {} of {} thresholds broken:",
-            if r.timed_out { ";" } else { ":" },
+        causes.push(format!(
+            "{} of {} thresholds broken:",
             failed.len(),
             r.thresholds.len()
+        ));
+    }
+    let mut out = format!("perf test `{}` failed: {}", r.name, causes.join("; "));
+    for t in &failed {
+        // "p95 < 5ms per 10s" → "< 5ms per 10s": the limit as written.
+        let limit = t
+            .threshold
+            .strip_prefix(&t.metric)
+            .unwrap_or(&t.threshold)
+            .trim();
+        let _ = write!(
+            out,
+            "\n  ✗ {}: observed {} (limit {limit})",
+            t.metric, t.observed_display
         );
-        for t in &failed {
-            let _ = write!(
-                out,
-                "\n  ✗ {}: observed {} (limit {} {})",
-                t.metric,
-                t.observed_display,
-                t.op,
-                limit(t)
-            );
-        }
     }
     let _ = write!(out, "\n\n{}", render(r));
     out
-}
-
-fn limit(t: &crate::ThresholdOutcome) -> String {
-    // The threshold text is "<metric> <op> <limit>": its tail is the limit
-    // as the user wrote it.
-    t.threshold
-        .rsplit_once(' ')
-        .map_or_else(|| t.limit.to_string(), |(_, l)| l.to_owned())
 }
 
 #[cfg(test)]

@@ -5,7 +5,10 @@ use std::time::Duration;
 use perf_spec::{format_duration, Metric, MetricKind, Op, Percentile, ThresholdSpec};
 use serde::{Deserialize, Serialize};
 
-use crate::report::Report;
+use hdrhistogram::Histogram;
+
+use crate::report::percentile_ns;
+use crate::timeline::Timeline;
 
 /// A pass/fail condition on one metric of a run, e.g. `p95 < 200ms`.
 ///
@@ -38,61 +41,46 @@ pub struct RateBound(Metric);
 impl LatencyBound {
     /// `metric < limit`.
     pub fn lt(self, limit: Duration) -> Threshold {
-        Threshold(ThresholdSpec {
-            metric: self.0,
-            op: Op::Lt,
-            limit: limit.as_nanos() as f64,
-        })
+        Threshold::new(self.0, Op::Lt, limit.as_nanos() as f64)
     }
     /// `metric <= limit`.
     pub fn le(self, limit: Duration) -> Threshold {
-        Threshold(ThresholdSpec {
-            metric: self.0,
-            op: Op::Le,
-            limit: limit.as_nanos() as f64,
-        })
+        Threshold::new(self.0, Op::Le, limit.as_nanos() as f64)
     }
 }
 
 impl FractionBound {
     /// `error_rate < limit` (a fraction: 0.01 is 1%).
     pub fn lt(self, limit: f64) -> Threshold {
-        Threshold(ThresholdSpec {
-            metric: self.0,
-            op: Op::Lt,
-            limit,
-        })
+        Threshold::new(self.0, Op::Lt, limit)
     }
     /// `error_rate <= limit`.
     pub fn le(self, limit: f64) -> Threshold {
-        Threshold(ThresholdSpec {
-            metric: self.0,
-            op: Op::Le,
-            limit,
-        })
+        Threshold::new(self.0, Op::Le, limit)
     }
 }
 
 impl RateBound {
     /// `throughput >= limit` iterations per second.
     pub fn ge(self, limit: f64) -> Threshold {
-        Threshold(ThresholdSpec {
-            metric: self.0,
-            op: Op::Ge,
-            limit,
-        })
+        Threshold::new(self.0, Op::Ge, limit)
     }
     /// `throughput > limit` iterations per second.
     pub fn gt(self, limit: f64) -> Threshold {
-        Threshold(ThresholdSpec {
-            metric: self.0,
-            op: Op::Gt,
-            limit,
-        })
+        Threshold::new(self.0, Op::Gt, limit)
     }
 }
 
 impl Threshold {
+    fn new(metric: Metric, op: Op, limit: f64) -> Threshold {
+        Threshold(ThresholdSpec {
+            metric,
+            op,
+            limit,
+            window: None,
+        })
+    }
+
     /// A percentile, `p` in `(0, 100]`: `Threshold::p(99.9)`.
     ///
     /// # Panics
@@ -123,6 +111,38 @@ impl Threshold {
         RateBound(Metric::Throughput)
     }
 
+    /// Dropped iterations (open model): iterations that found no free
+    /// worker at their scheduled start.
+    pub fn dropped() -> CountBound {
+        CountBound(Metric::Dropped)
+    }
+    /// Dropped iterations / scheduled iterations (open model).
+    pub fn dropped_rate() -> FractionBound {
+        FractionBound(Metric::DroppedRate)
+    }
+
+    /// Evaluate this threshold over every full sliding window of `seconds`
+    /// instead of over the whole run: `Threshold::p(95.0).lt(..).per(10)`.
+    pub fn per(mut self, seconds: u32) -> Threshold {
+        self.0.window = Some(Duration::from_secs(u64::from(seconds)));
+        self
+    }
+
+    /// `error_rate <= 0`: applied when a test declares no `error_rate`
+    /// threshold, so that a run whose iterations all fail never passes
+    /// quietly on its latency alone. Declare `error_rate < 0.01` (or
+    /// `error_rate <= 1`) to allow errors.
+    pub(crate) fn default_error_rate() -> Threshold {
+        Threshold::new(Metric::ErrorRate, Op::Le, 0.0)
+    }
+
+    /// `dropped_rate < 0.01`: applied to open-model tests that declare no
+    /// `dropped` or `dropped_rate` threshold, so that a run that could not
+    /// generate the load it was asked for does not pass quietly.
+    pub(crate) fn default_dropped_rate() -> Threshold {
+        Threshold::new(Metric::DroppedRate, Op::Lt, 0.01)
+    }
+
     /// Wraps a spec as written in the attribute (used by the macro).
     pub fn from_spec(spec: ThresholdSpec) -> Self {
         Threshold(spec)
@@ -133,34 +153,140 @@ impl Threshold {
         self.0.metric
     }
 
-    /// Checks this threshold against a report.
-    pub fn evaluate(&self, report: &Report) -> ThresholdOutcome {
+    /// The window length in seconds, for per-window thresholds.
+    pub fn window_seconds(&self) -> Option<u32> {
+        self.0.window.map(|w| w.as_secs() as u32)
+    }
+
+    /// `Some(observed value, for people)` if the threshold is broken on
+    /// these figures.
+    pub(crate) fn check(&self, figures: &Figures<'_>) -> Option<String> {
+        let observed = observe(self.0.metric, figures);
+        let held = observed.is_some_and(|v| self.0.op.holds(v, self.0.limit));
+        (!held).then(|| {
+            observed.map_or_else(
+                || "no data".to_owned(),
+                |v| display(self.0.metric, v, figures),
+            )
+        })
+    }
+
+    /// Checks this threshold against a whole run: over the run, or over
+    /// every full window of its timeline.
+    pub(crate) fn evaluate(
+        &self,
+        whole: &Figures<'_>,
+        timeline: &Timeline,
+        complete_seconds: u32,
+    ) -> ThresholdOutcome {
         let spec = self.0;
-        let observed = observe(spec.metric, report);
-        ThresholdOutcome {
+        let mut outcome = ThresholdOutcome {
             threshold: spec.to_string(),
             metric: spec.metric.to_string(),
             op: spec.op.to_string(),
             limit: spec.limit,
-            observed,
-            observed_display: observed
-                .map_or_else(|| "no data".to_owned(), |v| display(spec.metric, v, report)),
-            passed: observed.is_some_and(|v| spec.op.holds(v, spec.limit)),
+            observed: None,
+            observed_display: "no data".to_owned(),
+            passed: false,
             default: false,
+            windows: None,
+        };
+        let Some(w) = self.window_seconds() else {
+            outcome.observed = observe(spec.metric, whole);
+            if let Some(v) = outcome.observed {
+                outcome.observed_display = display(spec.metric, v, whole);
+                outcome.passed = spec.op.holds(v, spec.limit);
+            }
+            return outcome;
+        };
+        // The worst window decides; every broken one is counted.
+        let mut verdict = WindowVerdict {
+            seconds: w,
+            checked: 0,
+            broken: 0,
+            worst_start: None,
+            first_broken_start: None,
+        };
+        let mut worst: Option<(f64, String)> = None;
+        for window in timeline.windows(w, complete_seconds) {
+            let figures = window.figures();
+            verdict.checked += 1;
+            let Some(v) = observe(spec.metric, &figures) else {
+                continue;
+            };
+            if !spec.op.holds(v, spec.limit) {
+                verdict.broken += 1;
+                verdict.first_broken_start.get_or_insert(window.start);
+            }
+            let worse = worst.as_ref().is_none_or(|(best, _)| {
+                if spec.op.is_upper_bound() {
+                    v > *best
+                } else {
+                    v < *best
+                }
+            });
+            if worse {
+                worst = Some((v, display(spec.metric, v, &figures)));
+                verdict.worst_start = Some(window.start);
+            }
         }
+        if verdict.checked == 0 {
+            outcome.observed_display =
+                format!("no full {w}s window: the run lasted {complete_seconds}s");
+        } else if let Some((v, text)) = worst {
+            let start = verdict.worst_start.unwrap_or_default();
+            outcome.observed = Some(v);
+            outcome.observed_display = format!(
+                "worst {text} in {start}s–{}s; {} of {} windows broken",
+                start + w,
+                verdict.broken,
+                verdict.checked
+            );
+            outcome.passed = verdict.broken == 0;
+        }
+        outcome.windows = Some(verdict);
+        outcome
     }
+}
 
-    /// `error_rate <= 0`: applied when a test declares no `error_rate`
-    /// threshold, so that a run whose iterations all fail never passes
-    /// quietly on its latency alone. Declare `error_rate < 0.01` (or
-    /// `error_rate <= 1`) to allow errors.
-    pub(crate) fn default_error_rate() -> Threshold {
-        Threshold(ThresholdSpec {
-            metric: Metric::ErrorRate,
-            op: Op::Le,
-            limit: 0.0,
-        })
+/// Half-built threshold on `dropped` (a count).
+#[derive(Debug, Clone, Copy)]
+pub struct CountBound(Metric);
+
+impl CountBound {
+    /// `dropped < limit`.
+    pub fn lt(self, limit: u64) -> Threshold {
+        Threshold::new(self.0, Op::Lt, limit as f64)
     }
+    /// `dropped <= limit`.
+    pub fn le(self, limit: u64) -> Threshold {
+        Threshold::new(self.0, Op::Le, limit as f64)
+    }
+}
+
+/// The figures a threshold is checked against: a whole run, a run so far,
+/// or one window of it.
+pub(crate) struct Figures<'a> {
+    pub(crate) iterations: u64,
+    pub(crate) errors: u64,
+    pub(crate) dropped: u64,
+    pub(crate) seconds: f64,
+    pub(crate) latency: &'a Histogram<u64>,
+}
+
+/// How a per-window threshold fared over the run's windows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowVerdict {
+    /// Window length, seconds.
+    pub seconds: u32,
+    /// Full windows checked (sliding by one second).
+    pub checked: u32,
+    /// Windows where the threshold broke.
+    pub broken: u32,
+    /// Start (seconds into the run) of the worst window.
+    pub worst_start: Option<u32>,
+    /// Start of the first broken window.
+    pub first_broken_start: Option<u32>,
 }
 
 impl std::fmt::Display for Threshold {
@@ -190,24 +316,35 @@ pub struct ThresholdOutcome {
     /// Applied by default (`error_rate <= 0` when none was declared).
     #[serde(default)]
     pub default: bool,
+    /// For per-window thresholds: how the windows fared (`observed` is then
+    /// the worst window's value).
+    #[serde(default)]
+    pub windows: Option<WindowVerdict>,
 }
 
-fn observe(metric: Metric, r: &Report) -> Option<f64> {
+fn observe(metric: Metric, f: &Figures<'_>) -> Option<f64> {
+    let scheduled = f.iterations + f.dropped;
     match metric {
-        Metric::ErrorRate => (r.iterations > 0).then_some(r.error_rate),
-        Metric::Throughput => Some(r.throughput),
-        _ if r.iterations == 0 => None,
-        Metric::Mean => Some(r.latency.mean_ns),
-        Metric::Min => Some(r.latency.min_ns as f64),
-        Metric::Max => Some(r.latency.max_ns as f64),
-        Metric::Percentile(p) => Some(r.percentile(p.value()).as_nanos() as f64),
+        Metric::ErrorRate => (f.iterations > 0).then(|| f.errors as f64 / f.iterations as f64),
+        Metric::DroppedRate => (scheduled > 0).then(|| f.dropped as f64 / scheduled as f64),
+        Metric::Dropped => Some(f.dropped as f64),
+        Metric::Throughput => (f.seconds > 0.0).then(|| f.iterations as f64 / f.seconds),
+        _ if f.latency.is_empty() => None,
+        Metric::Mean => Some(f.latency.mean()),
+        Metric::Min => Some(f.latency.min() as f64),
+        Metric::Max => Some(f.latency.max() as f64),
+        Metric::Percentile(p) => Some(percentile_ns(f.latency, p.value()) as f64),
     }
 }
 
-fn display(metric: Metric, v: f64, r: &Report) -> String {
-    match metric.kind() {
-        MetricKind::Latency => format_duration(Duration::from_nanos(v.round() as u64)),
-        MetricKind::Fraction => format!("{v:.4} ({} of {})", r.errors, r.iterations),
-        MetricKind::PerSecond => crate::summary::rate(v),
+fn display(metric: Metric, v: f64, f: &Figures<'_>) -> String {
+    match (metric, metric.kind()) {
+        (_, MetricKind::Latency) => format_duration(Duration::from_nanos(v.round() as u64)),
+        (Metric::DroppedRate, _) => {
+            format!("{v:.4} ({} of {})", f.dropped, f.iterations + f.dropped)
+        }
+        (_, MetricKind::Fraction) => format!("{v:.4} ({} of {})", f.errors, f.iterations),
+        (_, MetricKind::PerSecond) => crate::summary::rate(v),
+        (_, MetricKind::Count) => format!("{v}"),
     }
 }

@@ -138,12 +138,24 @@ pub fn format_duration(d: Duration) -> String {
     } else if ns < 60e9 {
         (ns / 1e9, "s")
     } else {
+        // Whole units, zero parts left out: 1m, 2m05s, 1h, 1h30m.
         let secs = d.as_secs();
-        return if secs >= 3600 {
-            format!("{}h{:02}m{:02}s", secs / 3600, secs / 60 % 60, secs % 60)
-        } else {
-            format!("{}m{:02}s", secs / 60, secs % 60)
-        };
+        let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+        let mut out = String::new();
+        if h > 0 {
+            out.push_str(&format!("{h}h"));
+        }
+        if m > 0 || (h > 0 && s > 0) {
+            out.push_str(&if h > 0 {
+                format!("{m:02}m")
+            } else {
+                format!("{m}m")
+            });
+        }
+        if s > 0 {
+            out.push_str(&format!("{s:02}s"));
+        }
+        return out;
     };
     format!("{}{unit}", three_significant(value))
 }
@@ -235,6 +247,10 @@ mod tests {
         assert_eq!(format_duration(Duration::from_micros(3100)), "3.1ms");
         assert_eq!(format_duration(Duration::from_secs(125)), "2m05s");
         assert_eq!(format_duration(Duration::from_secs(3725)), "1h02m05s");
+        assert_eq!(format_duration(Duration::from_secs(60)), "1m");
+        assert_eq!(format_duration(Duration::from_secs(3600)), "1h");
+        assert_eq!(format_duration(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(format_duration(Duration::from_secs(3605)), "1h00m05s");
     }
 
     proptest! {

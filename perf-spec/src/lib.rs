@@ -12,11 +12,15 @@
 
 mod duration;
 mod fraction;
+mod load;
 mod suggest;
 mod threshold;
 
 pub use duration::{format_duration, parse_duration, DurationError};
 pub use fraction::{check_fraction, parse_fraction, FractionError};
+pub use load::{
+    check_stages, parse_rate, stages_duration, Profile, Stage, ENDURANCE_FACTOR, PROFILE_NAMES,
+};
 pub use suggest::closest;
 pub use threshold::{
     check_consistency, Metric, MetricKind, Op, Percentile, ThresholdSpec, METRIC_NAMES,

@@ -65,6 +65,11 @@ pub enum Metric {
     ErrorRate,
     /// Completed iterations per second.
     Throughput,
+    /// Iterations of an open-model run that found no free worker at their
+    /// scheduled start (a count).
+    Dropped,
+    /// Dropped iterations over scheduled iterations.
+    DroppedRate,
 }
 
 /// How a metric's value is expressed, which decides the limit's unit and
@@ -77,6 +82,8 @@ pub enum MetricKind {
     Fraction,
     /// Iterations per second; only lower bounds make sense.
     PerSecond,
+    /// A count of iterations; only upper bounds make sense.
+    Count,
 }
 
 impl Metric {
@@ -95,6 +102,8 @@ impl Metric {
             "p999" => p(99.9),
             "error_rate" => Some(Metric::ErrorRate),
             "throughput" => Some(Metric::Throughput),
+            "dropped" => Some(Metric::Dropped),
+            "dropped_rate" => Some(Metric::DroppedRate),
             _ => None,
         }
     }
@@ -103,8 +112,9 @@ impl Metric {
     pub fn kind(self) -> MetricKind {
         match self {
             Metric::Mean | Metric::Min | Metric::Max | Metric::Percentile(_) => MetricKind::Latency,
-            Metric::ErrorRate => MetricKind::Fraction,
+            Metric::ErrorRate | Metric::DroppedRate => MetricKind::Fraction,
             Metric::Throughput => MetricKind::PerSecond,
+            Metric::Dropped => MetricKind::Count,
         }
     }
 
@@ -114,8 +124,8 @@ impl Metric {
             (MetricKind::Latency, false) => Err(format!(
                 "`{self} {op}` asks for slower code: latency thresholds are upper bounds; use `<` or `<=`"
             )),
-            (MetricKind::Fraction, false) => Err(format!(
-                "`{self} {op}` asks for more errors: `{self}` thresholds are upper bounds; use `<` or `<=`"
+            (MetricKind::Fraction | MetricKind::Count, false) => Err(format!(
+                "`{self} {op}` asks for more failures: `{self}` thresholds are upper bounds; use `<` or `<=`"
             )),
             (MetricKind::PerSecond, true) => Err(format!(
                 "`{self} {op}` caps throughput: throughput thresholds are lower bounds; use `>=` or `>`"
@@ -144,6 +154,8 @@ impl fmt::Display for Metric {
             Metric::Percentile(p) => write!(f, "p{}", p.0),
             Metric::ErrorRate => f.write_str("error_rate"),
             Metric::Throughput => f.write_str("throughput"),
+            Metric::Dropped => f.write_str("dropped"),
+            Metric::DroppedRate => f.write_str("dropped_rate"),
         }
     }
 }
@@ -189,10 +201,11 @@ impl fmt::Display for Op {
     }
 }
 
-/// One threshold: `metric op limit`.
+/// One threshold: `metric op limit`, over the whole run or `per` window.
 ///
 /// `limit` is in nanoseconds for latency metrics, a fraction in `[0, 1]` for
-/// `error_rate`, and iterations per second for `throughput`.
+/// `error_rate` and `dropped_rate`, iterations per second for `throughput`
+/// and a count for `dropped`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ThresholdSpec {
     /// What is measured.
@@ -201,6 +214,9 @@ pub struct ThresholdSpec {
     pub op: Op,
     /// The limit, in the metric's unit.
     pub limit: f64,
+    /// Evaluate over every full sliding window of this length (whole
+    /// seconds), instead of the whole run.
+    pub window: Option<Duration>,
 }
 
 impl ThresholdSpec {
@@ -227,8 +243,29 @@ impl ThresholdSpec {
             MetricKind::PerSecond if l == 0.0 => {
                 Err(format!("`{m} {op} 0` always passes; give a positive rate"))
             }
-            _ => Ok(()),
+            MetricKind::Count if l == 0.0 && op == Op::Lt => {
+                Err(format!("`{m} < 0` can never pass; write `{m} < 1` (or `<= 0`) to allow none"))
+            }
+            _ => self.check_window(),
         }
+    }
+
+    /// Checks the `per` window: whole seconds, and a metric that means
+    /// something per window.
+    fn check_window(&self) -> Result<(), String> {
+        let Some(w) = self.window else { return Ok(()) };
+        if w.is_zero() || w.subsec_nanos() != 0 {
+            return Err(format!(
+                "window `per \"{}\"` must be a whole number of seconds (the timeline is kept per second)",
+                format_duration(w)
+            ));
+        }
+        if self.metric == Metric::Dropped {
+            return Err("`dropped` counts the whole run, so a window adds nothing: \
+                        use `dropped_rate < … per \"…\"` for a per-window limit"
+                .into());
+        }
+        Ok(())
     }
 
     /// The limit as written, in its unit (`200ms`, `0.01`, `1000/s`).
@@ -237,13 +274,18 @@ impl ThresholdSpec {
             MetricKind::Latency => format_duration(Duration::from_nanos(self.limit as u64)),
             MetricKind::Fraction => format!("{}", self.limit),
             MetricKind::PerSecond => format!("{}/s", self.limit),
+            MetricKind::Count => format!("{}", self.limit),
         }
     }
 }
 
 impl fmt::Display for ThresholdSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} {}", self.metric, self.op, self.limit_display())
+        write!(f, "{} {} {}", self.metric, self.op, self.limit_display())?;
+        if let Some(w) = self.window {
+            write!(f, " per {}", format_duration(w))?;
+        }
+        Ok(())
     }
 }
 
@@ -261,6 +303,9 @@ pub fn check_consistency(specs: &[ThresholdSpec]) -> Vec<(usize, String)> {
     let mut problems = Vec::new();
     for (j, b) in specs.iter().enumerate() {
         for a in &specs[..j] {
+            if a.window != b.window {
+                continue;
+            }
             if a.metric == b.metric && a.op.is_upper_bound() == b.op.is_upper_bound() {
                 problems.push((
                     j,
@@ -316,10 +361,15 @@ mod tests {
     use super::*;
 
     fn ms(metric: &str, op: Op, ms: f64) -> ThresholdSpec {
+        spec(Metric::from_name(metric).unwrap(), op, ms * 1e6)
+    }
+
+    fn spec(metric: Metric, op: Op, limit: f64) -> ThresholdSpec {
         ThresholdSpec {
-            metric: Metric::from_name(metric).unwrap(),
+            metric,
             op,
-            limit: ms * 1e6,
+            limit,
+            window: None,
         }
     }
 
@@ -327,10 +377,8 @@ mod tests {
     fn names_and_display() {
         assert_eq!(Metric::from_name("avg"), Some(Metric::Mean));
         assert_eq!(Metric::from_name("p999").unwrap().to_string(), "p99.9");
-        assert_eq!(
-            Metric::Percentile(Percentile::new(99.99).unwrap()).to_string(),
-            "p99.99"
-        );
+        let p9999 = Metric::Percentile(Percentile::new(99.99).unwrap());
+        assert_eq!(p9999.to_string(), "p99.99");
         assert_eq!(Metric::from_name("p96"), None);
         assert!(Percentile::new(0.0).is_err());
         assert!(Percentile::new(100.5).is_err());
@@ -340,30 +388,28 @@ mod tests {
 
     #[test]
     fn operators_per_kind() {
-        assert!(ms("p95", Op::Gt, 1.0)
-            .check()
-            .unwrap_err()
-            .contains("upper bounds"));
+        let err = |s: ThresholdSpec| s.check().unwrap_err();
+        assert!(err(ms("p95", Op::Gt, 1.0)).contains("upper bounds"));
         assert!(ms("mean", Op::Le, 1.0).check().is_ok());
-        let tp = ThresholdSpec {
-            metric: Metric::Throughput,
-            op: Op::Lt,
-            limit: 10.0,
-        };
-        assert!(tp.check().unwrap_err().contains("lower bounds"));
-        let er = ThresholdSpec {
-            metric: Metric::ErrorRate,
-            op: Op::Lt,
-            limit: 1.5,
-        };
-        assert!(er.check().unwrap_err().contains("outside [0, 1]"));
-        let er0 = ThresholdSpec {
-            metric: Metric::ErrorRate,
-            op: Op::Lt,
-            limit: 0.0,
-        };
-        assert!(er0.check().unwrap_err().contains("<= 0"));
+        assert!(err(spec(Metric::Throughput, Op::Lt, 10.0)).contains("lower bounds"));
+        assert!(err(spec(Metric::ErrorRate, Op::Lt, 1.5)).contains("outside [0, 1]"));
+        assert!(err(spec(Metric::ErrorRate, Op::Lt, 0.0)).contains("<= 0"));
         assert!(ms("p95", Op::Lt, 0.0).check().is_err());
+        assert!(err(spec(Metric::Dropped, Op::Ge, 1.0)).contains("upper bounds"));
+        let dropped = spec(Metric::Dropped, Op::Lt, 1.0);
+        assert!(dropped.check().is_ok());
+        let dropped_per = ThresholdSpec {
+            window: Some(Duration::from_secs(10)),
+            ..dropped
+        };
+        assert!(err(dropped_per).contains("dropped_rate"));
+        let p95_per = |w| ThresholdSpec {
+            window: Some(Duration::from_millis(w)),
+            ..ms("p95", Op::Lt, 5.0)
+        };
+        assert!(p95_per(10_000).check().is_ok());
+        assert!(err(p95_per(1_500)).contains("whole number of seconds"));
+        assert_eq!(p95_per(10_000).to_string(), "p95 < 5ms per 10s");
     }
 
     #[test]
@@ -396,5 +442,11 @@ mod tests {
         assert!(check_consistency(&mean_p).is_empty());
         let dup = [ms("p95", Op::Lt, 10.0), ms("p95", Op::Le, 20.0)];
         assert!(check_consistency(&dup)[0].1.contains("duplicate"));
+        // The same metric over the run and per window is not a duplicate.
+        let per = ThresholdSpec {
+            window: Some(Duration::from_secs(10)),
+            ..ms("p95", Op::Lt, 20.0)
+        };
+        assert!(check_consistency(&[ms("p95", Op::Lt, 10.0), per]).is_empty());
     }
 }

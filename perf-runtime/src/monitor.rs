@@ -1,0 +1,222 @@
+//! Watching a run while it happens: the progress line and `abort_on_fail`.
+//!
+//! Twice a second the monitor reads what the workers have flushed (they
+//! flush at least when a new second of the run starts) and
+//! - updates a progress line on stderr, when stderr is a terminal or
+//!   `PERF_PROGRESS=1`, once the run has gone on for two seconds (so short
+//!   runs never show one). On a terminal it is an `indicatif` bar shared by
+//!   all perf tests of the process; elsewhere a plain line every 5 s.
+//! - with `abort_on_fail`, after the grace period, evaluates every threshold
+//!   on the run so far (and per-window thresholds on the newest full
+//!   window), and stops the run at the first broken one.
+
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use perf_spec::format_duration;
+
+use crate::load::{LoadShape, Stop};
+use crate::recorder::Shared;
+use crate::summary::rate;
+use crate::threshold::{Figures, Threshold};
+
+const TICK: Duration = Duration::from_millis(500);
+const SHOW_AFTER: Duration = Duration::from_secs(2);
+const PLAIN_EVERY: Duration = Duration::from_secs(5);
+
+/// All progress bars of the process, so that parallel tests do not draw
+/// over each other.
+pub(crate) fn bars() -> &'static MultiProgress {
+    static BARS: OnceLock<MultiProgress> = OnceLock::new();
+    BARS.get_or_init(MultiProgress::new)
+}
+
+enum Display {
+    Off,
+    Bar(Option<ProgressBar>),
+    Plain(Option<Instant>),
+}
+
+pub(crate) struct Monitor {
+    task: tokio::task::JoinHandle<Option<String>>,
+}
+
+struct State {
+    name: String,
+    shared: Arc<Shared>,
+    start: Instant,
+    planned: Option<Duration>,
+    repeat: Option<u64>,
+    thresholds: Vec<Threshold>,
+    abort_after: Option<Duration>,
+    display: Display,
+}
+
+impl Monitor {
+    pub(crate) fn start(
+        name: &str,
+        load: &LoadShape,
+        thresholds: &[Threshold],
+        shared: Arc<Shared>,
+        start: Instant,
+    ) -> Monitor {
+        let forced = std::env::var("PERF_PROGRESS")
+            .is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
+        let display = if std::io::stderr().is_terminal() {
+            Display::Bar(None)
+        } else if forced {
+            Display::Plain(None)
+        } else {
+            Display::Off
+        };
+        let mut state = State {
+            name: name.to_owned(),
+            shared,
+            start,
+            planned: load.planned_length(),
+            repeat: match load.stop {
+                Stop::Repeat(n) if load.rate.is_none() => Some(n),
+                _ => None,
+            },
+            thresholds: thresholds.to_vec(),
+            abort_after: load.abort_on_fail,
+            display,
+        };
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(TICK);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                state.show();
+                if let Some(reason) = state.check_abort() {
+                    state.shared.stop.store(true, Relaxed);
+                    state.clear();
+                    return Some(reason);
+                }
+            }
+        });
+        Monitor { task }
+    }
+
+    /// Stops watching; returns why the run was aborted, if it was.
+    pub(crate) async fn finish(self) -> Option<String> {
+        if self.task.is_finished() {
+            return self.task.await.ok().flatten();
+        }
+        self.task.abort();
+        // An aborted monitor drops its state, which clears the bar.
+        let _ = self.task.await;
+        None
+    }
+}
+
+impl State {
+    fn line(&self) -> String {
+        let elapsed = self.start.elapsed();
+        let s = &self.shared;
+        let (iterations, errors, dropped) = (s.iterations(), s.errors(), s.dropped());
+        let hist = s.latency_so_far();
+        let p95 = if hist.is_empty() {
+            "-".into()
+        } else {
+            format_duration(Duration::from_nanos(hist.value_at_quantile(0.95)))
+        };
+        let progress = match (self.planned, self.repeat) {
+            (Some(total), _) => format!("{}/{}", format_duration(elapsed), format_duration(total)),
+            (None, Some(n)) => format!("{iterations}/{n} iterations, {}", format_duration(elapsed)),
+            _ => format_duration(elapsed),
+        };
+        let mut line = format!(
+            "{}  {progress}  {}  errors {errors}",
+            self.name,
+            rate(iterations as f64 / elapsed.as_secs_f64().max(1e-9))
+        );
+        if dropped > 0 {
+            line.push_str(&format!("  dropped {dropped}"));
+        }
+        line.push_str(&format!("  p95 {p95}"));
+        line
+    }
+
+    fn show(&mut self) {
+        if self.start.elapsed() < SHOW_AFTER || matches!(self.display, Display::Off) {
+            return;
+        }
+        let line = self.line();
+        match &mut self.display {
+            Display::Off => {}
+            Display::Bar(bar) => {
+                let bar = bar.get_or_insert_with(|| {
+                    let bar = bars().add(ProgressBar::new_spinner());
+                    bar.set_style(
+                        ProgressStyle::with_template("{spinner} {msg}").expect("valid template"),
+                    );
+                    bar
+                });
+                bar.set_message(line);
+                bar.tick();
+            }
+            Display::Plain(last) => {
+                if last.is_none_or(|t| t.elapsed() >= PLAIN_EVERY) {
+                    *last = Some(Instant::now());
+                    let _ = std::io::stderr()
+                        .lock()
+                        .write_all(format!("progress: {line}\n").as_bytes());
+                }
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        if let Display::Bar(Some(bar)) = &self.display {
+            bar.finish_and_clear();
+            bars().remove(bar);
+        }
+        self.display = Display::Off;
+    }
+
+    fn check_abort(&self) -> Option<String> {
+        let grace = self.abort_after?;
+        let elapsed = self.start.elapsed();
+        if elapsed < grace || self.thresholds.is_empty() {
+            return None;
+        }
+        let s = &self.shared;
+        let hist = s.latency_so_far();
+        let so_far = Figures {
+            iterations: s.iterations(),
+            errors: s.errors(),
+            dropped: s.dropped(),
+            seconds: elapsed.as_secs_f64(),
+            latency: &hist,
+        };
+        let complete = elapsed.as_secs() as u32;
+        for t in &self.thresholds {
+            let verdict = match t.window_seconds() {
+                None => t.check(&so_far).map(|v| (v, String::new())),
+                Some(w) if complete >= w => {
+                    let window = s.window(complete - w, w);
+                    t.check(&window.figures())
+                        .map(|v| (v, format!(" in the window {}s–{}s", complete - w, complete)))
+                }
+                Some(_) => None,
+            };
+            if let Some((observed, place)) = verdict {
+                return Some(format!(
+                    "aborted after {}: `{t}` broken{place} (observed {observed})",
+                    format_duration(elapsed)
+                ));
+            }
+        }
+        None
+    }
+}
+
+impl Drop for State {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}

@@ -1,0 +1,112 @@
+//! The open model: iterations start on a schedule, whether or not earlier
+//! ones have finished.
+//!
+//! A dispatcher thread (an OS thread, so that a stalled or saturated tokio
+//! runtime cannot delay the schedule itself) sleeps until each iteration is
+//! due, then hands it to a free worker of the pool through a channel. If no
+//! worker is free at that moment the iteration is *dropped* and counted,
+//! never silently skipped (k6's constant-arrival-rate semantics).
+//!
+//! Latency is measured from the *scheduled* start, so time an iteration
+//! spent waiting to begin (a busy runtime, a slow wake-up) is counted: this
+//! is the coordinated-omission correction of wrk2. Service time, from the
+//! actual start, is recorded beside it; the difference is the queueing
+//! delay. The dispatcher's own lateness (its sleep overshoots by tens of
+//! microseconds) is part of the corrected latency too.
+
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinSet;
+
+use super::{join_workers, run_one, Body};
+use crate::arrival::Arrivals;
+use crate::recorder::{Shared, WorkerRecorder};
+use crate::Ctx;
+
+/// An iteration handed to a worker.
+struct Job {
+    index: u64,
+    due: Instant,
+}
+
+/// The dispatcher checks for a stop request at least this often.
+const STOP_CHECK: Duration = Duration::from_millis(10);
+
+pub(super) async fn run<B: Body>(
+    workers: usize,
+    mut arrivals: Arrivals,
+    iteration_timeout: Option<Duration>,
+    f: &Arc<B>,
+    shared: &Arc<Shared>,
+    start: Instant,
+    deadline: Option<Instant>,
+) -> bool {
+    let (tx, rx) = async_channel::unbounded::<Job>();
+    // Free workers; a job is sent only after taking one.
+    let free = Arc::new(AtomicUsize::new(workers));
+    let mut set = JoinSet::new();
+    for worker in 0..workers {
+        let (f, rx, free) = (f.clone(), rx.clone(), free.clone());
+        let mut recorder = WorkerRecorder::new(shared.clone(), worker);
+        set.spawn(async move {
+            while let Ok(job) = rx.recv().await {
+                let ctx = Ctx {
+                    worker,
+                    workers,
+                    iteration: job.index,
+                    warmup: false,
+                };
+                let begin = Instant::now();
+                let outcome = run_one(&*f, ctx, iteration_timeout).await;
+                let end = Instant::now();
+                free.fetch_add(1, Relaxed);
+                let latency = end.saturating_duration_since(job.due).as_nanos() as u64;
+                let service = end.saturating_duration_since(begin).as_nanos() as u64;
+                let second = end.saturating_duration_since(start).as_secs() as u32;
+                recorder.record(latency, service, second, outcome.is_err());
+                if let Err((kind, message)) = outcome {
+                    recorder.record_error(job.index, kind, message);
+                }
+            }
+        });
+    }
+    drop(rx);
+    let dispatcher_shared = shared.clone();
+    let dispatcher = std::thread::Builder::new()
+        .name("perf-dispatch".into())
+        .spawn(move || {
+            while let Some((index, offset)) = arrivals.next() {
+                let due = start + offset;
+                loop {
+                    if dispatcher_shared.stop.load(Relaxed) {
+                        return;
+                    }
+                    let now = Instant::now();
+                    if now >= due {
+                        break;
+                    }
+                    std::thread::sleep((due - now).min(STOP_CHECK));
+                }
+                let taken = free
+                    .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1))
+                    .is_ok();
+                if taken {
+                    // Unbounded: never blocks; fails only if every worker is gone.
+                    if tx.try_send(Job { index, due }).is_err() {
+                        return;
+                    }
+                } else {
+                    dispatcher_shared.record_dropped(offset.as_secs() as u32);
+                }
+            }
+            // Dropping `tx` lets the workers finish what they hold and end.
+        })
+        .expect("spawning the dispatcher thread");
+    let timed_out = join_workers(set, shared, deadline).await;
+    // The dispatcher has ended (workers only end once it dropped the
+    // channel) or saw the stop flag: joining cannot block for long.
+    let _ = tokio::task::spawn_blocking(move || dispatcher.join()).await;
+    timed_out
+}
