@@ -164,9 +164,11 @@ pub(crate) async fn execute<B: Body>(
                         stages: stages.clone(),
                     })
                 });
+                // Stages set the run's length, whatever `stop` says.
+                let stop = load.planned_length().map_or(load.stop, Stop::Duration);
                 let phase = ClosedPhase {
                     workers: pool,
-                    stop: load.stop,
+                    stop,
                     ramp,
                     iteration_timeout: load.iteration_timeout,
                     warmup: false,

@@ -19,17 +19,33 @@ async fn env_target() {
     tokio::time::sleep(Duration::from_millis(1)).await;
 }
 
-const VARS: [&str; 5] = [
+#[perf_test(gate = "PERF_GATE_UNDER_TEST", repeat = 5)]
+async fn gated_target() {}
+
+#[perf_test(rate = 50, duration = "3s", workers = 10)]
+async fn open_target() {
+    tokio::time::sleep(Duration::from_millis(1)).await;
+}
+
+const VARS: [&str; 9] = [
     "PERF_WORKERS",
     "PERF_REPEAT",
     "PERF_DURATION",
     "PERFORMANCE_TEST_CONCURRENCY",
     "PERFORMANCE_TEST_DURATION",
+    "PERF_RATE",
+    "PERF_PROFILE",
+    "PERF_PROGRESS",
+    "PERF_GATE_UNDER_TEST",
 ];
 
 fn run_child(vars: &[(&str, &str)], dir: &Path) -> Output {
+    run_test_in_child("env_target", vars, dir)
+}
+
+fn run_test_in_child(test: &str, vars: &[(&str, &str)], dir: &Path) -> Output {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["env_target", "--exact", "--nocapture"])
+    cmd.args([test, "--exact", "--nocapture"])
         .env("PERF_REPORT_DIR", dir);
     for v in VARS {
         cmd.env_remove(v);
@@ -130,4 +146,74 @@ fn malformed_values_fail_with_name_and_value() {
             "{vars:?}: expected {needle:?} in:\n{text}"
         );
     }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn a_gate_runs_the_test_only_when_its_variable_is_true() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("env_overrides/gated_target.json");
+    let out = run_test_in_child("gated_target", &[], dir.path());
+    assert!(out.status.success());
+    assert!(
+        text(&out).contains("skipped: gated by PERF_GATE_UNDER_TEST; run it with PERF_GATE_UNDER_TEST=true cargo test"),
+        "{}",
+        text(&out)
+    );
+    assert!(!report.exists(), "a skipped test writes no report");
+    for off in ["0", "false", "no"] {
+        let out = run_test_in_child("gated_target", &[("PERF_GATE_UNDER_TEST", off)], dir.path());
+        assert!(out.status.success() && !report.exists(), "{off}");
+    }
+    let out = run_test_in_child(
+        "gated_target",
+        &[("PERF_GATE_UNDER_TEST", "yes")],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(Report::read_json(&report).unwrap().iterations, 5);
+    let out = run_test_in_child(
+        "gated_target",
+        &[("PERF_GATE_UNDER_TEST", "maybe")],
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("PERF_GATE_UNDER_TEST=\"maybe\": expected a true value"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn perf_rate_and_profile_reshape_open_model_tests_and_progress_is_shown_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let vars = [
+        ("PERF_RATE", "6000/m"),
+        ("PERF_PROFILE", "peak"),
+        ("PERF_PROGRESS", "1"),
+    ];
+    let out = run_test_in_child("open_target", &vars, dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+    let r = Report::read_json(&dir.path().join("env_overrides/open_target.json")).unwrap();
+    assert_eq!(r.load.rate, Some(100.0));
+    assert_eq!(r.load.profile, Some(perf_runtime::Profile::Peak));
+    // peak = 2 × 100/s for 3 s.
+    assert_eq!(r.iterations + r.dropped, 600);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("progress: env_overrides::open_target"),
+        "{stderr}"
+    );
+    // Output that is not a terminal gets no progress unless asked.
+    let out = run_test_in_child("open_target", &[], dir.path());
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("progress:"));
 }
