@@ -1,12 +1,21 @@
 //! Recording latencies and errors on the hot path.
 //!
 //! Each worker buffers raw nanosecond samples in a small local vector and
-//! flushes it into one of a few shared histograms ("stripes") when full, or
-//! when the worker ends (also when it is aborted: the flush is in `Drop`).
-//! So the per-iteration cost is a push, a lock is taken once per
-//! [`BUFFER`] samples, and memory does not grow with the number of workers
-//! (a histogram per worker would cost ~100–250 KiB each at 3 significant
-//! digits, which 1,000 workers cannot afford).
+//! flushes it into one of a few shared histograms ("stripes") when full,
+//! when a new second of the run begins, or when the worker ends (also when
+//! it is aborted: the flush is in `Drop`). So the per-iteration cost is a
+//! push, a lock is taken once per [`BUFFER`] samples, and memory does not
+//! grow with the number of workers (a histogram per worker would cost
+//! ~100–250 KiB each at 3 significant digits, which 1,000 workers cannot
+//! afford).
+//!
+//! The per-second timeline costs nothing per sample: since a batch holds
+//! one second's samples, each stripe keeps a snapshot of its whole-run
+//! histogram taken when its current second began, and when a later second
+//! arrives the difference (now − snapshot) is that second's distribution.
+//! A batch that reaches its stripe after the stripe has moved on to a later
+//! second (another worker flushed first) is counted in that later second:
+//! the timeline places a few samples up to one second late.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -75,7 +84,32 @@ struct ErrorLog {
 struct Stripe {
     latency: Histogram<u64>,
     service: Option<Histogram<u64>>,
-    current: Option<(u32, Second)>,
+    /// The second being filled, `latency` as it was when it began, and its
+    /// counts so far.
+    current: Option<CurrentSecond>,
+}
+
+struct CurrentSecond {
+    second: u32,
+    base: Histogram<u64>,
+    iterations: u64,
+    errors: u64,
+}
+
+impl Stripe {
+    /// Moves the current second, if any, into the timeline.
+    fn roll(&mut self, timeline: &Mutex<Timeline>) {
+        let Some(c) = self.current.take() else { return };
+        let mut second = Second::new();
+        let mut delta = self.latency.clone();
+        delta
+            .subtract(&c.base)
+            .expect("a later histogram holds every count of an earlier one");
+        second.add_histogram(&delta);
+        second.iterations = c.iterations;
+        second.errors = c.errors;
+        lock(timeline).add(c.second, &second);
+    }
 }
 
 /// Everything the workers of one phase record into.
@@ -90,6 +124,8 @@ pub(crate) struct Shared {
     dropped: AtomicU64,
     /// Set to end the phase early (abort on a broken threshold).
     pub(crate) stop: AtomicBool,
+    /// Open model: service time is recorded beside latency.
+    open: bool,
     log: Mutex<ErrorLog>,
 }
 
@@ -152,6 +188,7 @@ impl Shared {
             saturated: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             stop: AtomicBool::new(false),
+            open,
             log: Mutex::new(ErrorLog::default()),
         })
     }
@@ -198,9 +235,8 @@ impl Shared {
     fn roll_all(&self, before: u32) {
         for stripe in self.stripes.iter() {
             let mut st = lock(stripe);
-            if st.current.as_ref().is_some_and(|(sec, _)| *sec < before) {
-                let (sec, second) = st.current.take().expect("checked above");
-                lock(&self.timeline).add(sec, &second);
+            if st.current.as_ref().is_some_and(|c| c.second < before) {
+                st.roll(&self.timeline);
             }
         }
     }
@@ -255,30 +291,29 @@ impl Shared {
     }
 }
 
-/// One finished iteration, buffered.
-#[derive(Clone, Copy)]
-struct Sample {
-    latency: u64,
-    service: u64,
-    second: u32,
-    error: bool,
-}
-
 /// A worker's handle for recording; flushes on drop.
 pub(crate) struct WorkerRecorder {
     shared: Arc<Shared>,
     worker: usize,
-    buffer: Vec<Sample>,
-    iterations: u64,
+    /// Latencies of this second's finished iterations, not yet flushed.
+    buffer: Vec<u64>,
+    /// Their service times (open model only).
+    service: Option<Vec<u64>>,
+    /// The second of the run the buffered iterations ended in.
+    second: u32,
+    errors: u64,
 }
 
 impl WorkerRecorder {
     pub(crate) fn new(shared: Arc<Shared>, worker: usize) -> Self {
+        let open = shared.open;
         WorkerRecorder {
             shared,
             worker,
             buffer: Vec::with_capacity(BUFFER),
-            iterations: 0,
+            service: open.then(|| Vec::with_capacity(BUFFER)),
+            second: 0,
+            errors: 0,
         }
     }
 
@@ -286,20 +321,24 @@ impl WorkerRecorder {
     /// in the open model), its service time (from the actual start), and the
     /// second of the run in which it ended. A new second flushes the buffer
     /// first, so live views lag by at most a second.
+    #[inline]
     pub(crate) fn record(&mut self, latency: u64, service: u64, second: u32, error: bool) {
-        if self.buffer.last().is_some_and(|s| s.second != second) {
-            self.flush();
+        // The fast path is a push; inlined into the worker loop.
+        if second != self.second || self.buffer.len() == BUFFER {
+            self.flush_for(second);
         }
-        self.iterations += 1;
-        self.buffer.push(Sample {
-            latency,
-            service,
-            second,
-            error,
-        });
-        if self.buffer.len() == BUFFER {
-            self.flush();
+        self.buffer.push(latency);
+        if let Some(s) = &mut self.service {
+            s.push(service);
         }
+        self.errors += u64::from(error);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn flush_for(&mut self, second: u32) {
+        self.flush();
+        self.second = second;
     }
 
     /// Records a failed iteration's error (after [`record`](Self::record)).
@@ -339,37 +378,41 @@ impl WorkerRecorder {
         {
             let mut guard = lock(&s.stripes[self.worker % s.stripes.len()]);
             let st = &mut *guard;
-            for sample in &self.buffer {
-                let latency = saturate(sample.latency, &mut saturated);
+            // A later second starts: close the stripe's current one first.
+            if st.current.as_ref().is_some_and(|c| c.second < self.second) {
+                st.roll(&s.timeline);
+            }
+            let base = &st.latency;
+            let current = st.current.get_or_insert_with(|| CurrentSecond {
+                second: self.second,
+                base: base.clone(),
+                iterations: 0,
+                errors: 0,
+            });
+            current.iterations += self.buffer.len() as u64;
+            current.errors += self.errors;
+            for &latency in &self.buffer {
+                let latency = saturate(latency, &mut saturated);
                 st.latency
                     .record(latency)
                     .expect("auto-resizing histograms accept values up to their limit");
-                if let Some(service) = &mut st.service {
-                    service
-                        .record(sample.service.min(MAX_LATENCY_NS))
+            }
+            if let (Some(hist), Some(buffer)) = (&mut st.service, &self.service) {
+                for &service in buffer {
+                    hist.record(service.min(MAX_LATENCY_NS))
                         .expect("auto-resizing histograms accept values up to their limit");
-                }
-                match &mut st.current {
-                    Some((sec, second)) if *sec == sample.second => {
-                        second.record(latency, sample.error)
-                    }
-                    current => {
-                        if let Some((sec, second)) = current.take() {
-                            lock(&s.timeline).add(sec, &second);
-                        }
-                        let mut second = Second::new();
-                        second.record(latency, sample.error);
-                        *current = Some((sample.second, second));
-                    }
                 }
             }
         }
+        s.iterations.fetch_add(self.buffer.len() as u64, Relaxed);
         self.buffer.clear();
+        if let Some(b) = &mut self.service {
+            b.clear();
+        }
+        self.errors = 0;
         if saturated > 0 {
             s.saturated.fetch_add(saturated, Relaxed);
         }
-        s.iterations
-            .fetch_add(std::mem::take(&mut self.iterations), Relaxed);
     }
 }
 

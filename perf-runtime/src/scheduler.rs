@@ -254,6 +254,9 @@ async fn run_closed<B: Body>(
         let (workers, warmup, iteration_timeout) =
             (phase.workers, phase.warmup, phase.iteration_timeout);
         set.spawn(async move {
+            // The second of the run iterations end in, updated only when a
+            // boundary passes (a comparison instead of a division each time).
+            let (mut second, mut next_second) = (0u32, start + Duration::from_secs(1));
             'run: loop {
                 if let Some(ramp) = &ramp {
                     // Inactive until the ramp reaches this worker.
@@ -283,7 +286,10 @@ async fn run_closed<B: Body>(
                     let outcome = run_one(&*f, ctx, iteration_timeout).await;
                     let now = Instant::now();
                     let nanos = now.saturating_duration_since(begin).as_nanos() as u64;
-                    let second = now.saturating_duration_since(start).as_secs() as u32;
+                    if now >= next_second {
+                        second = now.saturating_duration_since(start).as_secs() as u32;
+                        next_second = start + Duration::from_secs(u64::from(second) + 1);
+                    }
                     recorder.record(nanos, nanos, second, outcome.is_err());
                     if let Err((kind, message)) = outcome {
                         recorder.record_error(iteration, kind, message);

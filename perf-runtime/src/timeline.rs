@@ -9,7 +9,7 @@
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::recorder::{new_histogram, MAX_LATENCY_NS};
+use crate::recorder::new_histogram;
 use crate::threshold::Figures;
 
 /// One second of the run.
@@ -34,9 +34,21 @@ impl Second {
         }
     }
 
+    /// Adds every count of a whole-run histogram (3 digits) to this
+    /// second's (2 digits).
+    pub(crate) fn add_histogram(&mut self, h: &Histogram<u64>) {
+        for v in h.iter_recorded() {
+            let count = u32::try_from(v.count_at_value()).unwrap_or(u32::MAX);
+            self.latency
+                .record_n(v.value_iterated_to(), count)
+                .expect("auto-resizing histograms accept values up to their limit");
+        }
+    }
+
+    #[cfg(test)]
     pub(crate) fn record(&mut self, nanos: u64, error: bool) {
         self.latency
-            .record(nanos.min(MAX_LATENCY_NS))
+            .record(nanos.min(crate::recorder::MAX_LATENCY_NS))
             .expect("auto-resizing histograms accept values up to their limit");
         self.iterations += 1;
         self.errors += u64::from(error);

@@ -127,27 +127,20 @@ fn a_generator_stall_shows_in_corrected_latency_but_not_in_service_time() {
 /// A server that processes one request at a time stalls for 200 ms once.
 #[test]
 fn a_server_stall_is_hidden_by_the_closed_model_and_shown_by_the_open_model() {
-    fn server() -> (
-        Arc<tokio::sync::Mutex<()>>,
-        impl Fn(Ctx) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
-            + Send
-            + Sync
-            + 'static,
-    ) {
+    type Request = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+    fn server() -> impl Fn(Ctx) -> Request + Send + Sync + 'static {
         let lock = Arc::new(tokio::sync::Mutex::new(()));
-        let l = lock.clone();
-        let handler = move |ctx: Ctx| {
-            let l = l.clone();
+        move |ctx: Ctx| -> Request {
+            let lock = lock.clone();
             Box::pin(async move {
-                let _serving = l.lock().await;
+                let _serving = lock.lock().await;
                 if ctx.iteration() == 300 {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
-            }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
-        };
-        (lock, handler)
+            })
+        }
     }
-    let (_, handler) = server();
+    let handler = server();
     let open = quiet("open::server_stall")
         .rate(500.0)
         .duration(Duration::from_secs(2))
@@ -161,7 +154,7 @@ fn a_server_stall_is_hidden_by_the_closed_model_and_shown_by_the_open_model() {
         open.latency
     );
 
-    let (_, handler) = server();
+    let handler = server();
     let closed = quiet("open::server_stall_closed")
         .workers(4)
         .repeat(1_000)
