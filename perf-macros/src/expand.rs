@@ -209,16 +209,13 @@ fn generate(func: ItemFn, config: &Config, ctx: CtxParam) -> TokenStream {
     for t in &config.thresholds {
         let spec = t.value;
         let metric = match spec.metric {
-            perf_spec::Metric::Mean => quote!(#rt::Metric::Mean),
-            perf_spec::Metric::Min => quote!(#rt::Metric::Min),
-            perf_spec::Metric::Max => quote!(#rt::Metric::Max),
-            perf_spec::Metric::ErrorRate => quote!(#rt::Metric::ErrorRate),
-            perf_spec::Metric::Throughput => quote!(#rt::Metric::Throughput),
-            perf_spec::Metric::Dropped => quote!(#rt::Metric::Dropped),
-            perf_spec::Metric::DroppedRate => quote!(#rt::Metric::DroppedRate),
             perf_spec::Metric::Percentile(p) => {
                 let p = Literal::f64_suffixed(p.value());
                 quote!(#rt::Metric::Percentile(#rt::percentile(#p)))
+            }
+            other => {
+                let variant = format_ident!("{}", format!("{other:?}"));
+                quote!(#rt::Metric::#variant)
             }
         };
         let op = format_ident!("{}", format!("{:?}", spec.op));

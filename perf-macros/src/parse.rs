@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use perf_spec::{
     check_consistency, check_fraction, check_stages, closest, format_duration, parse_duration,
-    parse_fraction, parse_rate, stages_duration, Metric, MetricKind, Op, Percentile, Profile,
-    Stage, ThresholdSpec, METRIC_NAMES, PROFILE_NAMES,
+    parse_fraction, parse_rate, parse_size, stages_duration, Metric, MetricKind, Op, Percentile,
+    Profile, Stage, ThresholdSpec, METRIC_NAMES, PROFILE_NAMES,
 };
 use proc_macro2::{Span, TokenStream};
 use syn::parse::{Parse, ParseStream, Parser};
@@ -215,11 +215,7 @@ impl Parse for Arg {
         } else if lookahead.peek(Token![>=]) {
             Some((Op::Ge, input.parse::<Token![>=]>()?.span()))
         } else if lookahead.peek(Token![==]) {
-            let t: Token![==] = input.parse()?;
-            return Err(syn::Error::new(
-                t.span(),
-                "`==` is not a threshold: use `<` or `<=` (latency, rates, counts) or `>=` or `>` (throughput)",
-            ));
+            Some((Op::Eq, input.parse::<Token![==]>()?.span()))
         } else if lookahead.peek(Token![<]) {
             Some((Op::Lt, input.parse::<Token![<]>()?.span))
         } else if lookahead.peek(Token![>]) {
@@ -755,6 +751,22 @@ fn threshold(
                 Ok(v) => v,
                 Err(e) => {
                     errors.at(value.span(), format!("`{metric}`: {e}"));
+                    return None;
+                }
+            }
+        }
+        MetricKind::Bytes => {
+            let Lit::Str(s) = value else {
+                errors.at(
+                    value.span(),
+                    format!("`{metric}` takes a size string such as \"100MB\" or \"4KiB\""),
+                );
+                return None;
+            };
+            match parse_size(&s.value()) {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    errors.at(s.span(), format!("`{metric}`: {e}"));
                     return None;
                 }
             }

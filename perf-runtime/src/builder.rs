@@ -11,7 +11,7 @@ use crate::load::{LoadShape, Stop, Warmup, DEFAULT_OPEN_POOL};
 use crate::outcome::IntoOutcome;
 use crate::report::{self, Report};
 use crate::threshold::Threshold;
-use crate::{env, scheduler, Ctx, Error};
+use crate::{env, memory, scheduler, Ctx, Error};
 
 /// Where the JSON report goes.
 #[derive(Debug, Clone)]
@@ -215,6 +215,28 @@ impl PerfTest {
         Ok(load)
     }
 
+    /// Memory thresholds need the tracking allocator, and a runtime of the
+    /// test's own whose threads can be scoped.
+    fn check_memory_thresholds(&self, own_runtime: bool) -> Result<(), Error> {
+        let Some(t) = self.thresholds.iter().find(|t| t.metric().is_memory()) else {
+            return Ok(());
+        };
+        if !own_runtime {
+            return Err(Error::Config(format!(
+                "threshold `{t}` needs memory figures, which `run_async` cannot attribute (your runtime's threads \
+                 are shared); use `PerfTest::run` or #[perf_test]"
+            )));
+        }
+        if !memory::is_installed() {
+            return Err(Error::Config(format!(
+                "threshold `{t}` needs the tracking allocator, which is not installed in this test binary: \
+                 add `perf_runtime::track_allocations!();` at the top of this test file \
+                 (it makes perf_runtime::memory::TrackingAllocator the #[global_allocator])"
+            )));
+        }
+        Ok(())
+    }
+
     /// `Some(report)` if the gate keeps this test from running.
     fn gated(&self) -> Result<Option<Report>, Error> {
         let Some(var) = &self.gate else {
@@ -263,13 +285,31 @@ impl PerfTest {
             return Ok(skipped);
         }
         let load = self.resolve()?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
+        self.check_memory_thresholds(true)?;
+        // With the tracking allocator, this test's runtime threads (and the
+        // thread driving it) count their allocations in a scope of its own.
+        let scope = memory::is_installed().then(memory::Scope::new);
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder
             .worker_threads(load.worker_threads)
             .thread_name("perf-worker")
-            .enable_all()
-            .build()
-            .map_err(Error::Runtime)?;
-        let measured = runtime.block_on(scheduler::execute(&load, &self.thresholds, &self.name, f));
+            .enable_all();
+        if let Some(scope) = scope {
+            builder
+                .on_thread_start(move || {
+                    crate::panics::prepare_thread();
+                    memory::enter_thread(scope)
+                })
+                .on_thread_stop(memory::leave_thread);
+        }
+        let runtime = builder.build().map_err(Error::Runtime)?;
+        crate::panics::prepare_thread();
+        let measured = runtime.block_on(async {
+            // `block_on` polls this future on this thread only, so the
+            // thread may stay in the scope across awaits.
+            let _in_scope = scope.map(|s| s.enter());
+            scheduler::execute(&load, &self.thresholds, &self.name, scope, f).await
+        });
         drop(runtime);
         self.finish(load, measured)
     }
@@ -286,8 +326,9 @@ impl PerfTest {
             return Ok(skipped);
         }
         let mut load = self.resolve()?;
+        self.check_memory_thresholds(false)?;
         load.worker_threads = tokio::runtime::Handle::current().metrics().num_workers();
-        let measured = scheduler::execute(&load, &self.thresholds, &self.name, f).await;
+        let measured = scheduler::execute(&load, &self.thresholds, &self.name, None, f).await;
         self.finish(load, measured)
     }
 

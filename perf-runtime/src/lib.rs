@@ -37,6 +37,7 @@ mod ctx;
 mod env;
 mod error;
 mod load;
+pub mod memory;
 mod monitor;
 mod outcome;
 mod panics;
@@ -59,13 +60,15 @@ pub use perf_spec::{
 pub use recorder::{ErrorCount, ErrorKind, ErrorSample};
 pub use report::{LatencyStats, PercentileValue, Report, WarmupStats, REPORT_SCHEMA_VERSION};
 pub use threshold::{
-    CountBound, FractionBound, LatencyBound, RateBound, Threshold, ThresholdOutcome, WindowVerdict,
+    ByteBound, CountBound, FractionBound, LatencyBound, RateBound, Threshold, ThresholdOutcome,
+    ValueBound, WindowVerdict,
 };
 pub use timeline::TimelinePoint;
 
 /// What a perf test file usually needs: `use perf_runtime::prelude::*;`.
 pub mod prelude {
-    pub use crate::{perf_test, Ctx, PerfTest, Report, Threshold, Warmup};
+    pub use crate::memory::MemoryProfiler;
+    pub use crate::{perf_test, track_allocations, Ctx, PerfTest, Report, Threshold, Warmup};
     pub use std::time::Duration;
 }
 

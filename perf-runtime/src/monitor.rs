@@ -85,11 +85,13 @@ impl Monitor {
             abort_after: load.abort_on_fail,
             display,
         };
+        // Created here, where allocations are not counted for the test.
+        let mut tick = tokio::time::interval(TICK);
         let task = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(TICK);
             tick.tick().await;
             loop {
                 tick.tick().await;
+                let _paused = crate::memory::pause();
                 state.show();
                 if let Some(reason) = state.check_abort() {
                     state.shared.stop.store(true, Relaxed);
@@ -187,6 +189,7 @@ impl State {
         let s = &self.shared;
         let hist = s.latency_so_far();
         let so_far = Figures {
+            memory: None,
             iterations: s.iterations(),
             errors: s.errors(),
             dropped: s.dropped(),

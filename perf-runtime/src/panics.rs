@@ -3,16 +3,16 @@
 //! A panic inside an iteration is an error to count, not a crash: it is
 //! caught with `catch_unwind` around each poll. The default panic hook would
 //! still print every one of them (thousands in a broken run), so a hook is
-//! installed once that, on a thread currently polling an iteration, keeps
-//! the message and location for the report instead of printing; anywhere
-//! else it defers to the hook that was there before.
+//! installed once that, on a thread currently polling a worker (see
+//! [`quiet_panics`]), keeps the message and location for the report instead
+//! of printing; anywhere else (other tasks, other threads) it defers to the
+//! hook that was there before.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Once;
-use std::task::Poll;
 
 thread_local! {
     static IN_ITERATION: Cell<bool> = const { Cell::new(false) };
@@ -50,25 +50,36 @@ fn payload_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
-/// Runs `f` as part of an iteration: a panic becomes `Err(message)`.
+/// Initialises this thread's panic-capture state, whose first use would
+/// otherwise allocate (registering a thread-local destructor) inside the
+/// first measured iteration.
+pub(crate) fn prepare_thread() {
+    IN_ITERATION.with(|_| ());
+    LAST_PANIC.with(|_| ());
+    // tokio's per-thread context has a destructor too.
+    let _ = tokio::runtime::Handle::try_current();
+}
+
+/// Runs a worker task: while it is being polled, panics on this thread are
+/// kept for the report rather than printed. Set once per poll of the worker
+/// (which runs many iterations), not once per iteration.
+pub(crate) async fn quiet_panics<F: Future>(fut: F) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(move |cx| {
+        let was = IN_ITERATION.with(|c| c.replace(true));
+        let polled = fut.as_mut().poll(cx);
+        IN_ITERATION.with(|c| c.set(was));
+        polled
+    })
+    .await
+}
+
+/// Runs `f` as part of an iteration (inside [`quiet_panics`]): a panic
+/// becomes `Err(message)`.
 pub(crate) fn catching<R>(f: impl FnOnce() -> R) -> Result<R, String> {
-    let was = IN_ITERATION.with(|c| c.replace(true));
-    let result = catch_unwind(AssertUnwindSafe(f));
-    IN_ITERATION.with(|c| c.set(was));
-    result.map_err(|payload| {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
         LAST_PANIC
             .with(|p| p.borrow_mut().take())
             .unwrap_or_else(|| payload_message(&*payload))
     })
-}
-
-/// Awaits `fut`, turning a panic in any of its polls into `Err(message)`.
-pub(crate) async fn catch_panics<F: Future>(fut: F) -> Result<F::Output, String> {
-    let mut fut = std::pin::pin!(fut);
-    std::future::poll_fn(move |cx| match catching(|| fut.as_mut().poll(cx)) {
-        Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
-        Ok(Poll::Pending) => Poll::Pending,
-        Err(message) => Poll::Ready(Err(message)),
-    })
-    .await
 }

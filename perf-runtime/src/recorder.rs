@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use crate::memory::{pause, Checkpoints, Scope};
 use crate::timeline::{Second, Timeline};
 
 /// Samples buffered per worker before a flush.
@@ -122,11 +123,30 @@ pub(crate) struct Shared {
     panics: AtomicU64,
     saturated: AtomicU64,
     dropped: AtomicU64,
-    /// Set to end the phase early (abort on a broken threshold).
-    pub(crate) stop: AtomicBool,
+    /// Set to end the phase early (abort on a broken threshold). Read by
+    /// every worker every iteration: on a cache line of its own, away from
+    /// the counters that flushes write.
+    pub(crate) stop: StopFlag,
     /// Open model: service time is recorded beside latency.
     open: bool,
+    /// With the tracking allocator: the test's scope, and retained bytes
+    /// against iterations for leak detection.
+    memory: Option<(&'static Scope, Mutex<Checkpoints>)>,
     log: Mutex<ErrorLog>,
+}
+
+/// An atomic flag alone on its cache line.
+#[repr(align(64))]
+pub(crate) struct StopFlag(AtomicBool);
+
+impl StopFlag {
+    pub(crate) fn load(&self, order: std::sync::atomic::Ordering) -> bool {
+        self.0.load(order)
+    }
+
+    pub(crate) fn store(&self, value: bool, order: std::sync::atomic::Ordering) {
+        self.0.store(value, order);
+    }
 }
 
 /// The merged result of a phase.
@@ -168,7 +188,7 @@ fn saturate(nanos: u64, saturated: &mut u64) -> u64 {
 
 impl Shared {
     /// `open`: also keep service time (latency from the actual start).
-    pub(crate) fn new(workers: usize, open: bool) -> Arc<Self> {
+    pub(crate) fn new(workers: usize, open: bool, scope: Option<&'static Scope>) -> Arc<Self> {
         let stripes = workers.clamp(1, 16);
         Arc::new(Shared {
             stripes: (0..stripes)
@@ -187,8 +207,9 @@ impl Shared {
             panics: AtomicU64::new(0),
             saturated: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
-            stop: AtomicBool::new(false),
+            stop: StopFlag(AtomicBool::new(false)),
             open,
+            memory: scope.map(|s| (s, Mutex::new(Checkpoints::default()))),
             log: Mutex::new(ErrorLog::default()),
         })
     }
@@ -241,8 +262,17 @@ impl Shared {
         }
     }
 
+    /// Retained bytes against iterations, for leak detection.
+    pub(crate) fn checkpoints(&self) -> Vec<(u64, i64)> {
+        self.memory
+            .as_ref()
+            .map(|(_, c)| lock(c).points().to_vec())
+            .unwrap_or_default()
+    }
+
     /// Merges everything recorded. Call after every worker is done.
     pub(crate) fn collect(&self) -> Recorded {
+        let _paused = pause();
         self.roll_all(u32::MAX);
         let mut histogram = new_histogram();
         let mut service: Option<Histogram<u64>> = None;
@@ -373,6 +403,8 @@ impl WorkerRecorder {
         if self.buffer.is_empty() {
             return;
         }
+        // The framework's bookkeeping is not the iteration's allocation.
+        let _paused = pause();
         let s = &self.shared;
         let mut saturated = 0;
         {
@@ -404,7 +436,13 @@ impl WorkerRecorder {
                 }
             }
         }
-        s.iterations.fetch_add(self.buffer.len() as u64, Relaxed);
+        let iterations =
+            s.iterations.fetch_add(self.buffer.len() as u64, Relaxed) + self.buffer.len() as u64;
+        if let Some((scope, checkpoints)) = &s.memory {
+            let live = scope.totals().live();
+            scope.observe_live(live);
+            lock(checkpoints).add(iterations, live);
+        }
         self.buffer.clear();
         if let Some(b) = &mut self.service {
             b.clear();
@@ -428,7 +466,7 @@ mod tests {
 
     #[test]
     fn flushes_on_drop_and_merges_stripes() {
-        let shared = Shared::new(3, true);
+        let shared = Shared::new(3, true, None);
         for w in 0..3 {
             let mut r = WorkerRecorder::new(shared.clone(), w);
             for i in 0..1000u64 {
@@ -447,7 +485,7 @@ mod tests {
 
     #[test]
     fn saturates_and_counts_huge_latencies() {
-        let shared = Shared::new(1, false);
+        let shared = Shared::new(1, false, None);
         let mut r = WorkerRecorder::new(shared.clone(), 0);
         r.record(u64::MAX, u64::MAX, 0, false);
         r.record(5, 5, 0, false);
@@ -460,7 +498,7 @@ mod tests {
 
     #[test]
     fn classifies_errors_by_message() {
-        let shared = Shared::new(1, false);
+        let shared = Shared::new(1, false, None);
         let mut r = WorkerRecorder::new(shared.clone(), 0);
         for i in 0..30 {
             r.record_error(i, ErrorKind::Error, format!("code {}", i % 3));

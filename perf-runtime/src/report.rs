@@ -10,6 +10,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::load::LoadShape;
+use crate::memory::MemoryStats;
 use crate::recorder::{new_histogram, ErrorCount, ErrorSample};
 use crate::scheduler::Measured;
 use crate::threshold::{Figures, Threshold, ThresholdOutcome};
@@ -135,6 +136,10 @@ pub struct Report {
     pub warmup: Option<WarmupStats>,
     /// Every threshold's verdict.
     pub thresholds: Vec<ThresholdOutcome>,
+    /// With the tracking allocator: allocations, peak heap and the leak
+    /// verdict of the measured phase.
+    #[serde(default)]
+    pub memory: Option<MemoryStats>,
     /// The run second by second (by iteration end time).
     #[serde(default)]
     pub timeline: Vec<TimelinePoint>,
@@ -179,6 +184,7 @@ impl Report {
         let secs = m.elapsed.as_secs_f64();
         let scheduled = main.iterations + main.dropped;
         let whole = Figures {
+            memory: m.memory.as_ref(),
             iterations: main.iterations,
             errors: main.errors,
             dropped: main.dropped,
@@ -246,6 +252,7 @@ impl Report {
                 errors: w.errors,
             }),
             thresholds: outcomes,
+            memory: m.memory,
             timeline: main.timeline.points(),
             timed_out: m.timed_out,
             aborted: m.aborted,
@@ -281,6 +288,7 @@ impl Report {
             first_errors: Vec::new(),
             warmup: None,
             thresholds: Vec::new(),
+            memory: None,
             timeline: Vec::new(),
             timed_out: false,
             aborted: None,

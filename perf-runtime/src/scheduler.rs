@@ -9,15 +9,17 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime};
 
 use perf_spec::Stage;
 use tokio::task::JoinSet;
 
 use crate::load::{LoadShape, Model, Stop, Warmup};
+use crate::memory::{pause, MemoryStats, Scope};
 use crate::monitor::Monitor;
 use crate::outcome::IntoOutcome;
-use crate::panics::{catch_panics, catching, install_hook};
+use crate::panics::{catching, install_hook};
 use crate::recorder::{ErrorKind, Recorded, Shared, WorkerRecorder};
 use crate::threshold::Threshold;
 use crate::Ctx;
@@ -33,6 +35,8 @@ pub(crate) struct Measured {
     pub(crate) timed_out: bool,
     /// Why the run was stopped early by `abort_on_fail`.
     pub(crate) aborted: Option<String>,
+    /// With the tracking allocator: the measured phase's memory figures.
+    pub(crate) memory: Option<MemoryStats>,
 }
 
 /// The iteration function, shared by all workers.
@@ -122,10 +126,14 @@ pub(crate) async fn execute<B: Body>(
     load: &LoadShape,
     thresholds: &[Threshold],
     name: &str,
+    scope: Option<&'static Scope>,
     f: B,
 ) -> Measured {
-    install_hook();
-    let f = Arc::new(f);
+    let f = {
+        let _paused = pause();
+        install_hook();
+        Arc::new(f)
+    };
     let deadline = load.timeout.map(|t| Instant::now() + t);
     let mut timed_out = false;
     let pool = load.pool_size();
@@ -144,18 +152,32 @@ pub(crate) async fn execute<B: Body>(
                 iteration_timeout: load.iteration_timeout,
                 warmup: true,
             };
-            let shared = Shared::new(pool, false);
+            let shared = {
+                let _paused = pause();
+                Shared::new(pool, false, None)
+            };
             timed_out = run_closed(&phase, &f, &shared, deadline).await;
             Some(shared.collect())
         }
     };
     let model = load.model();
-    let shared = Shared::new(pool, matches!(model, Model::Open { .. }));
+    let shared = {
+        let _paused = pause();
+        Shared::new(pool, matches!(model, Model::Open { .. }), scope)
+    };
     let started_at = SystemTime::now();
     let start = Instant::now();
     let mut aborted = None;
+    let mut memory_span = None;
     if !timed_out {
-        let monitor = Monitor::start(name, load, thresholds, shared.clone(), start);
+        let monitor = {
+            let _paused = pause();
+            Monitor::start(name, load, thresholds, shared.clone(), start)
+        };
+        let before = scope.map(|s| {
+            s.reset_peak();
+            s.totals()
+        });
         timed_out = match model {
             Model::Closed { stages } => {
                 let ramp = (!stages.is_empty()).then(|| {
@@ -189,16 +211,23 @@ pub(crate) async fn execute<B: Body>(
                 .await
             }
         };
+        memory_span = scope.zip(before).map(|(s, b)| (s, b, s.totals()));
         aborted = monitor.finish().await;
     }
     let elapsed = start.elapsed();
+    let main = shared.collect();
+    let memory = memory_span.map(|(scope, before, after)| {
+        let _paused = pause();
+        MemoryStats::of(scope, before, after, main.iterations, &shared.checkpoints())
+    });
     Measured {
         started_at,
         warmup,
-        main: shared.collect(),
+        main,
         elapsed,
         timed_out,
         aborted,
+        memory,
     }
 }
 
@@ -236,6 +265,8 @@ async fn run_closed<B: Body>(
     shared: &Arc<Shared>,
     deadline: Option<Instant>,
 ) -> bool {
+    // The framework's own allocations are not the iterations'.
+    let paused = pause();
     let claims = Arc::new(Claims::new(phase));
     let start = Instant::now();
     let run_for = match phase.stop {
@@ -253,7 +284,7 @@ async fn run_closed<B: Body>(
         let mut recorder = WorkerRecorder::new(shared.clone(), worker);
         let (workers, warmup, iteration_timeout) =
             (phase.workers, phase.warmup, phase.iteration_timeout);
-        set.spawn(async move {
+        set.spawn(crate::panics::quiet_panics(async move {
             // The second of the run iterations end in, updated only when a
             // boundary passes (a comparison instead of a division each time).
             let (mut second, mut next_second) = (0u32, start + Duration::from_secs(1));
@@ -302,21 +333,29 @@ async fn run_closed<B: Body>(
                     }
                 }
             }
-        });
+        }));
     }
+    drop(paused);
     join_workers(set, shared, deadline).await
 }
 
-/// Runs one iteration: `Err((kind, message))` if it failed.
+/// Runs one iteration: `Err((kind, message))` if it failed. Written as one
+/// state machine (no nested async fns): it is the per-iteration hot path.
 async fn run_one<B: Body>(
     f: &B,
     ctx: Ctx,
     timeout: Option<Duration>,
 ) -> Result<(), (ErrorKind, String)> {
     let fut = catching(|| f.call(ctx)).map_err(|m| (ErrorKind::Panic, m))?;
+    let mut fut = std::pin::pin!(fut);
+    let guarded = std::future::poll_fn(move |cx| match catching(|| fut.as_mut().poll(cx)) {
+        Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+        Ok(Poll::Pending) => Poll::Pending,
+        Err(message) => Poll::Ready(Err(message)),
+    });
     let result = match timeout {
-        None => catch_panics(fut).await,
-        Some(limit) => match tokio::time::timeout(limit, catch_panics(fut)).await {
+        None => guarded.await,
+        Some(limit) => match tokio::time::timeout(limit, guarded).await {
             Ok(r) => r,
             Err(_) => {
                 let message = format!(

@@ -161,6 +161,31 @@ pub(crate) fn render(r: &Report) -> String {
     if let Some(service) = r.service.as_ref().filter(|s| s.count > 0) {
         line(&mut out, "service time", latency_line(service));
     }
+    if let Some(m) = &r.memory {
+        let leak = if m.leak.detected {
+            format!(
+                "LEAK of {}/iteration",
+                perf_spec::format_size(m.leak.bytes_per_iter)
+            )
+        } else {
+            format!(
+                "no leak ({}/iteration, R² {:.2})",
+                perf_spec::format_size(m.leak.bytes_per_iter),
+                m.leak.r_squared
+            )
+        };
+        line(
+            &mut out,
+            "memory",
+            format!(
+                "{:.2} allocs/iter  {}/iter  peak {}  live at end {}  {leak}",
+                m.allocs_per_iter,
+                perf_spec::format_size(m.bytes_per_iter),
+                perf_spec::format_size(m.peak_live_bytes as f64),
+                perf_spec::format_size(m.live_bytes_at_end as f64),
+            ),
+        );
+    }
     if r.saturated > 0 {
         line(
             &mut out,

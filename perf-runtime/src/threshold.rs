@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use hdrhistogram::Histogram;
 
+use crate::memory::MemoryStats;
 use crate::report::percentile_ns;
 use crate::timeline::Timeline;
 
@@ -119,6 +120,28 @@ impl Threshold {
     /// Dropped iterations / scheduled iterations (open model).
     pub fn dropped_rate() -> FractionBound {
         FractionBound(Metric::DroppedRate)
+    }
+
+    /// Most bytes held at once (needs the tracking allocator).
+    pub fn peak_heap() -> ByteBound {
+        ByteBound(Metric::PeakHeap)
+    }
+    /// Bytes allocated per iteration (needs the tracking allocator).
+    pub fn bytes_per_iter() -> ByteBound {
+        ByteBound(Metric::BytesPerIter)
+    }
+    /// Fitted growth of retained bytes per iteration (needs the tracking
+    /// allocator).
+    pub fn leak_per_iter() -> ByteBound {
+        ByteBound(Metric::LeakPerIter)
+    }
+    /// Allocations per iteration (needs the tracking allocator).
+    pub fn allocs_per_iter() -> ValueBound {
+        ValueBound(Metric::AllocsPerIter)
+    }
+    /// `leaks == 0`: no leak detected (needs the tracking allocator).
+    pub fn no_leaks() -> Threshold {
+        Threshold::new(Metric::Leaks, Op::Eq, 0.0)
     }
 
     /// Evaluate this threshold over every full sliding window of `seconds`
@@ -249,6 +272,36 @@ impl Threshold {
     }
 }
 
+/// Half-built threshold on a size in bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct ByteBound(Metric);
+
+impl ByteBound {
+    /// `metric < bytes`.
+    pub fn lt(self, bytes: u64) -> Threshold {
+        Threshold::new(self.0, Op::Lt, bytes as f64)
+    }
+    /// `metric <= bytes`.
+    pub fn le(self, bytes: u64) -> Threshold {
+        Threshold::new(self.0, Op::Le, bytes as f64)
+    }
+}
+
+/// Half-built threshold on a number such as `allocs_per_iter`.
+#[derive(Debug, Clone, Copy)]
+pub struct ValueBound(Metric);
+
+impl ValueBound {
+    /// `metric < limit`.
+    pub fn lt(self, limit: f64) -> Threshold {
+        Threshold::new(self.0, Op::Lt, limit)
+    }
+    /// `metric <= limit`.
+    pub fn le(self, limit: f64) -> Threshold {
+        Threshold::new(self.0, Op::Le, limit)
+    }
+}
+
 /// Half-built threshold on `dropped` (a count).
 #[derive(Debug, Clone, Copy)]
 pub struct CountBound(Metric);
@@ -267,6 +320,8 @@ impl CountBound {
 /// The figures a threshold is checked against: a whole run, a run so far,
 /// or one window of it.
 pub(crate) struct Figures<'a> {
+    /// Memory figures (whole runs with the tracking allocator only).
+    pub(crate) memory: Option<&'a MemoryStats>,
     pub(crate) iterations: u64,
     pub(crate) errors: u64,
     pub(crate) dropped: u64,
@@ -325,6 +380,11 @@ pub struct ThresholdOutcome {
 fn observe(metric: Metric, f: &Figures<'_>) -> Option<f64> {
     let scheduled = f.iterations + f.dropped;
     match metric {
+        Metric::PeakHeap => f.memory.map(|m| m.peak_live_bytes as f64),
+        Metric::AllocsPerIter => f.memory.map(|m| m.allocs_per_iter),
+        Metric::BytesPerIter => f.memory.map(|m| m.bytes_per_iter),
+        Metric::Leaks => f.memory.map(|m| f64::from(u8::from(m.leak.detected))),
+        Metric::LeakPerIter => f.memory.map(|m| m.leak.bytes_per_iter),
         Metric::ErrorRate => (f.iterations > 0).then(|| f.errors as f64 / f.iterations as f64),
         Metric::DroppedRate => (scheduled > 0).then(|| f.dropped as f64 / scheduled as f64),
         Metric::Dropped => Some(f.dropped as f64),
@@ -345,6 +405,8 @@ fn display(metric: Metric, v: f64, f: &Figures<'_>) -> String {
         }
         (_, MetricKind::Fraction) => format!("{v:.4} ({} of {})", f.errors, f.iterations),
         (_, MetricKind::PerSecond) => crate::summary::rate(v),
+        (Metric::AllocsPerIter, _) => format!("{v:.2}"),
         (_, MetricKind::Count) => format!("{v}"),
+        (_, MetricKind::Bytes) => perf_spec::format_size(v),
     }
 }

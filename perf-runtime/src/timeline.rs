@@ -77,6 +77,7 @@ pub(crate) struct Window {
 impl Window {
     pub(crate) fn figures(&self) -> Figures<'_> {
         Figures {
+            memory: None,
             iterations: self.iterations,
             errors: self.errors,
             dropped: self.dropped,

@@ -13,6 +13,7 @@
 mod duration;
 mod fraction;
 mod load;
+mod size;
 mod suggest;
 mod threshold;
 
@@ -21,6 +22,7 @@ pub use fraction::{check_fraction, parse_fraction, FractionError};
 pub use load::{
     check_stages, parse_rate, stages_duration, Profile, Stage, ENDURANCE_FACTOR, PROFILE_NAMES,
 };
+pub use size::{format_size, parse_size};
 pub use suggest::closest;
 pub use threshold::{
     check_consistency, Metric, MetricKind, Op, Percentile, ThresholdSpec, METRIC_NAMES,

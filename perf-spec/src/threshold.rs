@@ -70,6 +70,16 @@ pub enum Metric {
     Dropped,
     /// Dropped iterations over scheduled iterations.
     DroppedRate,
+    /// Most bytes the test's allocations held at once.
+    PeakHeap,
+    /// Allocations per measured iteration (mean).
+    AllocsPerIter,
+    /// Bytes allocated per measured iteration (mean).
+    BytesPerIter,
+    /// 1 if a leak was detected, else 0.
+    Leaks,
+    /// Growth of retained bytes per iteration, as fitted for leak detection.
+    LeakPerIter,
 }
 
 /// How a metric's value is expressed, which decides the limit's unit and
@@ -82,8 +92,10 @@ pub enum MetricKind {
     Fraction,
     /// Iterations per second; only lower bounds make sense.
     PerSecond,
-    /// A count of iterations; only upper bounds make sense.
+    /// A count (iterations, allocations, leaks); only upper bounds make sense.
     Count,
+    /// Bytes; only upper bounds make sense.
+    Bytes,
 }
 
 impl Metric {
@@ -104,6 +116,11 @@ impl Metric {
             "throughput" => Some(Metric::Throughput),
             "dropped" => Some(Metric::Dropped),
             "dropped_rate" => Some(Metric::DroppedRate),
+            "peak_heap" => Some(Metric::PeakHeap),
+            "allocs_per_iter" => Some(Metric::AllocsPerIter),
+            "bytes_per_iter" => Some(Metric::BytesPerIter),
+            "leaks" => Some(Metric::Leaks),
+            "leak_per_iter" => Some(Metric::LeakPerIter),
             _ => None,
         }
     }
@@ -114,18 +131,38 @@ impl Metric {
             Metric::Mean | Metric::Min | Metric::Max | Metric::Percentile(_) => MetricKind::Latency,
             Metric::ErrorRate | Metric::DroppedRate => MetricKind::Fraction,
             Metric::Throughput => MetricKind::PerSecond,
-            Metric::Dropped => MetricKind::Count,
+            Metric::Dropped | Metric::AllocsPerIter | Metric::Leaks => MetricKind::Count,
+            Metric::PeakHeap | Metric::BytesPerIter | Metric::LeakPerIter => MetricKind::Bytes,
         }
+    }
+
+    /// Whether this is a memory figure (needs the tracking allocator).
+    pub fn is_memory(self) -> bool {
+        matches!(
+            self,
+            Metric::PeakHeap
+                | Metric::AllocsPerIter
+                | Metric::BytesPerIter
+                | Metric::Leaks
+                | Metric::LeakPerIter
+        )
     }
 
     /// Checks that `op` makes sense for this metric.
     pub fn check_op(self, op: Op) -> Result<(), String> {
+        if op == Op::Eq {
+            return if self == Metric::Leaks {
+                Ok(())
+            } else {
+                Err(format!("`{self} ==` is not a threshold: `==` is only for `leaks == 0`; use `<` or `<=`"))
+            };
+        }
         match (self.kind(), op.is_upper_bound()) {
             (MetricKind::Latency, false) => Err(format!(
                 "`{self} {op}` asks for slower code: latency thresholds are upper bounds; use `<` or `<=`"
             )),
-            (MetricKind::Fraction | MetricKind::Count, false) => Err(format!(
-                "`{self} {op}` asks for more failures: `{self}` thresholds are upper bounds; use `<` or `<=`"
+            (MetricKind::Fraction | MetricKind::Count | MetricKind::Bytes, false) => Err(format!(
+                "`{self} {op}` asks for more: `{self}` thresholds are upper bounds (less is better); use `<` or `<=`"
             )),
             (MetricKind::PerSecond, true) => Err(format!(
                 "`{self} {op}` caps throughput: throughput thresholds are lower bounds; use `>=` or `>`"
@@ -156,6 +193,11 @@ impl fmt::Display for Metric {
             Metric::Throughput => f.write_str("throughput"),
             Metric::Dropped => f.write_str("dropped"),
             Metric::DroppedRate => f.write_str("dropped_rate"),
+            Metric::PeakHeap => f.write_str("peak_heap"),
+            Metric::AllocsPerIter => f.write_str("allocs_per_iter"),
+            Metric::BytesPerIter => f.write_str("bytes_per_iter"),
+            Metric::Leaks => f.write_str("leaks"),
+            Metric::LeakPerIter => f.write_str("leak_per_iter"),
         }
     }
 }
@@ -171,12 +213,14 @@ pub enum Op {
     Gt,
     /// `>=`
     Ge,
+    /// `==` (only `leaks == 0`)
+    Eq,
 }
 
 impl Op {
-    /// `<` and `<=`.
+    /// `<`, `<=` and `==` (which bounds from above too).
     pub fn is_upper_bound(self) -> bool {
-        matches!(self, Op::Lt | Op::Le)
+        matches!(self, Op::Lt | Op::Le | Op::Eq)
     }
 
     /// Whether `observed op limit` holds.
@@ -186,6 +230,7 @@ impl Op {
             Op::Le => observed <= limit,
             Op::Gt => observed > limit,
             Op::Ge => observed >= limit,
+            Op::Eq => observed == limit,
         }
     }
 }
@@ -197,6 +242,7 @@ impl fmt::Display for Op {
             Op::Le => "<=",
             Op::Gt => ">",
             Op::Ge => ">=",
+            Op::Eq => "==",
         })
     }
 }
@@ -243,6 +289,10 @@ impl ThresholdSpec {
             MetricKind::PerSecond if l == 0.0 => {
                 Err(format!("`{m} {op} 0` always passes; give a positive rate"))
             }
+            _ if op == Op::Eq && l != 0.0 => Err(format!("`{m} == {l}`: write `{m} == 0` (no leak) or drop the threshold")),
+            MetricKind::Bytes if l == 0.0 && op == Op::Lt => {
+                Err(format!("`{m} < 0B` can never pass; give a positive size"))
+            }
             MetricKind::Count if l == 0.0 && op == Op::Lt => {
                 Err(format!("`{m} < 0` can never pass; write `{m} < 1` (or `<= 0`) to allow none"))
             }
@@ -260,6 +310,12 @@ impl ThresholdSpec {
                 format_duration(w)
             ));
         }
+        if self.metric.is_memory() {
+            return Err(format!(
+                "`{}` is a whole-run memory figure: it has no per-window value",
+                self.metric
+            ));
+        }
         if self.metric == Metric::Dropped {
             return Err("`dropped` counts the whole run, so a window adds nothing: \
                         use `dropped_rate < … per \"…\"` for a per-window limit"
@@ -275,6 +331,7 @@ impl ThresholdSpec {
             MetricKind::Fraction => format!("{}", self.limit),
             MetricKind::PerSecond => format!("{}/s", self.limit),
             MetricKind::Count => format!("{}", self.limit),
+            MetricKind::Bytes => crate::format_size(self.limit).replace(' ', ""),
         }
     }
 }

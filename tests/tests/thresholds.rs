@@ -126,3 +126,20 @@ fn inconsistent_builder_thresholds_are_rejected() {
         .to_string();
     assert!(err.contains("`repeat` must be at least 1"), "{err}");
 }
+
+// This binary has no tracking allocator: memory thresholds say what to add.
+#[perf_test(repeat = 10, peak_heap < "1GB")]
+#[should_panic(expected = "add `perf_runtime::track_allocations!();` at the top of this test file")]
+async fn memory_thresholds_need_the_tracking_allocator() {}
+
+#[test]
+fn without_the_tracking_allocator_there_are_no_memory_figures() {
+    let report = PerfTest::new("thresholds::no_memory")
+        .repeat(5)
+        .no_report_file()
+        .quiet()
+        .run(|_| async {})
+        .unwrap();
+    assert!(report.memory.is_none());
+    assert!(!perf_runtime::memory::is_installed());
+}

@@ -43,6 +43,8 @@ pub(super) async fn run<B: Body>(
     start: Instant,
     deadline: Option<Instant>,
 ) -> bool {
+    // The framework's own allocations are not the iterations'.
+    let paused = crate::memory::pause();
     let (tx, rx) = async_channel::unbounded::<Job>();
     // Free workers; a job is sent only after taking one.
     let free = Arc::new(AtomicUsize::new(workers));
@@ -50,7 +52,7 @@ pub(super) async fn run<B: Body>(
     for worker in 0..workers {
         let (f, rx, free) = (f.clone(), rx.clone(), free.clone());
         let mut recorder = WorkerRecorder::new(shared.clone(), worker);
-        set.spawn(async move {
+        set.spawn(crate::panics::quiet_panics(async move {
             while let Ok(job) = rx.recv().await {
                 let ctx = Ctx {
                     worker,
@@ -70,7 +72,7 @@ pub(super) async fn run<B: Body>(
                     recorder.record_error(job.index, kind, message);
                 }
             }
-        });
+        }));
     }
     drop(rx);
     let dispatcher_shared = shared.clone();
@@ -104,6 +106,7 @@ pub(super) async fn run<B: Body>(
             // Dropping `tx` lets the workers finish what they hold and end.
         })
         .expect("spawning the dispatcher thread");
+    drop(paused);
     let timed_out = join_workers(set, shared, deadline).await;
     // The dispatcher has ended (workers only end once it dropped the
     // channel) or saw the stop flag: joining cannot block for long.
