@@ -202,6 +202,24 @@ fn generate(func: ItemFn, config: &Config, ctx: CtxParam) -> TokenStream {
         let v = &g.value;
         setters.push(quote_spanned!(g.span=> .gate(#v)));
     }
+    if let Some(b) = &config.baseline {
+        let v = &b.value;
+        setters.push(quote_spanned!(b.span=> .baseline(#v)));
+    }
+    for r in &config.regressions {
+        let budget = Literal::f64_suffixed(r.value.1);
+        setters.push(match r.value.0 {
+            None => quote_spanned!(r.span=> .regression_all(#budget)),
+            Some(perf_spec::Metric::Percentile(p)) => {
+                let p = Literal::f64_suffixed(p.value());
+                quote_spanned!(r.span=> .regression(#rt::Metric::Percentile(#rt::percentile(#p)), #budget))
+            }
+            Some(other) => {
+                let variant = format_ident!("{}", format!("{other:?}"));
+                quote_spanned!(r.span=> .regression(#rt::Metric::#variant, #budget))
+            }
+        });
+    }
     if let Some(a) = &config.abort_on_fail {
         let v = dur(a.value);
         setters.push(quote_spanned!(a.span=> .abort_on_fail(#v)));

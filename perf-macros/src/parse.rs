@@ -30,6 +30,7 @@ const KEYS: &[&str] = &[
     "iteration_timeout",
     "abort_on_fail",
     "gate",
+    "baseline",
     "worker_threads",
     "crate",
 ];
@@ -111,6 +112,9 @@ pub(crate) struct Config {
     pub(crate) gate: Option<Spanned<String>>,
     pub(crate) worker_threads: Option<Spanned<u64>>,
     pub(crate) thresholds: Vec<Spanned<ThresholdSpec>>,
+    pub(crate) baseline: Option<Spanned<String>>,
+    /// `regression < "10%"` (metric `None`) and `p95 regression < "10%"`.
+    pub(crate) regressions: Vec<Spanned<(Option<Metric>, f64)>>,
 }
 
 /// A setting's value as written.
@@ -134,6 +138,13 @@ enum Arg {
         op: Spanned<Op>,
         value: Lit,
         window: Option<LitStr>,
+    },
+    /// `[metric] regression < "10%"`
+    Regression {
+        metric: Option<MetricTok>,
+        span: Span,
+        op: Spanned<Op>,
+        value: Lit,
     },
 }
 
@@ -197,6 +208,12 @@ impl Parse for Arg {
         } else {
             MetricTok::Name(key)
         };
+        // `p95 regression < "10%"`
+        let regression = if input.peek(Ident) && input.fork().parse::<Ident>()? == "regression" {
+            Some(input.parse::<Ident>()?)
+        } else {
+            None
+        };
         if input.is_empty() || input.peek(Token![,]) {
             return match metric {
                 MetricTok::Name(key) => Ok(Arg::Setting {
@@ -226,6 +243,25 @@ impl Parse for Arg {
         } else {
             return Err(lookahead.error());
         };
+        let is_bare_regression = matches!(&metric, MetricTok::Name(k) if k == "regression");
+        if let (Some((op, op_span)), true) = (op, regression.is_some() || is_bare_regression) {
+            let value: Lit = input.parse()?;
+            let span = metric.span();
+            let metric = if is_bare_regression {
+                None
+            } else {
+                Some(metric)
+            };
+            return Ok(Arg::Regression {
+                metric,
+                span,
+                op: Spanned {
+                    value: op,
+                    span: op_span,
+                },
+                value,
+            });
+        }
         match (op, metric) {
             (None, MetricTok::Name(key)) => {
                 let value = if input.peek(syn::token::Bracket) {
@@ -274,6 +310,20 @@ pub(crate) fn parse_config(args: TokenStream) -> syn::Result<Config> {
             } => {
                 if let Some(t) = threshold(&metric, op, &value, window.as_ref(), &mut errors) {
                     config.thresholds.push(t);
+                }
+            }
+            Arg::Regression {
+                metric,
+                span,
+                op,
+                value,
+            } => {
+                if let Some(r) = regression(metric.as_ref(), span, op, &value, &mut errors) {
+                    if config.regressions.iter().any(|x| x.value.0 == r.value.0) {
+                        errors.at(span, "duplicate regression budget for this metric");
+                    } else {
+                        config.regressions.push(r);
+                    }
                 }
             }
         }
@@ -468,6 +518,19 @@ impl Config {
                 let g = gate_lit(v, errors);
                 set_once(&mut self.gate, key, g, errors)
             }
+            ("baseline", Some(v)) => {
+                let version = match v {
+                    Lit::Str(s) if is_version_name(&s.value()) => Some(s.value()),
+                    _ => {
+                        errors.at(
+                            v.span(),
+                            "`baseline` takes a version name: letters, digits, `.`, `_`, `-` (e.g. \"v1.0.0\")",
+                        );
+                        None
+                    }
+                };
+                set_once(&mut self.baseline, key, version, errors)
+            }
             ("abort_on_fail", v) => {
                 let grace = match v {
                     None => Some(Duration::ZERO),
@@ -605,6 +668,15 @@ impl Config {
                 }
             }
         }
+        if self.baseline.is_none() {
+            if let Some(r) = self.regressions.first() {
+                errors.at(
+                    r.span,
+                    "a regression budget compares with a baseline: add `baseline = \"v1.0.0\"` \
+                     (PERF_BASELINE can then switch the version)",
+                );
+            }
+        }
         let specs: Vec<ThresholdSpec> = self.thresholds.iter().map(|t| t.value).collect();
         for (index, message) in check_consistency(&specs) {
             errors.at(self.thresholds[index].span, message);
@@ -650,6 +722,78 @@ fn gate_lit(value: &Lit, errors: &mut Errors) -> Option<String> {
             None
         }
     }
+}
+
+fn is_version_name(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with('.')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+fn regression(
+    tok: Option<&MetricTok>,
+    span: Span,
+    op: Spanned<Op>,
+    value: &Lit,
+    errors: &mut Errors,
+) -> Option<Spanned<(Option<Metric>, f64)>> {
+    let metric = match tok {
+        None => None,
+        Some(t) => {
+            let m = metric(t, errors)?;
+            if !matches!(m, Metric::Mean | Metric::Percentile(_) | Metric::ErrorRate) {
+                errors.at(
+                    t.span(),
+                    format!("`{m} regression` is not compared with baselines: use mean, a percentile or error_rate"),
+                );
+                return None;
+            }
+            Some(m)
+        }
+    };
+    if !op.value.is_upper_bound() || op.value == Op::Eq {
+        errors.at(
+            op.span,
+            "a regression budget is an upper bound: `regression < \"10%\"`",
+        );
+        return None;
+    }
+    let budget = match value {
+        Lit::Str(s) => match s
+            .value()
+            .trim()
+            .strip_suffix('%')
+            .map(|p| p.trim().parse::<f64>())
+        {
+            Some(Ok(p)) if p >= 0.0 && p.is_finite() => p / 100.0,
+            _ => {
+                errors.at(
+                    s.span(),
+                    "a regression budget is a percentage such as \"10%\"",
+                );
+                return None;
+            }
+        },
+        Lit::Float(_) | Lit::Int(_) => match number(value, errors) {
+            Some(f) if f >= 0.0 => f,
+            _ => {
+                errors.at(value.span(), "a regression budget is a non-negative fraction (0.1) or a percentage (\"10%\")");
+                return None;
+            }
+        },
+        other => {
+            errors.at(
+                other.span(),
+                "a regression budget is a percentage such as \"10%\"",
+            );
+            return None;
+        }
+    };
+    Some(Spanned {
+        value: (metric, budget),
+        span,
+    })
 }
 
 fn is_env_name(s: &str) -> bool {

@@ -5,7 +5,9 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use perf_spec::{Profile, Stage};
+use perf_spec::{Metric, Profile, Stage};
+
+use crate::baseline::{self, BaselineComparison, Regression};
 
 use crate::load::{LoadShape, Stop, Warmup, DEFAULT_OPEN_POOL};
 use crate::outcome::IntoOutcome;
@@ -51,6 +53,10 @@ pub struct PerfTest {
     debug_build: bool,
     workers_set: bool,
     gate: Option<String>,
+    baseline: Option<String>,
+    regressions: Vec<Regression>,
+    baseline_dir: Option<PathBuf>,
+    save_baseline: Option<String>,
 }
 
 impl PerfTest {
@@ -67,6 +73,10 @@ impl PerfTest {
             debug_build: cfg!(debug_assertions),
             workers_set: false,
             gate: None,
+            baseline: None,
+            regressions: Vec::new(),
+            baseline_dir: None,
+            save_baseline: None,
         }
     }
 
@@ -171,6 +181,45 @@ impl PerfTest {
     /// Adds a threshold; all are evaluated.
     pub fn threshold(mut self, t: Threshold) -> Self {
         self.thresholds.push(t);
+        self
+    }
+
+    /// Compare the run with baseline `version` (see [`crate::baseline`]);
+    /// `PERF_BASELINE` or `PERFORMANCE_TEST_BASELINE_VERSION` override it.
+    pub fn baseline(mut self, version: impl Into<String>) -> Self {
+        self.baseline = Some(version.into());
+        self
+    }
+
+    /// Fail if `metric` got worse than the baseline by more than `budget`
+    /// (`0.10` for 10%) and the change is significant.
+    pub fn regression(mut self, metric: Metric, budget: f64) -> Self {
+        self.regressions.push(Regression {
+            metric: Some(metric),
+            budget,
+        });
+        self
+    }
+
+    /// The same budget for mean, p50, p95 and p99 (`regression < "10%"`).
+    pub fn regression_all(mut self, budget: f64) -> Self {
+        self.regressions.push(Regression {
+            metric: None,
+            budget,
+        });
+        self
+    }
+
+    /// Where baselines are (default: `PERF_BASELINE_DIR`, else
+    /// `perf-baselines` at the workspace root).
+    pub fn baseline_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.baseline_dir = Some(dir.into());
+        self
+    }
+
+    /// Save this run as baseline `version` (as `PERF_SAVE_BASELINE` does).
+    pub fn save_baseline(mut self, version: impl Into<String>) -> Self {
+        self.save_baseline = Some(version.into());
         self
     }
 
@@ -338,20 +387,89 @@ impl PerfTest {
             ReportDir::Dir(dir) => Some(report::report_path(dir, &self.name)),
             ReportDir::Auto => Some(report::report_path(&report::default_dir(), &self.name)),
         };
-        let report = Report::build(
-            self.name,
+        let mut report = Report::build(
+            self.name.clone(),
             load,
             measured,
             &self.thresholds,
             self.debug_build,
             path.clone(),
         );
+        let env = |var: &str| {
+            if self.env_overrides {
+                std::env::var(var).ok().filter(|v| !v.is_empty())
+            } else {
+                None
+            }
+        };
+        let dir = self
+            .baseline_dir
+            .clone()
+            .unwrap_or_else(baseline::default_dir);
+        let compare_with = env("PERF_BASELINE")
+            .or_else(|| env("PERFORMANCE_TEST_BASELINE_VERSION"))
+            .or(self.baseline.clone());
+        let required =
+            env("PERF_REQUIRE_BASELINE").is_some_and(|v| !matches!(v.trim(), "0" | "false" | "no"));
+        if let Some(version) = compare_with {
+            let comparison = self.compare(&report, &dir, &version, required)?;
+            if comparison.regressions().next().is_some()
+                || (comparison.missing.is_some() && required)
+            {
+                report.passed = false;
+            }
+            report.baseline = Some(comparison);
+        }
+        let save_as = env("PERF_SAVE_BASELINE").or(self.save_baseline.clone());
+        let saved = match save_as {
+            Some(version) if !report.timed_out && report.aborted.is_none() => {
+                Some(baseline::save(&dir, &version, &report).map(|p| (version, p))?)
+            }
+            _ => None,
+        };
         if self.print_summary {
-            report::print_summary(&report.summary());
+            let mut summary = report.summary();
+            if let Some((version, p)) = &saved {
+                summary.push_str(&format!("\n  baseline {version} saved: {}", p.display()));
+            }
+            report::print_summary(&summary);
         }
         if let Some(path) = &path {
             report.write_json(path)?;
         }
         Ok(report)
+    }
+
+    fn compare(
+        &self,
+        report: &Report,
+        dir: &std::path::Path,
+        version: &str,
+        required: bool,
+    ) -> Result<BaselineComparison, Error> {
+        let path = baseline::baseline_path(dir, version, &self.name)?;
+        let Some(old) = baseline::load(&path)? else {
+            let how = format!("save one with PERF_SAVE_BASELINE={version} cargo test");
+            let consequence = if required {
+                "PERF_REQUIRE_BASELINE is set, so this fails"
+            } else {
+                "not compared"
+            };
+            return Ok(BaselineComparison {
+                version: version.to_owned(),
+                path: path.clone(),
+                missing: Some(format!(
+                    "no baseline {version} for this test (looked for {}); {how}; {consequence}",
+                    path.display()
+                )),
+                metrics: Vec::new(),
+            });
+        };
+        Ok(BaselineComparison {
+            version: version.to_owned(),
+            path,
+            missing: None,
+            metrics: baseline::compare(&old.report, report, &self.regressions, baseline::alpha()),
+        })
     }
 }

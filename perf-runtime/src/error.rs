@@ -23,6 +23,9 @@ pub enum Error {
     /// The tokio runtime could not be built.
     #[error("could not build the test's tokio runtime: {0}")]
     Runtime(#[source] std::io::Error),
+    /// A baseline could not be saved, read or used.
+    #[error(transparent)]
+    Baseline(#[from] crate::baseline::BaselineError),
     /// The JSON report could not be written.
     #[error("could not write the report {}: {source}", path.display())]
     Report {

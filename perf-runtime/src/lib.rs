@@ -32,6 +32,7 @@
 #![warn(missing_docs)]
 
 mod arrival;
+pub mod baseline;
 mod builder;
 mod ctx;
 mod env;
@@ -44,6 +45,7 @@ mod panics;
 mod recorder;
 mod report;
 mod scheduler;
+pub mod stats;
 mod summary;
 mod threshold;
 mod timeline;

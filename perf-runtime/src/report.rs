@@ -9,6 +9,7 @@ use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer}
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use crate::baseline::BaselineComparison;
 use crate::load::LoadShape;
 use crate::memory::MemoryStats;
 use crate::recorder::{new_histogram, ErrorCount, ErrorSample};
@@ -136,6 +137,9 @@ pub struct Report {
     pub warmup: Option<WarmupStats>,
     /// Every threshold's verdict.
     pub thresholds: Vec<ThresholdOutcome>,
+    /// The comparison with a baseline, when one was asked for.
+    #[serde(default)]
+    pub baseline: Option<BaselineComparison>,
     /// With the tracking allocator: allocations, peak heap and the leak
     /// verdict of the measured phase.
     #[serde(default)]
@@ -253,6 +257,7 @@ impl Report {
             }),
             thresholds: outcomes,
             memory: m.memory,
+            baseline: None,
             timeline: main.timeline.points(),
             timed_out: m.timed_out,
             aborted: m.aborted,
@@ -262,6 +267,51 @@ impl Report {
             histogram: main.histogram,
             path,
         }
+    }
+
+    /// A report built from recorded data rather than a run: a latency
+    /// histogram (every iteration, failed ones included), how many failed,
+    /// and how long the run took. For tools and tests that need reports
+    /// with known contents.
+    pub fn from_parts(
+        name: impl Into<String>,
+        histogram: Histogram<u64>,
+        errors: u64,
+        elapsed: Duration,
+    ) -> Report {
+        let mut timeline = crate::timeline::Timeline::default();
+        let mut second = crate::timeline::Second::new();
+        second.add_histogram(&histogram);
+        second.iterations = histogram.len();
+        second.errors = errors;
+        timeline.add(0, &second);
+        let recorded = crate::recorder::Recorded {
+            iterations: histogram.len(),
+            errors,
+            timeouts: 0,
+            panics: 0,
+            saturated: 0,
+            dropped: 0,
+            error_counts: Vec::new(),
+            first_errors: Vec::new(),
+            service: None,
+            timeline,
+            histogram,
+        };
+        let measured = Measured {
+            started_at: UNIX_EPOCH,
+            warmup: None,
+            main: recorded,
+            elapsed,
+            timed_out: false,
+            aborted: None,
+            memory: None,
+        };
+        let load = LoadShape {
+            stop: crate::load::Stop::Repeat(measured.main.iterations.max(1)),
+            ..LoadShape::default()
+        };
+        Report::build(name.into(), load, measured, &[], false, None)
     }
 
     /// The report of a test its gate kept from running.
@@ -289,6 +339,7 @@ impl Report {
             warmup: None,
             thresholds: Vec::new(),
             memory: None,
+            baseline: None,
             timeline: Vec::new(),
             timed_out: false,
             aborted: None,
@@ -339,20 +390,9 @@ impl Report {
             path: path.to_owned(),
             source,
         };
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(io)?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".perf-report-")
-            .tempfile_in(dir)
-            .map_err(io)?;
-        serde_json::to_writer_pretty(&mut tmp, self).map_err(|e| io(e.into()))?;
-        tmp.write_all(b"\n").map_err(io)?;
-        tmp.as_file().sync_all().map_err(io)?;
-        tmp.persist(path).map_err(|e| io(e.error))?;
-        Ok(())
+        let mut json = serde_json::to_vec_pretty(self).map_err(|e| io(e.into()))?;
+        json.push(b'\n');
+        write_atomically(path, &json).map_err(io)
     }
 
     /// Reads a report written by [`write_json`](Self::write_json).
@@ -367,6 +407,22 @@ impl Report {
         report.path = Some(path.to_owned());
         Ok(report)
     }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory
+/// and a rename, so that readers see the old file or the new one, never
+/// half of one. Creates the directory.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new().prefix(".perf-").tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// The `p`th percentile in nanoseconds (0 for an empty histogram).

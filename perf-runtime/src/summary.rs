@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use perf_spec::format_duration;
 
+use crate::baseline::BaselineComparison;
 use crate::load::{LoadShape, Stop, Warmup};
 use crate::recorder::ErrorKind;
 use crate::report::{LatencyStats, Report};
+use crate::stats::MetricComparison;
 
 /// Iterations per second for people: `12.5/s`, `1,296,755/s`.
 pub(crate) fn rate(per_second: f64) -> String {
@@ -96,6 +98,57 @@ fn load_line(l: &LoadShape) -> String {
         let _ = write!(load, " (from {})", l.overrides.join(", "));
     }
     load
+}
+
+/// A compared value for people: a latency, or a fraction.
+pub(crate) fn compared_value(metric: &str, v: f64) -> String {
+    if metric == "error_rate" {
+        format!("{v:.4}")
+    } else {
+        d(v.round() as u64)
+    }
+}
+
+/// `=0.012` or `<0.001`.
+fn with_eq(p: String) -> String {
+    if p.starts_with('<') {
+        p
+    } else {
+        format!("={p}")
+    }
+}
+
+/// One comparison row: `p95  12.1ms → 15.9ms  +31.2%  p=0.000  REGRESSED (budget 10%)`.
+pub(crate) fn comparison_row(m: &MetricComparison) -> String {
+    let p = match (m.p_value, m.need_more) {
+        (Some(p), _) => format!("p{}", with_eq(crate::stats::format_p(p, 3))),
+        (None, Some(n)) => format!("need {n} more iterations"),
+        _ => String::new(),
+    };
+    let budget = m
+        .budget
+        .map(|b| format!(" (budget {:.0}%)", b * 100.0))
+        .unwrap_or_default();
+    format!(
+        "{:<10} {:>9} → {:<9} {:>7}  {p}  {}{budget}",
+        m.metric,
+        compared_value(&m.metric, m.old),
+        compared_value(&m.metric, m.new),
+        crate::stats::format_delta(m.delta),
+        m.verdict
+    )
+}
+
+fn baseline_section(out: &mut String, b: &BaselineComparison) {
+    if let Some(missing) = &b.missing {
+        let _ = writeln!(out, "  baseline: {missing}");
+        return;
+    }
+    let _ = writeln!(out, "  vs baseline {} ({}):", b.version, b.path.display());
+    for m in &b.metrics {
+        let mark = if m.regressed() { "✗" } else { " " };
+        let _ = writeln!(out, "    {mark} {}", comparison_row(m));
+    }
 }
 
 fn latency_line(lat: &LatencyStats) -> String {
@@ -229,6 +282,9 @@ pub(crate) fn render(r: &Report) -> String {
             );
         }
     }
+    if let Some(b) = &r.baseline {
+        baseline_section(&mut out, b);
+    }
     if let Some(reason) = &r.aborted {
         let _ = writeln!(out, "  ✗ {reason}");
     }
@@ -319,6 +375,22 @@ pub(crate) fn failure(r: &Report) -> String {
             r.thresholds.len()
         ));
     }
+    let regressions: Vec<&MetricComparison> =
+        r.baseline.iter().flat_map(|b| b.regressions()).collect();
+    if !regressions.is_empty() {
+        let version = r
+            .baseline
+            .as_ref()
+            .map(|b| b.version.as_str())
+            .unwrap_or_default();
+        causes.push(format!(
+            "{} metrics regressed against baseline {version}:",
+            regressions.len()
+        ));
+    }
+    if let Some(missing) = r.baseline.as_ref().and_then(|b| b.missing.as_ref()) {
+        causes.push(missing.clone());
+    }
     let mut out = format!("perf test `{}` failed: {}", r.name, causes.join("; "));
     for t in &failed {
         // "p95 < 5ms per 10s" → "< 5ms per 10s": the limit as written.
@@ -331,6 +403,18 @@ pub(crate) fn failure(r: &Report) -> String {
             out,
             "\n  ✗ {}: observed {} (limit {limit})",
             t.metric, t.observed_display
+        );
+    }
+    for m in &regressions {
+        let _ = write!(
+            out,
+            "\n  ✗ {} regression: {} ({} → {}, p{}) over the {:.0}% budget",
+            m.metric,
+            crate::stats::format_delta(m.delta),
+            compared_value(&m.metric, m.old),
+            compared_value(&m.metric, m.new),
+            with_eq(crate::stats::format_p(m.p_value.unwrap_or(0.0), 4)),
+            m.budget.unwrap_or(0.0) * 100.0
         );
     }
     let _ = write!(out, "\n\n{}", render(r));

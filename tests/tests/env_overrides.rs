@@ -27,7 +27,7 @@ async fn open_target() {
     tokio::time::sleep(Duration::from_millis(1)).await;
 }
 
-const VARS: [&str; 9] = [
+const VARS: [&str; 14] = [
     "PERF_WORKERS",
     "PERF_REPEAT",
     "PERF_DURATION",
@@ -37,6 +37,11 @@ const VARS: [&str; 9] = [
     "PERF_PROFILE",
     "PERF_PROGRESS",
     "PERF_GATE_UNDER_TEST",
+    "PERF_SAVE_BASELINE",
+    "PERF_BASELINE",
+    "PERFORMANCE_TEST_BASELINE_VERSION",
+    "PERF_REQUIRE_BASELINE",
+    "PERF_BASELINE_DIR",
 ];
 
 fn run_child(vars: &[(&str, &str)], dir: &Path) -> Output {
@@ -216,4 +221,54 @@ fn perf_rate_and_profile_reshape_open_model_tests_and_progress_is_shown_on_reque
     let out = run_test_in_child("open_target", &[], dir.path());
     assert!(out.status.success());
     assert!(!String::from_utf8_lossy(&out.stderr).contains("progress:"));
+}
+
+#[test]
+fn baselines_are_saved_and_compared_through_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let baselines = dir.path().join("baselines");
+    let b = baselines.to_str().unwrap();
+    let out = run_child(
+        &[("PERF_BASELINE_DIR", b), ("PERF_SAVE_BASELINE", "v9")],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(baselines.join("v9/env_overrides/env_target.json").is_file());
+    assert!(text(&out).contains("baseline v9 saved:"), "{}", text(&out));
+
+    // The original framework's variable names the version to compare with.
+    let out = run_child(
+        &[
+            ("PERF_BASELINE_DIR", b),
+            ("PERFORMANCE_TEST_BASELINE_VERSION", "v9"),
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let r = Report::read_json(&dir.path().join("env_overrides/env_target.json")).unwrap();
+    let cmp = r.baseline.expect("compared with v9");
+    assert_eq!(cmp.version, "v9");
+    assert!(cmp.missing.is_none() && cmp.metrics.iter().any(|m| m.metric == "p95"));
+
+    // A missing baseline passes, unless it is required.
+    let out = run_child(
+        &[("PERF_BASELINE_DIR", b), ("PERF_BASELINE", "v404")],
+        dir.path(),
+    );
+    assert!(out.status.success());
+    let out = run_child(
+        &[
+            ("PERF_BASELINE_DIR", b),
+            ("PERF_BASELINE", "v404"),
+            ("PERF_REQUIRE_BASELINE", "1"),
+        ],
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("no baseline v404")
+            && text(&out).contains("PERF_REQUIRE_BASELINE is set"),
+        "{}",
+        text(&out)
+    );
 }

@@ -1,0 +1,111 @@
+//! `perf-report`: compare perf-runtime results (a regression gate outside
+//! `cargo test`), render the HTML report, export Go benchmark format.
+//!
+//! ```text
+//! perf-report compare OLD NEW [--max-regression 10%] [--alpha 0.05]
+//! perf-report html [INPUT...] [--baseline OLD] [--out target/perf/report]
+//! perf-report go-bench [INPUT...]
+//! ```
+//!
+//! OLD, NEW and INPUT are result files (a report or a baseline JSON), a
+//! directory of them (searched recursively), or a baseline version name
+//! (`v1.0.0`, looked up in `PERF_BASELINE_DIR` or `./perf-baselines`).
+
+mod compare;
+mod gobench;
+mod html;
+mod inputs;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "perf-report",
+    version,
+    about = "Compare, render and export perf-runtime results"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compare two sets of results, per test and metric (benchstat-like).
+    /// Exits 1 when a metric regressed significantly beyond the budget.
+    Compare {
+        /// The old results: a file, a directory or a baseline version.
+        old: String,
+        /// The new results: a file, a directory or a baseline version.
+        new: String,
+        /// Largest allowed relative slowdown of mean, p50, p95 and p99
+        /// ("10%" or 0.1); without it, nothing fails.
+        #[arg(long, value_parser = parse_budget)]
+        max_regression: Option<f64>,
+        /// Significance level of the one-sided tests.
+        #[arg(long, default_value_t = perf_runtime::stats::DEFAULT_ALPHA)]
+        alpha: f64,
+    },
+    /// Render `index.html` with latency distributions, timelines, threshold
+    /// tables and, with `--baseline`, the baseline overlaid.
+    Html {
+        /// Results to render (default: the reports in target/perf).
+        inputs: Vec<String>,
+        /// Results to overlay as the baseline.
+        #[arg(long)]
+        baseline: Option<String>,
+        /// Output directory.
+        #[arg(long, default_value = "target/perf/report")]
+        out: PathBuf,
+    },
+    /// Print results in Go's benchmark text format, for benchstat.
+    GoBench {
+        /// Results to print (default: the reports in target/perf).
+        inputs: Vec<String>,
+    },
+}
+
+fn parse_budget(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let value = match t.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|p| p / 100.0),
+        None => t.parse::<f64>(),
+    }
+    .map_err(|_| format!("`{t}` is not a budget; write e.g. 10% or 0.1"))?;
+    if value >= 0.0 && value.is_finite() {
+        Ok(value)
+    } else {
+        Err(format!(
+            "`{t}`: a budget is a non-negative fraction or percentage"
+        ))
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Compare {
+            old,
+            new,
+            max_regression,
+            alpha,
+        } => compare::run(&old, &new, max_regression, alpha),
+        Command::Html {
+            inputs,
+            baseline,
+            out,
+        } => html::run(&inputs, baseline.as_deref(), &out).map(|()| true),
+        Command::GoBench { inputs } => gobench::run(&inputs).map(|()| true),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("perf-report: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

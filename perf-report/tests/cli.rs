@@ -1,0 +1,137 @@
+//! The `perf-report` binary: `compare` against a golden output and its exit
+//! codes, `go-bench`, and `html`.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use perf_runtime::Report;
+
+/// 2,000 latencies spread evenly over 1–2 ms, scaled.
+fn histogram(scale: f64) -> Histogram<u64> {
+    let mut h = Histogram::new(3).unwrap();
+    for i in 0..2000u64 {
+        let ns = 1_000_000 + (i * 7919 % 1000) * 1000;
+        h.record((ns as f64 * scale) as u64).unwrap();
+    }
+    h
+}
+
+fn write(dir: &Path, name: &str, scale: f64, errors: u64) {
+    let report = Report::from_parts(name, histogram(scale), errors, Duration::from_secs(2));
+    let path = dir.join(format!("{}.json", name.replace("::", "_")));
+    report.write_json(&path).unwrap();
+}
+
+fn fixtures() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = (dir.path().join("old"), dir.path().join("new"));
+    write(&old, "svc::get_item", 1.0, 2);
+    write(&new, "svc::get_item", 1.3, 2);
+    write(&old, "svc::put_item", 1.0, 0);
+    write(&new, "svc::put_item", 1.0, 0);
+    write(&old, "svc::retired", 1.0, 0);
+    write(&new, "svc::scan", 1.0, 0);
+    dir
+}
+
+fn perf_report(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_perf-report"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn compare_matches_the_golden_output_and_fails_on_a_regression() {
+    let dir = fixtures();
+    let out = perf_report(
+        &["compare", "old", "new", "--max-regression", "10%"],
+        dir.path(),
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let golden = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/compare.txt"),
+    )
+    .unwrap();
+    assert_eq!(stdout, golden, "\n--- got ---\n{stdout}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a regression beyond the budget exits 1"
+    );
+}
+
+#[test]
+fn without_a_budget_nothing_fails() {
+    let dir = fixtures();
+    let out = perf_report(&["compare", "old", "new"], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no regression beyond the budget"));
+}
+
+#[test]
+fn bad_inputs_exit_2_with_the_reason() {
+    let dir = fixtures();
+    let out = perf_report(&["compare", "old", "nowhere"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("\"nowhere\" is neither a file, a directory, nor a saved baseline"),
+        "{stderr}"
+    );
+    std::fs::write(dir.path().join("broken.json"), "{\"schema_version\": 1,").unwrap();
+    let out = perf_report(&["compare", "old", "broken.json"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("broken.json is not a perf-runtime report")
+    );
+}
+
+#[test]
+fn go_bench_format_is_what_benchstat_reads() {
+    let dir = fixtures();
+    let out = perf_report(&["go-bench", "new"], dir.path());
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("Benchmarksvc/get_item-"))
+        .expect(&stdout);
+    let fields: Vec<&str> = line.split('\t').collect();
+    assert_eq!(fields[1], "2000");
+    assert!(
+        fields[2].ends_with(" ns/op") && fields[3].ends_with(" p50-ns"),
+        "{line}"
+    );
+    assert!(stdout.starts_with("goos: "));
+}
+
+#[test]
+fn html_report_is_self_contained_with_two_charts_per_test() {
+    let dir = fixtures();
+    let out = perf_report(
+        &["html", "new", "--baseline", "old", "--out", "report"],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(dir.path().join("report/index.html")).unwrap();
+    assert_eq!(html.matches("<svg").count(), 2 * 3);
+    assert!(
+        html.contains("svc::get_item") && html.contains(">\nbaseline\n</text>"),
+        "the baseline is overlaid and named"
+    );
+    for outside in ["http://", "https://", "<script src", "<link"] {
+        let found = html.replace("http://www.w3.org/2000/svg", "");
+        assert!(
+            !found.contains(outside),
+            "the page must work offline: found {outside}"
+        );
+    }
+}
