@@ -1,23 +1,58 @@
-//! Code generation: the checked function becomes a `#[test]` that calls the
+//! Code generation: the checked function becomes a `#[test]` (or, with
+//! `#[case]`s, a module of tests, see [`crate::cases`]) that calls the
 //! runtime's builder, so the attribute and the programmatic API share one
 //! implementation.
 
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{Attribute, FnArg, ItemFn, Type};
+use syn::{Attribute, FnArg, GenericArgument, ItemFn, PathArguments, ReturnType, Type};
 
+use crate::cases::{self, Case};
 use crate::parse::{parse_config, Config, Errors, Warmup};
 
 /// How the iteration function takes its context.
-enum CtxParam {
-    None,
+#[derive(Clone, Copy)]
+pub(crate) enum CtxForm {
     ByValue,
     ByRef,
 }
 
+/// One parameter of the iteration function.
+pub(crate) enum Param {
+    Ctx(CtxForm),
+    /// A case argument of this type.
+    Value(Box<Type>),
+}
+
+/// What the iteration function returns.
+pub(crate) enum Ret {
+    Unit,
+    /// `Result<T, E>`: an `Err` is an error; `T` is compared with a case's
+    /// expected output.
+    Result(Box<Type>),
+    /// Any other type, compared with a case's expected output.
+    Value(Box<Type>),
+}
+
+/// The function's shape, once checked.
+pub(crate) struct Shape {
+    pub(crate) params: Vec<Param>,
+    pub(crate) ret: Ret,
+}
+
+impl Shape {
+    /// Parameters a case gives arguments for.
+    pub(crate) fn value_params(&self) -> usize {
+        self.params
+            .iter()
+            .filter(|p| matches!(p, Param::Value(_)))
+            .count()
+    }
+}
+
 pub(crate) fn perf_test(args: TokenStream, item: TokenStream) -> TokenStream {
-    let func: ItemFn = match syn::parse2(item.clone()) {
+    let mut func: ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(e) => {
             // Not a function at all: keep the item so that the only error is ours.
@@ -28,9 +63,19 @@ pub(crate) fn perf_test(args: TokenStream, item: TokenStream) -> TokenStream {
     };
     let mut errors = Errors::default();
     let config = parse_config(args).map_err(|e| errors.push(e)).ok();
-    let ctx = check_signature(&func, &mut errors);
-    match (errors.into_result(), config, ctx) {
-        (Ok(()), Some(config), Some(ctx)) => generate(func, &config, ctx),
+    let cases = cases::take_cases(&mut func, &mut errors);
+    let shape = check_signature(&func, !cases.is_empty(), &mut errors);
+    let cases = match (&config, &shape) {
+        (Some(config), Some(shape)) => {
+            cases::check(cases, config, shape, &func.sig.ident, &mut errors)
+        }
+        _ => Vec::new(),
+    };
+    match (errors.into_result(), config, shape) {
+        (Ok(()), Some(config), Some(shape)) if !cases.is_empty() => {
+            cases::generate(func, &config, &shape, &cases)
+        }
+        (Ok(()), Some(config), Some(shape)) => generate(func, &config, &shape),
         (result, _, _) => fallback(func, result.err()),
     }
 }
@@ -42,8 +87,14 @@ fn is_test_attr(attr: &Attribute) -> bool {
         .is_some_and(|s| s.ident == "test")
 }
 
+pub(crate) fn is_lint_attr(attr: &Attribute) -> bool {
+    ["allow", "warn", "deny", "forbid", "expect"]
+        .iter()
+        .any(|l| attr.path().is_ident(l))
+}
+
 /// Checks the function's form; `None` if it cannot be a perf test.
-fn check_signature(func: &ItemFn, all_errors: &mut Errors) -> Option<CtxParam> {
+fn check_signature(func: &ItemFn, has_cases: bool, all_errors: &mut Errors) -> Option<Shape> {
     let mut errors = Errors::default();
     let sig = &func.sig;
     if sig.asyncness.is_none() {
@@ -53,24 +104,33 @@ fn check_signature(func: &ItemFn, all_errors: &mut Errors) -> Option<CtxParam> {
         );
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        errors.at(sig.generics.span(), "a perf test cannot be generic: it is run by the test harness, which has no type to give it");
+        errors.at(
+            sig.generics.span(),
+            "a perf test cannot be generic: it is run by the test harness, which has no type to give it",
+        );
     }
     if let Some(v) = &sig.variadic {
         errors.at(v.span(), "a perf test cannot be variadic");
     }
-    let mut ctx = CtxParam::None;
-    for (i, input) in sig.inputs.iter().enumerate() {
+    let mut params = Vec::new();
+    for input in &sig.inputs {
         match input {
             FnArg::Receiver(r) => errors.at(r.span(), "a perf test cannot take `self`: write a free `async fn`"),
-            FnArg::Typed(pat) if i > 0 => errors.at(
-                pat.span(),
-                "a perf test takes at most one parameter, the context: `ctx: Ctx` or `ctx: &Ctx`",
-            ),
-            FnArg::Typed(pat) => match ctx_param(&pat.ty) {
-                Some(form) => ctx = form,
-                None => errors.at(
+            FnArg::Typed(pat) => match (ctx_param(&pat.ty), has_cases) {
+                (Some(_), _) if params.iter().any(|p| matches!(p, Param::Ctx(_))) => {
+                    errors.at(pat.span(), "a perf test takes the context once");
+                }
+                (Some(form), _) => params.push(Param::Ctx(form)),
+                (None, true) => params.push(Param::Value(pat.ty.clone())),
+                (None, false) if !params.is_empty() => errors.at(
+                    pat.span(),
+                    "a perf test takes at most one parameter, the context: `ctx: Ctx` or `ctx: &Ctx` \
+                     (or add #[case(...)] attributes to give it arguments)",
+                ),
+                (None, false) => errors.at(
                     pat.ty.span(),
-                    "the only parameter a perf test takes is the context: `ctx: perf_runtime::Ctx` or `ctx: &perf_runtime::Ctx`",
+                    "the only parameter a perf test takes is the context: `ctx: perf_runtime::Ctx` or \
+                     `ctx: &perf_runtime::Ctx` (or add #[case(...)] attributes to give it arguments)",
                 ),
             },
         }
@@ -85,18 +145,21 @@ fn check_signature(func: &ItemFn, all_errors: &mut Errors) -> Option<CtxParam> {
     }
     let ok = errors.is_empty();
     all_errors.append(errors);
-    ok.then_some(ctx)
+    ok.then(|| Shape {
+        params,
+        ret: return_shape(&sig.output),
+    })
 }
 
-fn ctx_param(ty: &Type) -> Option<CtxParam> {
+fn ctx_param(ty: &Type) -> Option<CtxForm> {
     match ty {
         Type::Path(p) if p.qself.is_none() && p.path.segments.last()?.ident == "Ctx" => {
-            Some(CtxParam::ByValue)
+            Some(CtxForm::ByValue)
         }
         Type::Reference(r) if r.mutability.is_none() && r.lifetime.is_none() => {
             match ctx_param(&r.elem)? {
-                CtxParam::ByValue => Some(CtxParam::ByRef),
-                _ => None,
+                CtxForm::ByValue => Some(CtxForm::ByRef),
+                CtxForm::ByRef => None,
             }
         }
         Type::Paren(p) => ctx_param(&p.elem),
@@ -104,8 +167,32 @@ fn ctx_param(ty: &Type) -> Option<CtxParam> {
     }
 }
 
-/// On error: the function as written (minus test attributes, which would
-/// add errors of their own) plus every error, so IDEs keep working.
+fn return_shape(output: &ReturnType) -> Ret {
+    let ReturnType::Type(_, ty) = output else {
+        return Ret::Unit;
+    };
+    if let Type::Tuple(t) = &**ty {
+        if t.elems.is_empty() {
+            return Ret::Unit;
+        }
+    }
+    if let Type::Path(p) = &**ty {
+        if let Some(last) = p.path.segments.last() {
+            if last.ident == "Result" {
+                if let PathArguments::AngleBracketed(args) = &last.arguments {
+                    if let Some(GenericArgument::Type(ok)) = args.args.first() {
+                        return Ret::Result(Box::new(ok.clone()));
+                    }
+                }
+            }
+        }
+    }
+    Ret::Value(ty.clone())
+}
+
+/// On error: the function as written (minus test and case attributes,
+/// which would add errors of their own) plus every error, so IDEs keep
+/// working.
 fn fallback(mut func: ItemFn, error: Option<syn::Error>) -> TokenStream {
     func.attrs.retain(|a| !is_test_attr(a));
     let errors = error.map(|e| e.to_compile_error());
@@ -116,32 +203,19 @@ fn fallback(mut func: ItemFn, error: Option<syn::Error>) -> TokenStream {
     }
 }
 
-fn is_lint_attr(attr: &Attribute) -> bool {
-    ["allow", "warn", "deny", "forbid", "expect"]
-        .iter()
-        .any(|l| attr.path().is_ident(l))
-}
-
-fn generate(func: ItemFn, config: &Config, ctx: CtxParam) -> TokenStream {
+/// `::perf_runtime::__private`, or the `crate = "…"` path's.
+pub(crate) fn runtime_path(config: &Config) -> TokenStream {
     let krate = config
         .krate
         .as_ref()
         .map_or_else(|| quote!(::perf_runtime), |p| p.to_token_stream());
-    let rt = quote!(#krate::__private);
-    let ItemFn {
-        attrs,
-        vis,
-        sig,
-        block,
-    } = func;
-    let name = &sig.ident;
-    // Lints written on the function are about its body: they go on the inner
-    // function; everything else (docs, #[should_panic], #[ignore], #[cfg])
-    // stays on the test.
-    let (lint_attrs, test_attrs): (Vec<_>, Vec<_>) = attrs.into_iter().partition(is_lint_attr);
+    quote!(#krate::__private)
+}
 
+/// The builder calls for a configuration.
+pub(crate) fn setters(config: &Config, rt: &TokenStream) -> Vec<TokenStream> {
     let mut setters = Vec::new();
-    let u64_lit = |n: u64| Literal::u64_suffixed(n);
+    let u64_lit = Literal::u64_suffixed;
     let usize_lit = |n: u64| Literal::usize_suffixed(n as usize);
     let dur = |d: std::time::Duration| {
         let ns = Literal::u64_suffixed(d.as_nanos() as u64);
@@ -210,13 +284,9 @@ fn generate(func: ItemFn, config: &Config, ctx: CtxParam) -> TokenStream {
         let budget = Literal::f64_suffixed(r.value.1);
         setters.push(match r.value.0 {
             None => quote_spanned!(r.span=> .regression_all(#budget)),
-            Some(perf_spec::Metric::Percentile(p)) => {
-                let p = Literal::f64_suffixed(p.value());
-                quote_spanned!(r.span=> .regression(#rt::Metric::Percentile(#rt::percentile(#p)), #budget))
-            }
-            Some(other) => {
-                let variant = format_ident!("{}", format!("{other:?}"));
-                quote_spanned!(r.span=> .regression(#rt::Metric::#variant, #budget))
+            Some(m) => {
+                let metric = metric_tokens(m, rt);
+                quote_spanned!(r.span=> .regression(#metric, #budget))
             }
         });
     }
@@ -224,18 +294,13 @@ fn generate(func: ItemFn, config: &Config, ctx: CtxParam) -> TokenStream {
         let v = dur(a.value);
         setters.push(quote_spanned!(a.span=> .abort_on_fail(#v)));
     }
+    if let Some(sla) = &config.sla {
+        let path = &sla.value;
+        setters.push(quote_spanned!(path.span()=> .sla(&#path)));
+    }
     for t in &config.thresholds {
         let spec = t.value;
-        let metric = match spec.metric {
-            perf_spec::Metric::Percentile(p) => {
-                let p = Literal::f64_suffixed(p.value());
-                quote!(#rt::Metric::Percentile(#rt::percentile(#p)))
-            }
-            other => {
-                let variant = format_ident!("{}", format!("{other:?}"));
-                quote!(#rt::Metric::#variant)
-            }
-        };
+        let metric = metric_tokens(spec.metric, rt);
         let op = format_ident!("{}", format!("{:?}", spec.op));
         let limit = Literal::f64_suffixed(spec.limit);
         let window = match spec.window {
@@ -251,19 +316,115 @@ fn generate(func: ItemFn, config: &Config, ctx: CtxParam) -> TokenStream {
             }))),
         );
     }
+    setters
+}
 
-    let call = match ctx {
-        CtxParam::None => quote!(|_: #rt::Ctx| #name()),
-        CtxParam::ByValue => quote!(#name),
-        CtxParam::ByRef => quote!(|ctx: #rt::Ctx| async move { #name(&ctx).await }),
+fn metric_tokens(metric: perf_spec::Metric, rt: &TokenStream) -> TokenStream {
+    match metric {
+        perf_spec::Metric::Percentile(p) => {
+            let p = Literal::f64_suffixed(p.value());
+            quote!(#rt::Metric::Percentile(#rt::percentile(#p)))
+        }
+        other => {
+            let variant = format_ident!("{}", format!("{other:?}"));
+            quote!(#rt::Metric::#variant)
+        }
+    }
+}
+
+/// The iteration closure: calls the function with the context and the case
+/// arguments (`__arg0`, … cloned per iteration), then checks the output
+/// against `expected` and `validate`, if any.
+pub(crate) fn iteration(
+    name: &syn::Ident,
+    shape: &Shape,
+    config: &Config,
+    case: Option<&Case>,
+    rt: &TokenStream,
+) -> TokenStream {
+    let mut clones = Vec::new();
+    let mut args = Vec::new();
+    let mut value_index = 0usize;
+    for p in &shape.params {
+        match p {
+            Param::Ctx(CtxForm::ByValue) => args.push(quote!(__ctx)),
+            Param::Ctx(CtxForm::ByRef) => args.push(quote!(&__ctx)),
+            Param::Value(_) => {
+                let arg = format_ident!("__arg{}", value_index);
+                clones.push(quote!(let #arg = ::core::clone::Clone::clone(&#arg);));
+                args.push(quote!(#arg));
+                value_index += 1;
+            }
+        }
+    }
+    let expected = case.is_some_and(|c| c.expected.is_some());
+    let checks = expected || config.validate.is_some();
+    if expected {
+        clones.push(quote!(let __expected = ::core::clone::Clone::clone(&__expected);));
+    }
+    let call = quote!(#name(#(#args),*).await);
+    let body = if checks {
+        let unwrap = match shape.ret {
+            Ret::Result(_) => quote! {
+                let __out = match __out {
+                    ::core::result::Result::Ok(v) => v,
+                    ::core::result::Result::Err(e) => {
+                        return ::core::result::Result::Err(::std::format!("{:?}", e));
+                    }
+                };
+            },
+            _ => quote!(),
+        };
+        let validate = config.validate.as_ref().map(|v| {
+            let path = &v.value;
+            quote_spanned!(path.span()=> #rt::Validation::into_validation(#path(&__out))?;)
+        });
+        let compare = case.filter(|c| c.expected.is_some()).map(|c| {
+            let case_name = &c.name;
+            quote!(#rt::check_expected(#case_name, __out, &*__expected)?;)
+        });
+        quote! {
+            let __out = #call;
+            let __checked = (move || -> ::core::result::Result<(), ::std::string::String> {
+                #unwrap
+                #validate
+                #compare
+                ::core::result::Result::Ok(())
+            })();
+            __checked.map_err(#rt::CheckFailed)
+        }
+    } else {
+        call
     };
-    let inner_sig = &sig;
+    quote! {
+        move |__ctx: #rt::Ctx| {
+            #(#clones)*
+            async move { #body }
+        }
+    }
+}
+
+fn generate(func: ItemFn, config: &Config, shape: &Shape) -> TokenStream {
+    let rt = runtime_path(config);
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = func;
+    let name = &sig.ident;
+    // Lints written on the function are about its body: they go on the inner
+    // function; everything else (docs, #[should_panic], #[ignore], #[cfg])
+    // stays on the test.
+    let (lint_attrs, test_attrs): (Vec<_>, Vec<_>) = attrs.into_iter().partition(is_lint_attr);
+    let setters = setters(config, &rt);
+    let call = iteration(name, shape, config, None, &rt);
     quote! {
         #(#test_attrs)*
         #[::core::prelude::v1::test]
         #vis fn #name() {
             #(#lint_attrs)*
-            #inner_sig #block
+            #sig #block
 
             #rt::run_test(
                 #rt::PerfTest::__from_macro(

@@ -1,6 +1,7 @@
 //! The `#[perf_test]` attribute. Use it through `perf_runtime`, which
 //! re-exports it: `use perf_runtime::perf_test;`.
 
+mod cases;
 mod expand;
 mod parse;
 

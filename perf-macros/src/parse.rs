@@ -31,6 +31,8 @@ const KEYS: &[&str] = &[
     "abort_on_fail",
     "gate",
     "baseline",
+    "sla",
+    "validate",
     "worker_threads",
     "crate",
 ];
@@ -95,7 +97,7 @@ pub(crate) enum Warmup {
 }
 
 /// The checked configuration of one `#[perf_test]`.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct Config {
     pub(crate) krate: Option<syn::Path>,
     pub(crate) workers: Option<Spanned<u64>>,
@@ -115,6 +117,10 @@ pub(crate) struct Config {
     pub(crate) baseline: Option<Spanned<String>>,
     /// `regression < "10%"` (metric `None`) and `p95 regression < "10%"`.
     pub(crate) regressions: Vec<Spanned<(Option<Metric>, f64)>>,
+    /// `sla = CHECKOUT_SLA`: a const `PerformanceSLA`.
+    pub(crate) sla: Option<Spanned<syn::Path>>,
+    /// `validate = path::to_fn`: checks each output.
+    pub(crate) validate: Option<Spanned<syn::Path>>,
 }
 
 /// A setting's value as written.
@@ -123,6 +129,8 @@ enum Value {
     Lit(Lit),
     /// `key = [("30s", 100), ...]`
     List(Vec<(Lit, Lit)>, Span),
+    /// `key = some::path`
+    Path(syn::Path),
     /// A bare `key`.
     Flag,
 }
@@ -266,8 +274,10 @@ impl Parse for Arg {
             (None, MetricTok::Name(key)) => {
                 let value = if input.peek(syn::token::Bracket) {
                     parse_list(input)?
-                } else {
+                } else if input.peek(Lit) || input.peek(Token![-]) {
                     Value::Lit(input.parse()?)
+                } else {
+                    Value::Path(input.parse()?)
                 };
                 Ok(Arg::Setting { key, value })
             }
@@ -296,6 +306,14 @@ impl Parse for Arg {
 
 /// Parses and validates the attribute's arguments.
 pub(crate) fn parse_config(args: TokenStream) -> syn::Result<Config> {
+    let (config, mut errors) = parse_args(args)?;
+    config.check_combination(&mut errors);
+    errors.into_result().map(|()| config)
+}
+
+/// Parses arguments without checking how they combine (a case's
+/// overrides are only checked once merged with the attribute's).
+pub(crate) fn parse_args(args: TokenStream) -> syn::Result<(Config, Errors)> {
     let args = Punctuated::<Arg, Token![,]>::parse_terminated.parse2(args)?;
     let mut config = Config::default();
     let mut errors = Errors::default();
@@ -328,8 +346,7 @@ pub(crate) fn parse_config(args: TokenStream) -> syn::Result<Config> {
             }
         }
     }
-    config.check_combination(&mut errors);
-    errors.into_result().map(|()| config)
+    Ok((config, errors))
 }
 
 /// Stores `value` in `slot` unless the key was already given.
@@ -452,6 +469,7 @@ fn stages_value(value: &Value, errors: &mut Errors) -> Option<Vec<Stage>> {
 fn value_span(value: &Value) -> Span {
     match value {
         Value::Lit(l) => l.span(),
+        Value::Path(p) => p.span(),
         Value::List(_, span) => *span,
         Value::Flag => Span::call_site(),
     }
@@ -460,8 +478,29 @@ fn value_span(value: &Value) -> Span {
 impl Config {
     fn set(&mut self, key: &Ident, value: Value, errors: &mut Errors) {
         let name = key.to_string();
+        if let ("sla" | "validate", Value::Path(path)) = (name.as_str(), &value) {
+            let slot = if name == "sla" {
+                &mut self.sla
+            } else {
+                &mut self.validate
+            };
+            set_once(slot, key, Some(path.clone()), errors);
+            return;
+        }
         let lit = match (&value, name.as_str()) {
             (Value::Lit(l), _) => Some(l),
+            (Value::Path(p), _) if KEYS.contains(&name.as_str()) => {
+                let hint = if matches!(name.as_str(), "sla" | "validate") {
+                    String::new()
+                } else {
+                    " (a literal: a number or a string)".to_owned()
+                };
+                errors.at(
+                    p.span(),
+                    format!("`{name}` does not take a path here{hint}"),
+                );
+                return;
+            }
             (_, "stages") => None,
             (Value::Flag, "abort_on_fail") => None,
             (Value::Flag, _) if KEYS.contains(&name.as_str()) => {
@@ -531,6 +570,14 @@ impl Config {
                 };
                 set_once(&mut self.baseline, key, version, errors)
             }
+            ("sla", Some(v)) => errors.at(
+                v.span(),
+                "`sla` takes the path of a const `PerformanceSLA`, e.g. `sla = CHECKOUT_SLA` (not a string)",
+            ),
+            ("validate", Some(v)) => errors.at(
+                v.span(),
+                "`validate` takes the path of a function, e.g. `validate = check_order` (not a string)",
+            ),
             ("abort_on_fail", v) => {
                 let grace = match v {
                     None => Some(Duration::ZERO),
@@ -567,6 +614,65 @@ impl Config {
         }
     }
 
+    /// This configuration with a case's overrides on top: settings the case
+    /// gives replace the attribute's; a case threshold replaces the
+    /// attribute's on the same metric, direction and window.
+    pub(crate) fn merged(&self, over: &Config) -> Config {
+        fn pick<T: Clone>(over: &Option<T>, base: &Option<T>) -> Option<T> {
+            over.clone().or_else(|| base.clone())
+        }
+        let replaced = |t: &Spanned<ThresholdSpec>| {
+            over.thresholds.iter().any(|o| {
+                o.value.metric == t.value.metric
+                    && o.value.op.is_upper_bound() == t.value.op.is_upper_bound()
+                    && o.value.window == t.value.window
+            })
+        };
+        let mut thresholds: Vec<_> = self
+            .thresholds
+            .iter()
+            .filter(|t| !replaced(t))
+            .cloned()
+            .collect();
+        thresholds.extend(over.thresholds.iter().cloned());
+        let mut regressions: Vec<_> = self
+            .regressions
+            .iter()
+            .filter(|r| !over.regressions.iter().any(|o| o.value.0 == r.value.0))
+            .cloned()
+            .collect();
+        regressions.extend(over.regressions.iter().cloned());
+        Config {
+            krate: pick(&over.krate, &self.krate),
+            workers: pick(&over.workers, &self.workers),
+            // A case choosing a count or a time replaces either of the base's.
+            repeat: if over.duration.is_some() {
+                over.repeat.clone()
+            } else {
+                pick(&over.repeat, &self.repeat)
+            },
+            duration: if over.repeat.is_some() {
+                over.duration.clone()
+            } else {
+                pick(&over.duration, &self.duration)
+            },
+            rate: pick(&over.rate, &self.rate),
+            stages: pick(&over.stages, &self.stages),
+            profile: pick(&over.profile, &self.profile),
+            warmup: pick(&over.warmup, &self.warmup),
+            timeout: pick(&over.timeout, &self.timeout),
+            iteration_timeout: pick(&over.iteration_timeout, &self.iteration_timeout),
+            abort_on_fail: pick(&over.abort_on_fail, &self.abort_on_fail),
+            gate: pick(&over.gate, &self.gate),
+            worker_threads: pick(&over.worker_threads, &self.worker_threads),
+            thresholds,
+            baseline: pick(&over.baseline, &self.baseline),
+            regressions,
+            sla: pick(&over.sla, &self.sla),
+            validate: pick(&over.validate, &self.validate),
+        }
+    }
+
     /// The planned length of the measured phase, if known at compile time.
     fn run_length(&self) -> Option<Duration> {
         if let Some(s) = &self.stages {
@@ -576,7 +682,7 @@ impl Config {
         Some(self.profile.as_ref().map_or(d, |p| p.value.run_length(d)))
     }
 
-    fn check_combination(&self, errors: &mut Errors) {
+    pub(crate) fn check_combination(&self, errors: &mut Errors) {
         if let (Some(_), Some(d)) = (&self.repeat, &self.duration) {
             errors.at(
                 d.span,

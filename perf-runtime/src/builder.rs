@@ -184,6 +184,12 @@ impl PerfTest {
         self
     }
 
+    /// Adds every limit of `sla` as a threshold.
+    pub fn sla(mut self, sla: &crate::PerformanceSLA) -> Self {
+        self.thresholds.extend(sla.thresholds());
+        self
+    }
+
     /// Compare the run with baseline `version` (see [`crate::baseline`]);
     /// `PERF_BASELINE` or `PERFORMANCE_TEST_BASELINE_VERSION` override it.
     pub fn baseline(mut self, version: impl Into<String>) -> Self {

@@ -34,6 +34,7 @@
 mod arrival;
 pub mod baseline;
 mod builder;
+pub mod cases;
 mod ctx;
 mod env;
 mod error;
@@ -45,8 +46,10 @@ mod panics;
 mod recorder;
 mod report;
 mod scheduler;
+mod sla;
 pub mod stats;
 mod summary;
+mod table;
 mod threshold;
 mod timeline;
 
@@ -61,6 +64,8 @@ pub use perf_spec::{
 };
 pub use recorder::{ErrorCount, ErrorKind, ErrorSample};
 pub use report::{LatencyStats, PercentileValue, Report, WarmupStats, REPORT_SCHEMA_VERSION};
+pub use sla::{PerformanceSLA, SlaViolation};
+pub use table::{Benchmark, Outliers, TableReport, TableTest, DEFAULT_PARALLEL_WORKERS};
 pub use threshold::{
     ByteBound, CountBound, FractionBound, LatencyBound, RateBound, Threshold, ThresholdOutcome,
     ValueBound, WindowVerdict,
@@ -70,7 +75,9 @@ pub use timeline::TimelinePoint;
 /// What a perf test file usually needs: `use perf_runtime::prelude::*;`.
 pub mod prelude {
     pub use crate::memory::MemoryProfiler;
-    pub use crate::{perf_test, track_allocations, Ctx, PerfTest, Report, Threshold, Warmup};
+    pub use crate::{
+        perf_test, track_allocations, Ctx, PerfTest, PerformanceSLA, Report, Threshold, Warmup,
+    };
     pub use std::time::Duration;
 }
 
@@ -85,6 +92,24 @@ pub mod __private {
     /// A percentile the macro has already checked.
     pub fn percentile(p: f64) -> perf_spec::Percentile {
         perf_spec::Percentile::new(p).expect("checked by #[perf_test] at compile time")
+    }
+
+    pub use crate::cases::{check_expected, CaseGroup, CheckFailed, Validation};
+
+    /// Runs one case of a parametrised perf test, then compares the cases
+    /// of its function that have finished (see [`crate::cases`]).
+    #[track_caller]
+    pub fn run_case<F, Fut>(group: &'static CaseGroup, case: &str, test: PerfTest, f: F)
+    where
+        F: Fn(Ctx) -> Fut + Send + Sync + 'static,
+        Fut: core::future::Future + Send + 'static,
+        Fut::Output: IntoOutcome,
+    {
+        let report = test.run(f).unwrap_or_else(|e| panic!("{e}"));
+        if let Some(comparison) = group.finish(case, &report) {
+            crate::report::print_summary(&comparison.table());
+        }
+        report.assert_passed();
     }
 
     /// Runs the test and fails it (panics) on a configuration error or a

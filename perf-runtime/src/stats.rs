@@ -36,6 +36,18 @@ use serde::{Deserialize, Serialize};
 /// The significance level used when none is given.
 pub const DEFAULT_ALPHA: f64 = 0.05;
 
+/// Differences smaller than this (relative) are never called significant,
+/// however small their p-value: with thousands of tight samples a 0.3%
+/// shift (a warmer cache, a CPU clock step) is "real" and meaningless.
+/// criterion's noise threshold, with its default of 1%.
+pub const NOISE_THRESHOLD: f64 = 0.01;
+
+/// A difference is significant: `p < alpha` and larger than the noise
+/// threshold.
+pub fn significant(p_value: Option<f64>, delta: f64) -> bool {
+    p_value.is_some_and(|p| p < DEFAULT_ALPHA) && delta.abs() > NOISE_THRESHOLD
+}
+
 /// Samples each side needs for the Mann-Whitney normal approximation.
 const MIN_RANK_SAMPLES: u64 = 20;
 /// Expected samples beyond a quantile each side needs.
@@ -166,7 +178,8 @@ pub fn format_p(p: f64, digits: usize) -> String {
 pub enum Verdict {
     /// Worse by more than the budget, and significant.
     Regressed,
-    /// Significantly worse, but within the budget.
+    /// Significantly worse (beyond the 1% noise threshold), but within the
+    /// budget.
     WorseWithinBudget,
     /// Significantly better.
     Improved,

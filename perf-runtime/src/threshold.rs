@@ -194,6 +194,21 @@ impl Threshold {
         })
     }
 
+    /// Checks this threshold against a report's whole-run figures (a
+    /// per-window threshold needs the run's timeline, which only the run
+    /// itself has: it reports "no full window" here).
+    pub fn evaluate_report(&self, report: &crate::Report) -> ThresholdOutcome {
+        let figures = Figures {
+            memory: report.memory.as_ref(),
+            iterations: report.iterations,
+            errors: report.errors,
+            dropped: report.dropped,
+            seconds: report.elapsed().as_secs_f64(),
+            latency: &report.histogram,
+        };
+        self.evaluate(&figures, &Timeline::default(), 0)
+    }
+
     /// Checks this threshold against a whole run: over the run, or over
     /// every full window of its timeline.
     pub(crate) fn evaluate(

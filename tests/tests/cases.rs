@@ -1,0 +1,270 @@
+//! Parametrised perf tests: one test per case, expected outputs and
+//! `validate` checked, cases compared with each other; the `TableTest`
+//! builder; `PerformanceSLA`.
+
+use std::hint::black_box;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use perf_runtime::prelude::*;
+use perf_runtime::{SlaViolation, TableTest};
+
+/// Busy-waits: a latency known to the microsecond, the same every time.
+fn spin(micros: u64) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_micros(micros) {
+        std::hint::spin_loop();
+    }
+}
+
+#[perf_test(repeat = 100, p95 < "1s")]
+#[case::small(100)]
+#[case::large(10_000)]
+#[case(7)]
+async fn put(size: usize) {
+    black_box(vec![0u8; size]);
+}
+
+#[test]
+fn each_case_is_a_test_that_can_be_selected() {
+    let exe = std::env::current_exe().unwrap();
+    let listed = Command::new(&exe).args(["--list"]).output().unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    for case in ["put::small: test", "put::large: test", "put::case_3: test"] {
+        assert!(listed.contains(case), "{case} in\n{listed}");
+    }
+    let one = Command::new(&exe)
+        .args(["put::large", "--exact"])
+        .env("PERF_SUMMARY", "never")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&one.stdout);
+    assert!(
+        stdout.contains("test put::large ... ok") && stdout.contains("1 passed"),
+        "{stdout}"
+    );
+}
+
+fn report_of(path: &str) -> Report {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            let exe = std::env::current_exe().unwrap();
+            exe.ancestors()
+                .find(|d| d.join("CACHEDIR.TAG").is_file())
+                .unwrap()
+                .to_owned()
+        });
+    Report::read_json(&target.join("perf").join(path)).unwrap()
+}
+
+#[perf_test(repeat = 50, error_rate <= 1)]
+#[case::right(3, 9)]
+#[case::wrong(3, 10)]
+#[case::overridden(4, 16; repeat = 7)]
+async fn square(n: u64) -> u64 {
+    n * n
+}
+
+#[test]
+fn expected_outputs_are_checked_and_mismatches_counted_with_the_case_name() {
+    square::wrong();
+    let wrong = report_of("cases/square/wrong.json");
+    assert_eq!((wrong.iterations, wrong.errors), (50, 50));
+    assert_eq!(
+        wrong.first_errors[0].message,
+        "case `wrong`: expected 10, got 9"
+    );
+    square::right();
+    assert_eq!(report_of("cases/square/right.json").errors, 0);
+    square::overridden();
+    assert_eq!(
+        report_of("cases/square/overridden.json").iterations,
+        7,
+        "the case's own repeat"
+    );
+}
+
+#[perf_test(repeat = 20, workers = 2, error_rate <= 1)]
+#[case::checked(0; validate = is_even)]
+async fn produce(ctx: &Ctx, offset: u64) -> Result<u64, String> {
+    Ok(ctx.iteration() + offset)
+}
+
+fn is_even(v: &u64) -> bool {
+    v % 2 == 0
+}
+
+#[test]
+fn validate_checks_every_output() {
+    produce::checked();
+    let r = report_of("cases/produce/checked.json");
+    assert_eq!((r.iterations, r.errors), (20, 10));
+    assert_eq!(r.first_errors[0].message, "validation failed");
+}
+
+#[test]
+fn the_comparison_flags_a_real_difference_and_not_identical_cases() {
+    let benches = TableTest::<u64, ()>::new("cases::spin")
+        .case("fast", 500, ())
+        .case("slow", 1000, ())
+        .case("fast_again", 500, ())
+        .quiet()
+        .benchmark(
+            |micros| async move {
+                spin(micros);
+            },
+            400,
+        )
+        .await_blocking();
+    assert_eq!(benches.len(), 3);
+    let reports: Vec<(String, Report)> = benches
+        .iter()
+        .map(|b| (b.case.clone(), b.report.clone()))
+        .collect();
+    let cmp = perf_runtime::cases::compare_cases("cases::spin", &reports).unwrap();
+    assert_eq!(cmp.reference, "fast");
+    let metric = |case: usize, name: &str| {
+        cmp.cases[case]
+            .metrics
+            .iter()
+            .find(|m| m.metric == name)
+            .unwrap()
+            .clone()
+    };
+    for m in ["mean", "p50", "p95"] {
+        let slow = metric(1, m);
+        assert!(
+            slow.significant && (slow.delta - 1.0).abs() < 0.2,
+            "slow {m}: {slow:?}"
+        );
+    }
+    for m in ["mean", "p50", "p95"] {
+        let same = metric(2, m);
+        assert!(
+            !same.significant && same.delta.abs() < 0.05,
+            "fast_again {m}: {same:?}"
+        );
+    }
+    assert!(cmp.table().contains("fast_again"));
+}
+
+/// Blocks on a future in a fresh runtime (`TableTest` runs on the caller's).
+trait AwaitBlocking: std::future::Future + Sized {
+    fn await_blocking(self) -> Self::Output {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(self)
+    }
+}
+impl<F: std::future::Future> AwaitBlocking for F {}
+
+#[test]
+fn table_test_runs_cases_validates_and_reports_failures_by_case() {
+    let table = TableTest::<u64, u64>::new("cases::table")
+        .case("ok", 4, 16)
+        .case("off_by_one", 4, 17)
+        .parallel()
+        .max_workers(4)
+        .repeat(40)
+        .timeout(Duration::from_secs(60))
+        .quiet()
+        .run(|n| async move { n * n }, |out, expected| out == expected)
+        .await_blocking();
+    assert_eq!(table.case("ok").unwrap().errors, 0);
+    let wrong = table.case("off_by_one").unwrap();
+    assert_eq!(
+        (wrong.iterations, wrong.errors, wrong.load.workers),
+        (40, 40, 4)
+    );
+    assert!(wrong.first_errors[0]
+        .message
+        .contains("case `off_by_one`: expected 17, got 16"));
+    let message = perf_tests::panic_message(|| table.assert_passed());
+    assert!(
+        message.starts_with("1 of 2 cases failed") && message.contains("cases::table::off_by_one"),
+        "{message}"
+    );
+}
+
+#[test]
+fn benchmark_statistics_of_a_known_body() {
+    let bench = TableTest::<u64, ()>::new("cases::bench")
+        .case("one_ms", 1000, ())
+        .quiet()
+        .benchmark(|micros| async move { spin(micros) }, 300)
+        .await_blocking();
+    let b = &bench[0];
+    assert_eq!(b.iterations, 300);
+    // A 1 ms spin takes 1 ms and a little: never less.
+    assert!(
+        b.p50 >= Duration::from_millis(1) && b.p50 < Duration::from_micros(1100),
+        "{b:?}"
+    );
+    assert!(b.mean >= Duration::from_millis(1) && b.mean == b.average);
+    assert!(b.p50 <= b.p95 && b.p95 <= b.p99);
+    assert!(b.mean_ci95.0 <= b.mean && b.mean <= b.mean_ci95.1);
+    let o = b.outliers;
+    assert!(o.low_severe + o.low_mild + o.high_mild + o.high_severe < 300);
+    assert_eq!(o.low_severe, 0, "nothing can be faster than the spin");
+}
+
+const CHECKOUT_SLA: PerformanceSLA = PerformanceSLA::new()
+    .max_average_latency(Duration::from_millis(100))
+    .max_p95_latency(Duration::from_millis(500))
+    .max_p99_latency(Duration::from_secs(1))
+    .max_error_rate(0.01)
+    .min_throughput(10.0);
+
+#[test]
+fn sla_validate_lists_every_violation() {
+    // 2,000 iterations of 1–2 s in 400 s (5/s), 5% failed: every limit broken.
+    let mut h = hdrhistogram::Histogram::new(3).unwrap();
+    for i in 0..2000u64 {
+        h.record(1_000_000_000 + (i % 1000) * 1_000_000).unwrap();
+    }
+    let slow = Report::from_parts("sla::slow", h, 100, Duration::from_secs(400));
+    let violations: Vec<SlaViolation> = CHECKOUT_SLA.validate(&slow).unwrap_err();
+    let limits: Vec<&str> = violations.iter().map(|v| v.limit).collect();
+    assert_eq!(
+        limits,
+        [
+            "max_average_latency",
+            "max_p95_latency",
+            "max_p99_latency",
+            "max_error_rate",
+            "min_throughput"
+        ]
+    );
+    assert!(
+        violations[3].to_string().contains("error_rate <= 0.01")
+            && violations[3].observed.contains("100 of 2000")
+    );
+
+    let mut fast = hdrhistogram::Histogram::new(3).unwrap();
+    fast.record_n(1_000_000, 1000).unwrap();
+    assert!(CHECKOUT_SLA
+        .validate(&Report::from_parts(
+            "sla::fast",
+            fast,
+            0,
+            Duration::from_secs(1)
+        ))
+        .is_ok());
+}
+
+#[perf_test(repeat = 20, sla = CHECKOUT_SLA)]
+async fn the_sla_applies_through_the_attribute() {
+    tokio::time::sleep(Duration::from_millis(1)).await;
+}
+
+const STRICT_SLA: PerformanceSLA = PerformanceSLA::new().max_p95_latency(Duration::from_micros(1));
+
+#[perf_test(repeat = 10, sla = STRICT_SLA)]
+#[should_panic(expected = "p95: observed")]
+async fn a_broken_sla_fails_the_test() {
+    tokio::time::sleep(Duration::from_millis(1)).await;
+}

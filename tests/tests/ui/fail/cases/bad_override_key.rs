@@ -1,0 +1,7 @@
+use perf_runtime::perf_test;
+
+#[perf_test(repeat = 10)]
+#[case::small(1; wrokers = 4)]
+async fn put(size: usize) {}
+
+fn main() {}
