@@ -14,7 +14,10 @@ const CONFIG_SLA: PerformanceSLA = PerformanceSLA::new()
     .max_error_rate(0.0);
 
 fn line(entries: usize) -> String {
-    (0..entries).map(|i| format!("key{i}=value{i}")).collect::<Vec<_>>().join("; ")
+    (0..entries)
+        .map(|i| format!("key{i}=value{i}"))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Three payload sizes; the last argument is the expected output (the

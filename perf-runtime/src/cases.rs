@@ -149,6 +149,9 @@ impl CaseComparison {
                 };
                 let mark = if row.case == self.reference {
                     String::new()
+                } else if m.p_value.is_none() && m.metric == "throughput" {
+                    // One number per run: no test, so no verdict either.
+                    format!(" {}", stats::format_delta(m.delta))
                 } else {
                     format!(
                         " {}{}",
