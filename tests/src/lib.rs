@@ -13,3 +13,18 @@ pub fn panic_message(f: impl FnOnce()) -> String {
         panic!("panic payload is not a string")
     }
 }
+
+/// The cargo target directory this test binary was built in:
+/// `CARGO_TARGET_DIR`, else the ancestor of the executable that cargo
+/// marked with `CACHEDIR.TAG` (where perf-runtime puts `perf/` reports).
+pub fn target_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            let exe = std::env::current_exe().expect("the test executable has a path");
+            exe.ancestors()
+                .find(|d| d.join("CACHEDIR.TAG").is_file())
+                .expect("built by cargo")
+                .to_owned()
+        })
+}

@@ -46,16 +46,7 @@ fn each_case_is_a_test_that_can_be_selected() {
 }
 
 fn report_of(path: &str) -> Report {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            let exe = std::env::current_exe().unwrap();
-            exe.ancestors()
-                .find(|d| d.join("CACHEDIR.TAG").is_file())
-                .unwrap()
-                .to_owned()
-        });
-    Report::read_json(&target.join("perf").join(path)).unwrap()
+    Report::read_json(&perf_tests::target_dir().join("perf").join(path)).unwrap()
 }
 
 #[perf_test(repeat = 50, error_rate <= 1)]

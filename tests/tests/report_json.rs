@@ -125,15 +125,7 @@ fn macro_report_path_follows_the_module_path() {
     // The perf test above writes <target>/perf/report_json/<name>.json; run
     // it here too so the file exists whatever the test order.
     macro_reports_go_under_the_target_dir();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            let exe = std::env::current_exe().unwrap();
-            exe.ancestors()
-                .find(|d| d.join("CACHEDIR.TAG").is_file())
-                .unwrap()
-                .to_owned()
-        });
+    let target = perf_tests::target_dir();
     let path = target.join("perf/report_json/macro_reports_go_under_the_target_dir.json");
     let report = Report::read_json(&path).unwrap();
     assert_eq!(
