@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 use perf_runtime::prelude::*;
 use perf_runtime::{SlaViolation, TableTest};
 
+/// The tests that busy-wait take turns: two spinning tests on a 2-core
+/// machine would preempt each other and measure the scheduler instead.
+static SPINNING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Busy-waits: a latency known to the microsecond, the same every time.
 fn spin(micros: u64) {
     let start = Instant::now();
@@ -96,6 +100,7 @@ fn validate_checks_every_output() {
 
 #[test]
 fn the_comparison_flags_a_real_difference_and_not_identical_cases() {
+    let _turn = SPINNING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let benches = TableTest::<u64, ()>::new("cases::spin")
         .case("fast", 500, ())
         .case("slow", 1000, ())
@@ -183,6 +188,7 @@ fn table_test_runs_cases_validates_and_reports_failures_by_case() {
 
 #[test]
 fn benchmark_statistics_of_a_known_body() {
+    let _turn = SPINNING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let bench = TableTest::<u64, ()>::new("cases::bench")
         .case("one_ms", 1000, ())
         .quiet()
