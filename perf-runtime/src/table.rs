@@ -143,18 +143,31 @@ impl Benchmark {
             h.value_at_quantile(0.75) as f64,
         );
         let iqr = q3 - q1;
-        let count = |lo: f64, hi: f64| {
-            if hi < lo || hi < 0.0 {
+        // Histogram buckets are counted whole: "beyond a fence" means in a
+        // bucket entirely beyond the fence's own bucket (with IQR 0 the
+        // fence shares the quartile's bucket, which is no outlier).
+        let above = |fence: f64| {
+            let from = h.next_non_equivalent(fence.max(0.0) as u64);
+            if from > h.max() {
+                0
+            } else {
+                h.count_between(from, h.max())
+            }
+        };
+        let below = |fence: f64| {
+            if fence <= 0.0 {
                 return 0;
             }
-            h.count_between(lo.max(0.0).ceil() as u64, hi.max(0.0).floor() as u64)
+            match h.lowest_equivalent(fence as u64).checked_sub(1) {
+                Some(to) => h.count_between(0, to),
+                None => 0,
+            }
         };
-        let max = h.max() as f64;
         let outliers = Outliers {
-            low_severe: count(0.0, q1 - 3.0 * iqr - 1.0),
-            low_mild: count(q1 - 3.0 * iqr, q1 - 1.5 * iqr - 1.0),
-            high_mild: count(q3 + 1.5 * iqr + 1.0, q3 + 3.0 * iqr),
-            high_severe: count(q3 + 3.0 * iqr + 1.0, max),
+            low_severe: below(q1 - 3.0 * iqr),
+            low_mild: below(q1 - 1.5 * iqr) - below(q1 - 3.0 * iqr),
+            high_mild: above(q3 + 1.5 * iqr) - above(q3 + 3.0 * iqr),
+            high_severe: above(q3 + 3.0 * iqr),
         };
         Benchmark {
             case,
@@ -358,4 +371,57 @@ where
 
 fn report_or_failure(table: &str, case: &str, report: Result<Report, crate::Error>) -> Report {
     report.unwrap_or_else(|e| panic!("table test `{table}`, case `{case}`: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bench(values: &[(u64, u64)]) -> Benchmark {
+        let mut h = crate::recorder::new_histogram();
+        for &(v, n) in values {
+            h.record_n(v, n).unwrap();
+        }
+        Benchmark::of(
+            "case".into(),
+            Report::from_parts("t", h, 0, Duration::from_secs(1)),
+        )
+    }
+
+    #[test]
+    fn tukey_outliers() {
+        // Quartiles 1,000 and 1,200 ns (IQR 200): mild beyond 700 / 1,500,
+        // severe beyond 400 / 1,800.
+        let b = bench(&[
+            (300, 1),
+            (600, 3),
+            (1_000, 30),
+            (1_100, 20),
+            (1_200, 30),
+            (1_600, 2),
+            (5_000, 1),
+        ]);
+        assert_eq!(
+            b.outliers,
+            Outliers {
+                low_severe: 1,
+                low_mild: 3,
+                high_mild: 2,
+                high_severe: 1
+            }
+        );
+        // All equal: IQR 0, nothing is an outlier.
+        assert_eq!(bench(&[(1_000_000, 300)]).outliers, Outliers::default());
+    }
+
+    #[test]
+    fn mean_confidence_interval_brackets_the_mean() {
+        let b = bench(&[(500, 50), (1_500, 50)]);
+        assert_eq!(b.mean, Duration::from_nanos(1_000));
+        // sd 500, n 100: ± 98 ns.
+        assert_eq!(
+            b.mean_ci95,
+            (Duration::from_nanos(902), Duration::from_nanos(1_098))
+        );
+    }
 }

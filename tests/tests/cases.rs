@@ -4,22 +4,10 @@
 
 use std::hint::black_box;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use perf_runtime::prelude::*;
 use perf_runtime::{SlaViolation, TableTest};
-
-/// The tests that busy-wait take turns: two spinning tests on a 2-core
-/// machine would preempt each other and measure the scheduler instead.
-static SPINNING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Busy-waits: a latency known to the microsecond, the same every time.
-fn spin(micros: u64) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_micros(micros) {
-        std::hint::spin_loop();
-    }
-}
 
 #[perf_test(repeat = 100, p95 < "1s")]
 #[case::small(100)]
@@ -98,53 +86,6 @@ fn validate_checks_every_output() {
     assert_eq!(r.first_errors[0].message, "validation failed");
 }
 
-#[test]
-fn the_comparison_flags_a_real_difference_and_not_identical_cases() {
-    let _turn = SPINNING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let benches = TableTest::<u64, ()>::new("cases::spin")
-        .case("fast", 500, ())
-        .case("slow", 1000, ())
-        .case("fast_again", 500, ())
-        .quiet()
-        .benchmark(
-            |micros| async move {
-                spin(micros);
-            },
-            400,
-        )
-        .await_blocking();
-    assert_eq!(benches.len(), 3);
-    let reports: Vec<(String, Report)> = benches
-        .iter()
-        .map(|b| (b.case.clone(), b.report.clone()))
-        .collect();
-    let cmp = perf_runtime::cases::compare_cases("cases::spin", &reports).unwrap();
-    assert_eq!(cmp.reference, "fast");
-    let metric = |case: usize, name: &str| {
-        cmp.cases[case]
-            .metrics
-            .iter()
-            .find(|m| m.metric == name)
-            .unwrap()
-            .clone()
-    };
-    for m in ["mean", "p50", "p95"] {
-        let slow = metric(1, m);
-        assert!(
-            slow.significant && (slow.delta - 1.0).abs() < 0.2,
-            "slow {m}: {slow:?}"
-        );
-    }
-    for m in ["mean", "p50", "p95"] {
-        let same = metric(2, m);
-        assert!(
-            !same.significant && same.delta.abs() < 0.05,
-            "fast_again {m}: {same:?}"
-        );
-    }
-    assert!(cmp.table().contains("fast_again"));
-}
-
 /// Blocks on a future in a fresh runtime (`TableTest` runs on the caller's).
 trait AwaitBlocking: std::future::Future + Sized {
     fn await_blocking(self) -> Self::Output {
@@ -184,29 +125,6 @@ fn table_test_runs_cases_validates_and_reports_failures_by_case() {
         message.starts_with("1 of 2 cases failed") && message.contains("cases::table::off_by_one"),
         "{message}"
     );
-}
-
-#[test]
-fn benchmark_statistics_of_a_known_body() {
-    let _turn = SPINNING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let bench = TableTest::<u64, ()>::new("cases::bench")
-        .case("one_ms", 1000, ())
-        .quiet()
-        .benchmark(|micros| async move { spin(micros) }, 300)
-        .await_blocking();
-    let b = &bench[0];
-    assert_eq!(b.iterations, 300);
-    // A 1 ms spin takes 1 ms and a little: never less.
-    assert!(
-        b.p50 >= Duration::from_millis(1) && b.p50 < Duration::from_micros(1100),
-        "{b:?}"
-    );
-    assert!(b.mean >= Duration::from_millis(1) && b.mean == b.average);
-    assert!(b.p50 <= b.p95 && b.p95 <= b.p99);
-    assert!(b.mean_ci95.0 <= b.mean && b.mean <= b.mean_ci95.1);
-    let o = b.outliers;
-    assert!(o.low_severe + o.low_mild + o.high_mild + o.high_severe < 300);
-    assert_eq!(o.low_severe, 0, "nothing can be faster than the spin");
 }
 
 const CHECKOUT_SLA: PerformanceSLA = PerformanceSLA::new()

@@ -1,0 +1,108 @@
+//! The statistics of case comparisons and benchmarks, on bodies that
+//! busy-wait a known time. In a binary of their own, taking turns: on a
+//! 2-core machine any other test running beside a busy-wait preempts it and
+//! the measurement becomes the scheduler's.
+
+use std::time::{Duration, Instant};
+
+use perf_runtime::prelude::*;
+use perf_runtime::TableTest;
+
+/// The tests that busy-wait take turns: two spinning tests on a 2-core
+/// machine would preempt each other and measure the scheduler instead.
+static SPINNING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Busy-waits: a latency known to the microsecond, the same every time.
+fn spin(micros: u64) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_micros(micros) {
+        std::hint::spin_loop();
+    }
+}
+
+#[test]
+fn the_comparison_flags_a_real_difference_and_not_identical_cases() {
+    let _turn = SPINNING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let benches = TableTest::<u64, ()>::new("cases::spin")
+        .case("fast", 500, ())
+        .case("slow", 1000, ())
+        .case("fast_again", 500, ())
+        .quiet()
+        .benchmark(
+            |micros| async move {
+                spin(micros);
+            },
+            400,
+        )
+        .await_blocking();
+    assert_eq!(benches.len(), 3);
+    let reports: Vec<(String, Report)> = benches
+        .iter()
+        .map(|b| (b.case.clone(), b.report.clone()))
+        .collect();
+    let cmp = perf_runtime::cases::compare_cases("cases::spin", &reports).unwrap();
+    assert_eq!(cmp.reference, "fast");
+    let metric = |case: usize, name: &str| {
+        cmp.cases[case]
+            .metrics
+            .iter()
+            .find(|m| m.metric == name)
+            .unwrap()
+            .clone()
+    };
+    for m in ["mean", "p50", "p95"] {
+        let slow = metric(1, m);
+        assert!(
+            slow.significant && (slow.delta - 1.0).abs() < 0.2,
+            "slow {m}: {slow:?}"
+        );
+    }
+    for m in ["mean", "p50", "p95"] {
+        let same = metric(2, m);
+        assert!(
+            !same.significant && same.delta.abs() < 0.05,
+            "fast_again {m}: {same:?}"
+        );
+    }
+    assert!(cmp.table().contains("fast_again"));
+}
+
+#[test]
+fn benchmark_statistics_of_a_known_body() {
+    let _turn = SPINNING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let bench = TableTest::<u64, ()>::new("cases::bench")
+        .case("one_ms", 1000, ())
+        .quiet()
+        .benchmark(|micros| async move { spin(micros) }, 300)
+        .await_blocking();
+    let b = &bench[0];
+    assert_eq!(b.iterations, 300);
+    // A 1 ms spin takes 1 ms and a little: never less.
+    assert!(
+        b.p50 >= Duration::from_millis(1) && b.p50 < Duration::from_micros(1100),
+        "{b:?}"
+    );
+    assert!(b.mean >= Duration::from_millis(1) && b.mean == b.average);
+    assert!(b.p50 <= b.p95 && b.p95 <= b.p99);
+    assert!(b.mean_ci95.0 <= b.mean && b.mean <= b.mean_ci95.1);
+    let o = b.outliers;
+    assert!(o.low_severe + o.low_mild + o.high_mild + o.high_severe < 300);
+    assert_eq!(o.low_severe, 0, "nothing can be faster than the spin");
+}
+
+/// Blocks on a future in a fresh runtime (`TableTest` runs on the caller's).
+trait AwaitBlocking: std::future::Future + Sized {
+    fn await_blocking(self) -> Self::Output {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(self)
+    }
+}
+impl<F: std::future::Future> AwaitBlocking for F {}
