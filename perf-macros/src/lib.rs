@@ -2,8 +2,10 @@
 //! re-exports it: `use perf_runtime::perf_test;`.
 
 mod cases;
+mod config;
 mod expand;
 mod parse;
+mod thresholds;
 
 use proc_macro::TokenStream;
 

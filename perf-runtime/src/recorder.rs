@@ -14,8 +14,10 @@
 //! histogram taken when its current second began, and when a later second
 //! arrives the difference (now − snapshot) is that second's distribution.
 //! A batch that reaches its stripe after the stripe has moved on to a later
-//! second (another worker flushed first) is counted in that later second:
-//! the timeline places a few samples up to one second late.
+//! second (a worker with few iterations held it, another worker flushed a
+//! later second first) is added to the timeline at its own second, and to
+//! the current second's snapshot so that it is not counted twice: every
+//! sample is placed in the second it ended in.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -414,20 +416,43 @@ impl WorkerRecorder {
             if st.current.as_ref().is_some_and(|c| c.second < self.second) {
                 st.roll(&s.timeline);
             }
-            let base = &st.latency;
-            let current = st.current.get_or_insert_with(|| CurrentSecond {
-                second: self.second,
-                base: base.clone(),
-                iterations: 0,
-                errors: 0,
-            });
-            current.iterations += self.buffer.len() as u64;
-            current.errors += self.errors;
-            for &latency in &self.buffer {
-                let latency = saturate(latency, &mut saturated);
-                st.latency
-                    .record(latency)
-                    .expect("auto-resizing histograms accept values up to their limit");
+            let late = st.current.as_ref().is_some_and(|c| c.second > self.second);
+            if late {
+                // A worker held these samples while the stripe moved on (few
+                // iterations per worker): they go to their own second, and
+                // into the current second's base too, so that its delta
+                // does not count them again.
+                let mut second = Second::new();
+                let current = st.current.as_mut().expect("late implies a current second");
+                for &latency in &self.buffer {
+                    let latency = saturate(latency, &mut saturated);
+                    second.record(latency, false);
+                    current
+                        .base
+                        .record(latency)
+                        .expect("auto-resizing histograms accept values up to their limit");
+                    st.latency
+                        .record(latency)
+                        .expect("auto-resizing histograms accept values up to their limit");
+                }
+                second.errors = self.errors;
+                lock(&s.timeline).add(self.second, &second);
+            } else {
+                let base = &st.latency;
+                let current = st.current.get_or_insert_with(|| CurrentSecond {
+                    second: self.second,
+                    base: base.clone(),
+                    iterations: 0,
+                    errors: 0,
+                });
+                current.iterations += self.buffer.len() as u64;
+                current.errors += self.errors;
+                for &latency in &self.buffer {
+                    let latency = saturate(latency, &mut saturated);
+                    st.latency
+                        .record(latency)
+                        .expect("auto-resizing histograms accept values up to their limit");
+                }
             }
             if let (Some(hist), Some(buffer)) = (&mut st.service, &self.service) {
                 for &service in buffer {
@@ -481,6 +506,42 @@ mod tests {
         // Ten seconds of 100 iterations from each of 3 workers.
         assert_eq!(rec.timeline.len(), 10);
         assert!(rec.timeline.points().iter().all(|p| p.iterations == 300));
+    }
+
+    #[test]
+    fn a_batch_flushed_after_its_stripe_moved_on_keeps_its_second() {
+        // One stripe; worker 0 flushes second 5 first, then worker 1 (same
+        // stripe) flushes what it held from second 3, then second 5 ends.
+        let shared = Shared::new(1, false, None);
+        let mut early = WorkerRecorder::new(shared.clone(), 0);
+        let mut late = WorkerRecorder::new(shared.clone(), 0);
+        for _ in 0..4 {
+            late.record(3_000, 3_000, 3, false);
+        }
+        for _ in 0..7 {
+            early.record(5_000, 5_000, 5, true);
+        }
+        drop(early);
+        drop(late);
+        let rec = shared.collect();
+        let points = rec.timeline.points();
+        assert_eq!(
+            (
+                points[3].iterations,
+                points[3].errors,
+                points[3].max_ns / 1000
+            ),
+            (4, 0, 3)
+        );
+        assert_eq!(
+            (
+                points[5].iterations,
+                points[5].errors,
+                points[5].max_ns / 1000
+            ),
+            (7, 7, 5)
+        );
+        assert_eq!(rec.histogram.len(), 11);
     }
 
     #[test]

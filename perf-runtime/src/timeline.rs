@@ -45,7 +45,6 @@ impl Second {
         }
     }
 
-    #[cfg(test)]
     pub(crate) fn record(&mut self, nanos: u64, error: bool) {
         self.latency
             .record(nanos.min(crate::recorder::MAX_LATENCY_NS))

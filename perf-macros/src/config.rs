@@ -1,0 +1,528 @@
+//! The checked configuration: each setting validated and stored with its
+//! span (a "set once" helper rejects repeats), then the combination
+//! checked, and a case's overrides merged on top.
+
+use std::time::Duration;
+
+use perf_spec::{
+    check_consistency, check_stages, closest, format_duration, parse_duration, parse_rate,
+    stages_duration, Metric, Profile, Stage, ThresholdSpec, METRIC_NAMES, PROFILE_NAMES,
+};
+use proc_macro2::Span;
+use syn::spanned::Spanned as _;
+use syn::{Ident, Lit};
+
+use crate::parse::{Config, Errors, Spanned, Value, Warmup, KEYS, RENAMED};
+
+/// Stores `value` in `slot` unless the key was already given.
+fn set_once<T>(slot: &mut Option<Spanned<T>>, key: &Ident, value: Option<T>, errors: &mut Errors) {
+    if slot.is_some() {
+        errors.at(key.span(), format!("duplicate key `{key}`"));
+    } else if let Some(value) = value {
+        *slot = Some(Spanned {
+            value,
+            span: key.span(),
+        });
+    }
+}
+
+fn positive_int(value: &Lit, key: &str, what: &str, errors: &mut Errors) -> Option<u64> {
+    let Lit::Int(int) = value else {
+        errors.at(
+            value.span(),
+            format!("`{key}` takes a whole number of {what}, e.g. `{key} = 10`"),
+        );
+        return None;
+    };
+    match int.base10_parse::<u64>() {
+        Ok(0) => {
+            errors.at(
+                value.span(),
+                format!("`{key} = 0` would run nothing; give at least 1"),
+            );
+            None
+        }
+        Ok(n) => Some(n),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    }
+}
+
+pub(crate) fn duration_lit(value: &Lit, key: &str, errors: &mut Errors) -> Option<Duration> {
+    let Lit::Str(s) = value else {
+        errors.at(
+            value.span(),
+            format!("`{key}` takes a duration string such as \"30s\" or \"250ms\""),
+        );
+        return None;
+    };
+    match parse_duration(&s.value()) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            errors.at(s.span(), format!("`{key}`: {e}"));
+            None
+        }
+    }
+}
+
+pub(crate) fn positive_duration(value: &Lit, key: &str, errors: &mut Errors) -> Option<Duration> {
+    let d = duration_lit(value, key, errors)?;
+    if d.is_zero() {
+        errors.at(value.span(), format!("`{key}` must be longer than zero"));
+        return None;
+    }
+    Some(d)
+}
+
+pub(crate) fn number(value: &Lit, errors: &mut Errors) -> Option<f64> {
+    match value {
+        Lit::Int(i) => i.base10_parse::<f64>().map_err(|e| errors.push(e)).ok(),
+        Lit::Float(f) => f.base10_parse::<f64>().map_err(|e| errors.push(e)).ok(),
+        _ => None,
+    }
+}
+
+fn rate_lit(value: &Lit, errors: &mut Errors) -> Option<f64> {
+    let rate = match value {
+        Lit::Str(s) => parse_rate(&s.value())
+            .map_err(|e| errors.at(s.span(), format!("`rate`: {e}")))
+            .ok()?,
+        Lit::Int(_) | Lit::Float(_) => number(value, errors)?,
+        _ => {
+            errors.at(
+                value.span(),
+                "`rate` takes iterations per second: `rate = 1000` or `rate = \"30000/m\"`",
+            );
+            return None;
+        }
+    };
+    Some(rate)
+}
+
+fn stages_value(value: &Value, errors: &mut Errors) -> Option<Vec<Stage>> {
+    const FORM: &str = "`stages` takes a list of (duration, target) pairs: stages = [(\"30s\", 100), (\"1m\", 1000)]";
+    let Value::List(items, span) = value else {
+        errors.at(value_span(value), FORM);
+        return None;
+    };
+    let mut stages = Vec::new();
+    for (d, t) in items {
+        let duration = duration_lit(d, "stages", errors);
+        let target = number(t, errors);
+        if target.is_none() {
+            errors.at(
+                t.span(),
+                "a stage's target is a number (iterations/s with `rate`, workers without)",
+            );
+        }
+        stages.push(Stage {
+            duration: duration?,
+            target: target?,
+        });
+    }
+    match check_stages(&stages) {
+        Ok(()) => Some(stages),
+        Err(message) => {
+            errors.at(*span, message);
+            None
+        }
+    }
+}
+
+fn value_span(value: &Value) -> Span {
+    match value {
+        Value::Lit(l) => l.span(),
+        Value::Path(p) => p.span(),
+        Value::List(_, span) => *span,
+        Value::Flag => Span::call_site(),
+    }
+}
+
+impl Config {
+    pub(crate) fn set(&mut self, key: &Ident, value: Value, errors: &mut Errors) {
+        let name = key.to_string();
+        if let ("sla" | "validate", Value::Path(path)) = (name.as_str(), &value) {
+            let slot = if name == "sla" {
+                &mut self.sla
+            } else {
+                &mut self.validate
+            };
+            set_once(slot, key, Some(path.clone()), errors);
+            return;
+        }
+        let lit = match (&value, name.as_str()) {
+            (Value::Lit(l), _) => Some(l),
+            (Value::Path(p), _) if KEYS.contains(&name.as_str()) => {
+                let hint = if matches!(name.as_str(), "sla" | "validate") {
+                    String::new()
+                } else {
+                    " (a literal: a number or a string)".to_owned()
+                };
+                errors.at(
+                    p.span(),
+                    format!("`{name}` does not take a path here{hint}"),
+                );
+                return;
+            }
+            (_, "stages") => None,
+            (Value::Flag, "abort_on_fail") => None,
+            (Value::Flag, _) if KEYS.contains(&name.as_str()) => {
+                errors.at(
+                    key.span(),
+                    format!("`{name}` needs a value: `{name} = ...`"),
+                );
+                return;
+            }
+            (Value::List(_, span), _) if KEYS.contains(&name.as_str()) => {
+                errors.at(*span, format!("`{name}` does not take a list"));
+                return;
+            }
+            _ => None,
+        };
+        match (name.as_str(), lit) {
+            ("workers", Some(v)) => {
+                let n = positive_int(v, &name, "workers", errors);
+                set_once(&mut self.workers, key, n, errors)
+            }
+            ("repeat", Some(v)) => {
+                let n = positive_int(v, &name, "iterations", errors);
+                set_once(&mut self.repeat, key, n, errors)
+            }
+            ("worker_threads", Some(v)) => {
+                let n = positive_int(v, &name, "threads", errors);
+                set_once(&mut self.worker_threads, key, n, errors)
+            }
+            ("duration", Some(v)) => {
+                let d = positive_duration(v, &name, errors);
+                set_once(&mut self.duration, key, d, errors)
+            }
+            ("timeout", Some(v)) => {
+                let d = positive_duration(v, &name, errors);
+                set_once(&mut self.timeout, key, d, errors)
+            }
+            ("iteration_timeout", Some(v)) => {
+                let d = positive_duration(v, &name, errors);
+                set_once(&mut self.iteration_timeout, key, d, errors)
+            }
+            ("rate", Some(v)) => {
+                let r = rate_lit(v, errors);
+                set_once(&mut self.rate, key, r, errors)
+            }
+            ("stages", _) => {
+                let s = stages_value(&value, errors);
+                set_once(&mut self.stages, key, s, errors)
+            }
+            ("profile", Some(v)) => {
+                let p = profile_lit(v, errors);
+                set_once(&mut self.profile, key, p, errors)
+            }
+            ("gate", Some(v)) => {
+                let g = gate_lit(v, errors);
+                set_once(&mut self.gate, key, g, errors)
+            }
+            ("baseline", Some(v)) => {
+                let version = match v {
+                    Lit::Str(s) if is_version_name(&s.value()) => Some(s.value()),
+                    _ => {
+                        errors.at(
+                            v.span(),
+                            "`baseline` takes a version name: letters, digits, `.`, `_`, `-` (e.g. \"v1.0.0\")",
+                        );
+                        None
+                    }
+                };
+                set_once(&mut self.baseline, key, version, errors)
+            }
+            ("sla", Some(v)) => errors.at(
+                v.span(),
+                "`sla` takes the path of a const `PerformanceSLA`, e.g. `sla = CHECKOUT_SLA` (not a string)",
+            ),
+            ("validate", Some(v)) => errors.at(
+                v.span(),
+                "`validate` takes the path of a function, e.g. `validate = check_order` (not a string)",
+            ),
+            ("abort_on_fail", v) => {
+                let grace = match v {
+                    None => Some(Duration::ZERO),
+                    Some(v) => duration_lit(v, "abort_on_fail", errors),
+                };
+                set_once(&mut self.abort_on_fail, key, grace, errors)
+            }
+            ("warmup", Some(v)) => {
+                let w = match v {
+                    Lit::Int(_) => {
+                        positive_int(v, &name, "iterations", errors).map(Warmup::Iterations)
+                    }
+                    _ => positive_duration(v, &name, errors).map(Warmup::Time),
+                };
+                set_once(&mut self.warmup, key, w, errors)
+            }
+            ("crate", Some(v)) => {
+                if self.krate.is_some() {
+                    errors.at(key.span(), "duplicate key `crate`");
+                    return;
+                }
+                match v {
+                    Lit::Str(s) => match s.parse::<syn::Path>() {
+                        Ok(path) => self.krate = Some(path),
+                        Err(_) => errors.at(s.span(), format!("`{}` is not a path", s.value())),
+                    },
+                    _ => errors.at(
+                        v.span(),
+                        "`crate` takes a path in a string, e.g. `crate = \"my_reexport\"`",
+                    ),
+                }
+            }
+            (name, _) => errors.at(key.span(), unknown_key_message(name)),
+        }
+    }
+
+    /// This configuration with a case's overrides on top: settings the case
+    /// gives replace the attribute's; a case threshold replaces the
+    /// attribute's on the same metric, direction and window.
+    pub(crate) fn merged(&self, over: &Config) -> Config {
+        fn pick<T: Clone>(over: &Option<T>, base: &Option<T>) -> Option<T> {
+            over.clone().or_else(|| base.clone())
+        }
+        let replaced = |t: &Spanned<ThresholdSpec>| {
+            over.thresholds.iter().any(|o| {
+                o.value.metric == t.value.metric
+                    && o.value.op.is_upper_bound() == t.value.op.is_upper_bound()
+                    && o.value.window == t.value.window
+            })
+        };
+        let mut thresholds: Vec<_> = self
+            .thresholds
+            .iter()
+            .filter(|t| !replaced(t))
+            .cloned()
+            .collect();
+        thresholds.extend(over.thresholds.iter().cloned());
+        let mut regressions: Vec<_> = self
+            .regressions
+            .iter()
+            .filter(|r| !over.regressions.iter().any(|o| o.value.0 == r.value.0))
+            .cloned()
+            .collect();
+        regressions.extend(over.regressions.iter().cloned());
+        Config {
+            krate: pick(&over.krate, &self.krate),
+            workers: pick(&over.workers, &self.workers),
+            // A case choosing a count or a time replaces either of the base's.
+            repeat: if over.duration.is_some() {
+                over.repeat.clone()
+            } else {
+                pick(&over.repeat, &self.repeat)
+            },
+            duration: if over.repeat.is_some() {
+                over.duration.clone()
+            } else {
+                pick(&over.duration, &self.duration)
+            },
+            rate: pick(&over.rate, &self.rate),
+            stages: pick(&over.stages, &self.stages),
+            profile: pick(&over.profile, &self.profile),
+            warmup: pick(&over.warmup, &self.warmup),
+            timeout: pick(&over.timeout, &self.timeout),
+            iteration_timeout: pick(&over.iteration_timeout, &self.iteration_timeout),
+            abort_on_fail: pick(&over.abort_on_fail, &self.abort_on_fail),
+            gate: pick(&over.gate, &self.gate),
+            worker_threads: pick(&over.worker_threads, &self.worker_threads),
+            thresholds,
+            baseline: pick(&over.baseline, &self.baseline),
+            regressions,
+            sla: pick(&over.sla, &self.sla),
+            validate: pick(&over.validate, &self.validate),
+        }
+    }
+
+    /// The planned length of the measured phase, if known at compile time.
+    fn run_length(&self) -> Option<Duration> {
+        if let Some(s) = &self.stages {
+            return Some(stages_duration(&s.value));
+        }
+        let d = self.duration.as_ref()?.value;
+        Some(self.profile.as_ref().map_or(d, |p| p.value.run_length(d)))
+    }
+
+    pub(crate) fn check_combination(&self, errors: &mut Errors) {
+        if let (Some(_), Some(d)) = (&self.repeat, &self.duration) {
+            errors.at(
+                d.span,
+                "`repeat` and `duration` both set: choose one (a count of iterations, or a time)",
+            );
+        }
+        if let (Some(_), Some(s)) = (&self.repeat, &self.stages) {
+            errors.at(s.span, "`stages` set the run's length: remove `repeat`");
+        }
+        if let (Some(_), Some(s)) = (&self.duration, &self.stages) {
+            errors.at(s.span, "`stages` set the run's length: remove `duration`");
+        }
+        if let Some(r) = &self.rate {
+            if r.value == 0.0 && self.stages.is_none() {
+                errors.at(
+                    r.span,
+                    "`rate = 0` would start nothing; give a positive rate (a ramp from 0 takes `stages = [...]`)",
+                );
+            }
+            if let Some(rep) = &self.repeat {
+                errors.at(
+                    rep.span,
+                    "`repeat` does not apply with `rate`: an open-model run lasts a time (`duration` or `stages`), \
+                     and the rate decides how many iterations start",
+                );
+            } else if self.duration.is_none() && self.stages.is_none() {
+                errors.at(r.span, "`rate` needs `duration = \"...\"` or `stages = [...]`: how long to keep that rate?");
+            }
+        }
+        if let Some(p) = &self.profile {
+            if self.rate.is_none() || self.duration.is_none() {
+                errors.at(p.span, "`profile` scales `rate` over `duration`: set both, e.g. `rate = 100, duration = \"1m\"`");
+            }
+            if let Some(s) = &self.stages {
+                errors.at(
+                    s.span,
+                    "`profile` and `stages` both shape the load: choose one",
+                );
+            }
+        }
+        let warmup = match self.warmup.as_ref().map(|w| w.value) {
+            Some(Warmup::Time(w)) => w,
+            _ => Duration::ZERO,
+        };
+        let planned = self.run_length();
+        if let (Some(t), Some(run)) = (&self.timeout, planned) {
+            if t.value <= run + warmup {
+                errors.at(
+                    t.span,
+                    format!(
+                        "`timeout` ({}) is not longer than the planned run ({}, warm-up included): \
+                         the test could never finish",
+                        format_duration(t.value),
+                        format_duration(run + warmup)
+                    ),
+                );
+            }
+        }
+        if let (Some(t), Some(it)) = (&self.timeout, &self.iteration_timeout) {
+            if it.value > t.value {
+                errors.at(
+                    it.span,
+                    "`iteration_timeout` is longer than the whole test's `timeout`",
+                );
+            }
+        }
+        for t in &self.thresholds {
+            let open_only = matches!(t.value.metric, Metric::Dropped | Metric::DroppedRate);
+            if open_only && self.rate.is_none() {
+                errors.at(
+                    t.span,
+                    format!(
+                        "`{}` counts iterations that found no free worker at their scheduled start: \
+                         it needs an open-model run (`rate = ...`)",
+                        t.value.metric
+                    ),
+                );
+            }
+            if let (Some(w), Some(run)) = (t.value.window, planned) {
+                if w > run {
+                    errors.at(
+                        t.span,
+                        format!(
+                            "window `per \"{}\"` is longer than the run ({}): no full window would ever be checked",
+                            format_duration(w),
+                            format_duration(run)
+                        ),
+                    );
+                }
+            }
+        }
+        if self.baseline.is_none() {
+            if let Some(r) = self.regressions.first() {
+                errors.at(
+                    r.span,
+                    "a regression budget compares with a baseline: add `baseline = \"v1.0.0\"` \
+                     (PERF_BASELINE can then switch the version)",
+                );
+            }
+        }
+        let specs: Vec<ThresholdSpec> = self.thresholds.iter().map(|t| t.value).collect();
+        for (index, message) in check_consistency(&specs) {
+            errors.at(self.thresholds[index].span, message);
+        }
+    }
+}
+
+fn profile_lit(value: &Lit, errors: &mut Errors) -> Option<Profile> {
+    let Lit::Str(s) = value else {
+        errors.at(
+            value.span(),
+            format!(
+                "`profile` takes a name: one of {}",
+                PROFILE_NAMES.join(", ")
+            ),
+        );
+        return None;
+    };
+    let name = s.value();
+    Profile::from_name(&name).or_else(|| {
+        let hint = closest(&name, PROFILE_NAMES)
+            .map(|c| format!(" did you mean \"{c}\"?"))
+            .unwrap_or_default();
+        errors.at(
+            s.span(),
+            format!(
+                "unknown profile \"{name}\";{hint} profiles: {}",
+                PROFILE_NAMES.join(", ")
+            ),
+        );
+        None
+    })
+}
+
+fn gate_lit(value: &Lit, errors: &mut Errors) -> Option<String> {
+    match value {
+        Lit::Str(s) if is_env_name(&s.value()) => Some(s.value()),
+        _ => {
+            errors.at(
+                value.span(),
+                "`gate` takes an environment variable's name, e.g. `gate = \"LOAD_TEST\"`",
+            );
+            None
+        }
+    }
+}
+
+fn is_version_name(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with('.')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+fn is_env_name(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn unknown_key_message(name: &str) -> String {
+    if let Some((_, new)) = RENAMED.iter().find(|(old, _)| *old == name) {
+        return format!("unknown key `{name}`; did you mean `{new}`?");
+    }
+    if Metric::from_name(name).is_some() {
+        return format!("`{name}` is a threshold, not a setting: write e.g. `{name} < \"200ms\"`");
+    }
+    let mut all: Vec<&str> = KEYS.to_vec();
+    all.extend_from_slice(METRIC_NAMES);
+    let hint = closest(name, &all)
+        .map(|c| format!(" did you mean `{c}`?"))
+        .unwrap_or_default();
+    format!(
+        "unknown key `{name}`;{hint} valid keys: {}; thresholds: {}, p(N)",
+        KEYS.join(", "),
+        METRIC_NAMES.join(", ")
+    )
+}

@@ -1,0 +1,211 @@
+//! Thresholds and regression budgets as written: `p95 < "200ms"`,
+//! `p(99.9) <= "1s" per "10s"`, `p95 regression < "10%"`.
+
+use perf_spec::{
+    check_fraction, closest, parse_fraction, parse_size, Metric, MetricKind, Op, Percentile,
+    ThresholdSpec, METRIC_NAMES,
+};
+use proc_macro2::Span;
+use syn::{Lit, LitStr};
+
+use crate::config::{duration_lit, number, positive_duration};
+use crate::parse::{Errors, MetricTok, Spanned, KEYS};
+
+pub(crate) fn regression(
+    tok: Option<&MetricTok>,
+    span: Span,
+    op: Spanned<Op>,
+    value: &Lit,
+    errors: &mut Errors,
+) -> Option<Spanned<(Option<Metric>, f64)>> {
+    let metric = match tok {
+        None => None,
+        Some(t) => {
+            let m = metric(t, errors)?;
+            if !matches!(m, Metric::Mean | Metric::Percentile(_) | Metric::ErrorRate) {
+                errors.at(
+                    t.span(),
+                    format!("`{m} regression` is not compared with baselines: use mean, a percentile or error_rate"),
+                );
+                return None;
+            }
+            Some(m)
+        }
+    };
+    if !op.value.is_upper_bound() || op.value == Op::Eq {
+        errors.at(
+            op.span,
+            "a regression budget is an upper bound: `regression < \"10%\"`",
+        );
+        return None;
+    }
+    let budget = match value {
+        Lit::Str(s) => match s
+            .value()
+            .trim()
+            .strip_suffix('%')
+            .map(|p| p.trim().parse::<f64>())
+        {
+            Some(Ok(p)) if p >= 0.0 && p.is_finite() => p / 100.0,
+            _ => {
+                errors.at(
+                    s.span(),
+                    "a regression budget is a percentage such as \"10%\"",
+                );
+                return None;
+            }
+        },
+        Lit::Float(_) | Lit::Int(_) => match number(value, errors) {
+            Some(f) if f >= 0.0 => f,
+            _ => {
+                errors.at(value.span(), "a regression budget is a non-negative fraction (0.1) or a percentage (\"10%\")");
+                return None;
+            }
+        },
+        other => {
+            errors.at(
+                other.span(),
+                "a regression budget is a percentage such as \"10%\"",
+            );
+            return None;
+        }
+    };
+    Some(Spanned {
+        value: (metric, budget),
+        span,
+    })
+}
+
+fn metric(tok: &MetricTok, errors: &mut Errors) -> Option<Metric> {
+    match tok {
+        MetricTok::Name(name) => {
+            let n = name.to_string();
+            Metric::from_name(&n).or_else(|| {
+                let message = if KEYS.contains(&n.as_str()) {
+                    format!("`{n}` is a setting, not a threshold: write `{n} = ...`")
+                } else {
+                    let hint = closest(&n, METRIC_NAMES)
+                        .map(|c| format!(" did you mean `{c}`?"))
+                        .unwrap_or_default();
+                    format!(
+                        "unknown metric `{n}`;{hint} metrics: {}, p(N)",
+                        METRIC_NAMES.join(", ")
+                    )
+                };
+                errors.at(name.span(), message);
+                None
+            })
+        }
+        MetricTok::Percentile { p, value } => {
+            if p != "p" {
+                errors.at(
+                    p.span(),
+                    format!("unknown metric `{p}(...)`; a percentile is written `p(99.9)`"),
+                );
+                return None;
+            }
+            let Some(v) = number(value, errors) else {
+                errors.at(value.span(), "a percentile is a number, e.g. `p(99.9)`");
+                return None;
+            };
+            match Percentile::new(v) {
+                Ok(p) => Some(Metric::Percentile(p)),
+                Err(message) => {
+                    errors.at(value.span(), message);
+                    None
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn threshold(
+    tok: &MetricTok,
+    op: Spanned<Op>,
+    value: &Lit,
+    window: Option<&LitStr>,
+    errors: &mut Errors,
+) -> Option<Spanned<ThresholdSpec>> {
+    let span = tok.span();
+    let metric = metric(tok, errors)?;
+    if let Err(message) = metric.check_op(op.value) {
+        errors.at(op.span, message);
+        return None;
+    }
+    let limit = match metric.kind() {
+        MetricKind::Latency => duration_lit(value, &metric.to_string(), errors)?.as_nanos() as f64,
+        MetricKind::Fraction => {
+            let parsed = match value {
+                Lit::Str(s) => parse_fraction(&s.value()),
+                Lit::Int(_) | Lit::Float(_) => check_fraction(number(value, errors)?),
+                other => {
+                    errors.at(
+                        other.span(),
+                        format!("`{metric}` takes a fraction (0.01) or a percentage (\"1%\")"),
+                    );
+                    return None;
+                }
+            };
+            match parsed {
+                Ok(v) => v,
+                Err(e) => {
+                    errors.at(value.span(), format!("`{metric}`: {e}"));
+                    return None;
+                }
+            }
+        }
+        MetricKind::Bytes => {
+            let Lit::Str(s) = value else {
+                errors.at(
+                    value.span(),
+                    format!("`{metric}` takes a size string such as \"100MB\" or \"4KiB\""),
+                );
+                return None;
+            };
+            match parse_size(&s.value()) {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    errors.at(s.span(), format!("`{metric}`: {e}"));
+                    return None;
+                }
+            }
+        }
+        MetricKind::PerSecond | MetricKind::Count => match number(value, errors) {
+            Some(n) => n,
+            None => {
+                errors.at(
+                    value.span(),
+                    format!(
+                        "`{metric}` takes a number, e.g. `{metric} {} 1000`",
+                        op.value
+                    ),
+                );
+                return None;
+            }
+        },
+    };
+    let window_lit = window;
+    let window = match window {
+        None => None,
+        Some(w) => Some(positive_duration(&Lit::Str(w.clone()), "per", errors)?),
+    };
+    let whole_run = ThresholdSpec {
+        metric,
+        op: op.value,
+        limit,
+        window: None,
+    };
+    if let Err(message) = whole_run.check() {
+        errors.at(value.span(), message);
+        return None;
+    }
+    let spec = ThresholdSpec {
+        window,
+        ..whole_run
+    };
+    if let (Err(message), Some(lit)) = (spec.check(), window_lit) {
+        errors.at(lit.span(), message);
+        return None;
+    }
+    Some(Spanned { value: spec, span })
+}
