@@ -2,7 +2,7 @@
 //! test-case idiom): one test per case, in a module named after the
 //! function, so that `cargo test put::large` selects one.
 //!
-//! ```ignore
+//! ```text
 //! #[perf_test(repeat = 1000, p95 < "50ms")]
 //! #[case::small(100)]
 //! #[case::large(10_000; p95 < "200ms", repeat = 100)]   // per-case overrides after `;`
