@@ -5,7 +5,9 @@
 //! - updates a progress line on stderr, when stderr is a terminal or
 //!   `PERF_PROGRESS=1`, once the run has gone on for two seconds (so short
 //!   runs never show one). On a terminal it is an `indicatif` bar shared by
-//!   all perf tests of the process; elsewhere a plain line every 5 s.
+//!   all perf tests of the process; elsewhere a plain line every 5 s. It
+//!   shows elapsed/total, the current rate (the last complete second),
+//!   errors, dropped iterations and the p95 so far.
 //! - with `abort_on_fail`, after the grace period, evaluates every threshold
 //!   on the run so far (and per-window thresholds on the newest full
 //!   window), and stops the run at the first broken one.
@@ -117,9 +119,18 @@ impl Monitor {
 
 impl State {
     fn line(&self) -> String {
-        let elapsed = self.start.elapsed();
+        let now = Instant::now();
+        let elapsed = now - self.start;
         let s = &self.shared;
         let (iterations, errors, dropped) = (s.iterations(), s.errors(), s.dropped());
+        // The current rate: the iterations of the last complete second (the
+        // timeline is exact there; counters in between move in batches).
+        let complete = elapsed.as_secs() as u32;
+        let current = if complete >= 1 {
+            s.window(complete - 1, 1).iterations as f64
+        } else {
+            iterations as f64 / elapsed.as_secs_f64().max(1e-9)
+        };
         let hist = s.latency_so_far();
         let p95 = if hist.is_empty() {
             "-".into()
@@ -134,7 +145,7 @@ impl State {
         let mut line = format!(
             "{}  {progress}  {}  errors {errors}",
             self.name,
-            rate(iterations as f64 / elapsed.as_secs_f64().max(1e-9))
+            rate(current)
         );
         if dropped > 0 {
             line.push_str(&format!("  dropped {dropped}"));

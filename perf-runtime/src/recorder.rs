@@ -352,7 +352,7 @@ impl WorkerRecorder {
     /// Records one finished iteration: its latency (from the scheduled start
     /// in the open model), its service time (from the actual start), and the
     /// second of the run in which it ended. A new second flushes the buffer
-    /// first, so live views lag by at most a second.
+    /// first; so does an open-model worker going idle.
     #[inline]
     pub(crate) fn record(&mut self, latency: u64, service: u64, second: u32, error: bool) {
         // The fast path is a push; inlined into the worker loop.
@@ -401,7 +401,8 @@ impl WorkerRecorder {
         *log.counts.entry(key).or_insert(0) += 1;
     }
 
-    fn flush(&mut self) {
+    /// Hands the buffered samples to the shared histograms now.
+    pub(crate) fn flush(&mut self) {
         if self.buffer.is_empty() {
             return;
         }

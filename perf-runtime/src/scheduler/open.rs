@@ -71,6 +71,13 @@ pub(super) async fn run<B: Body>(
                 if let Err((kind, message)) = outcome {
                     recorder.record_error(job.index, kind, message);
                 }
+                // About to wait for work: hand over what this worker holds,
+                // so that live views (progress, abort_on_fail) are current
+                // even when each worker runs few iterations. Busy workers
+                // keep batching.
+                if rx.is_empty() {
+                    recorder.flush();
+                }
             }
         }));
     }
