@@ -303,6 +303,10 @@ pub(crate) fn setters(config: &Config, rt: &TokenStream) -> Vec<TokenStream> {
         let metric = metric_tokens(spec.metric, rt);
         let op = format_ident!("{}", format!("{:?}", spec.op));
         let limit = Literal::f64_suffixed(spec.limit);
+        let tag = match spec.tag {
+            None => quote!(::core::option::Option::None),
+            Some(t) => quote!(::core::option::Option::Some(#t)),
+        };
         let window = match spec.window {
             None => quote!(::core::option::Option::None),
             Some(w) => {
@@ -312,7 +316,7 @@ pub(crate) fn setters(config: &Config, rt: &TokenStream) -> Vec<TokenStream> {
         };
         setters.push(
             quote_spanned!(t.span=> .threshold(#rt::Threshold::from_spec(#rt::ThresholdSpec {
-                metric: #metric, op: #rt::Op::#op, limit: #limit, window: #window,
+                metric: #metric, op: #rt::Op::#op, limit: #limit, window: #window, tag: #tag,
             }))),
         );
     }
@@ -325,6 +329,7 @@ fn metric_tokens(metric: perf_spec::Metric, rt: &TokenStream) -> TokenStream {
             let p = Literal::f64_suffixed(p.value());
             quote!(#rt::Metric::Percentile(#rt::percentile(#p)))
         }
+        perf_spec::Metric::ClassRate(class) => quote!(#rt::Metric::ClassRate(#class)),
         other => {
             let variant = format_ident!("{}", format!("{other:?}"));
             quote!(#rt::Metric::#variant)

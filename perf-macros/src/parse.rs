@@ -144,6 +144,7 @@ enum Arg {
     },
     Threshold {
         metric: MetricTok,
+        tag: Option<LitStr>,
         op: Spanned<Op>,
         value: Lit,
         window: Option<LitStr>,
@@ -223,6 +224,13 @@ impl Parse for Arg {
         } else {
             None
         };
+        // `p95 for "cold" < "1s"`
+        let tag = if input.peek(Token![for]) {
+            input.parse::<Token![for]>()?;
+            Some(input.parse::<LitStr>()?)
+        } else {
+            None
+        };
         if input.is_empty() || input.peek(Token![,]) {
             return match metric {
                 MetricTok::Name(key) => Ok(Arg::Setting {
@@ -296,6 +304,7 @@ impl Parse for Arg {
                 };
                 Ok(Arg::Threshold {
                     metric,
+                    tag,
                     op: Spanned { value: op, span },
                     value,
                     window,
@@ -323,11 +332,19 @@ pub(crate) fn parse_args(args: TokenStream) -> syn::Result<(Config, Errors)> {
             Arg::Setting { key, value } => config.set(&key, value, &mut errors),
             Arg::Threshold {
                 metric,
+                tag,
                 op,
                 value,
                 window,
             } => {
-                if let Some(t) = threshold(&metric, op, &value, window.as_ref(), &mut errors) {
+                if let Some(t) = threshold(
+                    &metric,
+                    tag.as_ref(),
+                    op,
+                    &value,
+                    window.as_ref(),
+                    &mut errors,
+                ) {
                     config.thresholds.push(t);
                 }
             }

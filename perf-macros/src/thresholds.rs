@@ -80,6 +80,25 @@ fn metric(tok: &MetricTok, errors: &mut Errors) -> Option<Metric> {
     match tok {
         MetricTok::Name(name) => {
             let n = name.to_string();
+            // `throttle_rate`: the rate of error class `throttle`, unless it
+            // looks like a misspelt built-in rate.
+            if let Some(class) = n.strip_suffix("_rate").filter(|c| !c.is_empty()) {
+                if Metric::from_name(&n).is_none() {
+                    if let Some(near) = closest(&n, &["error_rate", "dropped_rate"]) {
+                        errors.at(
+                            name.span(),
+                            format!(
+                                "`{n}` reads as the rate of an error class `{class}`; did you mean `{near}`? \
+                                 (to target a class this close to it, rename the class)"
+                            ),
+                        );
+                        return None;
+                    }
+                    return Some(Metric::ClassRate(Box::leak(
+                        class.to_owned().into_boxed_str(),
+                    )));
+                }
+            }
             Metric::from_name(&n).or_else(|| {
                 let message = if KEYS.contains(&n.as_str()) {
                     format!("`{n}` is a setting, not a threshold: write `{n} = ...`")
@@ -121,6 +140,7 @@ fn metric(tok: &MetricTok, errors: &mut Errors) -> Option<Metric> {
 
 pub(crate) fn threshold(
     tok: &MetricTok,
+    tag: Option<&LitStr>,
     op: Spanned<Op>,
     value: &Lit,
     window: Option<&LitStr>,
@@ -189,7 +209,19 @@ pub(crate) fn threshold(
         None => None,
         Some(w) => Some(positive_duration(&Lit::Str(w.clone()), "per", errors)?),
     };
+    let tag_value = match tag {
+        Some(t) if t.value().is_empty() => {
+            errors.at(
+                t.span(),
+                "a tag is a non-empty string, e.g. `p95 for \"cold\" < \"1s\"`",
+            );
+            return None;
+        }
+        Some(t) => Some(&*Box::leak(t.value().into_boxed_str())),
+        None => None,
+    };
     let whole_run = ThresholdSpec {
+        tag: tag_value,
         metric,
         op: op.value,
         limit,

@@ -35,4 +35,38 @@ impl Ctx {
     pub fn is_warmup(&self) -> bool {
         self.warmup
     }
+
+    /// Tags this iteration's sample (the last tag given wins): each tag gets
+    /// its own latency figures, and thresholds can target it
+    /// (`p95 for "cold" < "1s"`). Typical: `ctx.tag("cold")` on a Lambda
+    /// cold start.
+    pub fn tag(&self, tag: &'static str) {
+        crate::notes::tag(tag);
+    }
+
+    /// The class of this iteration's error, if it fails (`throttle`,
+    /// `function_error`, …): classes are counted separately and can be
+    /// thresholds (`throttle_rate < 0.001`). Without it, a failed iteration
+    /// is `error`, `panic` or `timeout`.
+    pub fn error_class(&self, class: &'static str) {
+        crate::notes::class(class);
+    }
+
+    /// Records a value of a custom metric (count, sum, min, max, mean in
+    /// the report): `ctx.record("consumed_rcu", 0.5)`.
+    pub fn record(&self, metric: &'static str, value: f64) {
+        crate::notes::value(metric, crate::notes::Value::Number(value));
+    }
+
+    /// Records a duration of a custom metric (an HDR histogram with
+    /// percentiles in the report): `ctx.record_duration("init", d)`.
+    pub fn record_duration(&self, metric: &'static str, duration: std::time::Duration) {
+        crate::notes::value(metric, crate::notes::Value::Duration(duration));
+    }
+
+    /// Adds to a custom counter (its total in the report):
+    /// `ctx.count("retries", 2)`.
+    pub fn count(&self, metric: &'static str, n: u64) {
+        crate::notes::value(metric, crate::notes::Value::Count(n));
+    }
 }

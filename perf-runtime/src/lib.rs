@@ -41,6 +41,7 @@ mod error;
 mod load;
 pub mod memory;
 mod monitor;
+mod notes;
 mod outcome;
 mod panics;
 mod recorder;
@@ -63,7 +64,10 @@ pub use perf_spec::{
     format_duration, parse_duration, parse_rate, Metric, Op, Percentile, Profile, Stage,
 };
 pub use recorder::{ErrorCount, ErrorKind, ErrorSample};
-pub use report::{LatencyStats, PercentileValue, Report, WarmupStats, REPORT_SCHEMA_VERSION};
+pub use report::{
+    CustomStats, LatencyStats, PercentileValue, Report, TagStats, WarmupStats,
+    REPORT_SCHEMA_VERSION,
+};
 pub use sla::{PerformanceSLA, SlaViolation};
 pub use table::{Benchmark, Outliers, TableReport, TableTest, DEFAULT_PARALLEL_WORKERS};
 pub use threshold::{

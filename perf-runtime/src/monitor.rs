@@ -201,6 +201,7 @@ impl State {
         let hist = s.latency_so_far();
         let so_far = Figures {
             memory: None,
+            classes: None,
             iterations: s.iterations(),
             errors: s.errors(),
             dropped: s.dropped(),

@@ -12,16 +12,27 @@ use std::fmt::Debug;
 pub trait IntoOutcome {
     /// `Err(message)` if the iteration failed.
     fn into_outcome(self) -> Result<(), String>;
+
+    /// Whether the iteration failed (cheap: no message is made).
+    fn is_failure(&self) -> bool;
 }
 
 impl IntoOutcome for () {
     fn into_outcome(self) -> Result<(), String> {
         Ok(())
     }
+
+    fn is_failure(&self) -> bool {
+        false
+    }
 }
 
 impl<T, E: Debug> IntoOutcome for Result<T, E> {
     fn into_outcome(self) -> Result<(), String> {
         self.map(drop).map_err(|e| format!("{e:?}"))
+    }
+
+    fn is_failure(&self) -> bool {
+        self.is_err()
     }
 }

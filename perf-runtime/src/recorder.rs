@@ -27,6 +27,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::memory::{pause, Checkpoints, Scope};
+use crate::notes::{Noted, Value};
 use crate::timeline::{Second, Timeline};
 
 /// Samples buffered per worker before a flush.
@@ -81,6 +82,33 @@ pub struct ErrorCount {
 struct ErrorLog {
     counts: HashMap<(ErrorKind, String), u64>,
     first: Vec<ErrorSample>,
+    classes: HashMap<&'static str, u64>,
+}
+
+/// Latency of the iterations with one tag.
+pub(crate) struct TagAgg {
+    pub(crate) latency: Histogram<u64>,
+    pub(crate) errors: u64,
+}
+
+/// A custom metric's values.
+#[derive(Debug, Clone)]
+pub(crate) struct CustomAgg {
+    pub(crate) kind: &'static str,
+    pub(crate) count: u64,
+    pub(crate) sum: f64,
+    pub(crate) min: f64,
+    pub(crate) max: f64,
+    /// Durations only, in nanoseconds.
+    pub(crate) histogram: Option<Histogram<u64>>,
+}
+
+/// What noted iterations recorded (opt-in, so kept apart from the
+/// batched hot path).
+#[derive(Default)]
+struct Extras {
+    tags: HashMap<&'static str, TagAgg>,
+    custom: HashMap<&'static str, CustomAgg>,
 }
 
 /// One stripe: whole-run histograms and the second being filled.
@@ -135,6 +163,7 @@ pub(crate) struct Shared {
     /// against iterations for leak detection.
     memory: Option<(&'static Scope, Mutex<Checkpoints>)>,
     log: Mutex<ErrorLog>,
+    extras: Mutex<Extras>,
 }
 
 /// An atomic flag alone on its cache line.
@@ -166,6 +195,12 @@ pub(crate) struct Recorded {
     pub(crate) dropped: u64,
     pub(crate) error_counts: Vec<ErrorCount>,
     pub(crate) first_errors: Vec<ErrorSample>,
+    /// Failed iterations per error class.
+    pub(crate) classes: std::collections::BTreeMap<String, u64>,
+    /// Tagged iterations' latency, by tag.
+    pub(crate) tags: std::collections::BTreeMap<String, TagAgg>,
+    /// Custom metrics, by name.
+    pub(crate) custom: std::collections::BTreeMap<String, CustomAgg>,
 }
 
 pub(crate) fn new_histogram() -> Histogram<u64> {
@@ -213,6 +248,7 @@ impl Shared {
             open,
             memory: scope.map(|s| (s, Mutex::new(Checkpoints::default()))),
             log: Mutex::new(ErrorLog::default()),
+            extras: Mutex::new(Extras::default()),
         })
     }
 
@@ -307,6 +343,22 @@ impl Shared {
         });
         let mut first_errors = log.first.clone();
         first_errors.sort_by_key(|e| e.iteration);
+        let classes = log
+            .classes
+            .iter()
+            .map(|(c, n)| ((*c).to_owned(), *n))
+            .collect();
+        let mut extras = lock(&self.extras);
+        let tags = extras
+            .tags
+            .drain()
+            .map(|(t, a)| (t.to_owned(), a))
+            .collect();
+        let custom = extras
+            .custom
+            .drain()
+            .map(|(n, a)| (n.to_owned(), a))
+            .collect();
         Recorded {
             histogram,
             service,
@@ -319,6 +371,9 @@ impl Shared {
             dropped: self.dropped.load(Relaxed),
             error_counts,
             first_errors,
+            classes,
+            tags,
+            custom,
         }
     }
 }
@@ -374,7 +429,14 @@ impl WorkerRecorder {
     }
 
     /// Records a failed iteration's error (after [`record`](Self::record)).
-    pub(crate) fn record_error(&mut self, iteration: u64, kind: ErrorKind, message: String) {
+    pub(crate) fn record_error(
+        &mut self,
+        iteration: u64,
+        kind: ErrorKind,
+        message: String,
+        class: Option<&'static str>,
+    ) {
+        let _paused = pause();
         let s = &self.shared;
         s.errors.fetch_add(1, Relaxed);
         match kind {
@@ -399,6 +461,58 @@ impl WorkerRecorder {
             (kind, "(other messages)".to_owned())
         };
         *log.counts.entry(key).or_insert(0) += 1;
+        let class = match kind {
+            ErrorKind::Error => class.unwrap_or("error"),
+            ErrorKind::Panic => "panic",
+            ErrorKind::Timeout => "timeout",
+        };
+        *log.classes.entry(class).or_insert(0) += 1;
+    }
+
+    /// Records what a noted iteration said about itself: its tag and its
+    /// custom metrics. Returns its error class.
+    pub(crate) fn record_notes(
+        &mut self,
+        noted: &Noted,
+        latency: u64,
+        error: bool,
+    ) -> Option<&'static str> {
+        let _paused = pause();
+        let mut extras = lock(&self.shared.extras);
+        if let Some(tag) = noted.tag {
+            let agg = extras.tags.entry(tag).or_insert_with(|| TagAgg {
+                latency: new_histogram(),
+                errors: 0,
+            });
+            agg.latency
+                .record(latency.min(MAX_LATENCY_NS))
+                .expect("auto-resizing histograms accept values up to their limit");
+            agg.errors += u64::from(error);
+        }
+        for &(name, value) in noted.values.iter() {
+            let (kind, v) = match value {
+                Value::Number(v) => ("value", v),
+                Value::Duration(d) => ("duration", d.as_nanos() as f64),
+                Value::Count(n) => ("count", n as f64),
+            };
+            let agg = extras.custom.entry(name).or_insert_with(|| CustomAgg {
+                kind,
+                count: 0,
+                sum: 0.0,
+                min: f64::INFINITY,
+                max: f64::NEG_INFINITY,
+                histogram: (kind == "duration").then(new_histogram),
+            });
+            agg.count += 1;
+            agg.sum += v;
+            agg.min = agg.min.min(v);
+            agg.max = agg.max.max(v);
+            if let Some(h) = &mut agg.histogram {
+                h.record((v as u64).min(MAX_LATENCY_NS))
+                    .expect("auto-resizing histograms accept values up to their limit");
+            }
+        }
+        noted.class
     }
 
     /// Hands the buffered samples to the shared histograms now.
@@ -563,11 +677,11 @@ mod tests {
         let shared = Shared::new(1, false, None);
         let mut r = WorkerRecorder::new(shared.clone(), 0);
         for i in 0..30 {
-            r.record_error(i, ErrorKind::Error, format!("code {}", i % 3));
+            r.record_error(i, ErrorKind::Error, format!("code {}", i % 3), None);
         }
-        r.record_error(30, ErrorKind::Panic, "boom".into());
+        r.record_error(30, ErrorKind::Panic, "boom".into(), None);
         for i in 0..200 {
-            r.record_error(100 + i, ErrorKind::Error, format!("unique {i}"));
+            r.record_error(100 + i, ErrorKind::Error, format!("unique {i}"), None);
         }
         drop(r);
         let rec = shared.collect();

@@ -1,5 +1,6 @@
 //! The result of a run: figures, threshold verdicts, and the JSON file.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
@@ -66,6 +67,60 @@ impl LatencyStats {
             .iter()
             .find(|v| v.percentile == p)
             .map(|v| Duration::from_nanos(v.value_ns))
+    }
+}
+
+/// The iterations with one tag.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TagStats {
+    /// Iterations with this tag.
+    pub iterations: u64,
+    /// Of which failed.
+    pub errors: u64,
+    /// `errors / iterations`.
+    pub error_rate: f64,
+    /// Their latency.
+    pub latency: LatencyStats,
+}
+
+/// A custom metric's summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomStats {
+    /// `value` (`ctx.record`), `duration` (`ctx.record_duration`, in
+    /// nanoseconds) or `count` (`ctx.count`).
+    pub kind: String,
+    /// Values recorded.
+    pub count: u64,
+    /// Their sum (a counter's total).
+    pub sum: f64,
+    /// Smallest.
+    pub min: f64,
+    /// Largest.
+    pub max: f64,
+    /// `sum / count`.
+    pub mean: f64,
+    /// Durations only: percentiles, ascending.
+    pub percentiles: Vec<PercentileValue>,
+}
+
+impl CustomStats {
+    fn of(c: &crate::recorder::CustomAgg, percentiles: &[f64]) -> CustomStats {
+        CustomStats {
+            kind: c.kind.to_owned(),
+            count: c.count,
+            sum: c.sum,
+            min: c.min,
+            max: c.max,
+            mean: if c.count == 0 {
+                0.0
+            } else {
+                c.sum / c.count as f64
+            },
+            percentiles: c
+                .histogram
+                .as_ref()
+                .map_or_else(Vec::new, |h| LatencyStats::of(h, percentiles).percentiles),
+        }
     }
 }
 
@@ -137,6 +192,19 @@ pub struct Report {
     pub warmup: Option<WarmupStats>,
     /// Every threshold's verdict.
     pub thresholds: Vec<ThresholdOutcome>,
+    /// Failed iterations per error class (`error`, `panic`, `timeout`, or
+    /// the class set with `ctx.error_class`).
+    #[serde(default)]
+    pub error_classes: BTreeMap<String, u64>,
+    /// Latency of the iterations with each tag (`ctx.tag`).
+    #[serde(default)]
+    pub tags: BTreeMap<String, TagStats>,
+    /// Custom metrics (`ctx.record`, `ctx.record_duration`, `ctx.count`).
+    #[serde(default)]
+    pub custom: BTreeMap<String, CustomStats>,
+    /// Each tag's latency histogram (not serialised).
+    #[serde(skip)]
+    pub(crate) tag_histograms: BTreeMap<String, Histogram<u64>>,
     /// The comparison with a baseline, when one was asked for.
     #[serde(default)]
     pub baseline: Option<BaselineComparison>,
@@ -189,6 +257,7 @@ impl Report {
         let scheduled = main.iterations + main.dropped;
         let whole = Figures {
             memory: m.memory.as_ref(),
+            classes: Some(&main.classes),
             iterations: main.iterations,
             errors: main.errors,
             dropped: main.dropped,
@@ -197,9 +266,28 @@ impl Report {
         };
         // Windows only cover seconds that ended before the run did.
         let complete = m.elapsed.as_secs() as u32;
+        let tag_figures = |tag: &str| {
+            main.tags.get(tag).map(|t| Figures {
+                memory: None,
+                classes: None,
+                iterations: t.latency.len(),
+                errors: t.errors,
+                dropped: 0,
+                seconds: secs,
+                latency: &t.latency,
+            })
+        };
         let mut outcomes: Vec<ThresholdOutcome> = thresholds
             .iter()
-            .map(|t| t.evaluate(&whole, &main.timeline, complete))
+            .map(|t| match t.tag() {
+                // A tag never seen has no data: the threshold fails.
+                Some(tag) => t.evaluate(
+                    &tag_figures(tag).unwrap_or_else(|| Figures::empty()),
+                    &Default::default(),
+                    0,
+                ),
+                None => t.evaluate(&whole, &main.timeline, complete),
+            })
             .collect();
         let declared = |m: &[perf_spec::Metric]| thresholds.iter().any(|t| m.contains(&t.metric()));
         let mut defaults = Vec::new();
@@ -217,6 +305,34 @@ impl Report {
             outcomes.push(implicit);
         }
         let passed = !m.timed_out && m.aborted.is_none() && outcomes.iter().all(|t| t.passed);
+        let tags = main
+            .tags
+            .iter()
+            .map(|(tag, t)| {
+                let iterations = t.latency.len();
+                let stats = TagStats {
+                    iterations,
+                    errors: t.errors,
+                    error_rate: if iterations == 0 {
+                        0.0
+                    } else {
+                        t.errors as f64 / iterations as f64
+                    },
+                    latency: LatencyStats::of(&t.latency, &wanted),
+                };
+                (tag.clone(), stats)
+            })
+            .collect();
+        let custom = main
+            .custom
+            .iter()
+            .map(|(name, c)| (name.clone(), CustomStats::of(c, &wanted)))
+            .collect();
+        let tag_histograms = main
+            .tags
+            .into_iter()
+            .map(|(tag, t)| (tag, t.latency))
+            .collect();
         Report {
             schema_version: REPORT_SCHEMA_VERSION,
             name,
@@ -256,6 +372,10 @@ impl Report {
                 errors: w.errors,
             }),
             thresholds: outcomes,
+            error_classes: main.classes,
+            tags,
+            custom,
+            tag_histograms,
             memory: m.memory,
             baseline: None,
             timeline: main.timeline.points(),
@@ -286,6 +406,9 @@ impl Report {
         second.errors = errors;
         timeline.add(0, &second);
         let recorded = crate::recorder::Recorded {
+            classes: Default::default(),
+            tags: Default::default(),
+            custom: Default::default(),
             iterations: histogram.len(),
             errors,
             timeouts: 0,
@@ -338,6 +461,10 @@ impl Report {
             first_errors: Vec::new(),
             warmup: None,
             thresholds: Vec::new(),
+            error_classes: Default::default(),
+            tags: Default::default(),
+            custom: Default::default(),
+            tag_histograms: Default::default(),
             memory: None,
             baseline: None,
             timeline: Vec::new(),

@@ -284,56 +284,65 @@ async fn run_closed<B: Body>(
         let mut recorder = WorkerRecorder::new(shared.clone(), worker);
         let (workers, warmup, iteration_timeout) =
             (phase.workers, phase.warmup, phase.iteration_timeout);
-        set.spawn(crate::panics::quiet_panics(async move {
-            // The second of the run iterations end in, updated only when a
-            // boundary passes (a comparison instead of a division each time).
-            let (mut second, mut next_second) = (0u32, start + Duration::from_secs(1));
-            'run: loop {
-                if let Some(ramp) = &ramp {
-                    // Inactive until the ramp reaches this worker.
-                    let elapsed = start.elapsed();
-                    if run_for.is_some_and(|d| elapsed >= d) {
+        let notes = crate::notes::Notes::new();
+        let my_notes = notes.clone();
+        set.spawn(crate::panics::quiet_panics(crate::notes::with_notes(
+            notes,
+            async move {
+                // The second of the run iterations end in, updated only when a
+                // boundary passes (a comparison instead of a division each time).
+                let (mut second, mut next_second) = (0u32, start + Duration::from_secs(1));
+                'run: loop {
+                    if let Some(ramp) = &ramp {
+                        // Inactive until the ramp reaches this worker.
+                        let elapsed = start.elapsed();
+                        if run_for.is_some_and(|d| elapsed >= d) {
+                            return;
+                        }
+                        if worker >= ramp.active_at(elapsed) {
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                            continue;
+                        }
+                    }
+                    let Some((first, end)) = claims.claim() else {
                         return;
-                    }
-                    if worker >= ramp.active_at(elapsed) {
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                        continue;
-                    }
-                }
-                let Some((first, end)) = claims.claim() else {
-                    return;
-                };
-                for iteration in first..end {
-                    if shared.stop.load(Relaxed) {
-                        return;
-                    }
-                    let ctx = Ctx {
-                        worker,
-                        workers,
-                        iteration,
-                        warmup,
                     };
-                    let begin = Instant::now();
-                    let outcome = run_one(&*f, ctx, iteration_timeout).await;
-                    let now = Instant::now();
-                    let nanos = now.saturating_duration_since(begin).as_nanos() as u64;
-                    if now >= next_second {
-                        second = now.saturating_duration_since(start).as_secs() as u32;
-                        next_second = start + Duration::from_secs(u64::from(second) + 1);
-                    }
-                    recorder.record(nanos, nanos, second, outcome.is_err());
-                    if let Err((kind, message)) = outcome {
-                        recorder.record_error(iteration, kind, message);
-                    }
-                    if run_for.is_some_and(|d| now >= start + d) {
-                        return;
-                    }
-                    if ramp.is_some() {
-                        continue 'run;
+                    for iteration in first..end {
+                        if shared.stop.load(Relaxed) {
+                            return;
+                        }
+                        let ctx = Ctx {
+                            worker,
+                            workers,
+                            iteration,
+                            warmup,
+                        };
+                        let begin = Instant::now();
+                        let outcome = run_one(&*f, ctx, iteration_timeout).await;
+                        let now = Instant::now();
+                        let nanos = now.saturating_duration_since(begin).as_nanos() as u64;
+                        if now >= next_second {
+                            second = now.saturating_duration_since(start).as_secs() as u32;
+                            next_second = start + Duration::from_secs(u64::from(second) + 1);
+                        }
+                        recorder.record(nanos, nanos, second, outcome.is_err());
+                        // Tags, classes and custom metrics, if the iteration noted any.
+                        let class = my_notes
+                            .finish(|noted| recorder.record_notes(noted, nanos, outcome.is_err()))
+                            .flatten();
+                        if let Err((kind, message)) = outcome {
+                            recorder.record_error(iteration, kind, message, class);
+                        }
+                        if run_for.is_some_and(|d| now >= start + d) {
+                            return;
+                        }
+                        if ramp.is_some() {
+                            continue 'run;
+                        }
                     }
                 }
-            }
-        }));
+            },
+        )));
     }
     drop(paused);
     join_workers(set, shared, deadline).await
@@ -367,7 +376,13 @@ async fn run_one<B: Body>(
         },
     };
     match result {
-        Ok(output) => output.into_outcome().map_err(|m| (ErrorKind::Error, m)),
+        // Turning an `Err` into its message is the framework's work, not the
+        // iteration's: not counted in its allocations.
+        Ok(output) if output.is_failure() => {
+            let _paused = crate::memory::pause();
+            output.into_outcome().map_err(|m| (ErrorKind::Error, m))
+        }
+        Ok(_) => Ok(()),
         Err(panic) => Err((ErrorKind::Panic, panic)),
     }
 }

@@ -191,6 +191,16 @@ pub(crate) fn render(r: &Report) -> String {
             r.timeouts, r.panics
         );
     }
+    // Classes beyond the built-in ones say more than the count alone.
+    let named: Vec<String> = r
+        .error_classes
+        .iter()
+        .filter(|(class, _)| !matches!(class.as_str(), "error" | "panic" | "timeout"))
+        .map(|(class, n)| format!("{class} {n}"))
+        .collect();
+    if !named.is_empty() {
+        let _ = write!(errors, "  by class: {}", named.join(", "));
+    }
     line(&mut out, "errors", errors);
     if r.load.rate.is_some() {
         line(
@@ -213,6 +223,44 @@ pub(crate) fn render(r: &Report) -> String {
     }
     if let Some(service) = r.service.as_ref().filter(|s| s.count > 0) {
         line(&mut out, "service time", latency_line(service));
+    }
+    for (tag, t) in &r.tags {
+        line(
+            &mut out,
+            &format!("tag {tag}"),
+            format!(
+                "{} iterations, {} errors  {}",
+                t.iterations,
+                t.errors,
+                latency_line(&t.latency)
+            ),
+        );
+    }
+    for (name, c) in &r.custom {
+        let value = |v: f64| {
+            if c.kind == "duration" {
+                d(v.max(0.0).round() as u64)
+            } else {
+                format!("{v:.3}")
+                    .trim_end_matches('0')
+                    .trim_end_matches('.')
+                    .to_owned()
+            }
+        };
+        let mut text = format!(
+            "{} {}  count {}  sum {}  min {}  mean {}  max {}",
+            c.kind,
+            name,
+            c.count,
+            value(c.sum),
+            value(c.min),
+            value(c.mean),
+            value(c.max)
+        );
+        for p in &c.percentiles {
+            let _ = write!(text, "  p{} {}", p.percentile, d(p.value_ns));
+        }
+        line(&mut out, "custom", text);
     }
     if let Some(m) = &r.memory {
         let leak = if m.leak.detected {

@@ -79,6 +79,7 @@ impl Threshold {
             op,
             limit,
             window: None,
+            tag: None,
         })
     }
 
@@ -144,6 +145,25 @@ impl Threshold {
         Threshold::new(Metric::Leaks, Op::Eq, 0.0)
     }
 
+    /// Failed iterations of error class `class` (set with
+    /// [`Ctx::error_class`](crate::Ctx::error_class); `error`, `panic` and
+    /// `timeout` otherwise) over all iterations: `throttle_rate`.
+    pub fn class_rate(class: &'static str) -> FractionBound {
+        FractionBound(Metric::ClassRate(class))
+    }
+
+    /// Evaluate this threshold over the iterations tagged `tag` only
+    /// ([`Ctx::tag`](crate::Ctx::tag)): `Threshold::p(95.0).lt(d).for_tag("cold")`.
+    pub fn for_tag(mut self, tag: &'static str) -> Threshold {
+        self.0.tag = Some(tag);
+        self
+    }
+
+    /// The tag this threshold is restricted to, if any.
+    pub fn tag(&self) -> Option<&'static str> {
+        self.0.tag
+    }
+
     /// Evaluate this threshold over every full sliding window of `seconds`
     /// instead of over the whole run: `Threshold::p(95.0).lt(..).per(10)`.
     pub fn per(mut self, seconds: u32) -> Threshold {
@@ -198,8 +218,25 @@ impl Threshold {
     /// per-window threshold needs the run's timeline, which only the run
     /// itself has: it reports "no full window" here).
     pub fn evaluate_report(&self, report: &crate::Report) -> ThresholdOutcome {
+        if let Some(tag) = self.0.tag {
+            let Some(t) = report.tag_histograms.get(tag) else {
+                return self.evaluate(&Figures::empty(), &Timeline::default(), 0);
+            };
+            // A report read from JSON has no tag histograms: no data.
+            let figures = Figures {
+                memory: None,
+                classes: None,
+                iterations: t.len(),
+                errors: report.tags.get(tag).map_or(0, |s| s.errors),
+                dropped: 0,
+                seconds: report.elapsed().as_secs_f64(),
+                latency: t,
+            };
+            return self.evaluate(&figures, &Timeline::default(), 0);
+        }
         let figures = Figures {
             memory: report.memory.as_ref(),
+            classes: Some(&report.error_classes),
             iterations: report.iterations,
             errors: report.errors,
             dropped: report.dropped,
@@ -337,11 +374,29 @@ impl CountBound {
 pub(crate) struct Figures<'a> {
     /// Memory figures (whole runs with the tracking allocator only).
     pub(crate) memory: Option<&'a MemoryStats>,
+    /// Failed iterations per error class (whole runs only).
+    pub(crate) classes: Option<&'a std::collections::BTreeMap<String, u64>>,
     pub(crate) iterations: u64,
     pub(crate) errors: u64,
     pub(crate) dropped: u64,
     pub(crate) seconds: f64,
     pub(crate) latency: &'a Histogram<u64>,
+}
+
+impl Figures<'static> {
+    /// No iterations at all (a tag never seen).
+    pub(crate) fn empty() -> Figures<'static> {
+        static EMPTY: std::sync::OnceLock<Histogram<u64>> = std::sync::OnceLock::new();
+        Figures {
+            memory: None,
+            classes: None,
+            iterations: 0,
+            errors: 0,
+            dropped: 0,
+            seconds: 0.0,
+            latency: EMPTY.get_or_init(crate::recorder::new_histogram),
+        }
+    }
 }
 
 /// How a per-window threshold fared over the run's windows.
@@ -400,6 +455,10 @@ fn observe(metric: Metric, f: &Figures<'_>) -> Option<f64> {
         Metric::BytesPerIter => f.memory.map(|m| m.bytes_per_iter),
         Metric::Leaks => f.memory.map(|m| f64::from(u8::from(m.leak.detected))),
         Metric::LeakPerIter => f.memory.map(|m| m.leak.bytes_per_iter),
+        Metric::ClassRate(class) => {
+            let failed = f.classes?.get(class).copied().unwrap_or(0);
+            (f.iterations > 0).then(|| failed as f64 / f.iterations as f64)
+        }
         Metric::ErrorRate => (f.iterations > 0).then(|| f.errors as f64 / f.iterations as f64),
         Metric::DroppedRate => (scheduled > 0).then(|| f.dropped as f64 / scheduled as f64),
         Metric::Dropped => Some(f.dropped as f64),
@@ -415,6 +474,10 @@ fn observe(metric: Metric, f: &Figures<'_>) -> Option<f64> {
 fn display(metric: Metric, v: f64, f: &Figures<'_>) -> String {
     match (metric, metric.kind()) {
         (_, MetricKind::Latency) => format_duration(Duration::from_nanos(v.round() as u64)),
+        (Metric::ClassRate(class), _) => {
+            let failed = f.classes.and_then(|c| c.get(class)).copied().unwrap_or(0);
+            format!("{v:.4} ({failed} of {})", f.iterations)
+        }
         (Metric::DroppedRate, _) => {
             format!("{v:.4} ({} of {})", f.dropped, f.iterations + f.dropped)
         }

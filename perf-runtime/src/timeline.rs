@@ -77,6 +77,7 @@ impl Window {
     pub(crate) fn figures(&self) -> Figures<'_> {
         Figures {
             memory: None,
+            classes: None,
             iterations: self.iterations,
             errors: self.errors,
             dropped: self.dropped,

@@ -80,6 +80,9 @@ pub enum Metric {
     Leaks,
     /// Growth of retained bytes per iteration, as fitted for leak detection.
     LeakPerIter,
+    /// Failed iterations of one error class over all iterations
+    /// (`throttle_rate`: class `throttle`).
+    ClassRate(&'static str),
 }
 
 /// How a metric's value is expressed, which decides the limit's unit and
@@ -129,7 +132,7 @@ impl Metric {
     pub fn kind(self) -> MetricKind {
         match self {
             Metric::Mean | Metric::Min | Metric::Max | Metric::Percentile(_) => MetricKind::Latency,
-            Metric::ErrorRate | Metric::DroppedRate => MetricKind::Fraction,
+            Metric::ErrorRate | Metric::DroppedRate | Metric::ClassRate(_) => MetricKind::Fraction,
             Metric::Throughput => MetricKind::PerSecond,
             Metric::Dropped | Metric::AllocsPerIter | Metric::Leaks => MetricKind::Count,
             Metric::PeakHeap | Metric::BytesPerIter | Metric::LeakPerIter => MetricKind::Bytes,
@@ -198,6 +201,7 @@ impl fmt::Display for Metric {
             Metric::BytesPerIter => f.write_str("bytes_per_iter"),
             Metric::Leaks => f.write_str("leaks"),
             Metric::LeakPerIter => f.write_str("leak_per_iter"),
+            Metric::ClassRate(class) => write!(f, "{class}_rate"),
         }
     }
 }
@@ -263,12 +267,28 @@ pub struct ThresholdSpec {
     /// Evaluate over every full sliding window of this length (whole
     /// seconds), instead of the whole run.
     pub window: Option<Duration>,
+    /// Evaluate over the iterations with this tag only (`p95 for "cold"`).
+    pub tag: Option<&'static str>,
 }
 
 impl ThresholdSpec {
     /// Checks the operator and the limit on their own (not against other
     /// thresholds: see [`check_consistency`]).
     pub fn check(&self) -> Result<(), String> {
+        if self.tag.is_some()
+            && !matches!(
+                self.metric.kind(),
+                MetricKind::Latency | MetricKind::Fraction
+            )
+        {
+            return Err(format!(
+                "`{}` is not kept per tag: tag latency metrics or error rates",
+                self.metric
+            ));
+        }
+        if self.tag.is_some() && self.metric == Metric::DroppedRate {
+            return Err("dropped iterations never ran, so they have no tag".into());
+        }
         self.metric.check_op(self.op)?;
         let (m, op, l) = (self.metric, self.op, self.limit);
         if !l.is_finite() || l < 0.0 {
@@ -316,6 +336,13 @@ impl ThresholdSpec {
                 self.metric
             ));
         }
+        if self.tag.is_some() || matches!(self.metric, Metric::ClassRate(_)) {
+            return Err(
+                "the per-second timeline is not kept per tag or error class: \
+                        a threshold on one has no per-window value"
+                    .into(),
+            );
+        }
         if self.metric == Metric::Dropped {
             return Err("`dropped` counts the whole run, so a window adds nothing: \
                         use `dropped_rate < … per \"…\"` for a per-window limit"
@@ -338,7 +365,11 @@ impl ThresholdSpec {
 
 impl fmt::Display for ThresholdSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} {}", self.metric, self.op, self.limit_display())?;
+        write!(f, "{}", self.metric)?;
+        if let Some(tag) = self.tag {
+            write!(f, " for {tag:?}")?;
+        }
+        write!(f, " {} {}", self.op, self.limit_display())?;
         if let Some(w) = self.window {
             write!(f, " per {}", format_duration(w))?;
         }
@@ -360,7 +391,7 @@ pub fn check_consistency(specs: &[ThresholdSpec]) -> Vec<(usize, String)> {
     let mut problems = Vec::new();
     for (j, b) in specs.iter().enumerate() {
         for a in &specs[..j] {
-            if a.window != b.window {
+            if a.window != b.window || a.tag != b.tag {
                 continue;
             }
             if a.metric == b.metric && a.op.is_upper_bound() == b.op.is_upper_bound() {
@@ -427,7 +458,32 @@ mod tests {
             op,
             limit,
             window: None,
+            tag: None,
         }
+    }
+
+    #[test]
+    fn tags_and_classes() {
+        let cold = ThresholdSpec {
+            tag: Some("cold"),
+            ..ms("p95", Op::Lt, 1000.0)
+        };
+        assert_eq!(cold.to_string(), "p95 for \"cold\" < 1s");
+        assert!(cold.check().is_ok());
+        let throttle = spec(Metric::ClassRate("throttle"), Op::Lt, 0.001);
+        assert_eq!(throttle.to_string(), "throttle_rate < 0.001");
+        assert!(throttle.check().is_ok());
+        let windowed = ThresholdSpec {
+            window: Some(Duration::from_secs(10)),
+            ..cold
+        };
+        assert!(windowed.check().unwrap_err().contains("not kept per tag"));
+        // The same metric for two tags is no duplicate.
+        let warm = ThresholdSpec {
+            tag: Some("warm"),
+            ..ms("p95", Op::Lt, 50.0)
+        };
+        assert!(check_consistency(&[cold, warm, ms("p95", Op::Lt, 900.0)]).is_empty());
     }
 
     #[test]

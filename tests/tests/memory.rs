@@ -170,3 +170,32 @@ fn memory_figures_are_in_the_summary_and_the_json() {
     assert_eq!(json["memory"]["bytes_per_iter"], 100.0);
     assert_eq!(json["memory"]["leak"]["detected"], false);
 }
+
+#[test]
+fn tags_classes_and_custom_metrics_allocate_nothing_in_the_iteration() {
+    let report = quiet("memory::notes")
+        .workers(2)
+        .repeat(500)
+        .threshold(Threshold::error_rate().le(1.0))
+        .run(|ctx| async move {
+            ctx.tag(if ctx.iteration() % 2 == 0 {
+                "even"
+            } else {
+                "odd"
+            });
+            ctx.record("units", 1.5);
+            ctx.count("calls", 1);
+            if ctx.iteration() % 5 == 0 {
+                ctx.error_class("throttle");
+                return Err("throttled");
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(report.tags["even"].iterations, 250);
+    assert_eq!(report.error_classes["throttle"], 100);
+    let m = report.memory.unwrap();
+    // Noting, and the framework's bookkeeping of the 100 failures (their
+    // `Debug` text, the error log), are not the iteration's allocations.
+    assert_eq!(m.allocations, 0, "{m:?}");
+}

@@ -52,34 +52,43 @@ pub(super) async fn run<B: Body>(
     for worker in 0..workers {
         let (f, rx, free) = (f.clone(), rx.clone(), free.clone());
         let mut recorder = WorkerRecorder::new(shared.clone(), worker);
-        set.spawn(crate::panics::quiet_panics(async move {
-            while let Ok(job) = rx.recv().await {
-                let ctx = Ctx {
-                    worker,
-                    workers,
-                    iteration: job.index,
-                    warmup: false,
-                };
-                let begin = Instant::now();
-                let outcome = run_one(&*f, ctx, iteration_timeout).await;
-                let end = Instant::now();
-                free.fetch_add(1, Relaxed);
-                let latency = end.saturating_duration_since(job.due).as_nanos() as u64;
-                let service = end.saturating_duration_since(begin).as_nanos() as u64;
-                let second = end.saturating_duration_since(start).as_secs() as u32;
-                recorder.record(latency, service, second, outcome.is_err());
-                if let Err((kind, message)) = outcome {
-                    recorder.record_error(job.index, kind, message);
+        let notes = crate::notes::Notes::new();
+        let my_notes = notes.clone();
+        set.spawn(crate::panics::quiet_panics(crate::notes::with_notes(
+            notes,
+            async move {
+                while let Ok(job) = rx.recv().await {
+                    let ctx = Ctx {
+                        worker,
+                        workers,
+                        iteration: job.index,
+                        warmup: false,
+                    };
+                    let begin = Instant::now();
+                    let outcome = run_one(&*f, ctx, iteration_timeout).await;
+                    let end = Instant::now();
+                    free.fetch_add(1, Relaxed);
+                    let latency = end.saturating_duration_since(job.due).as_nanos() as u64;
+                    let service = end.saturating_duration_since(begin).as_nanos() as u64;
+                    let second = end.saturating_duration_since(start).as_secs() as u32;
+                    recorder.record(latency, service, second, outcome.is_err());
+                    // Tags, classes and custom metrics, if the iteration noted any.
+                    let class = my_notes
+                        .finish(|noted| recorder.record_notes(noted, latency, outcome.is_err()))
+                        .flatten();
+                    if let Err((kind, message)) = outcome {
+                        recorder.record_error(job.index, kind, message, class);
+                    }
+                    // About to wait for work: hand over what this worker holds,
+                    // so that live views (progress, abort_on_fail) are current
+                    // even when each worker runs few iterations. Busy workers
+                    // keep batching.
+                    if rx.is_empty() {
+                        recorder.flush();
+                    }
                 }
-                // About to wait for work: hand over what this worker holds,
-                // so that live views (progress, abort_on_fail) are current
-                // even when each worker runs few iterations. Busy workers
-                // keep batching.
-                if rx.is_empty() {
-                    recorder.flush();
-                }
-            }
-        }));
+            },
+        )));
     }
     drop(rx);
     let dispatcher_shared = shared.clone();

@@ -1,0 +1,6 @@
+use perf_runtime::perf_test;
+
+#[perf_test(p95 for cold < "1s")]
+async fn case() {}
+
+fn main() {}
