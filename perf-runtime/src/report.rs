@@ -267,15 +267,9 @@ impl Report {
         // Windows only cover seconds that ended before the run did.
         let complete = m.elapsed.as_secs() as u32;
         let tag_figures = |tag: &str| {
-            main.tags.get(tag).map(|t| Figures {
-                memory: None,
-                classes: None,
-                iterations: t.latency.len(),
-                errors: t.errors,
-                dropped: 0,
-                seconds: secs,
-                latency: &t.latency,
-            })
+            main.tags
+                .get(tag)
+                .map(|t| Figures::tagged(&t.latency, t.errors, secs))
         };
         let mut outcomes: Vec<ThresholdOutcome> = thresholds
             .iter()

@@ -223,15 +223,8 @@ impl Threshold {
                 return self.evaluate(&Figures::empty(), &Timeline::default(), 0);
             };
             // A report read from JSON has no tag histograms: no data.
-            let figures = Figures {
-                memory: None,
-                classes: None,
-                iterations: t.len(),
-                errors: report.tags.get(tag).map_or(0, |s| s.errors),
-                dropped: 0,
-                seconds: report.elapsed().as_secs_f64(),
-                latency: t,
-            };
+            let errors = report.tags.get(tag).map_or(0, |s| s.errors);
+            let figures = Figures::tagged(t, errors, report.elapsed().as_secs_f64());
             return self.evaluate(&figures, &Timeline::default(), 0);
         }
         let figures = Figures {
@@ -381,6 +374,21 @@ pub(crate) struct Figures<'a> {
     pub(crate) dropped: u64,
     pub(crate) seconds: f64,
     pub(crate) latency: &'a Histogram<u64>,
+}
+
+impl<'a> Figures<'a> {
+    /// The iterations with one tag.
+    pub(crate) fn tagged(latency: &'a Histogram<u64>, errors: u64, seconds: f64) -> Figures<'a> {
+        Figures {
+            memory: None,
+            classes: None,
+            iterations: latency.len(),
+            errors,
+            dropped: 0,
+            seconds,
+            latency,
+        }
+    }
 }
 
 impl Figures<'static> {

@@ -28,3 +28,14 @@ pub fn target_dir() -> std::path::PathBuf {
                 .to_owned()
         })
 }
+
+/// Blocks on a future in a fresh multi-threaded runtime (2 threads): for
+/// APIs such as `TableTest` that run on the caller's runtime.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(future)
+}

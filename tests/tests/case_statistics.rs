@@ -25,18 +25,19 @@ fn the_comparison_flags_a_real_difference_and_not_identical_cases() {
     let _turn = SPINNING
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let benches = TableTest::<u64, ()>::new("cases::spin")
-        .case("fast", 500, ())
-        .case("slow", 1000, ())
-        .case("fast_again", 500, ())
-        .quiet()
-        .benchmark(
-            |micros| async move {
-                spin(micros);
-            },
-            400,
-        )
-        .await_blocking();
+    let benches = perf_tests::block_on(
+        TableTest::<u64, ()>::new("cases::spin")
+            .case("fast", 500, ())
+            .case("slow", 1000, ())
+            .case("fast_again", 500, ())
+            .quiet()
+            .benchmark(
+                |micros| async move {
+                    spin(micros);
+                },
+                400,
+            ),
+    );
     assert_eq!(benches.len(), 3);
     let reports: Vec<(String, Report)> = benches
         .iter()
@@ -74,11 +75,12 @@ fn benchmark_statistics_of_a_known_body() {
     let _turn = SPINNING
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let bench = TableTest::<u64, ()>::new("cases::bench")
-        .case("one_ms", 1000, ())
-        .quiet()
-        .benchmark(|micros| async move { spin(micros) }, 300)
-        .await_blocking();
+    let bench = perf_tests::block_on(
+        TableTest::<u64, ()>::new("cases::bench")
+            .case("one_ms", 1000, ())
+            .quiet()
+            .benchmark(|micros| async move { spin(micros) }, 300),
+    );
     let b = &bench[0];
     assert_eq!(b.iterations, 300);
     // A 1 ms spin takes 1 ms and a little: never less.
@@ -93,16 +95,3 @@ fn benchmark_statistics_of_a_known_body() {
     assert!(o.low_severe + o.low_mild + o.high_mild + o.high_severe < 300);
     assert_eq!(o.low_severe, 0, "nothing can be faster than the spin");
 }
-
-/// Blocks on a future in a fresh runtime (`TableTest` runs on the caller's).
-trait AwaitBlocking: std::future::Future + Sized {
-    fn await_blocking(self) -> Self::Output {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(self)
-    }
-}
-impl<F: std::future::Future> AwaitBlocking for F {}

@@ -86,31 +86,19 @@ fn validate_checks_every_output() {
     assert_eq!(r.first_errors[0].message, "validation failed");
 }
 
-/// Blocks on a future in a fresh runtime (`TableTest` runs on the caller's).
-trait AwaitBlocking: std::future::Future + Sized {
-    fn await_blocking(self) -> Self::Output {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(self)
-    }
-}
-impl<F: std::future::Future> AwaitBlocking for F {}
-
 #[test]
 fn table_test_runs_cases_validates_and_reports_failures_by_case() {
-    let table = TableTest::<u64, u64>::new("cases::table")
-        .case("ok", 4, 16)
-        .case("off_by_one", 4, 17)
-        .parallel()
-        .max_workers(4)
-        .repeat(40)
-        .timeout(Duration::from_secs(60))
-        .quiet()
-        .run(|n| async move { n * n }, |out, expected| out == expected)
-        .await_blocking();
+    let table = perf_tests::block_on(
+        TableTest::<u64, u64>::new("cases::table")
+            .case("ok", 4, 16)
+            .case("off_by_one", 4, 17)
+            .parallel()
+            .max_workers(4)
+            .repeat(40)
+            .timeout(Duration::from_secs(60))
+            .quiet()
+            .run(|n| async move { n * n }, |out, expected| out == expected),
+    );
     assert_eq!(table.case("ok").unwrap().errors, 0);
     let wrong = table.case("off_by_one").unwrap();
     assert_eq!(
