@@ -27,7 +27,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::memory::{pause, Checkpoints, Scope};
-use crate::notes::{Noted, Value};
+use crate::notes::{Noted, Notes, Value};
 use crate::timeline::{Second, Timeline};
 
 /// Samples buffered per worker before a flush.
@@ -419,6 +419,30 @@ impl WorkerRecorder {
             s.push(service);
         }
         self.errors += u64::from(error);
+    }
+
+    /// Records a finished iteration: its sample, what it noted through its
+    /// `Ctx` (tag, custom metrics, error class), and its error if it failed.
+    /// The one place both models' workers hand an iteration over; inlined
+    /// into them, as the code it replaces was (the per-iteration hot path).
+    #[inline(always)]
+    pub(crate) fn finish_iteration(
+        &mut self,
+        iteration: u64,
+        latency: u64,
+        service: u64,
+        second: u32,
+        outcome: Result<(), (ErrorKind, String)>,
+        notes: &Notes,
+    ) {
+        let failed = outcome.is_err();
+        self.record(latency, service, second, failed);
+        let class = notes
+            .finish(|noted| self.record_notes(noted, latency, failed))
+            .flatten();
+        if let Err((kind, message)) = outcome {
+            self.record_error(iteration, kind, message, class);
+        }
     }
 
     #[cold]

@@ -325,14 +325,8 @@ async fn run_closed<B: Body>(
                             second = now.saturating_duration_since(start).as_secs() as u32;
                             next_second = start + Duration::from_secs(u64::from(second) + 1);
                         }
-                        recorder.record(nanos, nanos, second, outcome.is_err());
-                        // Tags, classes and custom metrics, if the iteration noted any.
-                        let class = my_notes
-                            .finish(|noted| recorder.record_notes(noted, nanos, outcome.is_err()))
-                            .flatten();
-                        if let Err((kind, message)) = outcome {
-                            recorder.record_error(iteration, kind, message, class);
-                        }
+                        recorder
+                            .finish_iteration(iteration, nanos, nanos, second, outcome, &my_notes);
                         if run_for.is_some_and(|d| now >= start + d) {
                             return;
                         }

@@ -71,14 +71,8 @@ pub(super) async fn run<B: Body>(
                     let latency = end.saturating_duration_since(job.due).as_nanos() as u64;
                     let service = end.saturating_duration_since(begin).as_nanos() as u64;
                     let second = end.saturating_duration_since(start).as_secs() as u32;
-                    recorder.record(latency, service, second, outcome.is_err());
-                    // Tags, classes and custom metrics, if the iteration noted any.
-                    let class = my_notes
-                        .finish(|noted| recorder.record_notes(noted, latency, outcome.is_err()))
-                        .flatten();
-                    if let Err((kind, message)) = outcome {
-                        recorder.record_error(job.index, kind, message, class);
-                    }
+                    recorder
+                        .finish_iteration(job.index, latency, service, second, outcome, &my_notes);
                     // About to wait for work: hand over what this worker holds,
                     // so that live views (progress, abort_on_fail) are current
                     // even when each worker runs few iterations. Busy workers
