@@ -418,6 +418,26 @@ unsafe fn read_owner(user: *mut u8) -> *const Scope {
     }
 }
 
+/// Allocates `layout` with room for the header through `inner` (given the
+/// outer layout), credits the allocation, and returns the user's part.
+#[inline]
+fn allocate(layout: Layout, inner: impl FnOnce(Layout) -> *mut u8) -> *mut u8 {
+    if !INSTALLED.load(Relaxed) {
+        INSTALLED.store(true, Relaxed);
+    }
+    let Some((outer, offset)) = outer(layout) else {
+        return ptr::null_mut();
+    };
+    let base = inner(outer);
+    if base.is_null() {
+        return base;
+    }
+    let owner = on_alloc(layout.size());
+    // SAFETY: `base` is a block of at least `outer.size()` bytes, aligned to
+    // at least 16, of which the first `offset` are the header.
+    unsafe { write_owner(base, offset, owner) }
+}
+
 // SAFETY: every block handed out is `offset` bytes into a block of the
 // inner allocator, which satisfies the caller's alignment (the outer
 // layout's alignment is at least the caller's and `offset` a multiple of
@@ -425,37 +445,13 @@ unsafe fn read_owner(user: *mut u8) -> *const Scope {
 // layout they were obtained with.
 unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if !INSTALLED.load(Relaxed) {
-            INSTALLED.store(true, Relaxed);
-        }
-        let Some((outer, offset)) = outer(layout) else {
-            return ptr::null_mut();
-        };
-        // SAFETY: `outer` has a non-zero size (at least the header).
-        let base = unsafe { self.inner.alloc(outer) };
-        if base.is_null() {
-            return base;
-        }
-        let owner = on_alloc(layout.size());
-        // SAFETY: `base` holds `offset` header bytes before the user's.
-        unsafe { write_owner(base, offset, owner) }
+        // SAFETY: `outer` layouts have a non-zero size (at least the header).
+        allocate(layout, |outer| unsafe { self.inner.alloc(outer) })
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if !INSTALLED.load(Relaxed) {
-            INSTALLED.store(true, Relaxed);
-        }
-        let Some((outer, offset)) = outer(layout) else {
-            return ptr::null_mut();
-        };
         // SAFETY: as in `alloc`.
-        let base = unsafe { self.inner.alloc_zeroed(outer) };
-        if base.is_null() {
-            return base;
-        }
-        let owner = on_alloc(layout.size());
-        // SAFETY: as in `alloc`.
-        unsafe { write_owner(base, offset, owner) }
+        allocate(layout, |outer| unsafe { self.inner.alloc_zeroed(outer) })
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
