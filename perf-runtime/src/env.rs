@@ -207,3 +207,10 @@ mod tests {
         );
     }
 }
+
+/// Whether this runs in CI (`CI` set to anything but empty, `0` or `false`,
+/// as GitHub Actions, GitLab and most CI systems set it).
+#[cfg(feature = "aws")]
+pub(crate) fn is_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false" | "no"))
+}

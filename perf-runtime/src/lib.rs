@@ -32,6 +32,8 @@
 #![warn(missing_docs)]
 
 mod arrival;
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod baseline;
 mod builder;
 pub mod cases;

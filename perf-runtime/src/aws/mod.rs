@@ -1,0 +1,133 @@
+//! Serverless measurements through the official `aws-sdk-*` crates (cargo
+//! features `lambda` and `dynamodb`), against real AWS or the local stack.
+//!
+//! # Where the code runs: `PERF_AWS_STACK`
+//!
+//! The same test code talks to real AWS or to the project's local stack
+//! (`scripts/aws-stack`: moto server and cargo-lambda on loopback ports).
+//! aws-config reads the standard `AWS_ENDPOINT_URL` and
+//! `AWS_ENDPOINT_URL_<SERVICE>` variables, which the script sets; nothing
+//! here rewrites endpoints. [`stack`] decides whether an AWS test runs:
+//!
+//! | `PERF_AWS_STACK` | what happens |
+//! |---|---|
+//! | `local` (set by `scripts/aws-stack`) | the local stack; Lambda functions are local processes |
+//! | `aws` | real AWS, with your credentials and region |
+//! | unset, `CI=true` | the test **fails**: CI must run under the stack |
+//! | unset | the test prints one line saying how to start the stack, and returns |
+//!
+//! # Measurement clients
+//!
+//! [`sdk_config`] loads the usual configuration with **one attempt per
+//! call**: the SDK's default retries would hide throttles and re-run a
+//! failing Lambda function inside one measured iteration. The HTTP client
+//! is tunable with [`HttpTuning`] (timeouts, connection pool).
+
+mod backoff;
+mod http;
+
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
+#[cfg(feature = "lambda")]
+pub mod lambda;
+
+pub use backoff::Backoff;
+pub use http::HttpTuning;
+
+use aws_config::SdkConfig;
+use aws_smithy_runtime_api::client::result::SdkError;
+
+/// Where AWS calls go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stack {
+    /// The local stack started by `scripts/aws-stack`.
+    Local(LocalStack),
+    /// Real AWS (`PERF_AWS_STACK=aws`).
+    Aws,
+}
+
+/// The local stack's addresses, from the variables `scripts/aws-stack` sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalStack {
+    /// cargo-lambda's Lambda Runtime API base URL (`PERF_LAMBDA_RUNTIME_API`);
+    /// a function named `NAME` attaches at `<this>/.rt/NAME`.
+    pub lambda_runtime_api: Option<String>,
+}
+
+/// The one line printed by an AWS test that finds no stack.
+pub const START_HINT: &str = "no AWS stack: run it under the local one with \
+     `scripts/aws-stack -- cargo test ...`, or set PERF_AWS_STACK=aws for real AWS";
+
+/// Reads the stack from `PERF_AWS_STACK` (see the [module docs](self)).
+///
+/// `Ok(None)` means "not configured, not in CI": the caller returns after
+/// [`stack_or_skip`] printed [`START_HINT`].
+pub fn stack() -> Result<Option<Stack>, crate::Error> {
+    let value = std::env::var("PERF_AWS_STACK").unwrap_or_default();
+    match value.trim() {
+        "local" => Ok(Some(Stack::Local(LocalStack {
+            lambda_runtime_api: std::env::var("PERF_LAMBDA_RUNTIME_API")
+                .ok()
+                .filter(|v| !v.is_empty()),
+        }))),
+        "aws" => Ok(Some(Stack::Aws)),
+        "" if crate::env::is_ci() => Err(crate::Error::Env {
+            var: "PERF_AWS_STACK".into(),
+            value,
+            reason: format!("CI=true and the AWS stack is not configured; {START_HINT}"),
+        }),
+        "" => Ok(None),
+        _ => Err(crate::Error::Env {
+            var: "PERF_AWS_STACK".into(),
+            value,
+            reason: "expected `local` (scripts/aws-stack) or `aws`".into(),
+        }),
+    }
+}
+
+/// For an AWS test's first line: the stack, or `None` after printing
+/// "`<test>` skipped: no AWS stack: ..." (never in CI, where a missing stack
+/// panics, as does a bad `PERF_AWS_STACK` value).
+///
+/// ```no_run
+/// # async fn f() {
+/// let Some(stack) = perf_runtime::aws::stack_or_skip("orders::put_item") else { return };
+/// # }
+/// ```
+pub fn stack_or_skip(test: &str) -> Option<Stack> {
+    match stack() {
+        Ok(Some(stack)) => Some(stack),
+        Ok(None) => {
+            eprintln!("{test} skipped: {START_HINT}");
+            None
+        }
+        Err(e) => panic!("{test}: {e}"),
+    }
+}
+
+/// The SDK configuration for measurement clients: the default chain
+/// (region, credentials, `AWS_ENDPOINT_URL*`), one attempt per call, and
+/// the HTTP client and timeouts of `tuning`. Region defaults to `us-east-1`
+/// when none is configured (the local stack does not care).
+pub async fn sdk_config(tuning: &HttpTuning) -> SdkConfig {
+    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .retry_config(aws_config::retry::RetryConfig::disabled());
+    let config = tuning.apply(loader).load().await;
+    if config.region().is_some() {
+        return config;
+    }
+    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .region(aws_config::Region::from_static("us-east-1"));
+    tuning.apply(loader).load().await
+}
+
+/// The error class of an SDK error that is not specific to a service:
+/// `timeout` for client-side timeouts, otherwise `None`.
+pub(crate) fn transport_class<E, R>(err: &SdkError<E, R>) -> Option<&'static str> {
+    match err {
+        SdkError::TimeoutError(_) => Some("timeout"),
+        SdkError::DispatchFailure(f) if f.is_timeout() => Some("timeout"),
+        _ => None,
+    }
+}
