@@ -335,6 +335,34 @@ impl Function {
         self.with_local(LocalFunction::exited).unwrap_or_default()
     }
 
+    /// Leak detection across warm invocations: invokes `invocations` times
+    /// (after one unmeasured warm-up) and samples the function's memory
+    /// after each: on AWS REPORT's `Max Memory Used`, locally the largest
+    /// RSS of its processes. Failed invocations are counted, not sampled.
+    pub async fn memory_growth(
+        &self,
+        invocations: usize,
+        payload: &[u8],
+    ) -> Result<MemoryGrowth, InvokeError> {
+        self.call(payload).await?;
+        let mut samples = Vec::with_capacity(invocations);
+        let mut errors = 0;
+        for i in 0..invocations {
+            match self.call(payload).await {
+                Ok(inv) => {
+                    let bytes = match (&inv.report, self.local_rss_bytes()) {
+                        (Some(r), _) => Some(u64::from(r.max_memory_used_mb) << 20),
+                        (None, Some(rss)) => rss.first().copied(),
+                        (None, None) => None,
+                    };
+                    samples.extend(bytes.map(|b| (i as u64, b)));
+                }
+                Err(_) => errors += 1,
+            }
+        }
+        Ok(MemoryGrowth { samples, errors })
+    }
+
     fn with_local<R>(&self, f: impl FnOnce(&LocalFunction) -> R) -> Option<R> {
         self.local.as_ref().map(f)
     }
@@ -390,6 +418,54 @@ impl Function {
             call,
             message: DisplayErrorContext(e).to_string(),
         }
+    }
+}
+
+/// Memory samples across warm invocations (see
+/// [`Function::memory_growth`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemoryGrowth {
+    /// `(invocation, bytes)` after each successful invocation.
+    pub samples: Vec<(u64, u64)>,
+    /// Failed invocations.
+    pub errors: u64,
+}
+
+impl MemoryGrowth {
+    /// Bytes at the first and last sample.
+    pub fn first_last(&self) -> Option<(u64, u64)> {
+        Some((self.samples.first()?.1, self.samples.last()?.1))
+    }
+
+    /// Growth per invocation: the least-squares slope of the samples, in
+    /// bytes (0 with fewer than 2 samples). On AWS the samples move in
+    /// whole MB, so use enough invocations for a leak to cross a few.
+    pub fn bytes_per_invocation(&self) -> f64 {
+        let n = self.samples.len() as f64;
+        if n < 2.0 {
+            return 0.0;
+        }
+        let mx = self.samples.iter().map(|s| s.0 as f64).sum::<f64>() / n;
+        let my = self.samples.iter().map(|s| s.1 as f64).sum::<f64>() / n;
+        let (mut sxy, mut sxx) = (0.0, 0.0);
+        for &(x, y) in &self.samples {
+            sxy += (x as f64 - mx) * (y as f64 - my);
+            sxx += (x as f64 - mx) * (x as f64 - mx);
+        }
+        if sxx == 0.0 {
+            0.0
+        } else {
+            sxy / sxx
+        }
+    }
+
+    /// Whether memory grows by more than `bytes_per_invocation` per
+    /// invocation, and by more than `min_total` bytes over the run (so
+    /// allocator noise and one-off caches are not leaks).
+    pub fn is_leaking(&self, bytes_per_invocation: f64, min_total: u64) -> bool {
+        let slope = self.bytes_per_invocation();
+        let span = self.samples.last().map_or(0, |s| s.0) as f64;
+        slope > bytes_per_invocation && slope * span > min_total as f64
     }
 }
 
@@ -517,6 +593,25 @@ fn classify(err: SdkError<SdkInvokeError, HttpResponse>) -> InvokeError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn growth_is_the_fitted_slope() {
+        let leak = MemoryGrowth {
+            samples: (0..50)
+                .map(|i| (i, 10_000_000 + i * 65_536 + (i % 3) * 4096))
+                .collect(),
+            errors: 0,
+        };
+        assert!((leak.bytes_per_invocation() - 65_536.0).abs() < 200.0);
+        assert!(leak.is_leaking(1024.0, 1 << 20));
+        let flat = MemoryGrowth {
+            samples: (0..50).map(|i| (i, 10_000_000 + (i % 2) * 8192)).collect(),
+            errors: 0,
+        };
+        assert!(flat.bytes_per_invocation().abs() < 200.0);
+        assert!(!flat.is_leaking(1024.0, 1 << 20));
+        assert_eq!(flat.first_last(), Some((10_000_000, 10_008_192)));
+    }
 
     #[test]
     fn function_errors_by_payload() {

@@ -121,7 +121,9 @@ impl MemorySweep {
             function.set_memory(memory_mb).await?;
             // The cold start is not what this compares.
             let _ = function.call(payload).await;
-            let mut billed = Histogram::<u64>::new(3).expect("3 significant digits is valid");
+            // Microseconds, up to an hour (Lambda stops at 15 minutes).
+            let mut billed =
+                Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds");
             let mut errors = 0;
             let mut cost = 0.0;
             for _ in 0..self.invocations {
@@ -134,7 +136,7 @@ impl MemorySweep {
                             }
                             None => round_up_to_ms(inv.latency),
                         };
-                        billed.saturating_record(d.as_micros() as u64);
+                        billed.saturating_record((d.as_micros() as u64).max(1));
                         cost += self.prices.cost(memory_mb, d);
                     }
                     Err(_) => errors += 1,
