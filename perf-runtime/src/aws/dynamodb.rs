@@ -665,6 +665,40 @@ mod tests {
         assert_eq!(outcome.errors, ["ValidationException: bad key"]);
     }
 
+    fn service_error<E>(err: E) -> SdkError<E, HttpResponse> {
+        let status = aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap();
+        SdkError::service_error(err, HttpResponse::new(status, "".into()))
+    }
+
+    #[test]
+    fn throttles_are_classed_by_error_code() {
+        use aws_sdk_dynamodb::error::ErrorMetadata;
+        use aws_sdk_dynamodb::operation::put_item::PutItemError;
+        use aws_sdk_dynamodb::types::error::ProvisionedThroughputExceededException;
+        let meta = |code: &str| {
+            ErrorMetadata::builder()
+                .code(code)
+                .message("slow down")
+                .build()
+        };
+        let exceeded = PutItemError::ProvisionedThroughputExceededException(
+            ProvisionedThroughputExceededException::builder()
+                .message("slow down")
+                .meta(meta("ProvisionedThroughputExceededException"))
+                .build(),
+        );
+        let e = DynamoError::from_sdk(service_error(exceeded));
+        assert_eq!(e.class(), "throttle", "{e}");
+        for code in ["ThrottlingException", "RequestLimitExceeded"] {
+            let e = DynamoError::from_sdk(service_error(PutItemError::generic(meta(code))));
+            assert_eq!(e.class(), "throttle", "{code}: {e}");
+        }
+        let e = DynamoError::from_sdk(service_error(PutItemError::generic(meta(
+            "ConditionalCheckFailedException",
+        ))));
+        assert_eq!(e.class(), "error");
+    }
+
     #[test]
     fn read_stats_rates() {
         let mut s = ReadStats::new("scan".into());
