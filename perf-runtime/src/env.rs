@@ -131,6 +131,13 @@ fn positive(var: &str, value: &str, what: &str) -> Result<u64, Error> {
     }
 }
 
+/// Whether this runs in CI (`CI` set to anything but empty, `0` or `false`,
+/// as GitHub Actions, GitLab and most CI systems set it).
+#[cfg(feature = "aws")]
+pub(crate) fn is_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false" | "no"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,11 +213,4 @@ mod tests {
             "{e}"
         );
     }
-}
-
-/// Whether this runs in CI (`CI` set to anything but empty, `0` or `false`,
-/// as GitHub Actions, GitLab and most CI systems set it).
-#[cfg(feature = "aws")]
-pub(crate) fn is_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false" | "no"))
 }

@@ -1,8 +1,10 @@
 //! The REPORT line Lambda writes after every invocation, returned (base64,
 //! last 4 KB of the log) in `LogResult` when invoking with `LogType::Tail`.
 //!
+//! Fields are separated by tabs (shown as two spaces):
+//!
 //! ```text
-//! REPORT RequestId: c793869b-…	Duration: 5.11 ms	Billed Duration: 6 ms	Memory Size: 128 MB	Max Memory Used: 64 MB	Init Duration: 197.80 ms
+//! REPORT RequestId: c793869b-…  Duration: 5.11 ms  Billed Duration: 6 ms  Memory Size: 128 MB  Max Memory Used: 64 MB  Init Duration: 197.80 ms
 //! ```
 //!
 //! `Init Duration` appears only on a cold start's invocation.
