@@ -330,6 +330,23 @@ fn metric_tokens(metric: perf_spec::Metric, rt: &TokenStream) -> TokenStream {
             quote!(#rt::Metric::Percentile(#rt::percentile(#p)))
         }
         perf_spec::Metric::ClassRate(class) => quote!(#rt::Metric::ClassRate(#class)),
+        perf_spec::Metric::Custom {
+            name,
+            stat,
+            duration,
+        } => {
+            let stat = match stat {
+                perf_spec::Stat::Percentile(p) => {
+                    let p = Literal::f64_suffixed(p.value());
+                    quote!(#rt::Stat::Percentile(#rt::percentile(#p)))
+                }
+                other => {
+                    let variant = format_ident!("{}", format!("{other:?}"));
+                    quote!(#rt::Stat::#variant)
+                }
+            };
+            quote!(#rt::Metric::Custom { name: #name, stat: #stat, duration: #duration })
+        }
         other => {
             let variant = format_ident!("{}", format!("{other:?}"));
             quote!(#rt::Metric::#variant)

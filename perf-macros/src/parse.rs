@@ -144,6 +144,8 @@ enum Arg {
     },
     Threshold {
         metric: MetricTok,
+        /// `p95 of "cold_invoke"`: a custom metric's statistic.
+        of: Option<LitStr>,
         tag: Option<LitStr>,
         op: Spanned<Op>,
         value: Lit,
@@ -221,6 +223,13 @@ impl Parse for Arg {
         // `p95 regression < "10%"`
         let regression = if input.peek(Ident) && input.fork().parse::<Ident>()? == "regression" {
             Some(input.parse::<Ident>()?)
+        } else {
+            None
+        };
+        // `mean of "consumed_rcu" < 1.0`
+        let of = if input.peek(Ident) && input.fork().parse::<Ident>()? == "of" {
+            input.parse::<Ident>()?;
+            Some(input.parse::<LitStr>()?)
         } else {
             None
         };
@@ -304,6 +313,7 @@ impl Parse for Arg {
                 };
                 Ok(Arg::Threshold {
                     metric,
+                    of,
                     tag,
                     op: Spanned { value: op, span },
                     value,
@@ -332,6 +342,7 @@ pub(crate) fn parse_args(args: TokenStream) -> syn::Result<(Config, Errors)> {
             Arg::Setting { key, value } => config.set(&key, value, &mut errors),
             Arg::Threshold {
                 metric,
+                of,
                 tag,
                 op,
                 value,
@@ -339,6 +350,7 @@ pub(crate) fn parse_args(args: TokenStream) -> syn::Result<(Config, Errors)> {
             } => {
                 if let Some(t) = threshold(
                     &metric,
+                    of.as_ref(),
                     tag.as_ref(),
                     op,
                     &value,

@@ -2,7 +2,7 @@
 //! `p(99.9) <= "1s" per "10s"`, `p95 regression < "10%"`.
 
 use perf_spec::{
-    check_fraction, closest, parse_fraction, parse_size, Metric, MetricKind, Op, Percentile,
+    check_fraction, closest, parse_fraction, parse_size, Metric, MetricKind, Op, Percentile, Stat,
     ThresholdSpec, METRIC_NAMES,
 };
 use proc_macro2::Span;
@@ -138,8 +138,45 @@ fn metric(tok: &MetricTok, errors: &mut Errors) -> Option<Metric> {
     }
 }
 
+/// The statistic before `of "name"`: `mean`, `min`, `max`, `sum`, `count`
+/// or a percentile.
+fn custom(tok: &MetricTok, of: &LitStr, value: &Lit, errors: &mut Errors) -> Option<Metric> {
+    let stat = match tok {
+        MetricTok::Name(name) => {
+            let n = name.to_string();
+            let Some(stat) = Stat::from_name(&n) else {
+                errors.at(
+                    name.span(),
+                    format!("`{n} of` is not a statistic of a custom metric: use mean, min, max, sum, count or a percentile (p95, p(99.9))"),
+                );
+                return None;
+            };
+            stat
+        }
+        MetricTok::Percentile { .. } => match metric(tok, errors)? {
+            Metric::Percentile(p) => Stat::Percentile(p),
+            _ => return None,
+        },
+    };
+    let name = of.value();
+    if name.trim().is_empty() {
+        errors.at(
+            of.span(),
+            "a custom metric has a name, e.g. `mean of \"consumed_rcu\" < 1.0`",
+        );
+        return None;
+    }
+    Some(Metric::Custom {
+        name: Box::leak(name.into_boxed_str()),
+        stat,
+        // Counts are numbers; otherwise a string limit is a duration.
+        duration: stat != Stat::Count && matches!(value, Lit::Str(_)),
+    })
+}
+
 pub(crate) fn threshold(
     tok: &MetricTok,
+    of: Option<&LitStr>,
     tag: Option<&LitStr>,
     op: Spanned<Op>,
     value: &Lit,
@@ -147,7 +184,10 @@ pub(crate) fn threshold(
     errors: &mut Errors,
 ) -> Option<Spanned<ThresholdSpec>> {
     let span = tok.span();
-    let metric = metric(tok, errors)?;
+    let metric = match of {
+        Some(of) => custom(tok, of, value, errors)?,
+        None => metric(tok, errors)?,
+    };
     if let Err(message) = metric.check_op(op.value) {
         errors.at(op.span, message);
         return None;
@@ -190,19 +230,21 @@ pub(crate) fn threshold(
                 }
             }
         }
-        MetricKind::PerSecond | MetricKind::Count => match number(value, errors) {
-            Some(n) => n,
-            None => {
-                errors.at(
-                    value.span(),
-                    format!(
-                        "`{metric}` takes a number, e.g. `{metric} {} 1000`",
-                        op.value
-                    ),
-                );
-                return None;
+        MetricKind::PerSecond | MetricKind::Count | MetricKind::Value => {
+            match number(value, errors) {
+                Some(n) => n,
+                None => {
+                    errors.at(
+                        value.span(),
+                        format!(
+                            "`{metric}` takes a number, e.g. `{metric} {} 1000`",
+                            op.value
+                        ),
+                    );
+                    return None;
+                }
             }
-        },
+        }
     };
     let window_lit = window;
     let window = match window {

@@ -91,7 +91,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::{Ctx, IntoOutcome, PerfTest, Threshold, Warmup};
-    pub use perf_spec::{Metric, Op, Profile, ThresholdSpec};
+    pub use perf_spec::{Metric, Op, Profile, Stat, ThresholdSpec};
     pub use std::time::Duration;
     pub use tokio;
 

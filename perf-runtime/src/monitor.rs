@@ -202,6 +202,7 @@ impl State {
         let so_far = Figures {
             memory: None,
             classes: None,
+            custom: None,
             iterations: s.iterations(),
             errors: s.errors(),
             dropped: s.dropped(),

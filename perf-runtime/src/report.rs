@@ -247,17 +247,28 @@ impl Report {
         let main = m.main;
         let mut wanted: Vec<f64> = STANDARD_PERCENTILES.to_vec();
         for t in thresholds {
-            if let perf_spec::Metric::Percentile(p) = t.metric() {
-                wanted.push(p.value());
+            match t.metric() {
+                perf_spec::Metric::Percentile(p)
+                | perf_spec::Metric::Custom {
+                    stat: perf_spec::Stat::Percentile(p),
+                    ..
+                } => wanted.push(p.value()),
+                _ => {}
             }
         }
         wanted.sort_by(f64::total_cmp);
         wanted.dedup();
         let secs = m.elapsed.as_secs_f64();
         let scheduled = main.iterations + main.dropped;
+        let custom: BTreeMap<String, CustomStats> = main
+            .custom
+            .iter()
+            .map(|(name, c)| (name.clone(), CustomStats::of(c, &wanted)))
+            .collect();
         let whole = Figures {
             memory: m.memory.as_ref(),
             classes: Some(&main.classes),
+            custom: Some(&custom),
             iterations: main.iterations,
             errors: main.errors,
             dropped: main.dropped,
@@ -316,11 +327,6 @@ impl Report {
                 };
                 (tag.clone(), stats)
             })
-            .collect();
-        let custom = main
-            .custom
-            .iter()
-            .map(|(name, c)| (name.clone(), CustomStats::of(c, &wanted)))
             .collect();
         let tag_histograms = main
             .tags

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use perf_spec::{format_duration, Metric, MetricKind, Op, Percentile, ThresholdSpec};
+use perf_spec::{format_duration, Metric, MetricKind, Op, Percentile, Stat, ThresholdSpec};
 use serde::{Deserialize, Serialize};
 
 use hdrhistogram::Histogram;
@@ -152,6 +152,14 @@ impl Threshold {
         FractionBound(Metric::ClassRate(class))
     }
 
+    /// A statistic of custom metric `metric` (recorded with
+    /// [`Ctx::record`](crate::Ctx::record), `record_duration` or `count`):
+    /// `Threshold::of("consumed_rcu").mean().lt(1.0)`,
+    /// `Threshold::of("cold_invoke").p(95.0).lt_duration(Duration::from_secs(1))`.
+    pub fn of(metric: &'static str) -> CustomMetric {
+        CustomMetric(metric)
+    }
+
     /// Evaluate this threshold over the iterations tagged `tag` only
     /// ([`Ctx::tag`](crate::Ctx::tag)): `Threshold::p(95.0).lt(d).for_tag("cold")`.
     pub fn for_tag(mut self, tag: &'static str) -> Threshold {
@@ -230,6 +238,7 @@ impl Threshold {
         let figures = Figures {
             memory: report.memory.as_ref(),
             classes: Some(&report.error_classes),
+            custom: Some(&report.custom),
             iterations: report.iterations,
             errors: report.errors,
             dropped: report.dropped,
@@ -264,6 +273,8 @@ impl Threshold {
             if let Some(v) = outcome.observed {
                 outcome.observed_display = display(spec.metric, v, whole);
                 outcome.passed = spec.op.holds(v, spec.limit);
+            } else if let Some(why) = custom_mismatch(spec.metric, whole) {
+                outcome.observed_display = why;
             }
             return outcome;
         };
@@ -314,6 +325,92 @@ impl Threshold {
         }
         outcome.windows = Some(verdict);
         outcome
+    }
+}
+
+/// Half-built threshold on a custom metric: pick the statistic.
+#[derive(Debug, Clone, Copy)]
+pub struct CustomMetric(&'static str);
+
+/// Half-built threshold on a custom metric's statistic: give the limit, a
+/// number ([`lt`](Self::lt) …) or a duration ([`lt_duration`](Self::lt_duration) …,
+/// for `record_duration` metrics).
+#[derive(Debug, Clone, Copy)]
+pub struct CustomBound(&'static str, Stat);
+
+impl CustomMetric {
+    /// Mean of the values.
+    pub fn mean(self) -> CustomBound {
+        CustomBound(self.0, Stat::Mean)
+    }
+    /// Smallest value.
+    pub fn min(self) -> CustomBound {
+        CustomBound(self.0, Stat::Min)
+    }
+    /// Largest value.
+    pub fn max(self) -> CustomBound {
+        CustomBound(self.0, Stat::Max)
+    }
+    /// Sum of the values (a counter's total).
+    pub fn sum(self) -> CustomBound {
+        CustomBound(self.0, Stat::Sum)
+    }
+    /// Number of values recorded.
+    pub fn count(self) -> CustomBound {
+        CustomBound(self.0, Stat::Count)
+    }
+    /// A percentile of a duration metric, `p` in `(0, 100]`.
+    ///
+    /// # Panics
+    /// If `p` is outside `(0, 100]`.
+    pub fn p(self, p: f64) -> CustomBound {
+        CustomBound(
+            self.0,
+            Stat::Percentile(Percentile::new(p).unwrap_or_else(|e| panic!("{e}"))),
+        )
+    }
+}
+
+impl CustomBound {
+    fn number(self, op: Op, limit: f64) -> Threshold {
+        let metric = Metric::Custom {
+            name: self.0,
+            stat: self.1,
+            duration: false,
+        };
+        Threshold::new(metric, op, limit)
+    }
+    fn duration(self, op: Op, limit: Duration) -> Threshold {
+        let metric = Metric::Custom {
+            name: self.0,
+            stat: self.1,
+            duration: true,
+        };
+        Threshold::new(metric, op, limit.as_nanos() as f64)
+    }
+    /// `stat < limit`.
+    pub fn lt(self, limit: f64) -> Threshold {
+        self.number(Op::Lt, limit)
+    }
+    /// `stat <= limit`.
+    pub fn le(self, limit: f64) -> Threshold {
+        self.number(Op::Le, limit)
+    }
+    /// `stat > limit`.
+    pub fn gt(self, limit: f64) -> Threshold {
+        self.number(Op::Gt, limit)
+    }
+    /// `stat >= limit`.
+    pub fn ge(self, limit: f64) -> Threshold {
+        self.number(Op::Ge, limit)
+    }
+    /// `stat < limit` for a duration metric.
+    pub fn lt_duration(self, limit: Duration) -> Threshold {
+        self.duration(Op::Lt, limit)
+    }
+    /// `stat <= limit` for a duration metric.
+    pub fn le_duration(self, limit: Duration) -> Threshold {
+        self.duration(Op::Le, limit)
     }
 }
 
@@ -369,6 +466,8 @@ pub(crate) struct Figures<'a> {
     pub(crate) memory: Option<&'a MemoryStats>,
     /// Failed iterations per error class (whole runs only).
     pub(crate) classes: Option<&'a std::collections::BTreeMap<String, u64>>,
+    /// Custom metrics (whole runs only).
+    pub(crate) custom: Option<&'a std::collections::BTreeMap<String, crate::report::CustomStats>>,
     pub(crate) iterations: u64,
     pub(crate) errors: u64,
     pub(crate) dropped: u64,
@@ -382,6 +481,7 @@ impl<'a> Figures<'a> {
         Figures {
             memory: None,
             classes: None,
+            custom: None,
             iterations: latency.len(),
             errors,
             dropped: 0,
@@ -398,6 +498,7 @@ impl Figures<'static> {
         Figures {
             memory: None,
             classes: None,
+            custom: None,
             iterations: 0,
             errors: 0,
             dropped: 0,
@@ -467,6 +568,30 @@ fn observe(metric: Metric, f: &Figures<'_>) -> Option<f64> {
             let failed = f.classes?.get(class).copied().unwrap_or(0);
             (f.iterations > 0).then(|| failed as f64 / f.iterations as f64)
         }
+        Metric::Custom {
+            name,
+            stat,
+            duration,
+        } => {
+            let c = f.custom?.get(name)?;
+            // A duration limit on a number metric (or the reverse) has no
+            // observation in the limit's unit.
+            if stat != Stat::Count && duration != (c.kind == "duration") {
+                return None;
+            }
+            match stat {
+                Stat::Mean => Some(c.mean),
+                Stat::Min => Some(c.min),
+                Stat::Max => Some(c.max),
+                Stat::Sum => Some(c.sum),
+                Stat::Count => Some(c.count as f64),
+                Stat::Percentile(p) => c
+                    .percentiles
+                    .iter()
+                    .find(|v| v.percentile == p.value())
+                    .map(|v| v.value_ns as f64),
+            }
+        }
         Metric::ErrorRate => (f.iterations > 0).then(|| f.errors as f64 / f.iterations as f64),
         Metric::DroppedRate => (scheduled > 0).then(|| f.dropped as f64 / scheduled as f64),
         Metric::Dropped => Some(f.dropped as f64),
@@ -477,6 +602,23 @@ fn observe(metric: Metric, f: &Figures<'_>) -> Option<f64> {
         Metric::Max => Some(f.latency.max() as f64),
         Metric::Percentile(p) => Some(percentile_ns(f.latency, p.value()) as f64),
     }
+}
+
+/// Why a custom metric that was recorded has no value for this threshold.
+fn custom_mismatch(metric: Metric, f: &Figures<'_>) -> Option<String> {
+    let Metric::Custom { name, duration, .. } = metric else {
+        return None;
+    };
+    let c = f.custom?.get(name)?;
+    Some(match (duration, c.kind.as_str()) {
+        (true, kind) if kind != "duration" => {
+            format!("`{name}` records {kind}s: give the limit as a number")
+        }
+        (false, "duration") => {
+            format!("`{name}` records durations: give the limit as a duration")
+        }
+        _ => "no data".to_owned(),
+    })
 }
 
 fn display(metric: Metric, v: f64, f: &Figures<'_>) -> String {
@@ -494,5 +636,6 @@ fn display(metric: Metric, v: f64, f: &Figures<'_>) -> String {
         (Metric::AllocsPerIter, _) => format!("{v:.2}"),
         (_, MetricKind::Count) => format!("{v}"),
         (_, MetricKind::Bytes) => perf_spec::format_size(v),
+        (_, MetricKind::Value) => format!("{v:.4}"),
     }
 }

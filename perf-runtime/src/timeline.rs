@@ -78,6 +78,7 @@ impl Window {
         Figures {
             memory: None,
             classes: None,
+            custom: None,
             iterations: self.iterations,
             errors: self.errors,
             dropped: self.dropped,

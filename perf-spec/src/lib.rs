@@ -25,5 +25,5 @@ pub use load::{
 pub use size::{format_size, parse_size};
 pub use suggest::closest;
 pub use threshold::{
-    check_consistency, Metric, MetricKind, Op, Percentile, ThresholdSpec, METRIC_NAMES,
+    check_consistency, Metric, MetricKind, Op, Percentile, Stat, ThresholdSpec, METRIC_NAMES,
 };

@@ -83,6 +83,65 @@ pub enum Metric {
     /// Failed iterations of one error class over all iterations
     /// (`throttle_rate`: class `throttle`).
     ClassRate(&'static str),
+    /// A statistic of a custom metric recorded with `ctx.record`,
+    /// `ctx.record_duration` or `ctx.count`: `p95 of "cold_invoke"`,
+    /// `mean of "consumed_rcu"`.
+    Custom {
+        /// The metric's name.
+        name: &'static str,
+        /// Which statistic.
+        stat: Stat,
+        /// Whether the limit is a duration (for `record_duration` metrics;
+        /// in nanoseconds) rather than a number.
+        duration: bool,
+    },
+}
+
+/// A statistic of a custom metric.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stat {
+    /// Mean of the recorded values.
+    Mean,
+    /// Smallest value.
+    Min,
+    /// Largest value.
+    Max,
+    /// Sum of the values (a counter's total).
+    Sum,
+    /// How many values were recorded.
+    Count,
+    /// A percentile (duration metrics only: they keep a histogram).
+    Percentile(Percentile),
+}
+
+impl Stat {
+    /// The statistic for a name as written before `of`.
+    pub fn from_name(name: &str) -> Option<Stat> {
+        Some(match name {
+            "mean" | "avg" => Stat::Mean,
+            "min" => Stat::Min,
+            "max" => Stat::Max,
+            "sum" => Stat::Sum,
+            "count" => Stat::Count,
+            _ => match Metric::from_name(name)? {
+                Metric::Percentile(p) => Stat::Percentile(p),
+                _ => return None,
+            },
+        })
+    }
+}
+
+impl fmt::Display for Stat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stat::Mean => f.write_str("mean"),
+            Stat::Min => f.write_str("min"),
+            Stat::Max => f.write_str("max"),
+            Stat::Sum => f.write_str("sum"),
+            Stat::Count => f.write_str("count"),
+            Stat::Percentile(p) => write!(f, "p{}", p.0),
+        }
+    }
 }
 
 /// How a metric's value is expressed, which decides the limit's unit and
@@ -99,6 +158,8 @@ pub enum MetricKind {
     Count,
     /// Bytes; only upper bounds make sense.
     Bytes,
+    /// A custom metric's number: either bound makes sense.
+    Value,
 }
 
 impl Metric {
@@ -136,6 +197,11 @@ impl Metric {
             Metric::Throughput => MetricKind::PerSecond,
             Metric::Dropped | Metric::AllocsPerIter | Metric::Leaks => MetricKind::Count,
             Metric::PeakHeap | Metric::BytesPerIter | Metric::LeakPerIter => MetricKind::Bytes,
+            Metric::Custom {
+                stat: Stat::Count, ..
+            } => MetricKind::Value,
+            Metric::Custom { duration: true, .. } => MetricKind::Latency,
+            Metric::Custom { .. } => MetricKind::Value,
         }
     }
 
@@ -202,6 +268,7 @@ impl fmt::Display for Metric {
             Metric::Leaks => f.write_str("leaks"),
             Metric::LeakPerIter => f.write_str("leak_per_iter"),
             Metric::ClassRate(class) => write!(f, "{class}_rate"),
+            Metric::Custom { name, stat, .. } => write!(f, "{stat} of {name:?}"),
         }
     }
 }
@@ -275,6 +342,27 @@ impl ThresholdSpec {
     /// Checks the operator and the limit on their own (not against other
     /// thresholds: see [`check_consistency`]).
     pub fn check(&self) -> Result<(), String> {
+        if let Metric::Custom {
+            name,
+            stat,
+            duration,
+        } = self.metric
+        {
+            if name.is_empty() {
+                return Err(
+                    "a custom metric has a name, e.g. `mean of \"consumed_rcu\" < 1.0`".into(),
+                );
+            }
+            if matches!(stat, Stat::Percentile(_)) && !duration {
+                return Err(format!(
+                    "`{}`: percentiles are kept for duration metrics only (`ctx.record_duration`); give the limit as a duration, e.g. \"500ms\"",
+                    self.metric
+                ));
+            }
+            if self.tag.is_some() {
+                return Err("custom metrics are not kept per tag: drop `for \"...\"`".into());
+            }
+        }
         if self.tag.is_some()
             && !matches!(
                 self.metric.kind(),
@@ -336,6 +424,13 @@ impl ThresholdSpec {
                 self.metric
             ));
         }
+        if matches!(self.metric, Metric::Custom { .. }) {
+            return Err(
+                "custom metrics are kept for the whole run, not per second: \
+                        a threshold on one has no per-window value"
+                    .into(),
+            );
+        }
         if self.tag.is_some() || matches!(self.metric, Metric::ClassRate(_)) {
             return Err(
                 "the per-second timeline is not kept per tag or error class: \
@@ -359,6 +454,7 @@ impl ThresholdSpec {
             MetricKind::PerSecond => format!("{}/s", self.limit),
             MetricKind::Count => format!("{}", self.limit),
             MetricKind::Bytes => crate::format_size(self.limit).replace(' ', ""),
+            MetricKind::Value => format!("{}", self.limit),
         }
     }
 }

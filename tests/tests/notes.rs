@@ -185,3 +185,62 @@ async fn a_class_rate_threshold_fails_the_test(ctx: Ctx) -> Result<(), &'static 
     }
     Ok(())
 }
+
+/// Custom metrics in thresholds: a number metric's mean and sum, a
+/// duration metric's percentile, a counter's total, a unit mismatch and a
+/// metric never recorded.
+#[test]
+fn custom_metric_thresholds() {
+    let report = quiet("notes::custom_thresholds")
+        .workers(1)
+        .repeat(60)
+        .worker_threads(2)
+        .threshold(Threshold::of("consumed_rcu").mean().le(0.5))
+        .threshold(Threshold::of("consumed_rcu").sum().lt(10.0))
+        .threshold(
+            Threshold::of("init")
+                .p(95.0)
+                .lt_duration(Duration::from_millis(20)),
+        )
+        .threshold(Threshold::of("requests").sum().ge(120.0))
+        .threshold(Threshold::of("init").mean().lt(1.0))
+        .threshold(Threshold::of("never_recorded").max().lt(1.0))
+        .threshold(Threshold::of("init").count().le(5.0))
+        .run(cold_then_warm)
+        .unwrap();
+    let verdicts: Vec<(&str, bool, &str)> = report
+        .thresholds
+        .iter()
+        .map(|t| (t.threshold.as_str(), t.passed, t.observed_display.as_str()))
+        .collect();
+    assert_eq!(
+        &verdicts[..7],
+        [
+            ("mean of \"consumed_rcu\" <= 0.5", true, "0.5000"),
+            // 60 x 0.5 = 30.
+            ("sum of \"consumed_rcu\" < 10", false, "30.0000"),
+            ("p95 of \"init\" < 20ms", true, "15ms"),
+            ("sum of \"requests\" >= 120", true, "120.0000"),
+            (
+                "mean of \"init\" < 1",
+                false,
+                "`init` records durations: give the limit as a duration"
+            ),
+            ("max of \"never_recorded\" < 1", false, "no data"),
+            ("count of \"init\" <= 5", true, "5.0000"),
+        ]
+    );
+}
+
+#[perf_test(
+    repeat = 20,
+    mean of "consumed_rcu" <= 0.5,
+    p99 of "init" < "1s",
+    count of "init" >= 20,
+    sum of "requests" >= 40
+)]
+async fn the_attribute_takes_custom_metric_thresholds(ctx: Ctx) {
+    ctx.record("consumed_rcu", 0.5);
+    ctx.record_duration("init", Duration::from_millis(2));
+    ctx.count("requests", 2);
+}
