@@ -7,13 +7,28 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use perf_runtime::aws::dynamodb::{BatchOptions, DynamoError, Item, Table};
+use aws_sdk_dynamodb::types::ScalarAttributeType::{N, S};
+use perf_runtime::aws::dynamodb::{BatchOptions, DynamoError, Item, ScratchTable, Table};
 use perf_runtime::aws::{self, HttpTuning};
 use perf_runtime::prelude::*;
-use perf_tests::TempTable;
 
 fn quiet(name: &str) -> PerfTest {
     PerfTest::new(name).no_report_file().quiet()
+}
+
+/// Orders by customer (`pk`) and number (`sk`), indexed by status.
+async fn orders_table(prefix: &str) -> ScratchTable {
+    let client = Table::connect("unused", &HttpTuning::default())
+        .await
+        .client()
+        .clone();
+    ScratchTable::builder(prefix)
+        .key("pk", S)
+        .sort_key("sk", N)
+        .index("by_status", ("status", S), Some(("sk", N)))
+        .create(&client)
+        .await
+        .unwrap()
 }
 
 fn item(pk: &str, sk: u64, status: &str) -> Item {
@@ -47,12 +62,8 @@ async fn put_and_get_record_consumed_capacity() {
     let Some(_stack) = aws::stack_or_skip("put_and_get_record_consumed_capacity") else {
         return;
     };
-    let client = Table::connect("unused", &HttpTuning::default())
-        .await
-        .client()
-        .clone();
-    let temp = TempTable::create(&client, "perf-putget").await;
-    let table = Arc::new(Table::new(client.clone(), &temp.name));
+    let scratch = orders_table("perf-putget").await;
+    let table = Arc::new(scratch.table().clone());
     let t = table.clone();
     let writes = quiet("dynamodb::put")
         .workers(4)
@@ -128,12 +139,8 @@ async fn batches_write_and_read_everything_in_service_sized_requests() {
     let Some(_stack) = aws::stack_or_skip("batches_write_and_read_everything") else {
         return;
     };
-    let client = Table::connect("unused", &HttpTuning::default())
-        .await
-        .client()
-        .clone();
-    let temp = TempTable::create(&client, "perf-batch").await;
-    let table = Table::new(client, &temp.name);
+    let scratch = orders_table("perf-batch").await;
+    let table = scratch.table();
     let written = table.batch_write(orders(), &BatchOptions::default()).await;
     println!("batch_write: {written}");
     assert!(written.is_complete(), "{written}: {:?}", written.errors);
@@ -166,12 +173,8 @@ async fn query_scan_and_index_read_the_same_data_differently() {
     let Some(_stack) = aws::stack_or_skip("query_scan_and_index") else {
         return;
     };
-    let client = Table::connect("unused", &HttpTuning::default())
-        .await
-        .client()
-        .clone();
-    let temp = TempTable::create(&client, "perf-query").await;
-    let table = Table::new(client.clone(), &temp.name);
+    let scratch = orders_table("perf-query").await;
+    let (table, client) = (scratch.table(), scratch.table().client());
     assert!(table
         .batch_write(orders(), &BatchOptions::default())
         .await
@@ -218,6 +221,38 @@ async fn query_scan_and_index_read_the_same_data_differently() {
     assert_eq!(index.items, 40);
     assert_eq!(index.label, "query by_status");
     assert!(query.elapsed > Duration::ZERO && query.items_per_second() > 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scratch_table_is_deleted_when_dropped() {
+    let Some(_stack) = aws::stack_or_skip("a_scratch_table_is_deleted_when_dropped") else {
+        return;
+    };
+    let scratch = orders_table("perf-scratch").await;
+    let (client, name) = (scratch.table().client().clone(), scratch.name().to_owned());
+    let listed = |tables: Vec<String>| tables.contains(&name);
+    let before = client
+        .list_tables()
+        .send()
+        .await
+        .unwrap()
+        .table_names
+        .unwrap_or_default();
+    assert!(listed(before));
+    // Dropped in a panicking scope, as when a test fails.
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        let _scratch = scratch;
+        panic!("the test failed");
+    }));
+    assert!(unwound.is_err());
+    let after = client
+        .list_tables()
+        .send()
+        .await
+        .unwrap()
+        .table_names
+        .unwrap_or_default();
+    assert!(!listed(after));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

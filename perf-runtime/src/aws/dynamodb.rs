@@ -18,8 +18,9 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConsumedCapacity, KeysAndAttributes, PutRequest, ReturnConsumedCapacity,
-    WriteRequest,
+    AttributeDefinition, AttributeValue, BillingMode, ConsumedCapacity, GlobalSecondaryIndex,
+    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, PutRequest,
+    ReturnConsumedCapacity, ScalarAttributeType, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -546,6 +547,192 @@ impl fmt::Display for ReadStats {
             self.items_per_second(),
             self.capacity_per_item()
         )
+    }
+}
+
+/// A table made for one test: unique name, on-demand billing, deleted
+/// when dropped (also when the test panics). Its key attributes are
+/// declared with [`ScratchTable::builder`].
+///
+/// ```no_run
+/// # async fn f(client: aws_sdk_dynamodb::Client) {
+/// use aws_sdk_dynamodb::types::ScalarAttributeType::{N, S};
+/// use perf_runtime::aws::dynamodb::ScratchTable;
+///
+/// let orders = ScratchTable::builder("orders")
+///     .key("pk", S)
+///     .sort_key("sk", N)
+///     .index("by_status", ("status", S), Some(("sk", N)))
+///     .create(&client)
+///     .await
+///     .unwrap();
+/// let table = orders.table(); // a `Table` for measured calls
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct ScratchTable {
+    table: Table,
+}
+
+/// The key schema of a [`ScratchTable`].
+#[derive(Debug, Clone)]
+pub struct ScratchTableBuilder {
+    prefix: String,
+    key: Option<(String, ScalarAttributeType)>,
+    sort_key: Option<(String, ScalarAttributeType)>,
+    indexes: Vec<(
+        String,
+        (String, ScalarAttributeType),
+        Option<(String, ScalarAttributeType)>,
+    )>,
+}
+
+impl ScratchTable {
+    /// A table named `<prefix>-<pid>-<nanos>`.
+    pub fn builder(prefix: impl Into<String>) -> ScratchTableBuilder {
+        ScratchTableBuilder {
+            prefix: prefix.into(),
+            key: None,
+            sort_key: None,
+            indexes: Vec::new(),
+        }
+    }
+
+    /// The table, for measured calls.
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+
+    /// Its unique name.
+    pub fn name(&self) -> &str {
+        &self.table.name
+    }
+}
+
+impl ScratchTableBuilder {
+    /// The partition key (required).
+    pub fn key(mut self, name: &str, ty: ScalarAttributeType) -> Self {
+        self.key = Some((name.to_owned(), ty));
+        self
+    }
+
+    /// The sort key.
+    pub fn sort_key(mut self, name: &str, ty: ScalarAttributeType) -> Self {
+        self.sort_key = Some((name.to_owned(), ty));
+        self
+    }
+
+    /// A global secondary index projecting all attributes.
+    pub fn index(
+        mut self,
+        name: &str,
+        key: (&str, ScalarAttributeType),
+        sort_key: Option<(&str, ScalarAttributeType)>,
+    ) -> Self {
+        self.indexes.push((
+            name.to_owned(),
+            (key.0.to_owned(), key.1),
+            sort_key.map(|(n, t)| (n.to_owned(), t)),
+        ));
+        self
+    }
+
+    /// Creates the table and waits until it is active.
+    pub async fn create(self, client: &Client) -> Result<ScratchTable, DynamoError> {
+        use aws_sdk_dynamodb::client::Waiters as _;
+        let (key_name, key_type) = self.key.clone().ok_or_else(|| {
+            DynamoError::Other("a scratch table needs a partition key: .key(name, type)".into())
+        })?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos();
+        let name = format!("{}-{}-{nanos}", self.prefix, std::process::id());
+        let element = |n: &str, t: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(n)
+                .key_type(t)
+                .build()
+                .expect("name and type are set")
+        };
+        let mut attributes: Vec<(String, ScalarAttributeType)> = vec![(key_name.clone(), key_type)];
+        let mut request = client
+            .create_table()
+            .table_name(&name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(element(&key_name, KeyType::Hash));
+        if let Some((n, t)) = &self.sort_key {
+            request = request.key_schema(element(n, KeyType::Range));
+            attributes.push((n.clone(), t.clone()));
+        }
+        for (index, (k, kt), sort) in &self.indexes {
+            let mut gsi = GlobalSecondaryIndex::builder()
+                .index_name(index)
+                .key_schema(element(k, KeyType::Hash))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                );
+            attributes.push((k.clone(), kt.clone()));
+            if let Some((n, t)) = sort {
+                gsi = gsi.key_schema(element(n, KeyType::Range));
+                attributes.push((n.clone(), t.clone()));
+            }
+            request = request.global_secondary_indexes(
+                gsi.build().map_err(|e| DynamoError::Other(e.to_string()))?,
+            );
+        }
+        attributes.sort_by(|a, b| a.0.cmp(&b.0));
+        attributes.dedup_by(|a, b| a.0 == b.0);
+        for (n, t) in attributes {
+            request = request.attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(n)
+                    .attribute_type(t)
+                    .build()
+                    .expect("name and type are set"),
+            );
+        }
+        request.send().await.map_err(DynamoError::from_sdk)?;
+        // From here on, dropping deletes it.
+        let scratch = ScratchTable {
+            table: Table::new(client.clone(), name),
+        };
+        client
+            .wait_until_table_exists()
+            .table_name(scratch.name())
+            .wait(Duration::from_secs(120))
+            .await
+            .map_err(|e| {
+                DynamoError::Other(format!("table {} never became active: {e}", scratch.name()))
+            })?;
+        Ok(scratch)
+    }
+}
+
+impl Drop for ScratchTable {
+    fn drop(&mut self) {
+        // On a thread and runtime of its own: this may run on the test's
+        // runtime, which cannot be blocked on.
+        let (client, name) = (self.table.client.clone(), self.table.name.clone());
+        let deleted = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime
+                .block_on(client.delete_table().table_name(&name).send())
+                .map(drop)
+                .map_err(|e| DisplayErrorContext(&e).to_string())
+        })
+        .join();
+        if let Ok(Err(e)) = deleted {
+            eprintln!(
+                "perf-runtime: could not delete scratch table {}: {e}",
+                self.table.name
+            );
+        }
     }
 }
 
