@@ -574,17 +574,17 @@ pub struct ScratchTable {
     table: Table,
 }
 
+/// A key attribute: name and type.
+type KeyAttr = (String, ScalarAttributeType);
+
 /// The key schema of a [`ScratchTable`].
 #[derive(Debug, Clone)]
 pub struct ScratchTableBuilder {
     prefix: String,
     key: Option<(String, ScalarAttributeType)>,
     sort_key: Option<(String, ScalarAttributeType)>,
-    indexes: Vec<(
-        String,
-        (String, ScalarAttributeType),
-        Option<(String, ScalarAttributeType)>,
-    )>,
+    /// `(index name, partition key, sort key)`.
+    indexes: Vec<(String, KeyAttr, Option<KeyAttr>)>,
 }
 
 impl ScratchTable {
