@@ -110,7 +110,8 @@ fn main() {
             .batch_write(items, &BatchOptions::default())
             .await;
         assert!(seeded.is_complete(), "seeding: {seeded}");
-        let (get_pooled, get_fresh) = connection_reuse(scratch.name(), n).await;
+        let (get_pooled, get_fresh) =
+            connection_reuse("connection_reuse::get_item", scratch.name(), n).await;
 
         table(
             "Lambda Invoke (cargo-lambda keeps connections alive)",

@@ -96,11 +96,12 @@ pub mod orders {
 
     /// Connection reuse vs a new connection per request: the same GetItems
     /// through a pooled client and through one that keeps no idle
-    /// connection. Returns both reports, pooled first.
-    pub async fn connection_reuse(table: &str, n: u64) -> (Report, Report) {
-        let pooled = get_items("connection_reuse::pooled", table, HttpTuning::default(), n).await;
+    /// connection, as perf tests `<test>::pooled` and `<test>::no_reuse`.
+    /// Returns both reports, pooled first.
+    pub async fn connection_reuse(test: &str, table: &str, n: u64) -> (Report, Report) {
+        let pooled = get_items(&format!("{test}::pooled"), table, HttpTuning::default(), n).await;
         let fresh = get_items(
-            "connection_reuse::no_reuse",
+            &format!("{test}::no_reuse"),
             table,
             HttpTuning::no_reuse(),
             n,

@@ -133,3 +133,11 @@ pub mod __private {
         }
     }
 }
+
+/// Prints a block of figures (a table a test computed, such as a memory
+/// sweep) the way summaries are printed: straight to stderr, so passing
+/// tests show it too; `PERF_SUMMARY=captured` sends it to the captured
+/// stdout instead and `PERF_SUMMARY=never` drops it.
+pub fn print_figures(text: &str) {
+    report::print_summary(text.trim_end());
+}

@@ -195,7 +195,13 @@ pub(crate) fn render(r: &Report) -> String {
     let named: Vec<String> = r
         .error_classes
         .iter()
-        .filter(|(class, _)| !matches!(class.as_str(), "error" | "panic" | "timeout"))
+        .filter(|(class, n)| match class.as_str() {
+            "error" => false,
+            // Shown when iterations also classed themselves so.
+            "timeout" => **n != r.timeouts,
+            "panic" => **n != r.panics,
+            _ => true,
+        })
         .map(|(class, n)| format!("{class} {n}"))
         .collect();
     if !named.is_empty() {

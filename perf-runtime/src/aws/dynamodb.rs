@@ -14,7 +14,7 @@ use std::fmt;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
 use aws_sdk_dynamodb::types::{
@@ -41,7 +41,7 @@ pub const THROTTLE_CODES: [&str; 3] = [
 ];
 
 /// A failed DynamoDB call, by class.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Clone, PartialEq, thiserror::Error)]
 pub enum DynamoError {
     /// Throttled (class `throttle`).
     #[error("throttled: {0}")]
@@ -52,6 +52,14 @@ pub enum DynamoError {
     /// Anything else (class `error`).
     #[error("{0}")]
     Other(String),
+}
+
+/// As its `Display`: iteration errors are reported with `Debug`, and this
+/// is what a person wants to read there.
+impl std::fmt::Debug for DynamoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 impl DynamoError {
@@ -68,7 +76,7 @@ impl DynamoError {
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        let text = DisplayErrorContext(&err).to_string();
+        let text = super::error_chain(&err);
         if super::transport_class(&err).is_some() {
             DynamoError::Timeout(text)
         } else if err.code().is_some_and(|c| THROTTLE_CODES.contains(&c)) {
@@ -724,7 +732,7 @@ impl Drop for ScratchTable {
             runtime
                 .block_on(client.delete_table().table_name(&name).send())
                 .map(drop)
-                .map_err(|e| DisplayErrorContext(&e).to_string())
+                .map_err(|e| super::error_chain(&e))
         })
         .join();
         if let Ok(Err(e)) = deleted {

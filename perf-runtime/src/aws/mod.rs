@@ -131,3 +131,20 @@ pub(crate) fn transport_class<E, R>(err: &SdkError<E, R>) -> Option<&'static str
         _ => None,
     }
 }
+
+/// An error and its sources, each in its `Display` form, joined by ": "
+/// (the SDK's `DisplayErrorContext` ends with a `Debug` dump, too long for
+/// a summary line).
+pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        let part = e.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = e.source();
+    }
+    text
+}

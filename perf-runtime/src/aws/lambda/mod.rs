@@ -56,7 +56,6 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use aws_sdk_lambda::error::DisplayErrorContext;
 use aws_sdk_lambda::operation::invoke::InvokeError as SdkInvokeError;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, LastUpdateStatus, LogType};
@@ -117,7 +116,7 @@ pub enum LambdaError {
 }
 
 /// A failed invocation, by class.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Clone, PartialEq, thiserror::Error)]
 pub enum InvokeError {
     /// The function ran and failed (class `function_error`).
     #[error("function error {error_type}: {message}")]
@@ -136,6 +135,14 @@ pub enum InvokeError {
     /// Any other failure (class `error`).
     #[error("invoke failed: {0}")]
     Other(String),
+}
+
+/// As its `Display`: iteration errors are reported with `Debug`, and this
+/// is what a person wants to read there.
+impl std::fmt::Debug for InvokeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 impl InvokeError {
@@ -416,7 +423,7 @@ impl Function {
         LambdaError::Control {
             function: self.name.clone(),
             call,
-            message: DisplayErrorContext(e).to_string(),
+            message: super::error_chain(e),
         }
     }
 }
@@ -569,11 +576,11 @@ fn function_error(kind: &str, body: &[u8]) -> InvokeError {
 
 fn classify(err: SdkError<SdkInvokeError, HttpResponse>) -> InvokeError {
     if super::transport_class(&err).is_some() {
-        return InvokeError::Timeout(DisplayErrorContext(&err).to_string());
+        return InvokeError::Timeout(super::error_chain(&err));
     }
     if let SdkError::ServiceError(e) = &err {
         if e.err().is_too_many_requests_exception() {
-            return InvokeError::Throttled(DisplayErrorContext(&err).to_string());
+            return InvokeError::Throttled(super::error_chain(&err));
         }
         // cargo-lambda answers a function error with HTTP 500 and the
         // error payload (AWS: 200 with `X-Amz-Function-Error`).
@@ -587,7 +594,7 @@ fn classify(err: SdkError<SdkInvokeError, HttpResponse>) -> InvokeError {
             }
         }
     }
-    InvokeError::Other(DisplayErrorContext(&err).to_string())
+    InvokeError::Other(super::error_chain(&err))
 }
 
 #[cfg(test)]
