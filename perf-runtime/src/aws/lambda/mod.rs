@@ -620,6 +620,46 @@ mod tests {
         assert_eq!(flat.first_last(), Some((10_000_000, 10_008_192)));
     }
 
+    fn response(status: u16, body: &str) -> HttpResponse {
+        let status = aws_smithy_runtime_api::http::StatusCode::try_from(status).unwrap();
+        HttpResponse::new(status, body.to_owned().into())
+    }
+
+    #[test]
+    fn throttles_and_local_function_errors_are_classed() {
+        use aws_sdk_lambda::types::error::TooManyRequestsException;
+        let throttled = SdkError::service_error(
+            SdkInvokeError::TooManyRequestsException(
+                TooManyRequestsException::builder()
+                    .message("Rate Exceeded.")
+                    .build(),
+            ),
+            response(429, ""),
+        );
+        assert_eq!(classify(throttled).class(), "throttle");
+        // cargo-lambda: a function error is a 500 with the error payload.
+        let local = SdkError::service_error(
+            SdkInvokeError::generic(aws_sdk_lambda::error::ErrorMetadata::builder().build()),
+            response(
+                500,
+                r#"{"errorType":"OrderRejected","errorMessage":"no stock"}"#,
+            ),
+        );
+        assert_eq!(
+            classify(local),
+            InvokeError::Function {
+                error_type: "OrderRejected".into(),
+                message: "no stock".into()
+            }
+        );
+        // A 500 that is not a function's error payload stays an error.
+        let server = SdkError::service_error(
+            SdkInvokeError::generic(aws_sdk_lambda::error::ErrorMetadata::builder().build()),
+            response(500, "Internal Server Error"),
+        );
+        assert_eq!(classify(server).class(), "error");
+    }
+
     #[test]
     fn function_errors_by_payload() {
         let e = function_error(
