@@ -259,35 +259,28 @@ impl Table {
 
     /// Runs a query to completion (every page), with consumed capacity.
     pub async fn query_all(&self, query: QueryFluentBuilder) -> Result<ReadStats, DynamoError> {
-        let label = match query.get_index_name() {
-            Some(index) => format!("query {index}"),
-            None => "query".to_owned(),
-        };
-        let start = Instant::now();
-        let mut stats = ReadStats::new(label);
-        let mut pages = query
-            .table_name(&self.name)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(DynamoError::from_sdk)?;
-            stats.add_page(page.count(), page.scanned_count(), page.consumed_capacity());
-        }
-        stats.elapsed = start.elapsed();
-        Ok(stats)
+        read_all!(self, query, "query")
     }
 
     /// Runs a scan to completion (every page), with consumed capacity.
     pub async fn scan_all(&self, scan: ScanFluentBuilder) -> Result<ReadStats, DynamoError> {
-        let label = match scan.get_index_name() {
-            Some(index) => format!("scan {index}"),
-            None => "scan".to_owned(),
+        read_all!(self, scan, "scan")
+    }
+}
+
+/// A query or scan builder run page by page into [`ReadStats`] (the two
+/// SDK operations share this shape but no type).
+macro_rules! read_all {
+    ($table:expr, $request:expr, $kind:literal) => {{
+        let request = $request;
+        let label = match request.get_index_name() {
+            Some(index) => format!(concat!($kind, " {}"), index),
+            None => $kind.to_owned(),
         };
         let start = Instant::now();
         let mut stats = ReadStats::new(label);
-        let mut pages = scan
-            .table_name(&self.name)
+        let mut pages = request
+            .table_name(&$table.name)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .into_paginator()
             .send();
@@ -297,8 +290,9 @@ impl Table {
         }
         stats.elapsed = start.elapsed();
         Ok(stats)
-    }
+    }};
 }
+use read_all;
 
 fn noted(ctx: &Ctx, e: DynamoError) -> DynamoError {
     ctx.error_class(e.class());
