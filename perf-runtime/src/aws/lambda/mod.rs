@@ -37,7 +37,7 @@
 //! | `duration`, `billed_duration`, `init_duration`, `max_memory_used_mb` | REPORT line (`LogType::Tail`) | not available (no REPORT line) |
 //! | function error (class `function_error`) | `FunctionError` set, error in the payload | HTTP 500 with `errorType`/`errorMessage` |
 //! | throttle (class `throttle`) | `TooManyRequestsException` | does not happen (cargo-lambda queues) |
-//! | timeout (class `timeout`) | `Task timed out` function error, or the client's timeout | the client's timeout ([`HttpTuning`](super::HttpTuning)) |
+//! | timeout (class `timeout`) | `Task timed out` function error, or the client's timeout | the client's timeout ([`HttpTuning`]) |
 //! | memory growth | `Max Memory Used` across invocations | RSS of the function's processes |
 //! | forced cold start | new environment value, wait for `LastUpdateStatus == Successful` | restart the processes |
 //! | memory size | `UpdateFunctionConfiguration` | `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` and a restart |
