@@ -30,6 +30,8 @@ mod http;
 pub mod dynamodb;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+#[cfg(feature = "stepfunctions")]
+pub mod sfn;
 
 pub use backoff::Backoff;
 pub use http::HttpTuning;
@@ -147,4 +149,22 @@ pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         source = e.source();
     }
     text
+}
+
+/// A `&'static str` for a name made at run time (a state's metric name),
+/// leaked once per distinct name: custom metric names are `&'static str`
+/// so that noting allocates nothing.
+#[cfg_attr(not(feature = "stepfunctions"), allow(dead_code))]
+pub(crate) fn intern(name: &str) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, PoisonError};
+    static NAMES: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+    let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
+    let names = names.get_or_insert_with(HashSet::new);
+    if let Some(known) = names.get(name) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    names.insert(leaked);
+    leaked
 }

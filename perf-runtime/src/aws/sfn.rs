@@ -1,0 +1,642 @@
+//! Step Functions measurements (cargo feature `stepfunctions`): run an
+//! execution, read its whole history, and turn it into an
+//! [`ExecutionTrace`]: total time, each state's entered→exited time, the
+//! transitions between states, Parallel branches and Map iterations,
+//! retries and caught errors with the time spent recovering.
+//!
+//! [`Workflow::run`] records the trace on the iteration's `Ctx` as custom
+//! duration metrics, so thresholds target them:
+//!
+//! | metric | what |
+//! |---|---|
+//! | `execution` | start to end of the execution (history timestamps) |
+//! | `state:<Name>` | one state, entered to exited (each time it ran) |
+//! | `transition` | a state's exit to the next state's entry |
+//! | `parallel_branch` / `map_iteration` | one branch / one iteration |
+//! | `recovery` | from a state's first failure to its exit (retried or caught) |
+//! | `retries`, `caught_errors` (counters) | task retries, errors caught |
+//!
+//! e.g. `p95 of "state:ProcessOrder" < "500ms"`. A failed execution is
+//! error class `execution_failed`, a timed-out one `timeout`, an aborted
+//! one `aborted`.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
+use aws_sdk_sfn::Client;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+
+use super::{intern, HttpTuning};
+use crate::Ctx;
+
+/// A state machine under test.
+#[derive(Debug, Clone)]
+pub struct Workflow {
+    client: Client,
+    arn: String,
+}
+
+/// Why an execution did not succeed, by class.
+#[derive(Clone, PartialEq, thiserror::Error)]
+pub enum ExecutionError {
+    /// It ended `FAILED` (class `execution_failed`); the trace is attached.
+    #[error("execution failed: {cause}")]
+    Failed {
+        /// The execution's error and cause.
+        cause: String,
+        /// What ran before it failed.
+        trace: Box<ExecutionTrace>,
+    },
+    /// It ended `TIMED_OUT`, or outlasted the caller's limit and was
+    /// stopped (class `timeout`).
+    #[error("execution timed out: {0}")]
+    TimedOut(String),
+    /// It ended `ABORTED` (class `aborted`).
+    #[error("execution aborted: {0}")]
+    Aborted(String),
+    /// An API call failed (class `error`).
+    #[error("{0}")]
+    Api(String),
+}
+
+/// As its `Display` (iteration errors are reported with `Debug`).
+impl std::fmt::Debug for ExecutionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+impl ExecutionError {
+    /// The error class recorded for it.
+    pub fn class(&self) -> &'static str {
+        match self {
+            ExecutionError::Failed { .. } => "execution_failed",
+            ExecutionError::TimedOut(_) => "timeout",
+            ExecutionError::Aborted(_) => "aborted",
+            ExecutionError::Api(_) => "error",
+        }
+    }
+
+    fn api<E: std::error::Error + 'static>(call: &str, e: SdkError<E, HttpResponse>) -> Self {
+        let text = format!("{call}: {}", super::error_chain(&e));
+        if super::transport_class(&e).is_some() {
+            ExecutionError::TimedOut(text)
+        } else {
+            ExecutionError::Api(text)
+        }
+    }
+}
+
+/// One state's run: entered to exited.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateTiming {
+    /// The state's name.
+    pub name: String,
+    /// Its type, from the event (`Task`, `Pass`, `Wait`, `Parallel`, `Map`, `Choice`…).
+    pub kind: String,
+    /// When it was entered, from the execution's start.
+    pub entered: Duration,
+    /// Entered to exited.
+    pub duration: Duration,
+    /// Task attempts after the first (Retry).
+    pub retries: u32,
+    /// The error it exited with, caught by a Catch (it failed and still
+    /// exited).
+    pub caught: Option<String>,
+    /// From its first failure to its exit, if it failed at all.
+    pub recovery: Option<Duration>,
+}
+
+/// A transition: a state's exit to the next state's entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    /// The state exited.
+    pub from: String,
+    /// The state entered.
+    pub to: String,
+    /// The gap.
+    pub gap: Duration,
+}
+
+/// An execution, as its history tells it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionTrace {
+    /// The execution's ARN.
+    pub execution_arn: String,
+    /// `SUCCEEDED`, `FAILED`, `TIMED_OUT`, `ABORTED`.
+    pub status: String,
+    /// First to last history event.
+    pub total: Duration,
+    /// Every state run, in order of entry.
+    pub states: Vec<StateTiming>,
+    /// Every transition between states.
+    pub transitions: Vec<Transition>,
+    /// Each Parallel branch: first event to last.
+    pub parallel_branches: Vec<Duration>,
+    /// Each Map iteration: started to succeeded (or failed).
+    pub map_iterations: Vec<Duration>,
+    /// Client wall time from StartExecution to the end being seen.
+    pub client_latency: Duration,
+}
+
+impl ExecutionTrace {
+    /// Total task retries.
+    pub fn retries(&self) -> u32 {
+        self.states.iter().map(|s| s.retries).sum()
+    }
+
+    /// Errors caught by a Catch.
+    pub fn caught_errors(&self) -> usize {
+        self.states.iter().filter(|s| s.caught.is_some()).count()
+    }
+
+    /// Time spent recovering from failures (sum over states).
+    pub fn recovery(&self) -> Duration {
+        self.states.iter().filter_map(|s| s.recovery).sum()
+    }
+
+    /// The runs of state `name`.
+    pub fn state<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a StateTiming> {
+        self.states.iter().filter(move |s| s.name == name)
+    }
+
+    /// Records the trace on `ctx` (see the [module docs](self)).
+    pub fn record(&self, ctx: &Ctx) {
+        ctx.record_duration("execution", self.total);
+        for s in &self.states {
+            ctx.record_duration(intern(&format!("state:{}", s.name)), s.duration);
+            if let Some(r) = s.recovery {
+                ctx.record_duration("recovery", r);
+            }
+        }
+        for t in &self.transitions {
+            ctx.record_duration("transition", t.gap);
+        }
+        for d in &self.parallel_branches {
+            ctx.record_duration("parallel_branch", *d);
+        }
+        for d in &self.map_iterations {
+            ctx.record_duration("map_iteration", *d);
+        }
+        ctx.count("retries", u64::from(self.retries()));
+        ctx.count("caught_errors", self.caught_errors() as u64);
+    }
+}
+
+impl Workflow {
+    /// A state machine reached through `client`.
+    pub fn new(client: Client, state_machine_arn: impl Into<String>) -> Workflow {
+        Workflow {
+            client,
+            arn: state_machine_arn.into(),
+        }
+    }
+
+    /// A state machine reached through a measurement client (one attempt
+    /// per call).
+    pub async fn connect(state_machine_arn: impl Into<String>, tuning: &HttpTuning) -> Workflow {
+        Workflow::new(
+            Client::new(&super::sdk_config(tuning).await),
+            state_machine_arn,
+        )
+    }
+
+    /// The state machine's ARN.
+    pub fn arn(&self) -> &str {
+        &self.arn
+    }
+
+    /// The client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Runs one execution as an iteration's work and records its trace on
+    /// `ctx` (or its error class).
+    pub async fn run(&self, ctx: &Ctx, input: &str) -> Result<ExecutionTrace, ExecutionError> {
+        match self.execute(input, None).await {
+            Ok(trace) => {
+                trace.record(ctx);
+                Ok(trace)
+            }
+            Err(e) => {
+                if let ExecutionError::Failed { trace, .. } = &e {
+                    trace.record(ctx);
+                }
+                ctx.error_class(e.class());
+                Err(e)
+            }
+        }
+    }
+
+    /// Starts a standard execution, polls `DescribeExecution` (from 50 ms,
+    /// doubling to 1 s) until it ends, and reads its history. With
+    /// `limit`, an execution still running after it is stopped
+    /// (`StopExecution`) and reported as timed out.
+    pub async fn execute(
+        &self,
+        input: &str,
+        limit: Option<Duration>,
+    ) -> Result<ExecutionTrace, ExecutionError> {
+        let start = Instant::now();
+        let arn = self
+            .client
+            .start_execution()
+            .state_machine_arn(&self.arn)
+            .name(execution_name())
+            .input(input)
+            .send()
+            .await
+            .map_err(|e| ExecutionError::api("StartExecution", e))?
+            .execution_arn;
+        let mut wait = Duration::from_millis(50);
+        let described = loop {
+            let d = self
+                .client
+                .describe_execution()
+                .execution_arn(&arn)
+                .send()
+                .await
+                .map_err(|e| ExecutionError::api("DescribeExecution", e))?;
+            if d.status != ExecutionStatus::Running {
+                break d;
+            }
+            if limit.is_some_and(|l| start.elapsed() >= l) {
+                self.stop(&arn, "perf-runtime: over the test's limit")
+                    .await?;
+                return Err(ExecutionError::TimedOut(format!(
+                    "{arn} still running after {:?}; stopped",
+                    limit.unwrap_or_default()
+                )));
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(1));
+        };
+        let client_latency = start.elapsed();
+        let events = self.history(&arn).await?;
+        let mut trace = trace(&arn, &events);
+        trace.client_latency = client_latency;
+        let cause = || {
+            format!(
+                "{}: {}",
+                described.error().unwrap_or("no error"),
+                described.cause().unwrap_or("no cause")
+            )
+        };
+        match described.status {
+            ExecutionStatus::Succeeded => Ok(trace),
+            ExecutionStatus::TimedOut => Err(ExecutionError::TimedOut(cause())),
+            ExecutionStatus::Aborted => Err(ExecutionError::Aborted(cause())),
+            _ => Err(ExecutionError::Failed {
+                cause: cause(),
+                trace: Box::new(trace),
+            }),
+        }
+    }
+
+    /// Stops an execution.
+    pub async fn stop(&self, execution_arn: &str, cause: &str) -> Result<(), ExecutionError> {
+        self.client
+            .stop_execution()
+            .execution_arn(execution_arn)
+            .cause(cause)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| ExecutionError::api("StopExecution", e))
+    }
+
+    /// Stops every execution of this state machine still running (so a
+    /// test leaves none behind); returns how many it stopped.
+    pub async fn stop_all_running(&self) -> Result<usize, ExecutionError> {
+        let mut pages = self
+            .client
+            .list_executions()
+            .state_machine_arn(&self.arn)
+            .status_filter(ExecutionStatus::Running)
+            .into_paginator()
+            .send();
+        let mut running = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| ExecutionError::api("ListExecutions", e))?;
+            running.extend(page.executions.into_iter().map(|e| e.execution_arn));
+        }
+        for arn in &running {
+            self.stop(arn, "perf-runtime: test finished").await?;
+        }
+        Ok(running.len())
+    }
+
+    /// The whole history of an execution (every page).
+    pub async fn history(&self, execution_arn: &str) -> Result<Vec<HistoryEvent>, ExecutionError> {
+        let mut pages = self
+            .client
+            .get_execution_history()
+            .execution_arn(execution_arn)
+            .max_results(1000)
+            .into_paginator()
+            .send();
+        let mut events = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| ExecutionError::api("GetExecutionHistory", e))?;
+            events.extend(page.events);
+        }
+        Ok(events)
+    }
+}
+
+/// A state machine made for one test: unique name, deleted when dropped
+/// (after stopping its running executions), also when the test panics.
+#[derive(Debug)]
+pub struct ScratchStateMachine {
+    workflow: Workflow,
+}
+
+impl ScratchStateMachine {
+    /// Creates a standard state machine `<prefix>-<pid>-<nanos>` from an
+    /// Amazon States Language definition. `role_arn` is the execution role
+    /// (any well-formed ARN on the local stack).
+    pub async fn create(
+        client: &Client,
+        prefix: &str,
+        definition: &str,
+        role_arn: &str,
+    ) -> Result<ScratchStateMachine, ExecutionError> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos();
+        let name = format!("{prefix}-{}-{nanos}", std::process::id());
+        let created = client
+            .create_state_machine()
+            .name(&name)
+            .definition(definition)
+            .role_arn(role_arn)
+            .send()
+            .await
+            .map_err(|e| ExecutionError::api("CreateStateMachine", e))?;
+        Ok(ScratchStateMachine {
+            workflow: Workflow::new(client.clone(), created.state_machine_arn),
+        })
+    }
+
+    /// The workflow, for runs.
+    pub fn workflow(&self) -> &Workflow {
+        &self.workflow
+    }
+}
+
+impl Drop for ScratchStateMachine {
+    fn drop(&mut self) {
+        // On a thread and runtime of its own: this may run on the test's
+        // runtime, which cannot be blocked on.
+        let workflow = self.workflow.clone();
+        let done = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(async {
+                workflow
+                    .stop_all_running()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                workflow
+                    .client
+                    .delete_state_machine()
+                    .state_machine_arn(&workflow.arn)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| super::error_chain(&e))
+            })
+        })
+        .join();
+        if let Ok(Err(e)) = done {
+            eprintln!(
+                "perf-runtime: could not clean up state machine {}: {e}",
+                self.workflow.arn
+            );
+        }
+    }
+}
+
+/// A unique execution name (the service would pick one, but not every
+/// emulator does): `perf-<pid>-<nanos>-<n>`.
+pub fn execution_name() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .subsec_nanos();
+    format!(
+        "perf-{}-{nanos}-{}",
+        std::process::id(),
+        N.fetch_add(1, Relaxed)
+    )
+}
+
+/// An event's time in nanoseconds since the epoch.
+fn at(e: &HistoryEvent) -> i128 {
+    e.timestamp().as_nanos()
+}
+
+fn span(from: i128, to: i128) -> Duration {
+    Duration::from_nanos((to - from).max(0) as u64)
+}
+
+/// Builds the trace of an execution from its history events (in order).
+pub fn trace(execution_arn: &str, events: &[HistoryEvent]) -> ExecutionTrace {
+    let by_id: HashMap<i64, &HistoryEvent> = events.iter().map(|e| (e.id(), e)).collect();
+    let first = events.first().map_or(0, at);
+    let last = events.last().map_or(0, at);
+    let status = events
+        .iter()
+        .rev()
+        .map(|e| e.r#type().as_str())
+        .find_map(|t| match t {
+            "ExecutionSucceeded" => Some("SUCCEEDED"),
+            "ExecutionFailed" => Some("FAILED"),
+            "ExecutionTimedOut" => Some("TIMED_OUT"),
+            "ExecutionAborted" => Some("ABORTED"),
+            _ => None,
+        })
+        .unwrap_or("RUNNING");
+
+    // Open states by name (FIFO: Map iterations reuse names), with what
+    // happened inside them so far.
+    struct Open {
+        index: usize,
+        entered_at: i128,
+        scheduled: u32,
+        first_failure: Option<i128>,
+        last_error: Option<String>,
+    }
+    let mut open: HashMap<String, VecDeque<Open>> = HashMap::new();
+    let mut states: Vec<StateTiming> = Vec::new();
+    let mut transitions = Vec::new();
+    let mut map_started: HashMap<(String, i32), i128> = HashMap::new();
+    let mut map_iterations = Vec::new();
+    // The innermost state entered most recently and not exited: task
+    // events belong to it.
+    let mut stack: Vec<String> = Vec::new();
+    for e in events {
+        let kind = e.r#type().as_str();
+        if let Some(d) = e.state_entered_event_details() {
+            let name = d.name().to_owned();
+            if let Some(prev) = by_id.get(&e.previous_event_id()) {
+                if let Some(x) = prev.state_exited_event_details() {
+                    transitions.push(Transition {
+                        from: x.name().to_owned(),
+                        to: name.clone(),
+                        gap: span(at(prev), at(e)),
+                    });
+                }
+            }
+            states.push(StateTiming {
+                name: name.clone(),
+                kind: kind.trim_end_matches("StateEntered").to_owned(),
+                entered: span(first, at(e)),
+                duration: Duration::ZERO,
+                retries: 0,
+                caught: None,
+                recovery: None,
+            });
+            open.entry(name.clone()).or_default().push_back(Open {
+                index: states.len() - 1,
+                entered_at: at(e),
+                scheduled: 0,
+                first_failure: None,
+                last_error: None,
+            });
+            stack.push(name);
+        } else if let Some(d) = e.state_exited_event_details() {
+            let name = d.name();
+            if let Some(o) = open.get_mut(name).and_then(VecDeque::pop_front) {
+                let s = &mut states[o.index];
+                s.duration = span(o.entered_at, at(e));
+                s.retries = o.scheduled.saturating_sub(1);
+                s.recovery = o.first_failure.map(|f| span(f, at(e)));
+                // Exited right after a failure: a Catch took it.
+                s.caught = o.last_error;
+            }
+            if let Some(i) = stack.iter().rposition(|n| n == name) {
+                stack.remove(i);
+            }
+        } else if matches!(
+            kind,
+            "TaskScheduled" | "LambdaFunctionScheduled" | "ActivityScheduled"
+        ) {
+            if let Some(o) = current(&mut open, &stack) {
+                o.scheduled += 1;
+                o.last_error = None;
+            }
+        } else if let Some(error) = failure(e) {
+            if let Some(o) = current(&mut open, &stack) {
+                o.first_failure.get_or_insert(at(e));
+                o.last_error = Some(error);
+            }
+        } else if matches!(
+            kind,
+            "TaskSucceeded" | "LambdaFunctionSucceeded" | "ActivitySucceeded"
+        ) {
+            if let Some(o) = current(&mut open, &stack) {
+                o.last_error = None;
+            }
+        } else if kind == "MapIterationStarted" {
+            if let Some(d) = e.map_iteration_started_event_details() {
+                map_started.insert((d.name().unwrap_or("").to_owned(), d.index()), at(e));
+            }
+        } else if matches!(kind, "MapIterationSucceeded" | "MapIterationFailed") {
+            let d = e
+                .map_iteration_succeeded_event_details()
+                .or(e.map_iteration_failed_event_details());
+            if let Some(d) = d {
+                if let Some(t) = map_started.remove(&(d.name().unwrap_or("").to_owned(), d.index()))
+                {
+                    map_iterations.push(span(t, at(e)));
+                }
+            }
+        }
+    }
+    ExecutionTrace {
+        execution_arn: execution_arn.to_owned(),
+        status: status.to_owned(),
+        total: span(first, last),
+        states,
+        transitions,
+        parallel_branches: parallel_branches(events),
+        map_iterations,
+        client_latency: Duration::ZERO,
+    }
+}
+
+fn current<'a, T>(
+    open: &'a mut HashMap<String, VecDeque<T>>,
+    stack: &[String],
+) -> Option<&'a mut T> {
+    open.get_mut(stack.last()?)?.back_mut()
+}
+
+/// The error of a task failure event, if it is one.
+fn failure(e: &HistoryEvent) -> Option<String> {
+    let (error, cause) = if let Some(d) = e.task_failed_event_details() {
+        (d.error(), d.cause())
+    } else if let Some(d) = e.lambda_function_failed_event_details() {
+        (d.error(), d.cause())
+    } else if let Some(d) = e.task_timed_out_event_details() {
+        (d.error(), d.cause())
+    } else if let Some(d) = e.lambda_function_timed_out_event_details() {
+        (d.error(), d.cause())
+    } else if let Some(d) = e.activity_failed_event_details() {
+        (d.error(), d.cause())
+    } else {
+        return None;
+    };
+    Some(match (error, cause) {
+        (Some(e), Some(c)) => format!("{e}: {c}"),
+        (Some(e), None) => e.to_owned(),
+        (None, Some(c)) => c.to_owned(),
+        (None, None) => e.r#type().as_str().to_owned(),
+    })
+}
+
+/// Each Parallel branch's duration: a branch is the chain of events that
+/// starts with a state entered right after `ParallelStateStarted` (its
+/// `previousEventId`), followed through `previousEventId` links until the
+/// Parallel state ends.
+fn parallel_branches(events: &[HistoryEvent]) -> Vec<Duration> {
+    let mut children: HashMap<i64, Vec<&HistoryEvent>> = HashMap::new();
+    for e in events {
+        children.entry(e.previous_event_id()).or_default().push(e);
+    }
+    let mut branches = Vec::new();
+    for started in events
+        .iter()
+        .filter(|e| e.r#type().as_str() == "ParallelStateStarted")
+    {
+        for root in children.get(&started.id()).into_iter().flatten() {
+            if root.state_entered_event_details().is_none() {
+                continue;
+            }
+            let mut end = at(root);
+            let mut todo = vec![*root];
+            while let Some(e) = todo.pop() {
+                end = end.max(at(e));
+                for c in children.get(&e.id()).into_iter().flatten() {
+                    if !matches!(
+                        c.r#type().as_str(),
+                        "ParallelStateSucceeded" | "ParallelStateFailed" | "ParallelStateAborted"
+                    ) {
+                        todo.push(c);
+                    }
+                }
+            }
+            branches.push(span(at(root), end));
+        }
+    }
+    branches
+}
