@@ -235,6 +235,44 @@ impl Config {
                 };
                 set_once(&mut self.baseline, key, version, errors)
             }
+            ("publish", Some(v)) => {
+                let targets = match v {
+                    Lit::Str(s) => match perf_spec::parse_publish_targets(&s.value()) {
+                        Ok(_) => Some(s.value()),
+                        Err(e) => {
+                            errors.at(s.span(), format!("`publish`: {e}"));
+                            None
+                        }
+                    },
+                    _ => {
+                        errors.at(
+                            v.span(),
+                            "`publish` takes a string: \"cloudwatch\", \"emf\" or \"emf:<path>\" (comma-separated)",
+                        );
+                        None
+                    }
+                };
+                set_once(&mut self.publish, key, targets, errors)
+            }
+            ("namespace", Some(v)) => {
+                let namespace = match v {
+                    Lit::Str(s) if s.value().starts_with("AWS/") => {
+                        errors.at(s.span(), "`namespace`: names starting with `AWS/` are reserved for AWS services");
+                        None
+                    }
+                    Lit::Str(s) if !s.value().trim().is_empty() && s.value().len() <= 255 => {
+                        Some(s.value())
+                    }
+                    _ => {
+                        errors.at(
+                            v.span(),
+                            "`namespace` takes a CloudWatch namespace: a non-empty string of at most 255 characters, e.g. \"Performance/Testing\"",
+                        );
+                        None
+                    }
+                };
+                set_once(&mut self.namespace, key, namespace, errors)
+            }
             ("sla", Some(v)) => errors.at(
                 v.span(),
                 "`sla` takes the path of a const `PerformanceSLA`, e.g. `sla = CHECKOUT_SLA` (not a string)",
@@ -332,6 +370,8 @@ impl Config {
             worker_threads: pick(&over.worker_threads, &self.worker_threads),
             thresholds,
             baseline: pick(&over.baseline, &self.baseline),
+            publish: pick(&over.publish, &self.publish),
+            namespace: pick(&over.namespace, &self.namespace),
             regressions,
             sla: pick(&over.sla, &self.sla),
             validate: pick(&over.validate, &self.validate),

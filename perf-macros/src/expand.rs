@@ -280,6 +280,14 @@ pub(crate) fn setters(config: &Config, rt: &TokenStream) -> Vec<TokenStream> {
         let v = &b.value;
         setters.push(quote_spanned!(b.span=> .baseline(#v)));
     }
+    if let Some(p) = &config.publish {
+        let v = &p.value;
+        setters.push(quote_spanned!(p.span=> .publish_targets(#v)));
+    }
+    if let Some(n) = &config.namespace {
+        let v = &n.value;
+        setters.push(quote_spanned!(n.span=> .namespace(#v)));
+    }
     for r in &config.regressions {
         let budget = Literal::f64_suffixed(r.value.1);
         setters.push(match r.value.0 {

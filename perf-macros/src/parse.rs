@@ -32,6 +32,8 @@ pub(crate) const KEYS: &[&str] = &[
     "abort_on_fail",
     "gate",
     "baseline",
+    "publish",
+    "namespace",
     "sla",
     "validate",
     "worker_threads",
@@ -116,6 +118,10 @@ pub(crate) struct Config {
     pub(crate) worker_threads: Option<Spanned<u64>>,
     pub(crate) thresholds: Vec<Spanned<ThresholdSpec>>,
     pub(crate) baseline: Option<Spanned<String>>,
+    /// `publish = "cloudwatch,emf"`: checked destinations, as written.
+    pub(crate) publish: Option<Spanned<String>>,
+    /// `namespace = "Performance/Testing"`.
+    pub(crate) namespace: Option<Spanned<String>>,
     /// `regression < "10%"` (metric `None`) and `p95 regression < "10%"`.
     pub(crate) regressions: Vec<Spanned<(Option<Metric>, f64)>>,
     /// `sla = CHECKOUT_SLA`: a const `PerformanceSLA`.

@@ -57,6 +57,8 @@ pub struct PerfTest {
     regressions: Vec<Regression>,
     baseline_dir: Option<PathBuf>,
     save_baseline: Option<String>,
+    publish: Vec<crate::export::Publish>,
+    namespace: Option<String>,
 }
 
 impl PerfTest {
@@ -77,6 +79,8 @@ impl PerfTest {
             regressions: Vec::new(),
             baseline_dir: None,
             save_baseline: None,
+            publish: Vec::new(),
+            namespace: None,
         }
     }
 
@@ -213,6 +217,37 @@ impl PerfTest {
             metric: None,
             budget,
         });
+        self
+    }
+
+    /// Publishes the report's metrics when the test finishes (see
+    /// [`export`](crate::export)): CloudWatch (`PutMetricData`, feature
+    /// `cloudwatch`) or EMF lines. `PERF_PUBLISH=cloudwatch,emf:<path>`
+    /// replaces what is set here; off by default.
+    pub fn publish(mut self, to: crate::export::Publish) -> Self {
+        self.publish.push(to);
+        self
+    }
+
+    /// [`publish`](Self::publish) to destinations written as in the
+    /// attribute: `"cloudwatch,emf:/tmp/metrics.log"`.
+    ///
+    /// # Panics
+    /// If `targets` is not a list of destinations (the attribute checks
+    /// it at compile time).
+    pub fn publish_targets(mut self, targets: &str) -> Self {
+        let parsed = perf_spec::parse_publish_targets(targets)
+            .unwrap_or_else(|e| panic!("publish = {targets:?}: {e}"));
+        self.publish
+            .extend(parsed.into_iter().map(crate::export::Publish::from));
+        self
+    }
+
+    /// The CloudWatch namespace to publish into (default
+    /// `Performance/Testing`; `PERF_NAMESPACE` overrides it). `PERF_VERSION`,
+    /// if set, becomes a `Version` dimension.
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = Some(namespace.into());
         self
     }
 
@@ -443,7 +478,43 @@ impl PerfTest {
         if let Some(path) = &path {
             report.write_json(path)?;
         }
+        self.publish_metrics(&report, env)?;
         Ok(report)
+    }
+
+    /// Publishes the metrics where the test (or `PERF_PUBLISH`) says.
+    fn publish_metrics(
+        &self,
+        report: &Report,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), Error> {
+        use crate::export::{MetricsExport, Publish, DEFAULT_NAMESPACE};
+        let targets = match env("PERF_PUBLISH") {
+            Some(value) => perf_spec::parse_publish_targets(&value)
+                .map_err(|reason| Error::Env {
+                    var: "PERF_PUBLISH".into(),
+                    value: value.clone(),
+                    reason,
+                })?
+                .into_iter()
+                .map(Publish::from)
+                .collect(),
+            None => self.publish.clone(),
+        };
+        if targets.is_empty() {
+            return Ok(());
+        }
+        let namespace = env("PERF_NAMESPACE")
+            .or(self.namespace.clone())
+            .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
+        let mut export = MetricsExport::new(namespace);
+        if let Some(version) = env("PERF_VERSION") {
+            export = export.dimension("Version", version);
+        }
+        for target in &targets {
+            target.run(&export, report)?;
+        }
+        Ok(())
     }
 
     fn compare(

@@ -26,6 +26,15 @@ pub enum Error {
     /// A baseline could not be saved, read or used.
     #[error(transparent)]
     Baseline(#[from] crate::baseline::BaselineError),
+    /// The report's metrics could not be published (the JSON report was
+    /// written first).
+    #[error("could not publish the metrics to {target}: {reason}")]
+    Publish {
+        /// `cloudwatch` or the EMF destination.
+        target: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// The JSON report could not be written.
     #[error("could not write the report {}: {source}", path.display())]
     Report {

@@ -40,6 +40,7 @@ pub mod cases;
 mod ctx;
 mod env;
 mod error;
+pub mod export;
 mod load;
 pub mod memory;
 mod monitor;

@@ -13,6 +13,7 @@
 mod duration;
 mod fraction;
 mod load;
+mod publish;
 mod size;
 mod suggest;
 mod threshold;
@@ -22,6 +23,7 @@ pub use fraction::{check_fraction, parse_fraction, FractionError};
 pub use load::{
     check_stages, parse_rate, stages_duration, Profile, Stage, ENDURANCE_FACTOR, PROFILE_NAMES,
 };
+pub use publish::{parse_publish_target, parse_publish_targets, PublishTarget};
 pub use size::{format_size, parse_size};
 pub use suggest::closest;
 pub use threshold::{

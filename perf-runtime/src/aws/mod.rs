@@ -26,6 +26,8 @@
 mod backoff;
 mod http;
 
+#[cfg(feature = "cloudwatch")]
+pub mod cloudwatch;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 #[cfg(feature = "lambda")]
@@ -124,6 +126,10 @@ pub async fn sdk_config(tuning: &HttpTuning) -> SdkConfig {
     tuning.apply(loader).load().await
 }
 
+#[cfg_attr(
+    not(any(feature = "lambda", feature = "dynamodb", feature = "stepfunctions")),
+    allow(dead_code)
+)]
 /// The error class of an SDK error that is not specific to a service:
 /// `timeout` for client-side timeouts, otherwise `None`.
 pub(crate) fn transport_class<E, R>(err: &SdkError<E, R>) -> Option<&'static str> {
