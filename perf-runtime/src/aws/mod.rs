@@ -30,6 +30,8 @@ mod http;
 pub mod cloudwatch;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+#[cfg(feature = "eventbridge")]
+pub mod eventbridge;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 #[cfg(feature = "stepfunctions")]

@@ -1,0 +1,339 @@
+//! EventBridge measurements (cargo feature `eventbridge`): batched
+//! publishing that retries only the entries that failed and reports every
+//! failure by error code, and end-to-end delivery latency through an SQS
+//! target (each event carries its send time; a receiver long-polls the
+//! queue).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use aws_sdk_sqs::types::MessageSystemAttributeName;
+
+use super::{Backoff, HttpTuning};
+use crate::Ctx;
+
+/// Most entries in one `PutEvents` request.
+pub const MAX_ENTRIES_PER_REQUEST: usize = 10;
+/// Most bytes of entries in one `PutEvents` request (256 KB).
+pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
+/// The detail field carrying the send time (Unix nanoseconds).
+pub const SENT_FIELD: &str = "perf_sent_unix_ns";
+
+/// Error codes worth retrying (the rest are the entry's own fault).
+const RETRYABLE: [&str; 4] = [
+    "ThrottlingException",
+    "InternalFailure",
+    "InternalException",
+    "ServiceUnavailable",
+];
+
+/// One event to publish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// `Source`.
+    pub source: String,
+    /// `DetailType`.
+    pub detail_type: String,
+    /// `Detail`, a JSON object.
+    pub detail: String,
+}
+
+impl Event {
+    /// An event whose detail is `detail` plus [`SENT_FIELD`], stamped now,
+    /// so that its delivery latency can be measured.
+    pub fn stamped(source: &str, detail_type: &str, detail: serde_json::Value) -> Event {
+        let mut detail = match detail {
+            serde_json::Value::Object(map) => map,
+            other => {
+                let mut map = serde_json::Map::new();
+                map.insert("value".into(), other);
+                map
+            }
+        };
+        detail.insert(SENT_FIELD.into(), serde_json::json!(unix_ns()));
+        Event {
+            source: source.into(),
+            detail_type: detail_type.into(),
+            detail: serde_json::Value::Object(detail).to_string(),
+        }
+    }
+
+    /// Its size as EventBridge counts it for the request limit.
+    pub fn size(&self, bus: &str) -> usize {
+        self.source.len() + self.detail_type.len() + self.detail.len() + bus.len()
+    }
+}
+
+/// What a publish did. Every event is either published or in `failed`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PublishOutcome {
+    /// `PutEvents` requests sent, retries included.
+    pub requests: u64,
+    /// Requests that were retries of failed entries.
+    pub retries: u64,
+    /// Events published.
+    pub published: u64,
+    /// Events not published, with their error code and message.
+    pub failed: Vec<(Event, String, String)>,
+    /// Failed events per error code.
+    pub failed_by_code: BTreeMap<String, u64>,
+}
+
+/// An event bus and a client for it.
+#[derive(Debug, Clone)]
+pub struct EventBus {
+    client: aws_sdk_eventbridge::Client,
+    name: String,
+}
+
+impl EventBus {
+    /// The bus `name` through a measurement client (one attempt per call).
+    pub async fn connect(name: impl Into<String>, tuning: &HttpTuning) -> EventBus {
+        let config = super::sdk_config(tuning).await;
+        EventBus {
+            client: aws_sdk_eventbridge::Client::new(&config),
+            name: name.into(),
+        }
+    }
+
+    /// The client.
+    pub fn client(&self) -> &aws_sdk_eventbridge::Client {
+        &self.client
+    }
+
+    /// The bus's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Publishes `events` in requests of at most 10 entries and 256 KB,
+    /// retrying only the entries that failed with a retryable code (or
+    /// whole requests that were throttled) with `backoff`. An entry over
+    /// 256 KB on its own fails with code `EntryTooLarge` without a request.
+    pub async fn put_events(&self, events: Vec<Event>, backoff: &Backoff) -> PublishOutcome {
+        let mut outcome = PublishOutcome::default();
+        let fail = |outcome: &mut PublishOutcome, e: Event, code: &str, message: String| {
+            *outcome.failed_by_code.entry(code.to_owned()).or_insert(0) += 1;
+            outcome.failed.push((e, code.to_owned(), message));
+        };
+        let mut batches: Vec<Vec<Event>> = Vec::new();
+        let mut size = 0;
+        for e in events {
+            let s = e.size(&self.name);
+            if s > MAX_REQUEST_BYTES {
+                let message = format!("{s} bytes, over the 256 KB request limit");
+                fail(&mut outcome, e, "EntryTooLarge", message);
+                continue;
+            }
+            match batches.last_mut() {
+                Some(b) if b.len() < MAX_ENTRIES_PER_REQUEST && size + s <= MAX_REQUEST_BYTES => {
+                    size += s;
+                    b.push(e);
+                }
+                _ => {
+                    size = s;
+                    batches.push(vec![e]);
+                }
+            }
+        }
+        for batch in batches {
+            let mut pending = batch;
+            let mut retry = 0;
+            loop {
+                outcome.requests += 1;
+                let entries: Vec<PutEventsRequestEntry> = pending
+                    .iter()
+                    .map(|e| {
+                        PutEventsRequestEntry::builder()
+                            .source(&e.source)
+                            .detail_type(&e.detail_type)
+                            .detail(&e.detail)
+                            .event_bus_name(&self.name)
+                            .build()
+                    })
+                    .collect();
+                let sent = self
+                    .client
+                    .put_events()
+                    .set_entries(Some(entries))
+                    .send()
+                    .await;
+                let mut again = Vec::new();
+                match sent {
+                    Ok(out) => {
+                        for (e, result) in pending.into_iter().zip(out.entries()) {
+                            match result.error_code() {
+                                None => outcome.published += 1,
+                                Some(code) if RETRYABLE.contains(&code) => again.push((
+                                    e,
+                                    code.to_owned(),
+                                    result.error_message().unwrap_or("").to_owned(),
+                                )),
+                                Some(code) => {
+                                    let message = result.error_message().unwrap_or("").to_owned();
+                                    fail(&mut outcome, e, code, message)
+                                }
+                            }
+                        }
+                    }
+                    Err(err) => {
+                        use aws_sdk_eventbridge::error::ProvideErrorMetadata;
+                        let code = err.code().unwrap_or("RequestFailed").to_owned();
+                        let message = super::error_chain(&err);
+                        for e in pending {
+                            again.push((e, code.clone(), message.clone()));
+                        }
+                        if !RETRYABLE.contains(&code.as_str()) {
+                            for (e, code, message) in again.drain(..) {
+                                fail(&mut outcome, e, &code, message);
+                            }
+                        }
+                    }
+                }
+                if again.is_empty() {
+                    break;
+                }
+                if retry == backoff.max_retries {
+                    for (e, code, message) in again {
+                        fail(
+                            &mut outcome,
+                            e,
+                            &code,
+                            format!("{message} (after {retry} retries)"),
+                        );
+                    }
+                    break;
+                }
+                retry += 1;
+                outcome.retries += 1;
+                backoff.wait(retry).await;
+                pending = again.into_iter().map(|(e, _, _)| e).collect();
+            }
+        }
+        outcome
+    }
+}
+
+/// An event received from the queue a rule targets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivered {
+    /// The event's `detail-type`.
+    pub detail_type: String,
+    /// Its `detail`.
+    pub detail: serde_json::Value,
+    /// From the send stamp to its receipt (`None` without a stamp).
+    pub latency: Option<Duration>,
+}
+
+/// Receives the events a rule delivers to an SQS queue, and measures their
+/// delivery latency from the stamp each carries ([`Event::stamped`]). The
+/// queue may live in another region (the original framework's
+/// "cross-region latency"): give its region to [`DeliveryProbe::connect`].
+#[derive(Debug, Clone)]
+pub struct DeliveryProbe {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl DeliveryProbe {
+    /// A probe on `queue_url`, in `region` (default: the configured one).
+    pub async fn connect(queue_url: impl Into<String>, region: Option<&str>) -> DeliveryProbe {
+        let config = super::sdk_config(&HttpTuning::default()).await;
+        let mut sqs = aws_sdk_sqs::config::Builder::from(&config);
+        if let Some(r) = region {
+            sqs = sqs.region(aws_sdk_sqs::config::Region::new(r.to_owned()));
+        }
+        DeliveryProbe {
+            client: aws_sdk_sqs::Client::from_conf(sqs.build()),
+            queue_url: queue_url.into(),
+        }
+    }
+
+    /// Long-polls until `expected` events arrived or `deadline` passed,
+    /// deleting what it receives. Records `delivery_latency` on `ctx` for
+    /// each stamped event, if given.
+    pub async fn receive(
+        &self,
+        expected: usize,
+        deadline: Duration,
+        ctx: Option<&Ctx>,
+    ) -> Result<Vec<Delivered>, String> {
+        let start = Instant::now();
+        let mut delivered = Vec::new();
+        while delivered.len() < expected && start.elapsed() < deadline {
+            let left = deadline.saturating_sub(start.elapsed());
+            let wait = left.as_secs().clamp(1, 20) as i32;
+            let out = self
+                .client
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(wait)
+                .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
+                .send()
+                .await
+                .map_err(|e| super::error_chain(&e))?;
+            let received_ns = unix_ns();
+            for m in out.messages.unwrap_or_default() {
+                let body: serde_json::Value = m
+                    .body()
+                    .and_then(|b| serde_json::from_str(b).ok())
+                    .unwrap_or_default();
+                let detail = body.get("detail").cloned().unwrap_or_default();
+                let latency = detail
+                    .get(SENT_FIELD)
+                    .and_then(serde_json::Value::as_u64)
+                    .map(|sent| Duration::from_nanos(received_ns.saturating_sub(sent)));
+                if let (Some(ctx), Some(l)) = (ctx, latency) {
+                    ctx.record_duration("delivery_latency", l);
+                }
+                delivered.push(Delivered {
+                    detail_type: body
+                        .get("detail-type")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("")
+                        .to_owned(),
+                    detail,
+                    latency,
+                });
+                if let Some(handle) = m.receipt_handle() {
+                    self.client
+                        .delete_message()
+                        .queue_url(&self.queue_url)
+                        .receipt_handle(handle)
+                        .send()
+                        .await
+                        .map_err(|e| super::error_chain(&e))?;
+                }
+            }
+        }
+        Ok(delivered)
+    }
+}
+
+fn unix_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stamped_event_carries_its_send_time() {
+        let before = unix_ns();
+        let e = Event::stamped("orders", "OrderPlaced", serde_json::json!({"order": 7}));
+        let detail: serde_json::Value = serde_json::from_str(&e.detail).unwrap();
+        assert_eq!(detail["order"], 7);
+        let sent = detail[SENT_FIELD].as_u64().unwrap();
+        assert!(sent >= before && sent <= unix_ns());
+        assert_eq!(
+            e.size("bus"),
+            "orders".len() + "OrderPlaced".len() + e.detail.len() + 3
+        );
+    }
+}
