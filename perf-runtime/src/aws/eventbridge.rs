@@ -113,17 +113,13 @@ impl EventBus {
     /// 256 KB on its own fails with code `EntryTooLarge` without a request.
     pub async fn put_events(&self, events: Vec<Event>, backoff: &Backoff) -> PublishOutcome {
         let mut outcome = PublishOutcome::default();
-        let fail = |outcome: &mut PublishOutcome, e: Event, code: &str, message: String| {
-            *outcome.failed_by_code.entry(code.to_owned()).or_insert(0) += 1;
-            outcome.failed.push((e, code.to_owned(), message));
-        };
         let mut batches: Vec<Vec<Event>> = Vec::new();
         let mut size = 0;
         for e in events {
             let s = e.size(&self.name);
             if s > MAX_REQUEST_BYTES {
                 let message = format!("{s} bytes, over the 256 KB request limit");
-                fail(&mut outcome, e, "EntryTooLarge", message);
+                outcome.fail(e, "EntryTooLarge", message);
                 continue;
             }
             match batches.last_mut() {
@@ -137,11 +133,9 @@ impl EventBus {
                 }
             }
         }
+        let bus = &self.name;
         for batch in batches {
-            let mut pending = batch;
-            let mut retry = 0;
-            loop {
-                outcome.requests += 1;
+            let send = |pending: Vec<Event>| async move {
                 let entries: Vec<PutEventsRequestEntry> = pending
                     .iter()
                     .map(|e| {
@@ -149,69 +143,92 @@ impl EventBus {
                             .source(&e.source)
                             .detail_type(&e.detail_type)
                             .detail(&e.detail)
-                            .event_bus_name(&self.name)
+                            .event_bus_name(bus)
                             .build()
                     })
                     .collect();
-                let sent = self
+                match self
                     .client
                     .put_events()
                     .set_entries(Some(entries))
                     .send()
-                    .await;
-                let mut again = Vec::new();
-                match sent {
-                    Ok(out) => {
-                        for (e, result) in pending.into_iter().zip(out.entries()) {
-                            match result.error_code() {
-                                None => outcome.published += 1,
-                                Some(code) if RETRYABLE.contains(&code) => again.push((
-                                    e,
-                                    code.to_owned(),
-                                    result.error_message().unwrap_or("").to_owned(),
-                                )),
-                                Some(code) => {
-                                    let message = result.error_message().unwrap_or("").to_owned();
-                                    fail(&mut outcome, e, code, message)
-                                }
-                            }
-                        }
-                    }
+                    .await
+                {
+                    Ok(out) => Ok(out
+                        .entries()
+                        .iter()
+                        .map(|r| {
+                            r.error_code()
+                                .map(|c| (c.to_owned(), r.error_message().unwrap_or("").to_owned()))
+                        })
+                        .collect()),
                     Err(err) => {
                         use aws_sdk_eventbridge::error::ProvideErrorMetadata;
                         let code = err.code().unwrap_or("RequestFailed").to_owned();
-                        let message = super::error_chain(&err);
-                        for e in pending {
-                            again.push((e, code.clone(), message.clone()));
-                        }
-                        if !RETRYABLE.contains(&code.as_str()) {
-                            for (e, code, message) in again.drain(..) {
-                                fail(&mut outcome, e, &code, message);
-                            }
-                        }
+                        Err((code, super::error_chain(&err)))
                     }
                 }
-                if again.is_empty() {
-                    break;
-                }
-                if retry == backoff.max_retries {
-                    for (e, code, message) in again {
-                        fail(
-                            &mut outcome,
-                            e,
-                            &code,
-                            format!("{message} (after {retry} retries)"),
-                        );
-                    }
-                    break;
-                }
-                retry += 1;
-                outcome.retries += 1;
-                backoff.wait(retry).await;
-                pending = again.into_iter().map(|(e, _, _)| e).collect();
-            }
+            };
+            publish_batch(batch, backoff, &mut outcome, send).await;
         }
         outcome
+    }
+}
+
+impl PublishOutcome {
+    fn fail(&mut self, e: Event, code: &str, message: String) {
+        *self.failed_by_code.entry(code.to_owned()).or_insert(0) += 1;
+        self.failed.push((e, code.to_owned(), message));
+    }
+}
+
+/// What one `PutEvents` call said: per entry, `None` (published) or its
+/// error code and message; or the whole request's code and message.
+type Sent = Result<Vec<Option<(String, String)>>, (String, String)>;
+
+/// Sends one batch with `send`, retrying with `backoff` only the entries
+/// that failed with a retryable code (or all of them when the request
+/// itself failed with one).
+async fn publish_batch<F, Fut>(
+    batch: Vec<Event>,
+    backoff: &Backoff,
+    outcome: &mut PublishOutcome,
+    send: F,
+) where
+    F: Fn(Vec<Event>) -> Fut,
+    Fut: std::future::Future<Output = Sent>,
+{
+    let mut pending = batch;
+    let mut retry = 0;
+    loop {
+        outcome.requests += 1;
+        let results = match send(pending.clone()).await {
+            Ok(results) => results,
+            Err(whole) => vec![Some(whole); pending.len()],
+        };
+        let mut again = Vec::new();
+        for (e, result) in pending.into_iter().zip(results) {
+            match result {
+                None => outcome.published += 1,
+                Some((code, message)) if RETRYABLE.contains(&code.as_str()) => {
+                    again.push((e, code, message))
+                }
+                Some((code, message)) => outcome.fail(e, &code, message),
+            }
+        }
+        if again.is_empty() {
+            return;
+        }
+        if retry == backoff.max_retries {
+            for (e, code, message) in again {
+                outcome.fail(e, &code, format!("{message} (after {retry} retries)"));
+            }
+            return;
+        }
+        retry += 1;
+        outcome.retries += 1;
+        backoff.wait(retry).await;
+        pending = again.into_iter().map(|(e, _, _)| e).collect();
     }
 }
 
@@ -322,6 +339,71 @@ fn unix_ns() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn events(n: usize) -> Vec<Event> {
+        (0..n)
+            .map(|i| Event::stamped("orders", "OrderPlaced", serde_json::json!({"order": i})))
+            .collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn only_failed_entries_are_retried() {
+        // Entries 1 and 3 are throttled the first time, entry 2 is
+        // malformed: only 1 and 3 are sent again.
+        let calls = std::sync::Mutex::new(Vec::new());
+        let mut outcome = PublishOutcome::default();
+        publish_batch(
+            events(4),
+            &Backoff::default(),
+            &mut outcome,
+            |batch: Vec<Event>| {
+                let first = calls.lock().unwrap().is_empty();
+                calls.lock().unwrap().push(batch.len());
+                async move {
+                    Ok((0..batch.len())
+                        .map(|i| match (first, i) {
+                            (true, 1 | 3) => {
+                                Some(("ThrottlingException".into(), "slow down".into()))
+                            }
+                            (true, 2) => Some(("MalformedDetail".into(), "bad".into())),
+                            _ => None,
+                        })
+                        .collect())
+                }
+            },
+        )
+        .await;
+        assert_eq!(*calls.lock().unwrap(), [4, 2]);
+        assert_eq!(
+            (outcome.requests, outcome.retries, outcome.published),
+            (2, 1, 3)
+        );
+        assert_eq!(outcome.failed_by_code["MalformedDetail"], 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn entries_still_failing_after_the_last_retry_are_reported() {
+        let mut outcome = PublishOutcome::default();
+        let backoff = Backoff {
+            max_retries: 2,
+            ..Backoff::default()
+        };
+        publish_batch(
+            events(3),
+            &backoff,
+            &mut outcome,
+            |_batch: Vec<Event>| async {
+                Err(("ThrottlingException".to_owned(), "Rate exceeded".to_owned()))
+            },
+        )
+        .await;
+        assert_eq!(
+            (outcome.requests, outcome.retries, outcome.published),
+            (3, 2, 0)
+        );
+        assert_eq!(outcome.failed_by_code["ThrottlingException"], 3);
+        assert!(outcome.failed[0].2.ends_with("(after 2 retries)"));
+    }
 
     #[test]
     fn a_stamped_event_carries_its_send_time() {
