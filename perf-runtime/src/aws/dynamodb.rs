@@ -201,11 +201,7 @@ impl Table {
                 .and_then(|u| u.get(&self.name))
                 .cloned()
                 .unwrap_or_default();
-            let consumed = out
-                .consumed_capacity()
-                .iter()
-                .map(|c| c.capacity_units().unwrap_or(0.0))
-                .sum();
+            let consumed = total_capacity(out.consumed_capacity());
             Ok(Sent {
                 unprocessed,
                 consumed,
@@ -243,11 +239,7 @@ impl Table {
                 .and_then(|r| r.get(&self.name))
                 .cloned()
                 .unwrap_or_default();
-            let consumed = out
-                .consumed_capacity()
-                .iter()
-                .map(|c| c.capacity_units().unwrap_or(0.0))
-                .sum();
+            let consumed = total_capacity(out.consumed_capacity());
             Ok(Sent {
                 unprocessed,
                 consumed,
@@ -299,6 +291,11 @@ fn noted(ctx: &Ctx, e: DynamoError) -> DynamoError {
     e
 }
 
+/// Capacity units over every table a batch request touched.
+fn total_capacity(all: &[ConsumedCapacity]) -> f64 {
+    all.iter().map(|c| c.capacity_units().unwrap_or(0.0)).sum()
+}
+
 fn capacity(c: Option<&ConsumedCapacity>) -> f64 {
     c.and_then(ConsumedCapacity::capacity_units).unwrap_or(0.0)
 }
@@ -348,6 +345,19 @@ pub struct BatchOutcome<T> {
 }
 
 impl<T> BatchOutcome<T> {
+    fn empty() -> Self {
+        BatchOutcome {
+            attempts: 0,
+            retries: 0,
+            processed: 0,
+            failed: Vec::new(),
+            errors: Vec::new(),
+            consumed_capacity: 0.0,
+            output: Vec::new(),
+            elapsed: Duration::ZERO,
+        }
+    }
+
     fn map_failed<U>(self, f: impl FnMut(T) -> U) -> BatchOutcome<U> {
         BatchOutcome {
             attempts: self.attempts,
@@ -412,16 +422,7 @@ where
     let send = &send;
     let per_chunk = stream::iter(chunks)
         .map(|chunk| async move {
-            let mut outcome = BatchOutcome {
-                attempts: 0,
-                retries: 0,
-                processed: 0,
-                failed: Vec::new(),
-                errors: Vec::new(),
-                consumed_capacity: 0.0,
-                output: Vec::new(),
-                elapsed: Duration::ZERO,
-            };
+            let mut outcome = BatchOutcome::empty();
             let mut pending = chunk;
             let mut retry = 0;
             loop {
@@ -462,16 +463,7 @@ where
         .buffer_unordered(options.max_concurrency.max(1))
         .collect::<Vec<_>>()
         .await;
-    let mut total = BatchOutcome {
-        attempts: 0,
-        retries: 0,
-        processed: 0,
-        failed: Vec::new(),
-        errors: Vec::new(),
-        consumed_capacity: 0.0,
-        output: Vec::new(),
-        elapsed: Duration::ZERO,
-    };
+    let mut total = BatchOutcome::empty();
     for o in per_chunk {
         total.attempts += o.attempts;
         total.retries += o.retries;
