@@ -4,123 +4,17 @@
 
 use std::time::{Duration, Instant};
 
-use perf_runtime::aws::eventbridge::{DeliveryProbe, Event, EventBus};
-use perf_runtime::aws::{self, Backoff, HttpTuning};
+use perf_runtime::aws::eventbridge::{DeliveryProbe, Event, ScratchRoute};
+use perf_runtime::aws::{self, Backoff};
 use serde_json::json;
 
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{prefix}-{}-{nanos}", std::process::id())
-}
-
-/// A bus with a rule sending `OrderPlaced` events to a queue; all deleted
-/// when dropped, also when the test panics.
-struct Route {
-    bus: EventBus,
-    sqs: aws_sdk_sqs::Client,
-    rule: String,
-    queue_url: String,
-}
-
-impl Route {
-    async fn create() -> Route {
-        let bus = EventBus::connect(unique("perf-bus"), &HttpTuning::default()).await;
-        let config = aws::sdk_config(&HttpTuning::default()).await;
-        let sqs = aws_sdk_sqs::Client::new(&config);
-        bus.client()
-            .create_event_bus()
-            .name(bus.name())
-            .send()
-            .await
-            .unwrap();
-        let queue_url = sqs
-            .create_queue()
-            .queue_name(unique("perf-orders"))
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap();
-        let queue_arn = sqs
-            .get_queue_attributes()
-            .queue_url(&queue_url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-            .clone();
-        let rule = unique("perf-placed");
-        bus.client()
-            .put_rule()
-            .name(&rule)
-            .event_bus_name(bus.name())
-            .event_pattern(
-                json!({"source": ["orders"], "detail-type": ["OrderPlaced"]}).to_string(),
-            )
-            .send()
-            .await
-            .unwrap();
-        bus.client()
-            .put_targets()
-            .rule(&rule)
-            .event_bus_name(bus.name())
-            .targets(
-                aws_sdk_eventbridge::types::Target::builder()
-                    .id("queue")
-                    .arn(queue_arn)
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
-        Route {
-            bus,
-            sqs,
-            rule,
-            queue_url,
-        }
-    }
-}
-
-impl Drop for Route {
-    fn drop(&mut self) {
-        let (eb, sqs) = (self.bus.client().clone(), self.sqs.clone());
-        let (bus, rule, queue) = (
-            self.bus.name().to_owned(),
-            self.rule.clone(),
-            self.queue_url.clone(),
-        );
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async {
-                    let _ = eb
-                        .remove_targets()
-                        .rule(&rule)
-                        .event_bus_name(&bus)
-                        .ids("queue")
-                        .send()
-                        .await;
-                    let _ = eb
-                        .delete_rule()
-                        .name(&rule)
-                        .event_bus_name(&bus)
-                        .send()
-                        .await;
-                    let _ = eb.delete_event_bus().name(&bus).send().await;
-                    let _ = sqs.delete_queue().queue_url(&queue).send().await;
-                })
-        })
-        .join();
-    }
+async fn route() -> ScratchRoute {
+    ScratchRoute::create(
+        "perf-eb",
+        &json!({"source": ["orders"], "detail-type": ["OrderPlaced"]}),
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -128,7 +22,7 @@ async fn publishing_batches_by_the_limits_and_reports_failures_by_code() {
     let Some(_stack) = aws::stack_or_skip("publishing_batches_by_the_limits") else {
         return;
     };
-    let route = Route::create().await;
+    let route = route().await;
     let mut events: Vec<Event> = (0..24)
         .map(|i| Event::stamped("orders", "OrderCancelled", json!({"order": i})))
         .collect();
@@ -145,7 +39,7 @@ async fn publishing_batches_by_the_limits_and_reports_failures_by_code() {
         detail_type: "Huge".into(),
         detail: json!({"blob": "x".repeat(300 * 1024)}).to_string(),
     });
-    let outcome = route.bus.put_events(events, &Backoff::default()).await;
+    let outcome = route.bus().put_events(events, &Backoff::default()).await;
     // 25 small entries: 3 requests of at most 10; the huge one never sent.
     assert_eq!(
         (outcome.requests, outcome.retries, outcome.published),
@@ -164,7 +58,7 @@ async fn only_matching_events_are_delivered_with_their_latency() {
         return;
     };
     let start = Instant::now();
-    let route = Route::create().await;
+    let route = route().await;
     let events: Vec<Event> = (0..10)
         .map(|i| {
             let kind = if i % 2 == 0 {
@@ -175,9 +69,9 @@ async fn only_matching_events_are_delivered_with_their_latency() {
             Event::stamped("orders", kind, json!({"order": i}))
         })
         .collect();
-    let published = route.bus.put_events(events, &Backoff::default()).await;
+    let published = route.bus().put_events(events, &Backoff::default()).await;
     assert_eq!(published.published, 10);
-    let probe = DeliveryProbe::connect(&route.queue_url, None).await;
+    let probe = DeliveryProbe::connect(route.queue_url(), None).await;
     let delivered = probe
         .receive(5, Duration::from_secs(10), None)
         .await

@@ -329,6 +329,145 @@ impl DeliveryProbe {
     }
 }
 
+/// A bus, an SQS queue and a rule sending the events that match a pattern
+/// to the queue, made for one test (unique names) and deleted when dropped,
+/// also when the test panics.
+#[derive(Debug)]
+pub struct ScratchRoute {
+    bus: EventBus,
+    sqs: aws_sdk_sqs::Client,
+    rule: String,
+    queue_url: String,
+}
+
+impl ScratchRoute {
+    /// Creates `<prefix>-bus-…`, `<prefix>-queue-…` and a rule with
+    /// `pattern` (an EventBridge event pattern, JSON) targeting the queue.
+    pub async fn create(prefix: &str, pattern: &serde_json::Value) -> Result<ScratchRoute, String> {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos();
+        let unique = |what: &str| format!("{prefix}-{what}-{}-{nanos}", std::process::id());
+        let bus = EventBus::connect(unique("bus"), &HttpTuning::default()).await;
+        let sqs = aws_sdk_sqs::Client::new(&super::sdk_config(&HttpTuning::default()).await);
+        let err = |call: &str, e: &(dyn std::error::Error + 'static)| {
+            format!("{call}: {}", super::error_chain(e))
+        };
+        bus.client
+            .create_event_bus()
+            .name(bus.name())
+            .send()
+            .await
+            .map_err(|e| err("CreateEventBus", &e))?;
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(unique("queue"))
+            .send()
+            .await
+            .map_err(|e| err("CreateQueue", &e))?
+            .queue_url
+            .unwrap_or_default();
+        // From here on, dropping cleans up what exists.
+        let route = ScratchRoute {
+            bus,
+            sqs,
+            rule: unique("rule"),
+            queue_url,
+        };
+        let arn_name = aws_sdk_sqs::types::QueueAttributeName::QueueArn;
+        let queue_arn = route
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&route.queue_url)
+            .attribute_names(arn_name.clone())
+            .send()
+            .await
+            .map_err(|e| err("GetQueueAttributes", &e))?
+            .attributes
+            .and_then(|mut a| a.remove(&arn_name))
+            .unwrap_or_default();
+        route
+            .bus
+            .client
+            .put_rule()
+            .name(&route.rule)
+            .event_bus_name(route.bus.name())
+            .event_pattern(pattern.to_string())
+            .send()
+            .await
+            .map_err(|e| err("PutRule", &e))?;
+        let target = aws_sdk_eventbridge::types::Target::builder()
+            .id("queue")
+            .arn(queue_arn)
+            .build()
+            .map_err(|e| e.to_string())?;
+        route
+            .bus
+            .client
+            .put_targets()
+            .rule(&route.rule)
+            .event_bus_name(route.bus.name())
+            .targets(target)
+            .send()
+            .await
+            .map_err(|e| err("PutTargets", &e))?;
+        Ok(route)
+    }
+
+    /// The bus, for publishing.
+    pub fn bus(&self) -> &EventBus {
+        &self.bus
+    }
+
+    /// The queue's URL, for a [`DeliveryProbe`].
+    pub fn queue_url(&self) -> &str {
+        &self.queue_url
+    }
+}
+
+impl Drop for ScratchRoute {
+    fn drop(&mut self) {
+        // On a thread and runtime of its own: this may run on the test's
+        // runtime, which cannot be blocked on. Each step is attempted even
+        // if an earlier one failed (it may not have been created).
+        let (eb, sqs) = (self.bus.client.clone(), self.sqs.clone());
+        let (bus, rule, queue) = (
+            self.bus.name.clone(),
+            self.rule.clone(),
+            self.queue_url.clone(),
+        );
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async {
+                let _ = eb
+                    .remove_targets()
+                    .rule(&rule)
+                    .event_bus_name(&bus)
+                    .ids("queue")
+                    .send()
+                    .await;
+                let _ = eb
+                    .delete_rule()
+                    .name(&rule)
+                    .event_bus_name(&bus)
+                    .send()
+                    .await;
+                let _ = eb.delete_event_bus().name(&bus).send().await;
+                if !queue.is_empty() {
+                    let _ = sqs.delete_queue().queue_url(&queue).send().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
 fn unix_ns() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
