@@ -97,25 +97,15 @@ impl Publish {
 
 #[cfg(feature = "cloudwatch")]
 fn publish_cloudwatch(export: &MetricsExport, report: &Report) -> Result<(), String> {
-    // On a thread and runtime of its own: this may be called on the test's
-    // runtime (`run_async`), which cannot be blocked on.
     let (export, report) = (export.clone(), report.clone());
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
-        runtime.block_on(async {
-            let config = crate::aws::sdk_config(&crate::aws::HttpTuning::default()).await;
-            let client = aws_sdk_cloudwatch::Client::new(&config);
-            crate::aws::cloudwatch::publish(&client, &export, &report)
-                .await
-                .map(drop)
-                .map_err(|e| e.to_string())
-        })
-    })
-    .join()
-    .map_err(|_| "the publishing thread panicked".to_owned())?
+    crate::aws::block_on_own_thread(async move {
+        let config = crate::aws::sdk_config(&crate::aws::HttpTuning::default()).await;
+        let client = aws_sdk_cloudwatch::Client::new(&config);
+        crate::aws::cloudwatch::publish(&client, &export, &report)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    })?
 }
 
 #[cfg(not(feature = "cloudwatch"))]

@@ -707,21 +707,18 @@ impl ScratchTableBuilder {
 
 impl Drop for ScratchTable {
     fn drop(&mut self) {
-        // On a thread and runtime of its own: this may run on the test's
-        // runtime, which cannot be blocked on.
         let (client, name) = (self.table.client.clone(), self.table.name.clone());
-        let deleted = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            runtime
-                .block_on(client.delete_table().table_name(&name).send())
+        let deleted = super::block_on_own_thread(async move {
+            client
+                .delete_table()
+                .table_name(&name)
+                .send()
+                .await
                 .map(drop)
                 .map_err(|e| super::error_chain(&e))
         })
-        .join();
-        if let Ok(Err(e)) = deleted {
+        .and_then(|r| r);
+        if let Err(e) = deleted {
             eprintln!(
                 "perf-runtime: could not delete scratch table {}: {e}",
                 self.table.name

@@ -428,43 +428,33 @@ impl ScratchRoute {
 
 impl Drop for ScratchRoute {
     fn drop(&mut self) {
-        // On a thread and runtime of its own: this may run on the test's
-        // runtime, which cannot be blocked on. Each step is attempted even
-        // if an earlier one failed (it may not have been created).
+        // Each step is attempted even if an earlier one failed (it may not
+        // have been created).
         let (eb, sqs) = (self.bus.client.clone(), self.sqs.clone());
         let (bus, rule, queue) = (
             self.bus.name.clone(),
             self.rule.clone(),
             self.queue_url.clone(),
         );
-        let _ = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            runtime.block_on(async {
-                let _ = eb
-                    .remove_targets()
-                    .rule(&rule)
-                    .event_bus_name(&bus)
-                    .ids("queue")
-                    .send()
-                    .await;
-                let _ = eb
-                    .delete_rule()
-                    .name(&rule)
-                    .event_bus_name(&bus)
-                    .send()
-                    .await;
-                let _ = eb.delete_event_bus().name(&bus).send().await;
-                if !queue.is_empty() {
-                    let _ = sqs.delete_queue().queue_url(&queue).send().await;
-                }
-            });
-        })
-        .join();
+        let _ = super::block_on_own_thread(async move {
+            let _ = eb
+                .remove_targets()
+                .rule(&rule)
+                .event_bus_name(&bus)
+                .ids("queue")
+                .send()
+                .await;
+            let _ = eb
+                .delete_rule()
+                .name(&rule)
+                .event_bus_name(&bus)
+                .send()
+                .await;
+            let _ = eb.delete_event_bus().name(&bus).send().await;
+            if !queue.is_empty() {
+                let _ = sqs.delete_queue().queue_url(&queue).send().await;
+            }
+        });
     }
 }
 

@@ -116,16 +116,43 @@ pub fn stack_or_skip(test: &str) -> Option<Stack> {
 /// the HTTP client and timeouts of `tuning`. Region defaults to `us-east-1`
 /// when none is configured (the local stack does not care).
 pub async fn sdk_config(tuning: &HttpTuning) -> SdkConfig {
+    let region = aws_config::meta::region::RegionProviderChain::default_provider()
+        .or_else(aws_config::Region::from_static("us-east-1"));
     let loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(region)
         .retry_config(aws_config::retry::RetryConfig::disabled());
-    let config = tuning.apply(loader).load().await;
-    if config.region().is_some() {
-        return config;
-    }
-    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .region(aws_config::Region::from_static("us-east-1"));
     tuning.apply(loader).load().await
+}
+
+// (The helpers below serve the service modules; `aws` alone has none.)
+#[cfg_attr(
+    not(any(
+        feature = "lambda",
+        feature = "dynamodb",
+        feature = "stepfunctions",
+        feature = "eventbridge",
+        feature = "cloudwatch"
+    )),
+    allow(dead_code)
+)]
+/// Runs `fut` on a thread and current-thread runtime of its own, and waits
+/// for it: for cleanup in `Drop` and for publishing when a test finishes,
+/// which may happen on the test's tokio runtime (it cannot be blocked on).
+/// `Err` if the runtime could not be built or the thread panicked.
+pub(crate) fn block_on_own_thread<F>(fut: F) -> Result<F::Output, String>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map(|runtime| runtime.block_on(fut))
+            .map_err(|e| format!("could not build a tokio runtime: {e}"))
+    })
+    .join()
+    .map_err(|_| "the thread panicked".to_owned())?
 }
 
 #[cfg_attr(
@@ -142,6 +169,16 @@ pub(crate) fn transport_class<E, R>(err: &SdkError<E, R>) -> Option<&'static str
     }
 }
 
+#[cfg_attr(
+    not(any(
+        feature = "lambda",
+        feature = "dynamodb",
+        feature = "stepfunctions",
+        feature = "eventbridge",
+        feature = "cloudwatch"
+    )),
+    allow(dead_code)
+)]
 /// An error and its sources, each in its `Display` form, joined by ": "
 /// (the SDK's `DisplayErrorContext` ends with a `Debug` dump, too long for
 /// a summary line).

@@ -390,31 +390,23 @@ impl ScratchStateMachine {
 
 impl Drop for ScratchStateMachine {
     fn drop(&mut self) {
-        // On a thread and runtime of its own: this may run on the test's
-        // runtime, which cannot be blocked on.
         let workflow = self.workflow.clone();
-        let done = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
+        let done = super::block_on_own_thread(async move {
+            workflow
+                .stop_all_running()
+                .await
                 .map_err(|e| e.to_string())?;
-            runtime.block_on(async {
-                workflow
-                    .stop_all_running()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                workflow
-                    .client
-                    .delete_state_machine()
-                    .state_machine_arn(&workflow.arn)
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(|e| super::error_chain(&e))
-            })
+            workflow
+                .client
+                .delete_state_machine()
+                .state_machine_arn(&workflow.arn)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| super::error_chain(&e))
         })
-        .join();
-        if let Ok(Err(e)) = done {
+        .and_then(|r| r);
+        if let Err(e) = done {
             eprintln!(
                 "perf-runtime: could not clean up state machine {}: {e}",
                 self.workflow.arn
