@@ -207,3 +207,47 @@ async fn failures_timeouts_and_no_leaked_executions() {
         .status;
     assert_eq!(status.as_str(), "ABORTED");
 }
+
+/// Express workflows run through `StartSyncExecution`, which the SDK sends
+/// to the host `sync-<endpoint>`; against a custom endpoint (the local
+/// stack) that host does not exist, and the call must reach the endpoint
+/// itself. moto 5.2 does not implement `StartSyncExecution`: there the
+/// test checks that the answer came from moto (an HTTP error response, not
+/// a connection failure); on a stack that implements it, the run's timing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn express_runs_reach_a_custom_endpoint_without_the_sync_host_prefix() {
+    let Some(_stack) = aws::stack_or_skip("express_runs_reach_a_custom_endpoint") else {
+        return;
+    };
+    let client = Workflow::connect("", &HttpTuning::default())
+        .await
+        .client()
+        .clone();
+    let express = ScratchStateMachine::create_express(
+        &client,
+        "perf-express",
+        &serde_json::json!({
+            "StartAt": "Done",
+            "States": {"Done": {"Type": "Pass", "End": true}}
+        })
+        .to_string(),
+        ROLE,
+    )
+    .await
+    .unwrap();
+    match express.workflow().execute_express("{}").await {
+        Ok(run) => {
+            assert_eq!(run.status, "SUCCEEDED");
+            assert!(run.total <= run.client_latency, "{run:?}");
+        }
+        Err(ExecutionError::Api(text)) => {
+            assert!(
+                !text.contains("dispatch failure"),
+                "never reached the endpoint: {text}"
+            );
+            assert!(!text.contains("sync-"), "{text}");
+            assert!(text.starts_with("StartSyncExecution: "), "{text}");
+        }
+        Err(other) => panic!("{other:?}"),
+    }
+}
