@@ -1,10 +1,24 @@
 //! The showcase: perf tests a new user can read as documentation. They live
 //! in `tests/` and run with `cargo test -p perf-examples`.
 //!
-//! The AWS suites (`lambda_performance`, `dynamodb_performance`) run against
-//! the local stack: `scripts/aws-stack -- cargo test -p perf-examples`.
+//! The AWS suites (`lambda_performance`, `dynamodb_performance`,
+//! `stepfunctions_performance`, `eventbridge_performance`) run against the
+//! local stack: `scripts/aws-stack -- cargo test -p perf-examples`. With
+//! `LOAD_TEST=true` their throughput tests run heavier variants ([`load`]),
+//! as the original framework's suites do.
 
 use std::collections::HashMap;
+
+/// `normal`, or `heavy` when `LOAD_TEST` is on (`true`, `1`, `yes`, `on`):
+/// the showcase's everyday load and its load-test variant. A bad
+/// `LOAD_TEST` value panics with the variable's name and value.
+pub fn load(normal: u64, heavy: u64) -> u64 {
+    match perf_runtime::env_flag("LOAD_TEST") {
+        Ok(true) => heavy,
+        Ok(false) => normal,
+        Err(e) => panic!("{e}"),
+    }
+}
 
 /// A small service to measure: parses `key=value;...` configuration lines.
 pub fn parse_config(text: &str) -> Result<HashMap<&str, &str>, String> {

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use perf_examples::load;
 use perf_examples::orders::{connection_reuse, key, order, orders_table};
 use perf_runtime::aws::dynamodb::{BatchOptions, DynamoError};
 use perf_runtime::aws::{self, Backoff};
@@ -26,8 +27,8 @@ async fn write_throughput() {
     let scratch = orders_table("orders-writes").await.unwrap();
     let table = Arc::new(scratch.table().clone());
     let report = PerfTest::new("dynamodb_performance::write_throughput")
-        .workers(8)
-        .repeat(400)
+        .workers(load(8, 32) as usize)
+        .repeat(load(400, 10_000))
         .threshold(Threshold::p(95.0).lt(Duration::from_millis(500)))
         .threshold(Threshold::class_rate("throttle").lt(0.001))
         .threshold(Threshold::of("consumed_wcu").mean().le(1.0))
@@ -41,7 +42,7 @@ async fn write_throughput() {
         .await
         .unwrap();
     report.assert_passed();
-    assert_eq!(report.custom["consumed_wcu"].count, 400);
+    assert_eq!(report.custom["consumed_wcu"].count, load(400, 10_000));
 }
 
 /// Reads: `GetItem` of items seeded with a batch write; eventually
@@ -62,8 +63,8 @@ async fn read_throughput() {
     assert!(seeded.is_complete(), "{seeded}");
     let table = Arc::new(scratch.table().clone());
     let report = PerfTest::new("dynamodb_performance::read_throughput")
-        .workers(8)
-        .repeat(400)
+        .workers(load(8, 32) as usize)
+        .repeat(load(400, 10_000))
         .threshold(Threshold::p(95.0).lt(Duration::from_millis(500)))
         .threshold(Threshold::class_rate("throttle").lt(0.001))
         .threshold(Threshold::of("consumed_rcu").mean().le(0.5))

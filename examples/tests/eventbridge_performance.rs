@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use perf_examples::load;
 use perf_runtime::aws::eventbridge::{DeliveryProbe, Event, PublishOutcome, ScratchRoute};
 use perf_runtime::aws::{self, Backoff};
 use perf_runtime::prelude::*;
@@ -44,8 +45,8 @@ async fn event_publishing_throughput() {
     let route = orders_route("orders-publish", "OrderPlaced").await;
     let bus = Arc::new(route.bus().clone());
     let report = PerfTest::new("eventbridge_performance::event_publishing_throughput")
-        .workers(4)
-        .repeat(50)
+        .workers(load(4, 16) as usize)
+        .repeat(load(50, 2_000))
         .threshold(Threshold::p(95.0).lt(Duration::from_millis(500)))
         .threshold(Threshold::error_rate().lt(0.01))
         .run_async(move |ctx| {
@@ -68,7 +69,7 @@ async fn event_publishing_throughput() {
         .await
         .unwrap();
     report.assert_passed();
-    assert_eq!(report.custom["events"].sum, 500.0);
+    assert_eq!(report.custom["events"].sum, 10.0 * load(50, 2_000) as f64);
 }
 
 /// Delivery latency: events that match the rule, from publish to their

@@ -10,6 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use perf_examples::load;
 use perf_runtime::aws::lambda::{Function, MemorySweep};
 use perf_runtime::aws::{self, HttpTuning, Stack};
 use perf_runtime::prelude::*;
@@ -128,8 +129,8 @@ async fn concurrent_executions() {
     let _turn = FUNCTION.lock().await;
     let f = orders_fn(&stack, 8, HttpTuning::default()).await;
     let report = PerfTest::new("lambda_performance::concurrent_executions")
-        .workers(8)
-        .repeat(200)
+        .workers(load(8, 32) as usize)
+        .repeat(load(200, 5_000))
         .threshold(
             Threshold::p(95.0)
                 .lt(Duration::from_millis(500))

@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use perf_examples::load;
 use perf_runtime::aws::sfn::{ScratchStateMachine, Workflow};
 use perf_runtime::aws::{self, HttpTuning};
 use perf_runtime::prelude::*;
@@ -52,8 +53,8 @@ async fn parallel_executions() {
     let m = machine("orders-parallel", order_flow()).await;
     let flow = Arc::new(m.workflow().clone());
     let report = PerfTest::new("stepfunctions_performance::parallel_executions")
-        .workers(8)
-        .repeat(64)
+        .workers(load(8, 32) as usize)
+        .repeat(load(64, 1_000))
         .threshold(
             Threshold::of("execution")
                 .p(95.0)
@@ -67,7 +68,7 @@ async fn parallel_executions() {
         .await
         .unwrap();
     report.assert_passed();
-    assert_eq!(report.custom["execution"].count, 64);
+    assert_eq!(report.custom["execution"].count, load(64, 1_000));
     assert_eq!(report.custom["parallel_branch"].count, 128);
 }
 

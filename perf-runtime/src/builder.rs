@@ -332,18 +332,7 @@ impl PerfTest {
         let Some(var) = &self.gate else {
             return Ok(None);
         };
-        let value = std::env::var(var).unwrap_or_default();
-        let open = match value.trim().to_ascii_lowercase().as_str() {
-            "1" | "true" | "yes" | "on" => true,
-            "" | "0" | "false" | "no" | "off" => false,
-            _ => return Err(Error::Env {
-                var: var.clone(),
-                value,
-                reason:
-                    "expected a true value (1, true, yes, on) or a false one (0, false, no, off)"
-                        .into(),
-            }),
-        };
+        let open = crate::env_flag(var)?;
         if open {
             return Ok(None);
         }

@@ -131,6 +131,31 @@ fn positive(var: &str, value: &str, what: &str) -> Result<u64, Error> {
     }
 }
 
+/// Reads an on/off environment variable such as the original framework's
+/// `LOAD_TEST`: `1`, `true`, `yes`, `on` (any case) are on; unset, empty,
+/// `0`, `false`, `no`, `off` are off; anything else is an error naming the
+/// variable and its value. `gate = "VAR"` uses it; so can a suite that
+/// scales its load:
+///
+/// ```
+/// let heavy = perf_runtime::env_flag("LOAD_TEST").unwrap();
+/// let repeat = if heavy { 5_000 } else { 200 };
+/// # let _ = repeat;
+/// ```
+pub fn env_flag(var: &str) -> Result<bool, Error> {
+    let value = std::env::var(var).unwrap_or_default();
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "" | "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(Error::Env {
+            var: var.to_owned(),
+            value,
+            reason: "expected a true value (1, true, yes, on) or a false one (0, false, no, off)"
+                .into(),
+        }),
+    }
+}
+
 /// Whether this runs in CI (`CI` set to anything but empty, `0` or `false`,
 /// as GitHub Actions, GitLab and most CI systems set it).
 #[cfg(feature = "aws")]

@@ -59,6 +59,7 @@ mod timeline;
 
 pub use builder::PerfTest;
 pub use ctx::Ctx;
+pub use env::env_flag;
 pub use error::Error;
 pub use load::{LoadShape, Stop, Warmup, DEFAULT_OPEN_POOL, DEFAULT_REPEAT};
 pub use outcome::IntoOutcome;
