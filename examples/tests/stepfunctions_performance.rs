@@ -163,14 +163,17 @@ async fn error_handling_overhead() {
             label,
             report.custom["execution"].mean / 1e6,
             report.custom["retries"].sum,
+            report.custom["execution"].min / 1e6,
         ));
     }
     perf_runtime::print_figures(&format!(
         "error handling overhead: healthy {:.1} ms ({} retries), failing with Retry+Catch {:.1} ms ({} retries)",
         means[0].1, means[0].2, means[1].1, means[1].2
     ));
-    // Two 1 s retry intervals are the overhead.
-    assert!(means[1].1 - means[0].1 > 1_900.0, "{means:?}");
+    // Two 1 s retry intervals are the overhead. Compared on the fastest
+    // execution of each: a busy machine slows some healthy executions too
+    // (CI once saw a healthy mean of 1.6 s), never below the intervals.
+    assert!(means[1].3 - means[0].3 > 1_900.0, "{means:?}");
     assert_eq!((means[0].2, means[1].2), (0.0, 8.0));
 }
 
