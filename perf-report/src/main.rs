@@ -5,6 +5,7 @@
 //! perf-report compare OLD NEW [--max-regression 10%] [--alpha 0.05]
 //! perf-report html [INPUT...] [--baseline OLD] [--out target/perf/report]
 //! perf-report go-bench [INPUT...]
+//! perf-report merge RESULTS... [--out target/perf/merged] [--html DIR]
 //! ```
 //!
 //! OLD, NEW and INPUT are result files (a report or a baseline JSON), a
@@ -15,6 +16,7 @@ mod compare;
 mod gobench;
 mod html;
 mod inputs;
+mod merge;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -61,6 +63,22 @@ enum Command {
         #[arg(long, default_value = "target/perf/report")]
         out: PathBuf,
     },
+    /// Merge the shard results of a distributed run (files, directories or
+    /// an s3://bucket/prefix/) losslessly, judge the thresholds once on the
+    /// merged data, print the summaries and write the reports. Exits 1 when
+    /// a threshold broke, 2 when a shard is missing or duplicated.
+    Merge {
+        /// Shard result files (`*.shard-I-of-N.json`), directories of them,
+        /// or `s3://bucket/prefix/`.
+        #[arg(required = true)]
+        results: Vec<String>,
+        /// Where the merged JSON reports go.
+        #[arg(long, default_value = "target/perf/merged")]
+        out: PathBuf,
+        /// Also render the HTML report into this directory.
+        #[arg(long)]
+        html: Option<PathBuf>,
+    },
     /// Print results in Go's benchmark text format, for benchstat.
     GoBench {
         /// Results to print (default: the reports in target/perf).
@@ -99,6 +117,7 @@ fn main() -> ExitCode {
             out,
         } => html::run(&inputs, baseline.as_deref(), &out).map(|()| true),
         Command::GoBench { inputs } => gobench::run(&inputs).map(|()| true),
+        Command::Merge { results, out, html } => merge::run(&results, &out, html.as_deref()),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use perf_spec::{Metric, Profile, Stage};
 
@@ -12,6 +12,7 @@ use crate::baseline::{self, BaselineComparison, Regression};
 use crate::load::{LoadShape, Stop, Warmup, DEFAULT_OPEN_POOL};
 use crate::outcome::IntoOutcome;
 use crate::report::{self, Report};
+use crate::shard::{self, Shard, ShardResult};
 use crate::threshold::Threshold;
 use crate::{env, memory, scheduler, Ctx, Error};
 
@@ -59,6 +60,8 @@ pub struct PerfTest {
     save_baseline: Option<String>,
     publish: Vec<crate::export::Publish>,
     namespace: Option<String>,
+    shard: Option<Shard>,
+    start_at: Option<SystemTime>,
 }
 
 impl PerfTest {
@@ -81,6 +84,8 @@ impl PerfTest {
             save_baseline: None,
             publish: Vec::new(),
             namespace: None,
+            shard: None,
+            start_at: None,
         }
     }
 
@@ -289,6 +294,45 @@ impl PerfTest {
         self
     }
 
+    /// Runs as shard `shard` of a distributed test: its share of the load,
+    /// a shard result for `perf-report merge`, no verdict of its own (see
+    /// [`shard`](crate::shard)). Default: `PERF_SHARD` and friends.
+    pub fn shard(mut self, shard: Shard) -> Self {
+        self.shard = Some(shard);
+        self
+    }
+
+    /// Starts the run at `at` (the shards' common start). Default:
+    /// `PERF_START_AT`.
+    pub fn start_at(mut self, at: SystemTime) -> Self {
+        self.start_at = Some(at);
+        self
+    }
+
+    /// The declared load (checked), and the shard with its part of it.
+    fn resolve_sharded(&self) -> Result<(LoadShape, Option<(Shard, LoadShape)>), Error> {
+        let declared = self.resolve()?;
+        let shard = match self.shard {
+            Some(s) => Some(s),
+            None if self.env_overrides => Shard::from_env()?,
+            None => None,
+        };
+        let Some(shard) = shard else {
+            return Ok((declared, None));
+        };
+        let part = shard.split(&declared)?;
+        part.validate(&self.thresholds)?;
+        Ok((declared, Some((shard, part))))
+    }
+
+    fn start_time(&self) -> Result<Option<SystemTime>, Error> {
+        match self.start_at {
+            Some(at) => Ok(Some(at)),
+            None if self.env_overrides => shard::start_at_from_env(),
+            None => Ok(None),
+        }
+    }
+
     /// The load shape after environment overrides, checked.
     fn resolve(&self) -> Result<LoadShape, Error> {
         let mut load = self.load.clone();
@@ -363,7 +407,9 @@ impl PerfTest {
         if let Some(skipped) = self.gated()? {
             return Ok(skipped);
         }
-        let load = self.resolve()?;
+        let (declared, sharded) = self.resolve_sharded()?;
+        let load = sharded.as_ref().map_or(&declared, |(_, part)| part).clone();
+        let start_at = self.start_time()?;
         self.check_memory_thresholds(true)?;
         // With the tracking allocator, this test's runtime threads (and the
         // thread driving it) count their allocations in a scope of its own.
@@ -387,10 +433,13 @@ impl PerfTest {
             // `block_on` polls this future on this thread only, so the
             // thread may stay in the scope across awaits.
             let _in_scope = scope.map(|s| s.enter());
+            if let Some(at) = start_at {
+                shard::wait_until(at).await;
+            }
             scheduler::execute(&load, &self.thresholds, &self.name, scope, f).await
         });
         drop(runtime);
-        self.finish(load, measured)
+        self.finish(declared, load, sharded.map(|(s, _)| s), measured)
     }
 
     /// Like [`run`](Self::run), on the tokio runtime you are already in
@@ -404,19 +453,43 @@ impl PerfTest {
         if let Some(skipped) = self.gated()? {
             return Ok(skipped);
         }
-        let mut load = self.resolve()?;
+        let (declared, sharded) = self.resolve_sharded()?;
+        let mut load = sharded.as_ref().map_or(&declared, |(_, part)| part).clone();
+        let start_at = self.start_time()?;
         self.check_memory_thresholds(false)?;
         load.worker_threads = tokio::runtime::Handle::current().metrics().num_workers();
+        if let Some(at) = start_at {
+            shard::wait_until(at).await;
+        }
         let measured = scheduler::execute(&load, &self.thresholds, &self.name, None, f).await;
-        self.finish(load, measured)
+        self.finish(declared, load, sharded.map(|(s, _)| s), measured)
     }
 
-    fn finish(self, load: LoadShape, measured: scheduler::Measured) -> Result<Report, Error> {
-        let path = match &self.report_dir {
+    fn finish(
+        self,
+        declared: LoadShape,
+        load: LoadShape,
+        shard: Option<Shard>,
+        measured: scheduler::Measured,
+    ) -> Result<Report, Error> {
+        let dir = match &self.report_dir {
             ReportDir::Off => None,
-            ReportDir::Dir(dir) => Some(report::report_path(dir, &self.name)),
-            ReportDir::Auto => Some(report::report_path(&report::default_dir(), &self.name)),
+            ReportDir::Dir(dir) => Some(dir.clone()),
+            ReportDir::Auto => Some(report::default_dir()),
         };
+        let path = dir.as_ref().map(|d| report::report_path(d, &self.name));
+        if let Some(shard) = shard {
+            let result = ShardResult::new(
+                &self.name,
+                shard,
+                &declared,
+                &load,
+                &self.thresholds,
+                self.debug_build,
+                &measured,
+            );
+            return self.finish_shard(load, measured, result, dir);
+        }
         let mut report = Report::build(
             self.name.clone(),
             load,
@@ -468,6 +541,57 @@ impl PerfTest {
             report.write_json(path)?;
         }
         self.publish_metrics(&report, env)?;
+        Ok(report)
+    }
+
+    /// A shard's end: its own figures printed, its result written (next to
+    /// the report and to `PERF_RESULTS`), no verdict on the thresholds:
+    /// those are for the merged result.
+    fn finish_shard(
+        self,
+        load: LoadShape,
+        measured: scheduler::Measured,
+        result: ShardResult,
+        dir: Option<std::path::PathBuf>,
+    ) -> Result<Report, Error> {
+        let mut report = Report::build(
+            self.name.clone(),
+            load,
+            measured,
+            &self.thresholds,
+            self.debug_build,
+            None,
+        );
+        report.passed = !report.timed_out && report.aborted.is_none();
+        let mut written = Vec::new();
+        if let Some(dir) = &dir {
+            let path = result.path_in(dir);
+            result.write(&path)?;
+            written.push(path.display().to_string());
+        }
+        let destination = if self.env_overrides {
+            std::env::var("PERF_RESULTS")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+        } else {
+            None
+        };
+        if let Some(to) = destination {
+            written.push(shard::publish_result(&to, &result)?);
+        }
+        if self.print_summary {
+            let mut summary = report.summary();
+            summary.push_str(&format!(
+                "\n  shard {}: thresholds are evaluated on the merged result (perf-report merge)",
+                result.shard
+            ));
+            for w in &written {
+                summary.push_str(&format!("\n  shard result: {w}"));
+            }
+            report::print_summary(&summary);
+        }
+        report.shard = Some(result.shard);
+        report.shard_result = Some(Box::new(result));
         Ok(report)
     }
 

@@ -50,6 +50,7 @@ mod panics;
 mod recorder;
 mod report;
 mod scheduler;
+pub mod shard;
 mod sla;
 pub mod stats;
 mod summary;
@@ -69,7 +70,7 @@ pub use perf_spec::{
 };
 pub use recorder::{ErrorCount, ErrorKind, ErrorSample};
 pub use report::{
-    CustomStats, LatencyStats, PercentileValue, Report, TagStats, WarmupStats,
+    report_path, CustomStats, LatencyStats, PercentileValue, Report, TagStats, WarmupStats,
     REPORT_SCHEMA_VERSION,
 };
 pub use sla::{PerformanceSLA, SlaViolation};

@@ -40,7 +40,7 @@ pub(crate) const SIGFIG: u8 = 3;
 /// Distinct error messages counted separately; the rest are pooled.
 const MAX_DISTINCT_ERRORS: usize = 100;
 /// First errors kept with their iteration index.
-const FIRST_ERRORS: usize = 10;
+pub(crate) const FIRST_ERRORS: usize = 10;
 
 /// What went wrong in an iteration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

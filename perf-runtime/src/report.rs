@@ -233,6 +233,13 @@ pub struct Report {
     /// Where this report was written, if anywhere.
     #[serde(skip)]
     pub path: Option<PathBuf>,
+    /// The shard this run was, in a distributed test (its thresholds are
+    /// judged on the merged result, not here).
+    #[serde(default)]
+    pub shard: Option<crate::shard::Shard>,
+    /// A shard's result, for merging.
+    #[serde(skip)]
+    pub(crate) shard_result: Option<Box<crate::shard::ShardResult>>,
 }
 
 impl Report {
@@ -386,6 +393,8 @@ impl Report {
             passed,
             histogram: main.histogram,
             path,
+            shard: None,
+            shard_result: None,
         }
     }
 
@@ -475,7 +484,15 @@ impl Report {
             passed: true,
             histogram: empty,
             path: None,
+            shard: None,
+            shard_result: None,
         }
+    }
+
+    /// A shard's result (when this run was one shard of a distributed
+    /// test), for [`merge`](crate::shard::merge).
+    pub fn shard_result(&self) -> Option<&crate::shard::ShardResult> {
+        self.shard_result.as_deref()
     }
 
     /// Length of the measured phase.
@@ -587,7 +604,7 @@ pub(crate) fn default_dir() -> PathBuf {
 /// `<dir>/<part>/<part>/<last>.json` for a `::`-separated test name. Each
 /// part is reduced to `[A-Za-z0-9_.-]` and may not be `.` or `..`, so no
 /// name escapes `dir`.
-pub(crate) fn report_path(dir: &Path, name: &str) -> PathBuf {
+pub fn report_path(dir: &Path, name: &str) -> PathBuf {
     let mut path = dir.to_owned();
     let parts: Vec<String> = name
         .split("::")

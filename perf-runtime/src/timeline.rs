@@ -53,6 +53,23 @@ impl Second {
         self.errors += u64::from(error);
     }
 
+    pub(crate) fn from_parts(
+        latency: Histogram<u32>,
+        iterations: u64,
+        errors: u64,
+        dropped: u64,
+    ) -> Second {
+        let mut second = Second::new();
+        second
+            .latency
+            .add(&latency)
+            .expect("auto-resizing histograms always merge");
+        second.iterations = iterations;
+        second.errors = errors;
+        second.dropped = dropped;
+        second
+    }
+
     fn add(&mut self, other: &Second) {
         self.latency
             .add(&other.latency)
@@ -101,6 +118,10 @@ impl Timeline {
             self.seconds.resize_with(i + 1, Second::new);
         }
         &mut self.seconds[i]
+    }
+
+    pub(crate) fn seconds(&self) -> &[Second] {
+        &self.seconds
     }
 
     pub(crate) fn add(&mut self, sec: u32, second: &Second) {

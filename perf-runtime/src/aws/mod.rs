@@ -34,6 +34,8 @@ pub mod dynamodb;
 pub mod eventbridge;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+#[cfg(feature = "s3")]
+pub mod s3;
 #[cfg(feature = "stepfunctions")]
 pub mod sfn;
 
@@ -131,7 +133,8 @@ pub async fn sdk_config(tuning: &HttpTuning) -> SdkConfig {
         feature = "dynamodb",
         feature = "stepfunctions",
         feature = "eventbridge",
-        feature = "cloudwatch"
+        feature = "cloudwatch",
+        feature = "s3"
     )),
     allow(dead_code)
 )]
@@ -175,7 +178,8 @@ pub(crate) fn transport_class<E, R>(err: &SdkError<E, R>) -> Option<&'static str
         feature = "dynamodb",
         feature = "stepfunctions",
         feature = "eventbridge",
-        feature = "cloudwatch"
+        feature = "cloudwatch",
+        feature = "s3"
     )),
     allow(dead_code)
 )]

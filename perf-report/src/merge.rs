@@ -1,0 +1,115 @@
+//! `perf-report merge`: the shard results of distributed runs, merged into
+//! the reports a single machine would have written, with the thresholds
+//! judged once on the merged data.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use perf_runtime::shard::{self, ShardResult};
+use perf_runtime::Report;
+
+/// Reads every input (a shard result file, a directory searched
+/// recursively, or an `s3://bucket/prefix/`).
+pub fn load(inputs: &[String]) -> Result<Vec<ShardResult>> {
+    let mut all = Vec::new();
+    for input in inputs {
+        if input.starts_with("s3://") {
+            all.extend(read_s3(input)?);
+            continue;
+        }
+        let path = Path::new(input);
+        if path.is_dir() {
+            let mut files = Vec::new();
+            result_files(path, &mut files)?;
+            files.sort();
+            if files.is_empty() {
+                bail!(
+                    "no shard results (*.shard-I-of-N.json) in {}",
+                    path.display()
+                );
+            }
+            for f in files {
+                all.push(ShardResult::read(&f).map_err(anyhow::Error::msg)?);
+            }
+        } else if path.is_file() {
+            all.push(ShardResult::read(path).map_err(anyhow::Error::msg)?);
+        } else {
+            bail!("{input:?} does not exist");
+        }
+    }
+    if all.is_empty() {
+        bail!("no shard results given");
+    }
+    Ok(all)
+}
+
+#[cfg(feature = "s3")]
+fn read_s3(url: &str) -> Result<Vec<ShardResult>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("building a tokio runtime for S3")?;
+    let results = runtime
+        .block_on(perf_runtime::aws::s3::read_results(url))
+        .map_err(anyhow::Error::msg)?;
+    if results.is_empty() {
+        bail!("no shard results (*.shard-I-of-N.json) under {url}");
+    }
+    Ok(results)
+}
+
+#[cfg(not(feature = "s3"))]
+fn read_s3(url: &str) -> Result<Vec<ShardResult>> {
+    bail!("{url}: this perf-report was built without its `s3` feature")
+}
+
+fn result_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if path.is_dir() {
+            result_files(&path, out)?;
+        } else if name.ends_with(".json") && name.contains(".shard-") && !name.starts_with('.') {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Merges per test; every test's shards must all be there exactly once.
+pub fn merge_all(results: Vec<ShardResult>) -> Result<Vec<Report>> {
+    let mut by_test: BTreeMap<String, Vec<ShardResult>> = BTreeMap::new();
+    for r in results {
+        by_test.entry(r.name.clone()).or_default().push(r);
+    }
+    by_test
+        .into_values()
+        .map(|shards| shard::merge(shards).map_err(anyhow::Error::from))
+        .collect()
+}
+
+/// `perf-report merge`: prints each merged summary, writes the JSON
+/// reports under `out` (and HTML with `html`); `Ok(false)` when a merged
+/// test failed its thresholds.
+pub fn run(inputs: &[String], out: &Path, html: Option<&Path>) -> Result<bool> {
+    let reports = merge_all(load(inputs)?)?;
+    let mut passed = true;
+    let mut written = Vec::new();
+    for mut report in reports {
+        let path = perf_runtime::report_path(out, &report.name);
+        report.path = Some(path.clone());
+        println!("{}", report.summary());
+        report.write_json(&path)?;
+        written.push(path.display().to_string());
+        passed &= report.passed;
+    }
+    if let Some(dir) = html {
+        crate::html::run(&written, None, dir)?;
+        println!("html: {}", dir.join("index.html").display());
+    }
+    Ok(passed)
+}
