@@ -135,3 +135,49 @@ fn html_report_is_self_contained_with_two_charts_per_test() {
         );
     }
 }
+
+/// Writes the results of shards `indexes` of a 3-shard run of
+/// `svc::sharded` (300 iterations, `count of "work" >= limit`) into `dir`.
+fn shards(dir: &Path, indexes: &[u32], limit: f64) {
+    for &i in indexes {
+        perf_runtime::PerfTest::new("svc::sharded")
+            .repeat(300)
+            .threshold(perf_runtime::Threshold::of("work").count().ge(limit))
+            .shard(perf_runtime::shard::Shard::new(i, 3).unwrap())
+            .env_overrides(false)
+            .report_dir(dir)
+            .quiet()
+            .run(|ctx| async move {
+                ctx.count("work", 1);
+                Ok::<(), std::io::Error>(())
+            })
+            .unwrap();
+    }
+}
+
+#[test]
+fn merge_judges_the_merged_shards_and_refuses_a_partial_set() {
+    let dir = tempfile::tempdir().unwrap();
+    shards(&dir.path().join("results"), &[1, 2, 3], 300.0);
+    let out = perf_report(&["merge", "results", "--out", "merged"], dir.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("iterations........: 300"), "{stdout}");
+    let merged = Report::read_json(&dir.path().join("merged/svc/sharded.json")).unwrap();
+    assert_eq!(merged.iterations, 300);
+    assert!(merged.passed);
+
+    // A threshold the merged data breaks: exit 1, like a failed test.
+    let strict = tempfile::tempdir().unwrap();
+    shards(strict.path(), &[1, 2, 3], 301.0);
+    let out = perf_report(&["merge", "."], strict.path());
+    assert_eq!(out.status.code(), Some(1));
+
+    // Shard 2 missing: exit 2, naming it.
+    let partial = tempfile::tempdir().unwrap();
+    shards(partial.path(), &[1, 3], 300.0);
+    let out = perf_report(&["merge", "."], partial.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("shard(s) 2 of 3 missing"), "{stderr}");
+}
