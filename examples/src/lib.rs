@@ -9,6 +9,8 @@
 
 use std::collections::HashMap;
 
+pub mod distributed;
+
 /// `normal`, or `heavy` when `LOAD_TEST` is on (`true`, `1`, `yes`, `on`):
 /// the showcase's everyday load and its load-test variant. A bad
 /// `LOAD_TEST` value panics with the variable's name and value.

@@ -161,7 +161,12 @@ fn merge_judges_the_merged_shards_and_refuses_a_partial_set() {
     shards(&dir.path().join("results"), &[1, 2, 3], 300.0);
     let out = perf_report(&["merge", "results", "--out", "merged"], dir.path());
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("iterations........: 300"), "{stdout}");
     let merged = Report::read_json(&dir.path().join("merged/svc/sharded.json")).unwrap();
     assert_eq!(merged.iterations, 300);

@@ -563,6 +563,7 @@ impl PerfTest {
             None,
         );
         report.passed = !report.timed_out && report.aborted.is_none();
+        report.shard = Some(result.shard);
         let mut written = Vec::new();
         if let Some(dir) = &dir {
             let path = result.path_in(dir);
@@ -581,16 +582,11 @@ impl PerfTest {
         }
         if self.print_summary {
             let mut summary = report.summary();
-            summary.push_str(&format!(
-                "\n  shard {}: thresholds are evaluated on the merged result (perf-report merge)",
-                result.shard
-            ));
             for w in &written {
                 summary.push_str(&format!("\n  shard result: {w}"));
             }
             report::print_summary(&summary);
         }
-        report.shard = Some(result.shard);
         report.shard_result = Some(Box::new(result));
         Ok(report)
     }

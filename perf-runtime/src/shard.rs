@@ -269,6 +269,8 @@ pub struct ShardResult {
     pub name: String,
     /// Which shard.
     pub shard: Shard,
+    /// Where it ran: host name and process id.
+    pub origin: String,
     /// The load declared for the whole test (after overrides).
     pub declared: LoadShape,
     /// This shard's part of it.
@@ -601,6 +603,7 @@ impl ShardResult {
             schema_version: SHARD_SCHEMA_VERSION,
             name: name.to_owned(),
             shard,
+            origin: origin(),
             declared: declared.clone(),
             load: load.clone(),
             thresholds: thresholds.iter().map(SavedThreshold::save).collect(),
@@ -679,6 +682,20 @@ impl ShardResult {
             .clone()
             .unwrap_or_else(|| format!("shard {}", self.shard))
     }
+}
+
+/// `<host name> pid <pid>`: which machine and process produced a result.
+fn origin() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown-host".into());
+    format!("{host} pid {}", std::process::id())
 }
 
 /// Why shard results could not be merged.
@@ -980,7 +997,7 @@ impl Recorded {
     /// Orders merged errors as a single run would: most frequent first;
     /// the first errors by iteration, as many as one run keeps.
     fn finish_merge(&mut self) {
-        self.error_counts.sort_by(|a, b| b.count.cmp(&a.count));
+        self.error_counts.sort_by_key(|c| std::cmp::Reverse(c.count));
         self.first_errors.sort_by_key(|e| e.iteration);
         self.first_errors.truncate(crate::recorder::FIRST_ERRORS);
     }

@@ -170,7 +170,12 @@ pub(crate) fn render(r: &Report) -> String {
     if let Some(skipped) = &r.skipped {
         return skipped.clone();
     }
-    let verdict = if r.passed { "✓ passed" } else { "✗ FAILED" };
+    let verdict = match r.shard {
+        Some(shard) if r.passed => format!("· shard {shard} (judged after the merge)"),
+        Some(shard) => format!("✗ shard {shard} FAILED"),
+        None if r.passed => "✓ passed".to_owned(),
+        None => "✗ FAILED".to_owned(),
+    };
     let _ = writeln!(out, "perf test {}  {verdict}", r.name);
     line(&mut out, "load", load_line(&r.load));
     line(
@@ -311,7 +316,14 @@ pub(crate) fn render(r: &Report) -> String {
         );
     }
     if !r.thresholds.is_empty() {
-        let _ = writeln!(out, "  thresholds:");
+        if r.shard.is_some() {
+            let _ = writeln!(
+                out,
+                "  thresholds (this shard alone; judged on the merged result):"
+            );
+        } else {
+            let _ = writeln!(out, "  thresholds:");
+        }
         let label = |t: &crate::ThresholdOutcome| {
             if t.default {
                 format!("{} (default) ", t.threshold)
@@ -327,7 +339,11 @@ pub(crate) fn render(r: &Report) -> String {
             .unwrap_or(0)
             + 2;
         for t in &r.thresholds {
-            let mark = if t.passed { "✓" } else { "✗" };
+            let mark = match (r.shard, t.passed) {
+                (Some(_), _) => "·",
+                (None, true) => "✓",
+                (None, false) => "✗",
+            };
             let _ = writeln!(
                 out,
                 "    {mark} {:.<width$} {}",

@@ -129,7 +129,6 @@ pub async fn sdk_config(tuning: &HttpTuning) -> SdkConfig {
 // (The helpers below serve the service modules; `aws` alone has none.)
 #[cfg_attr(
     not(any(
-        feature = "lambda",
         feature = "dynamodb",
         feature = "stepfunctions",
         feature = "eventbridge",

@@ -44,6 +44,7 @@
 //!
 //! Every invocation also records `request_bytes` and `response_bytes`.
 
+pub mod fanout;
 mod local;
 mod report;
 mod sweep;
