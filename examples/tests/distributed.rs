@@ -44,3 +44,15 @@ async fn lambda_fan_out_runs_four_generators_and_merges_them() {
     let merged = shard::merge(results).unwrap();
     assert!(merged.passed, "{}", merged.summary());
 }
+
+/// The same perf test as a plain test: one machine by default, one shard
+/// under `PERF_SHARD` or an Indexed Job / AWS Batch array job (the
+/// documents in `examples/distributed/` run `distributed --exact
+/// checkout`). Unsharded, it is judged here; sharded, after the merge.
+#[test]
+fn checkout() {
+    let report = perf_examples::distributed::checkout()
+        .run(perf_examples::distributed::checkout_body)
+        .unwrap();
+    report.assert_passed();
+}

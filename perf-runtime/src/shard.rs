@@ -441,7 +441,8 @@ impl SavedThreshold {
 pub struct EncodedHistogram(pub String);
 
 impl EncodedHistogram {
-    fn encode<T: Counter>(h: &Histogram<T>) -> EncodedHistogram {
+    /// Encodes a histogram.
+    pub fn encode<T: Counter>(h: &Histogram<T>) -> EncodedHistogram {
         let mut bytes = Vec::new();
         V2DeflateSerializer::new()
             .serialize(h, &mut bytes)
@@ -449,7 +450,8 @@ impl EncodedHistogram {
         EncodedHistogram(base64::engine::general_purpose::STANDARD.encode(bytes))
     }
 
-    fn decode<T: Counter>(&self) -> Result<Histogram<T>, String> {
+    /// Decodes it (auto-resizing).
+    pub fn decode<T: Counter>(&self) -> Result<Histogram<T>, String> {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(&self.0)
             .map_err(|e| format!("a histogram is not base64: {e}"))?;
@@ -997,7 +999,8 @@ impl Recorded {
     /// Orders merged errors as a single run would: most frequent first;
     /// the first errors by iteration, as many as one run keeps.
     fn finish_merge(&mut self) {
-        self.error_counts.sort_by_key(|c| std::cmp::Reverse(c.count));
+        self.error_counts
+            .sort_by_key(|c| std::cmp::Reverse(c.count));
         self.first_errors.sort_by_key(|e| e.iteration);
         self.first_errors.truncate(crate::recorder::FIRST_ERRORS);
     }
