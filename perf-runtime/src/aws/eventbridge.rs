@@ -59,6 +59,23 @@ impl Event {
         }
     }
 
+    /// The whole event as a rule sees it (`id`, `account`, `time`,
+    /// `region`, `resources`, `source`, `detail-type`, `detail`), for
+    /// [`EventBus::test_pattern`].
+    pub fn as_rule_input(&self) -> serde_json::Value {
+        serde_json::json!({
+            "version": "0",
+            "id": format!("{:032x}", unix_ns()),
+            "detail-type": self.detail_type,
+            "source": self.source,
+            "account": "123456789012",
+            "time": "2026-01-01T00:00:00Z",
+            "region": "us-east-1",
+            "resources": [],
+            "detail": serde_json::from_str::<serde_json::Value>(&self.detail).unwrap_or_default(),
+        })
+    }
+
     /// Its size as EventBridge counts it for the request limit.
     pub fn size(&self, bus: &str) -> usize {
         self.source.len() + self.detail_type.len() + self.detail.len() + bus.len()
@@ -105,6 +122,35 @@ impl EventBus {
     /// The bus's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Whether `pattern` matches `event` (a whole event:
+    /// [`Event::as_rule_input`]), asked of the service (`TestEventPattern`),
+    /// with the call's time recorded as `test_event_pattern` on `ctx` if
+    /// given: how pattern complexity costs. An endpoint that answers without
+    /// a `Result` (moto 5.2 does not implement the call) is an error, not a
+    /// "no match".
+    pub async fn test_pattern(
+        &self,
+        pattern: &serde_json::Value,
+        event: &serde_json::Value,
+        ctx: Option<&Ctx>,
+    ) -> Result<bool, String> {
+        let start = Instant::now();
+        let out = self
+            .client
+            .test_event_pattern()
+            .event_pattern(pattern.to_string())
+            .event(event.to_string())
+            .customize()
+            .interceptor(RequireResult)
+            .send()
+            .await
+            .map_err(|e| format!("TestEventPattern: {}", super::error_chain(&e)))?;
+        if let Some(ctx) = ctx {
+            ctx.record_duration("test_event_pattern", start.elapsed());
+        }
+        Ok(out.result)
     }
 
     /// Publishes `events` in requests of at most 10 entries and 256 KB,
@@ -329,21 +375,184 @@ impl DeliveryProbe {
     }
 }
 
+/// Fails a `TestEventPattern` answer that has no `Result` field (the
+/// SDK would read it as `false`).
+#[derive(Debug)]
+struct RequireResult;
+
+impl aws_sdk_eventbridge::config::Intercept for RequireResult {
+    fn name(&self) -> &'static str {
+        "RequireResult"
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &aws_sdk_eventbridge::config::interceptors::BeforeDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &aws_sdk_eventbridge::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_eventbridge::config::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let response = context.response();
+        let body = response.body().bytes().unwrap_or_default();
+        if response.status().is_success() && !body.windows(8).any(|w| w == b"\"Result\"") {
+            return Err(format!(
+                "the endpoint answered HTTP {} without a `Result` ({} bytes): it does not implement TestEventPattern \
+                 (moto 5.2 does not; run against AWS)",
+                response.status().as_u16(),
+                body.len()
+            )
+            .into());
+        }
+        Ok(())
+    }
+}
+
+/// An event EventBridge could not deliver to a target, as it lands in the
+/// target's dead-letter queue: the event, and the message attributes
+/// EventBridge adds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadLetter {
+    /// The event (the message body).
+    pub event: serde_json::Value,
+    /// `ERROR_CODE` (e.g. `SDK_CLIENT_ERROR`, `NO_PERMISSIONS`, `RESOURCE_NOT_FOUND`).
+    pub error_code: String,
+    /// `ERROR_MESSAGE`.
+    pub error_message: String,
+    /// `RULE_ARN`.
+    pub rule_arn: String,
+    /// `TARGET_ARN`.
+    pub target_arn: String,
+    /// `RETRY_ATTEMPTS`.
+    pub retry_attempts: u32,
+    /// `EXHAUSTED_RETRY_CONDITION` (`MaximumRetryAttempts` or `MaximumEventAgeInSeconds`), if any.
+    pub exhausted: Option<String>,
+}
+
+/// What a dead-letter queue held.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DeadLetters {
+    /// Every dead letter read.
+    pub letters: Vec<DeadLetter>,
+    /// How many per error code.
+    pub by_code: BTreeMap<String, usize>,
+}
+
+impl DeadLetters {
+    /// `code count, code count` (most first), or `none`.
+    pub fn summary(&self) -> String {
+        if self.letters.is_empty() {
+            return "none".into();
+        }
+        let mut codes: Vec<(&String, &usize)> = self.by_code.iter().collect();
+        codes.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        codes
+            .iter()
+            .map(|(c, n)| format!("{c} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl DeliveryProbe {
+    /// Reads (and deletes) what a dead-letter queue holds, long-polling
+    /// until `expected` letters arrived or `deadline` passed (give
+    /// `expected = 0` and a short deadline to check that it is empty).
+    pub async fn dead_letters(
+        &self,
+        expected: usize,
+        deadline: Duration,
+    ) -> Result<DeadLetters, String> {
+        let start = Instant::now();
+        let mut out = DeadLetters::default();
+        loop {
+            let left = deadline.saturating_sub(start.elapsed());
+            let page = self
+                .client
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(left.as_secs().clamp(0, 20) as i32)
+                .message_attribute_names("All")
+                .send()
+                .await
+                .map_err(|e| super::error_chain(&e))?;
+            for m in page.messages.unwrap_or_default() {
+                let attrs = m.message_attributes.clone().unwrap_or_default();
+                let attr = |name: &str| {
+                    attrs
+                        .get(name)
+                        .and_then(|a| a.string_value())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                let letter = DeadLetter {
+                    event: m
+                        .body()
+                        .and_then(|b| serde_json::from_str(b).ok())
+                        .unwrap_or_default(),
+                    error_code: attr("ERROR_CODE"),
+                    error_message: attr("ERROR_MESSAGE"),
+                    rule_arn: attr("RULE_ARN"),
+                    target_arn: attr("TARGET_ARN"),
+                    retry_attempts: attr("RETRY_ATTEMPTS").parse().unwrap_or(0),
+                    exhausted: Some(attr("EXHAUSTED_RETRY_CONDITION")).filter(|c| !c.is_empty()),
+                };
+                *out.by_code.entry(letter.error_code.clone()).or_default() += 1;
+                out.letters.push(letter);
+                if let Some(handle) = m.receipt_handle() {
+                    self.client
+                        .delete_message()
+                        .queue_url(&self.queue_url)
+                        .receipt_handle(handle)
+                        .send()
+                        .await
+                        .map_err(|e| super::error_chain(&e))?;
+                }
+            }
+            if (expected > 0 && out.letters.len() >= expected) || start.elapsed() >= deadline {
+                return Ok(out);
+            }
+        }
+    }
+}
+
 /// A bus, an SQS queue and a rule sending the events that match a pattern
 /// to the queue, made for one test (unique names) and deleted when dropped,
-/// also when the test panics.
+/// also when the test panics. Optionally the target has a dead-letter
+/// queue of its own. The queues' policies let EventBridge send to them
+/// from this rule only (what AWS requires; the local stack ignores it).
 #[derive(Debug)]
 pub struct ScratchRoute {
     bus: EventBus,
     sqs: aws_sdk_sqs::Client,
     rule: String,
     queue_url: String,
+    dead_letter_url: Option<String>,
 }
 
 impl ScratchRoute {
     /// Creates `<prefix>-bus-…`, `<prefix>-queue-…` and a rule with
     /// `pattern` (an EventBridge event pattern, JSON) targeting the queue.
     pub async fn create(prefix: &str, pattern: &serde_json::Value) -> Result<ScratchRoute, String> {
+        ScratchRoute::create_inner(prefix, pattern, None).await
+    }
+
+    /// As [`create`](Self::create), and a dead-letter queue
+    /// `<prefix>-dlq-…` for the target, which EventBridge uses after
+    /// `max_retry_attempts` failed deliveries (0 to 185). Read it with
+    /// [`DeliveryProbe::dead_letters`] on [`dead_letter_url`](Self::dead_letter_url).
+    pub async fn create_with_dead_letters(
+        prefix: &str,
+        pattern: &serde_json::Value,
+        max_retry_attempts: i32,
+    ) -> Result<ScratchRoute, String> {
+        ScratchRoute::create_inner(prefix, pattern, Some(max_retry_attempts)).await
+    }
+
+    async fn create_inner(
+        prefix: &str,
+        pattern: &serde_json::Value,
+        dead_letters: Option<i32>,
+    ) -> Result<ScratchRoute, String> {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
@@ -360,34 +569,30 @@ impl ScratchRoute {
             .send()
             .await
             .map_err(|e| err("CreateEventBus", &e))?;
-        let queue_url = sqs
-            .create_queue()
-            .queue_name(unique("queue"))
-            .send()
-            .await
-            .map_err(|e| err("CreateQueue", &e))?
-            .queue_url
-            .unwrap_or_default();
+        let create_queue = |name: String| {
+            let sqs = sqs.clone();
+            async move {
+                sqs.create_queue()
+                    .queue_name(name)
+                    .send()
+                    .await
+                    .map(|q| q.queue_url.unwrap_or_default())
+                    .map_err(|e| err("CreateQueue", &e))
+            }
+        };
+        let queue_url = create_queue(unique("queue")).await?;
         // From here on, dropping cleans up what exists.
-        let route = ScratchRoute {
+        let mut route = ScratchRoute {
             bus,
-            sqs,
+            sqs: sqs.clone(),
             rule: unique("rule"),
             queue_url,
+            dead_letter_url: None,
         };
-        let arn_name = aws_sdk_sqs::types::QueueAttributeName::QueueArn;
-        let queue_arn = route
-            .sqs
-            .get_queue_attributes()
-            .queue_url(&route.queue_url)
-            .attribute_names(arn_name.clone())
-            .send()
-            .await
-            .map_err(|e| err("GetQueueAttributes", &e))?
-            .attributes
-            .and_then(|mut a| a.remove(&arn_name))
-            .unwrap_or_default();
-        route
+        if dead_letters.is_some() {
+            route.dead_letter_url = Some(create_queue(unique("dlq")).await?);
+        }
+        let rule_arn = route
             .bus
             .client
             .put_rule()
@@ -396,12 +601,28 @@ impl ScratchRoute {
             .event_pattern(pattern.to_string())
             .send()
             .await
-            .map_err(|e| err("PutRule", &e))?;
-        let target = aws_sdk_eventbridge::types::Target::builder()
+            .map_err(|e| err("PutRule", &e))?
+            .rule_arn
+            .unwrap_or_default();
+        let queue_arn = route.allow_rule(&route.queue_url, &rule_arn).await?;
+        let mut target = aws_sdk_eventbridge::types::Target::builder()
             .id("queue")
-            .arn(queue_arn)
-            .build()
-            .map_err(|e| e.to_string())?;
+            .arn(queue_arn);
+        if let (Some(attempts), Some(dlq)) = (dead_letters, &route.dead_letter_url) {
+            let dlq_arn = route.allow_rule(dlq, &rule_arn).await?;
+            target = target
+                .dead_letter_config(
+                    aws_sdk_eventbridge::types::DeadLetterConfig::builder()
+                        .arn(dlq_arn)
+                        .build(),
+                )
+                .retry_policy(
+                    aws_sdk_eventbridge::types::RetryPolicy::builder()
+                        .maximum_retry_attempts(attempts)
+                        .build(),
+                );
+        }
+        let target = target.build().map_err(|e| e.to_string())?;
         route
             .bus
             .client
@@ -413,6 +634,54 @@ impl ScratchRoute {
             .await
             .map_err(|e| err("PutTargets", &e))?;
         Ok(route)
+    }
+
+    /// Lets EventBridge send to `queue_url` from `rule_arn` only; returns
+    /// the queue's ARN.
+    async fn allow_rule(&self, queue_url: &str, rule_arn: &str) -> Result<String, String> {
+        use aws_sdk_sqs::types::QueueAttributeName;
+        let err = |call: &str, e: &(dyn std::error::Error + 'static)| {
+            format!("{call}: {}", super::error_chain(e))
+        };
+        let arn = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(queue_url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map_err(|e| err("GetQueueAttributes", &e))?
+            .attributes
+            .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+            .unwrap_or_default();
+        let policy = serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}}
+            }]
+        });
+        self.sqs
+            .set_queue_attributes()
+            .queue_url(queue_url)
+            .attributes(QueueAttributeName::Policy, policy.to_string())
+            .send()
+            .await
+            .map_err(|e| err("SetQueueAttributes", &e))?;
+        Ok(arn)
+    }
+
+    /// The rule's name.
+    pub fn rule(&self) -> &str {
+        &self.rule
+    }
+
+    /// The dead-letter queue's URL, if the route has one.
+    pub fn dead_letter_url(&self) -> Option<&str> {
+        self.dead_letter_url.as_deref()
     }
 
     /// The bus, for publishing.
@@ -431,10 +700,11 @@ impl Drop for ScratchRoute {
         // Each step is attempted even if an earlier one failed (it may not
         // have been created).
         let (eb, sqs) = (self.bus.client.clone(), self.sqs.clone());
-        let (bus, rule, queue) = (
+        let (bus, rule, queue, dlq) = (
             self.bus.name.clone(),
             self.rule.clone(),
             self.queue_url.clone(),
+            self.dead_letter_url.clone(),
         );
         let _ = super::block_on_own_thread(async move {
             let _ = eb
@@ -451,8 +721,10 @@ impl Drop for ScratchRoute {
                 .send()
                 .await;
             let _ = eb.delete_event_bus().name(&bus).send().await;
-            if !queue.is_empty() {
-                let _ = sqs.delete_queue().queue_url(&queue).send().await;
+            for q in std::iter::once(queue).chain(dlq) {
+                if !q.is_empty() {
+                    let _ = sqs.delete_queue().queue_url(&q).send().await;
+                }
             }
         });
     }
