@@ -160,3 +160,141 @@ async fn rule_processing_and_filtering() {
     assert_eq!(orders, (0..40).step_by(4).collect::<Vec<u64>>());
     assert!(late.is_empty());
 }
+
+/// Pattern complexity: the same matching events through a one-field rule
+/// and through a rule using prefix, numeric range, anything-but and exists
+/// matching, delivery latency of each; and `TestEventPattern` timing of
+/// both patterns where the service implements it (AWS; moto 5.2 does not,
+/// and says so instead of answering "no match").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rule_pattern_complexity() {
+    let Some(stack) = aws::stack_or_skip("rule_pattern_complexity") else {
+        return;
+    };
+    let simple = json!({"source": ["orders"]});
+    let complex = json!({
+        "source": ["orders"],
+        "detail-type": [{"prefix": "Order"}],
+        "detail": {
+            "total": [{"numeric": [">", 100, "<=", 10000]}],
+            "channel": [{"anything-but": ["test"]}],
+            "coupon": [{"exists": false}]
+        }
+    });
+    let mut lines = Vec::new();
+    for (label, pattern) in [("simple", &simple), ("complex", &complex)] {
+        let route = ScratchRoute::create(&format!("orders-{label}"), pattern)
+            .await
+            .expect("bus, queue and rule created");
+        let probe = Arc::new(DeliveryProbe::connect(route.queue_url(), None).await);
+        let bus = Arc::new(route.bus().clone());
+        let report = PerfTest::new(format!(
+            "eventbridge_performance::rule_pattern_complexity::{label}"
+        ))
+        .workers(1)
+        .repeat(20)
+        .threshold(
+            Threshold::of("delivery_latency")
+                .p(95.0)
+                .lt_duration(Duration::from_secs(2)),
+        )
+        .run_async(move |ctx| {
+            let (bus, probe) = (bus.clone(), probe.clone());
+            async move {
+                let detail = json!({"order": ctx.iteration(), "total": 250, "channel": "web"});
+                let event = Event::stamped("orders", "OrderPlaced", detail);
+                published(bus.put_events(vec![event], &Backoff::default()).await)?;
+                match probe
+                    .receive(1, Duration::from_secs(5), Some(&ctx))
+                    .await?
+                    .len()
+                {
+                    1 => Ok(()),
+                    n => Err(format!("{n} events delivered, expected 1")),
+                }
+            }
+        })
+        .await
+        .unwrap();
+        report.assert_passed();
+        let delivery = &report.custom["delivery_latency"];
+        let sample = Event::stamped(
+            "orders",
+            "OrderPlaced",
+            json!({"total": 250, "channel": "web"}),
+        );
+        let evaluation = match route
+            .bus()
+            .test_pattern(pattern, &sample.as_rule_input(), None)
+            .await
+        {
+            Ok(matched) => {
+                let t = std::time::Instant::now();
+                route
+                    .bus()
+                    .test_pattern(pattern, &sample.as_rule_input(), None)
+                    .await
+                    .unwrap();
+                format!("TestEventPattern {:?} (matched: {matched})", t.elapsed())
+            }
+            Err(e) if matches!(stack, aws::Stack::Local(_)) => {
+                assert!(e.contains("does not implement TestEventPattern"), "{e}");
+                "TestEventPattern not served by the local stack".to_owned()
+            }
+            Err(e) => panic!("{e}"),
+        };
+        lines.push(format!(
+            "  {label:<8} delivery p50 {:.1} ms, p95 {:.1} ms over {} events; {evaluation}",
+            delivery
+                .percentiles
+                .iter()
+                .find(|p| p.percentile == 50.0)
+                .map_or(0, |p| p.value_ns) as f64
+                / 1e6,
+            delivery
+                .percentiles
+                .iter()
+                .find(|p| p.percentile == 95.0)
+                .map_or(0, |p| p.value_ns) as f64
+                / 1e6,
+            delivery.count
+        ));
+    }
+    perf_runtime::print_figures(&format!("rule pattern complexity:\n{}", lines.join("\n")));
+}
+
+/// Dead-letter queue analysis: a route whose target has a DLQ (2 retries);
+/// after 50 events are delivered, the DLQ is read and must be empty. On
+/// AWS, a failing target fills it and the summary shows why, by error code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letter_queue_analysis() {
+    if aws::stack_or_skip("dead_letter_queue_analysis").is_none() {
+        return;
+    }
+    let route =
+        ScratchRoute::create_with_dead_letters("orders-dlq", &json!({"source": ["orders"]}), 2)
+            .await
+            .expect("bus, queues and rule created");
+    let events: Vec<Event> = (0..50)
+        .map(|i| Event::stamped("orders", "OrderPlaced", json!({"order": i})))
+        .collect();
+    let outcome = route.bus().put_events(events, &Backoff::default()).await;
+    published(outcome).unwrap();
+    let delivered = DeliveryProbe::connect(route.queue_url(), None)
+        .await
+        .receive(50, Duration::from_secs(15), None)
+        .await
+        .unwrap();
+    let dead = DeliveryProbe::connect(route.dead_letter_url().unwrap(), None)
+        .await
+        .dead_letters(0, Duration::from_secs(2))
+        .await
+        .unwrap();
+    perf_runtime::print_figures(&format!(
+        "dead-letter queue: 50 published, {} delivered, dead letters: {}",
+        delivered.len(),
+        dead.summary()
+    ));
+    assert_eq!(delivered.len(), 50);
+    assert!(dead.letters.is_empty(), "dead letters: {}", dead.summary());
+}
