@@ -478,8 +478,8 @@ impl PerfTest {
             ReportDir::Auto => Some(report::default_dir()),
         };
         let path = dir.as_ref().map(|d| report::report_path(d, &self.name));
-        if let Some(shard) = shard {
-            let result = ShardResult::new(
+        let shard_result = shard.map(|shard| {
+            ShardResult::new(
                 &self.name,
                 shard,
                 &declared,
@@ -487,17 +487,19 @@ impl PerfTest {
                 &self.thresholds,
                 self.debug_build,
                 &measured,
-            );
-            return self.finish_shard(load, measured, result, dir);
-        }
+            )
+        });
         let mut report = Report::build(
             self.name.clone(),
             load,
             measured,
             &self.thresholds,
             self.debug_build,
-            path.clone(),
+            path.clone().filter(|_| shard_result.is_none()),
         );
+        if let Some(result) = shard_result {
+            return self.finish_shard(report, result, dir);
+        }
         let env = |var: &str| {
             if self.env_overrides {
                 std::env::var(var).ok().filter(|v| !v.is_empty())
@@ -549,19 +551,10 @@ impl PerfTest {
     /// those are for the merged result.
     fn finish_shard(
         self,
-        load: LoadShape,
-        measured: scheduler::Measured,
+        mut report: Report,
         result: ShardResult,
         dir: Option<std::path::PathBuf>,
     ) -> Result<Report, Error> {
-        let mut report = Report::build(
-            self.name.clone(),
-            load,
-            measured,
-            &self.thresholds,
-            self.debug_build,
-            None,
-        );
         report.passed = !report.timed_out && report.aborted.is_none();
         report.shard = Some(result.shard);
         let mut written = Vec::new();

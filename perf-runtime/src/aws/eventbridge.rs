@@ -300,6 +300,21 @@ pub struct DeliveryProbe {
 }
 
 impl DeliveryProbe {
+    /// Deletes a received message.
+    async fn delete(&self, m: &aws_sdk_sqs::types::Message) -> Result<(), String> {
+        let Some(handle) = m.receipt_handle() else {
+            return Ok(());
+        };
+        self.client
+            .delete_message()
+            .queue_url(&self.queue_url)
+            .receipt_handle(handle)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| super::error_chain(&e))
+    }
+
     /// A probe on `queue_url`, in `region` (default: the configured one).
     pub async fn connect(queue_url: impl Into<String>, region: Option<&str>) -> DeliveryProbe {
         let config = super::sdk_config(&HttpTuning::default()).await;
@@ -360,15 +375,7 @@ impl DeliveryProbe {
                     detail,
                     latency,
                 });
-                if let Some(handle) = m.receipt_handle() {
-                    self.client
-                        .delete_message()
-                        .queue_url(&self.queue_url)
-                        .receipt_handle(handle)
-                        .send()
-                        .await
-                        .map_err(|e| super::error_chain(&e))?;
-                }
+                self.delete(&m).await?;
             }
         }
         Ok(delivered)
@@ -498,15 +505,7 @@ impl DeliveryProbe {
                 };
                 *out.by_code.entry(letter.error_code.clone()).or_default() += 1;
                 out.letters.push(letter);
-                if let Some(handle) = m.receipt_handle() {
-                    self.client
-                        .delete_message()
-                        .queue_url(&self.queue_url)
-                        .receipt_handle(handle)
-                        .send()
-                        .await
-                        .map_err(|e| super::error_chain(&e))?;
-                }
+                self.delete(&m).await?;
             }
             if (expected > 0 && out.letters.len() >= expected) || start.elapsed() >= deadline {
                 return Ok(out);
