@@ -1143,4 +1143,75 @@ mod tests {
             assert_eq!(back.load().unwrap().to_string(), t.to_string());
         }
     }
+    /// A shard that ran `seconds` (iterations, latency) from `start_s`,
+    /// with `throttles` failed iterations of class `throttle`.
+    fn synthetic(index: u32, start_s: u64, seconds: &[(u64, u64)], throttles: u64) -> ShardResult {
+        let mut r = Recorded::empty(false);
+        for (i, &(n, latency)) in seconds.iter().enumerate() {
+            let mut second = Second::new();
+            for _ in 0..n {
+                second.record(latency, false);
+                r.histogram.record(latency).unwrap();
+            }
+            r.timeline.add(i as u32, &second);
+            r.iterations += n;
+        }
+        r.errors = throttles;
+        r.classes.insert("throttle".into(), throttles);
+        r.error_counts.push(ErrorCount {
+            kind: crate::ErrorKind::Error,
+            message: "Throttled".into(),
+            count: throttles,
+        });
+        let load = LoadShape::default();
+        let measured = Measured {
+            started_at: UNIX_EPOCH + Duration::from_secs(start_s),
+            warmup: None,
+            main: r,
+            elapsed: Duration::from_secs(seconds.len() as u64),
+            timed_out: false,
+            aborted: None,
+            memory: None,
+        };
+        let thresholds = [
+            Threshold::p(95.0).lt(Duration::from_millis(10)).per(1),
+            Threshold::class_rate("throttle").lt(0.1),
+        ];
+        ShardResult::new(
+            "t::merge",
+            Shard::new(index, 2).unwrap(),
+            &load,
+            &load,
+            &thresholds,
+            false,
+            &measured,
+        )
+    }
+
+    #[test]
+    fn timelines_line_up_on_the_common_start_and_windows_are_judged_merged() {
+        let ms = 1_000_000;
+        // Shard 2 started a second after shard 1; its second 1 (the run's
+        // second 2) was slow.
+        let one = synthetic(1, 1_000, &[(10, ms), (10, ms), (10, ms)], 2);
+        let two = synthetic(2, 1_001, &[(10, ms), (10, 50 * ms), (10, ms)], 3);
+        let back = ShardResult::from_json(&two.to_json(), "two").unwrap();
+        let report = merge(vec![back, one]).unwrap();
+        let per_second: Vec<u64> = report.timeline.iter().map(|p| p.iterations).collect();
+        assert_eq!(per_second, [10, 20, 20, 10]);
+        assert_eq!(report.elapsed(), Duration::from_secs(4));
+        assert!(
+            report.timeline[2].p95_ns >= 49 * ms,
+            "{:?}",
+            report.timeline[2]
+        );
+        let windowed = &report.thresholds[0];
+        let w = windowed.windows.as_ref().unwrap();
+        assert!(!windowed.passed);
+        assert_eq!((w.checked, w.broken, w.first_broken_start), (4, 1, Some(2)));
+        // Classes and messages add up: 5 throttles of 60 iterations.
+        assert_eq!(report.error_classes["throttle"], 5);
+        assert_eq!(report.error_counts[0].count, 5);
+        assert!(report.thresholds[1].passed, "{:?}", report.thresholds[1]);
+    }
 }
