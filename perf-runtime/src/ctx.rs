@@ -10,6 +10,7 @@ pub struct Ctx {
     pub(crate) workers: usize,
     pub(crate) iteration: u64,
     pub(crate) warmup: bool,
+    pub(crate) shard: Option<crate::shard::Shard>,
 }
 
 impl Ctx {
@@ -29,6 +30,14 @@ impl Ctx {
     /// the end, since workers claim indices in small blocks.
     pub fn iteration(&self) -> u64 {
         self.iteration
+    }
+
+    /// The shard this run is, in a distributed test (`None` otherwise).
+    /// [`iteration`](Self::iteration) counts within the shard, so
+    /// `(shard.index, iteration)` is unique across the whole test; seed
+    /// anything random with [`Shard::seed`](crate::shard::Shard::seed).
+    pub fn shard(&self) -> Option<crate::shard::Shard> {
+        self.shard
     }
 
     /// Whether this iteration belongs to the warm-up (not recorded).

@@ -77,6 +77,8 @@ pub struct LoadShape {
     pub worker_threads: usize,
     /// The environment overrides applied, as `VAR=value`.
     pub overrides: Vec<String>,
+    /// The shard this load is one part of, in a distributed run.
+    pub shard: Option<crate::shard::Shard>,
 }
 
 impl Default for LoadShape {
@@ -93,6 +95,7 @@ impl Default for LoadShape {
             abort_on_fail: None,
             worker_threads: std::thread::available_parallelism().map_or(1, usize::from),
             overrides: Vec::new(),
+            shard: None,
         }
     }
 }
@@ -275,6 +278,8 @@ struct LoadShapeJson {
     abort_on_fail_grace_ns: Option<u64>,
     worker_threads: usize,
     overrides: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    shard: Option<crate::shard::Shard>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -320,6 +325,7 @@ impl From<LoadShape> for LoadShapeJson {
             abort_on_fail_grace_ns: l.abort_on_fail.map(ns),
             worker_threads: l.worker_threads,
             overrides: l.overrides,
+            shard: l.shard,
         }
     }
 }
@@ -363,6 +369,7 @@ impl TryFrom<LoadShapeJson> for LoadShape {
             abort_on_fail: j.abort_on_fail_grace_ns.map(Duration::from_nanos),
             worker_threads: j.worker_threads,
             overrides: j.overrides,
+            shard: j.shard,
         })
     }
 }

@@ -88,6 +88,7 @@ struct ClosedPhase {
     ramp: Option<Arc<Ramp>>,
     iteration_timeout: Option<Duration>,
     warmup: bool,
+    shard: Option<crate::shard::Shard>,
 }
 
 /// Hands out iteration indices in blocks.
@@ -151,6 +152,7 @@ pub(crate) async fn execute<B: Body>(
                 ramp: None,
                 iteration_timeout: load.iteration_timeout,
                 warmup: true,
+                shard: load.shard,
             };
             let shared = {
                 let _paused = pause();
@@ -194,21 +196,13 @@ pub(crate) async fn execute<B: Body>(
                     ramp,
                     iteration_timeout: load.iteration_timeout,
                     warmup: false,
+                    shard: load.shard,
                 };
                 run_closed(&phase, &f, &shared, deadline).await
             }
             Model::Open { start_rate, stages } => {
                 let arrivals = crate::arrival::Arrivals::new(start_rate, &stages);
-                open::run(
-                    pool,
-                    arrivals,
-                    load.iteration_timeout,
-                    &f,
-                    &shared,
-                    start,
-                    deadline,
-                )
-                .await
+                open::run(pool, arrivals, load, &f, &shared, start, deadline).await
             }
         };
         memory_span = scope.zip(before).map(|(s, b)| (s, b, s.totals()));
@@ -282,8 +276,12 @@ async fn run_closed<B: Body>(
             phase.ramp.clone(),
         );
         let mut recorder = WorkerRecorder::new(shared.clone(), worker);
-        let (workers, warmup, iteration_timeout) =
-            (phase.workers, phase.warmup, phase.iteration_timeout);
+        let (workers, warmup, iteration_timeout, shard) = (
+            phase.workers,
+            phase.warmup,
+            phase.iteration_timeout,
+            phase.shard,
+        );
         let notes = crate::notes::Notes::new();
         let my_notes = notes.clone();
         set.spawn(crate::panics::quiet_panics(crate::notes::with_notes(
@@ -316,6 +314,7 @@ async fn run_closed<B: Body>(
                             workers,
                             iteration,
                             warmup,
+                            shard,
                         };
                         let begin = Instant::now();
                         let outcome = run_one(&*f, ctx, iteration_timeout).await;

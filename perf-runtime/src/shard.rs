@@ -191,6 +191,7 @@ impl Shard {
             };
         }
         part.overrides.push(format!("shard {self}"));
+        part.shard = Some(self);
         Ok(part)
     }
 

@@ -36,6 +36,9 @@ async fn body(ctx: perf_runtime::Ctx) -> Result<(), std::io::Error> {
         "synthetic",
         Duration::from_millis(ctx.iteration() % 100 + 1),
     );
+    if let Some(shard) = ctx.shard() {
+        ctx.record("shard_index", f64::from(shard.index));
+    }
     Ok(())
 }
 
@@ -135,6 +138,12 @@ fn four_processes_merge_into_the_single_run() {
         assert!((a - b).abs() <= a * 0.001, "p{q}: merged {a} vs single {b}");
     }
     assert_eq!(merged.custom["synthetic"].count, 400);
+    // Each iteration knew its shard: 100 iterations each of shards 1..=4.
+    assert_eq!(
+        merged.custom["shard_index"].sum,
+        100.0 * (1 + 2 + 3 + 4) as f64
+    );
+    assert_eq!(single.custom["shard_index"].sum, 400.0);
     // Wall-clock latency: every iteration sleeps 2 ms; a loaded 2-core
     // machine adds scheduling delay, never takes it away.
     assert!(

@@ -37,7 +37,7 @@ const STOP_CHECK: Duration = Duration::from_millis(10);
 pub(super) async fn run<B: Body>(
     workers: usize,
     mut arrivals: Arrivals,
-    iteration_timeout: Option<Duration>,
+    load: &crate::load::LoadShape,
     f: &Arc<B>,
     shared: &Arc<Shared>,
     start: Instant,
@@ -48,6 +48,7 @@ pub(super) async fn run<B: Body>(
     let (tx, rx) = async_channel::unbounded::<Job>();
     // Free workers; a job is sent only after taking one.
     let free = Arc::new(AtomicUsize::new(workers));
+    let (iteration_timeout, shard) = (load.iteration_timeout, load.shard);
     let mut set = JoinSet::new();
     for worker in 0..workers {
         let (f, rx, free) = (f.clone(), rx.clone(), free.clone());
@@ -63,6 +64,7 @@ pub(super) async fn run<B: Body>(
                         workers,
                         iteration: job.index,
                         warmup: false,
+                        shard,
                     };
                     let begin = Instant::now();
                     let outcome = run_one(&*f, ctx, iteration_timeout).await;
