@@ -13,7 +13,7 @@
 //! - **the test**, which connects to that function and calls
 //!   [`FanOut::run`]: it invokes the `N` shards concurrently with a common
 //!   start a little ahead ([`FanOut::lead`]), merges their results with
-//!   [`shard::merge`](crate::shard::merge), prints the summary, writes the
+//!   [`shard::merge`], prints the summary, writes the
 //!   report, and returns it for `assert_passed`.
 //!
 //! A shard result travels in the Invoke response, which Lambda caps at
