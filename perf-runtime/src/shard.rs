@@ -918,10 +918,10 @@ impl Recorded {
 
     /// Adds a shard's data, its timeline shifted by `offset` seconds.
     fn add_data(&mut self, d: &RecordedData, offset: u32) -> Result<(), String> {
-        add(&mut self.histogram, &d.histogram.decode::<u64>()?)?;
+        add(&mut self.histogram, &d.histogram.decode()?)?;
         if let Some(s) = &d.service {
             let own = self.service.get_or_insert_with(new_histogram);
-            add(own, &s.decode::<u64>()?)?;
+            add(own, &s.decode()?)?;
         }
         for (i, s) in d.timeline.iter().enumerate() {
             let second = Second::from_parts(s.latency.decode()?, s.iterations, s.errors, s.dropped);
@@ -952,7 +952,7 @@ impl Recorded {
                 latency: new_histogram(),
                 errors: 0,
             });
-            add(&mut own.latency, &t.latency.decode::<u64>()?)?;
+            add(&mut own.latency, &t.latency.decode()?)?;
             own.errors += t.errors;
         }
         for (metric, c) in &d.custom {
@@ -1007,12 +1007,10 @@ impl Recorded {
     }
 }
 
-fn add<T: Counter>(into: &mut Histogram<u64>, h: &Histogram<T>) -> Result<(), String> {
-    for v in h.iter_recorded() {
-        into.record_n(v.value_iterated_to(), v.count_at_value().as_u64())
-            .map_err(|e| format!("a histogram value does not fit: {e:?}"))?;
-    }
-    Ok(())
+/// Histogram addition (auto-resizing: every value fits).
+fn add(into: &mut Histogram<u64>, h: &Histogram<u64>) -> Result<(), String> {
+    into.add(h)
+        .map_err(|e| format!("a histogram does not add up: {e:?}"))
 }
 
 #[cfg(test)]

@@ -118,12 +118,17 @@ pub fn stack_or_skip(test: &str) -> Option<Stack> {
 /// the HTTP client and timeouts of `tuning`. Region defaults to `us-east-1`
 /// when none is configured (the local stack does not care).
 pub async fn sdk_config(tuning: &HttpTuning) -> SdkConfig {
+    loader(tuning)
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await
+}
+
+/// The default chain with `tuning`, region defaulting to `us-east-1`.
+pub(crate) fn loader(tuning: &HttpTuning) -> aws_config::ConfigLoader {
     let region = aws_config::meta::region::RegionProviderChain::default_provider()
         .or_else(aws_config::Region::from_static("us-east-1"));
-    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(region)
-        .retry_config(aws_config::retry::RetryConfig::disabled());
-    tuning.apply(loader).load().await
+    tuning.apply(aws_config::defaults(aws_config::BehaviorVersion::latest()).region(region))
 }
 
 // (The helpers below serve the service modules; `aws` alone has none.)

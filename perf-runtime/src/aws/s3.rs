@@ -34,12 +34,7 @@ pub fn parse_url(url: &str) -> Result<(String, String), String> {
 /// An S3 client from the usual configuration (one attempt per call is not
 /// wanted here: these are not measurements, so the SDK's retries stay on).
 pub async fn client() -> Client {
-    let region = aws_config::meta::region::RegionProviderChain::default_provider()
-        .or_else(aws_config::Region::from_static("us-east-1"));
-    let base = HttpTuning::default()
-        .apply(aws_config::defaults(aws_config::BehaviorVersion::latest()).region(region))
-        .load()
-        .await;
+    let base = super::loader(&HttpTuning::default()).load().await;
     let custom = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
         .iter()
         .any(|v| std::env::var(v).is_ok_and(|e| !e.is_empty()));
