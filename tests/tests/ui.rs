@@ -9,6 +9,12 @@
 
 #[test]
 fn ui() {
+    // trybuild builds the cases in a project of its own, which does not
+    // inherit the workspace's `[profile.dev]`: without this, each passing
+    // case (linking the AWS SDKs) is a 370 MB binary of debug info, 5 GB in
+    // all. Its cargo inherits this process's environment; this is the
+    // test's only thread when it sets it.
+    std::env::set_var("CARGO_PROFILE_DEV_DEBUG", "false");
     let t = trybuild::TestCases::new();
     t.pass("tests/ui/pass/*.rs");
     t.compile_fail("tests/ui/fail/*/*.rs");
