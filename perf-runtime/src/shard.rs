@@ -848,7 +848,7 @@ pub fn merge(mut results: Vec<ShardResult>) -> Result<Report, MergeError> {
         memory,
     };
     let mut load = results[0].declared.clone();
-    load.overrides.push(format!("merged from {total} shards"));
+    load.overrides.push(format!("{total} shards"));
     Ok(Report::build(
         name,
         load,
