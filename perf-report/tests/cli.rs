@@ -159,7 +159,10 @@ fn shards(dir: &Path, indexes: &[u32], limit: f64) {
 fn merge_judges_the_merged_shards_and_refuses_a_partial_set() {
     let dir = tempfile::tempdir().unwrap();
     shards(&dir.path().join("results"), &[1, 2, 3], 300.0);
-    let out = perf_report(&["merge", "results", "--out", "merged"], dir.path());
+    let out = perf_report(
+        &["merge", "results", "--out", "merged", "--html", "html"],
+        dir.path(),
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -171,6 +174,11 @@ fn merge_judges_the_merged_shards_and_refuses_a_partial_set() {
     let merged = Report::read_json(&dir.path().join("merged/svc/sharded.json")).unwrap();
     assert_eq!(merged.iterations, 300);
     assert!(merged.passed);
+    let html = std::fs::read_to_string(dir.path().join("html/index.html")).unwrap();
+    assert!(
+        html.contains("svc::sharded"),
+        "the merged test is on the page"
+    );
 
     // A threshold the merged data breaks: exit 1, like a failed test.
     let strict = tempfile::tempdir().unwrap();
