@@ -35,6 +35,43 @@ fn published(outcome: PublishOutcome) -> Result<(), String> {
     }
 }
 
+/// 20 iterations, each publishing one stamped `OrderPlaced` event with
+/// `detail(iteration)` and waiting for it on the route's queue
+/// (`delivery_latency`, p95 under 2 s).
+async fn one_event_deliveries(
+    name: String,
+    route: &ScratchRoute,
+    detail: fn(u64) -> serde_json::Value,
+) -> perf_runtime::Report {
+    let probe = Arc::new(DeliveryProbe::connect(route.queue_url(), None).await);
+    let bus = Arc::new(route.bus().clone());
+    PerfTest::new(name)
+        .workers(1)
+        .repeat(20)
+        .threshold(
+            Threshold::of("delivery_latency")
+                .p(95.0)
+                .lt_duration(Duration::from_secs(2)),
+        )
+        .run_async(move |ctx| {
+            let (bus, probe) = (bus.clone(), probe.clone());
+            async move {
+                let event = Event::stamped("orders", "OrderPlaced", detail(ctx.iteration()));
+                published(bus.put_events(vec![event], &Backoff::default()).await)?;
+                match probe
+                    .receive(1, Duration::from_secs(5), Some(&ctx))
+                    .await?
+                    .len()
+                {
+                    1 => Ok(()),
+                    n => Err(format!("{n} events delivered, expected 1")),
+                }
+            }
+        })
+        .await
+        .unwrap()
+}
+
 /// Publishing throughput: 4 workers each publish a batch of 10 events per
 /// iteration (one `PutEvents` request).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -80,32 +117,12 @@ async fn event_delivery_latency() {
         return;
     }
     let route = orders_route("orders-delivery", "OrderPlaced").await;
-    let probe = Arc::new(DeliveryProbe::connect(route.queue_url(), None).await);
-    let bus = Arc::new(route.bus().clone());
-    let report = PerfTest::new("eventbridge_performance::event_delivery_latency")
-        .workers(1)
-        .repeat(20)
-        .threshold(
-            Threshold::of("delivery_latency")
-                .p(95.0)
-                .lt_duration(Duration::from_secs(2)),
-        )
-        .run_async(move |ctx| {
-            let (bus, probe) = (bus.clone(), probe.clone());
-            async move {
-                let event =
-                    Event::stamped("orders", "OrderPlaced", json!({"order": ctx.iteration()}));
-                published(bus.put_events(vec![event], &Backoff::default()).await)?;
-                let got = probe.receive(1, Duration::from_secs(5), Some(&ctx)).await?;
-                if got.len() == 1 {
-                    Ok(())
-                } else {
-                    Err(format!("{} events delivered, expected 1", got.len()))
-                }
-            }
-        })
-        .await
-        .unwrap();
+    let report = one_event_deliveries(
+        "eventbridge_performance::event_delivery_latency".into(),
+        &route,
+        |i| json!({"order": i}),
+    )
+    .await;
     report.assert_passed();
     assert_eq!(report.custom["delivery_latency"].count, 20);
 }
@@ -186,36 +203,12 @@ async fn rule_pattern_complexity() {
         let route = ScratchRoute::create(&format!("orders-{label}"), pattern)
             .await
             .expect("bus, queue and rule created");
-        let probe = Arc::new(DeliveryProbe::connect(route.queue_url(), None).await);
-        let bus = Arc::new(route.bus().clone());
-        let report = PerfTest::new(format!(
-            "eventbridge_performance::rule_pattern_complexity::{label}"
-        ))
-        .workers(1)
-        .repeat(20)
-        .threshold(
-            Threshold::of("delivery_latency")
-                .p(95.0)
-                .lt_duration(Duration::from_secs(2)),
+        let report = one_event_deliveries(
+            format!("eventbridge_performance::rule_pattern_complexity::{label}"),
+            &route,
+            |i| json!({"order": i, "total": 250, "channel": "web"}),
         )
-        .run_async(move |ctx| {
-            let (bus, probe) = (bus.clone(), probe.clone());
-            async move {
-                let detail = json!({"order": ctx.iteration(), "total": 250, "channel": "web"});
-                let event = Event::stamped("orders", "OrderPlaced", detail);
-                published(bus.put_events(vec![event], &Backoff::default()).await)?;
-                match probe
-                    .receive(1, Duration::from_secs(5), Some(&ctx))
-                    .await?
-                    .len()
-                {
-                    1 => Ok(()),
-                    n => Err(format!("{n} events delivered, expected 1")),
-                }
-            }
-        })
-        .await
-        .unwrap();
+        .await;
         report.assert_passed();
         let delivery = &report.custom["delivery_latency"];
         let sample = Event::stamped(
