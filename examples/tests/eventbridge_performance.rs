@@ -237,19 +237,9 @@ async fn rule_pattern_complexity() {
             Err(e) => panic!("{e}"),
         };
         lines.push(format!(
-            "  {label:<8} delivery p50 {:.1} ms, p95 {:.1} ms over {} events; {evaluation}",
-            delivery
-                .percentiles
-                .iter()
-                .find(|p| p.percentile == 50.0)
-                .map_or(0, |p| p.value_ns) as f64
-                / 1e6,
-            delivery
-                .percentiles
-                .iter()
-                .find(|p| p.percentile == 95.0)
-                .map_or(0, |p| p.value_ns) as f64
-                / 1e6,
+            "  {label:<8} delivery p50 {:.1?}, p95 {:.1?} over {} events; {evaluation}",
+            delivery.percentile(50.0).unwrap_or_default(),
+            delivery.percentile(95.0).unwrap_or_default(),
             delivery.count
         ));
     }

@@ -104,6 +104,15 @@ pub struct CustomStats {
 }
 
 impl CustomStats {
+    /// A duration metric's percentile `p`, if listed (the standard ones,
+    /// and those thresholds ask for).
+    pub fn percentile(&self, p: f64) -> Option<Duration> {
+        self.percentiles
+            .iter()
+            .find(|v| v.percentile == p)
+            .map(|v| Duration::from_nanos(v.value_ns))
+    }
+
     fn of(c: &crate::recorder::CustomAgg, percentiles: &[f64]) -> CustomStats {
         CustomStats {
             kind: c.kind.to_owned(),

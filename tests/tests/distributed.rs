@@ -72,11 +72,9 @@ fn read_all(dir: &Path) -> Vec<ShardResult> {
 
 fn p(report: &Report, metric: &str, q: f64) -> f64 {
     report.custom[metric]
-        .percentiles
-        .iter()
-        .find(|v| v.percentile == q)
+        .percentile(q)
         .unwrap_or_else(|| panic!("{metric} p{q} not listed"))
-        .value_ns as f64
+        .as_nanos() as f64
 }
 
 #[test]
