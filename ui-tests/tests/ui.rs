@@ -4,15 +4,15 @@
 //! (`tests/ui/pass`).
 //!
 //! After an intended change to a message: `TRYBUILD=overwrite cargo test -p
-//! perf-tests --test ui`, then review the `.stderr` diff. The files are
+//! perf-ui-tests`, then review the `.stderr` diff. The files are
 //! made with the toolchain pinned in `rust-toolchain.toml`.
 
 #[test]
 fn ui() {
     // trybuild builds the cases in a project of its own, which does not
     // inherit the workspace's `[profile.dev]`: without this, each passing
-    // case (linking the AWS SDKs) is a 370 MB binary of debug info, 5 GB in
-    // all. Its cargo inherits this process's environment; this is the
+    // case is a binary full of debug info (370 MB each when this crate
+    // still pulled in the AWS SDKs). Its cargo inherits this process's environment; this is the
     // test's only thread when it sets it.
     std::env::set_var("CARGO_PROFILE_DEV_DEBUG", "false");
     let t = trybuild::TestCases::new();

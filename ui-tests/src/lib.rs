@@ -1,0 +1,1 @@
+//! Only a home for `tests/ui.rs` and its cases (see the package description).
