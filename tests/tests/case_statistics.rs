@@ -96,5 +96,12 @@ fn benchmark_statistics_of_a_known_body() {
     assert!(b.mean_ci95.0 <= b.mean && b.mean <= b.mean_ci95.1);
     let o = b.outliers;
     assert!(o.low_severe + o.low_mild + o.high_mild + o.high_severe < 300);
-    assert_eq!(o.low_severe, 0, "nothing can be faster than the spin");
+    // Nothing can be faster than the spin. (Low outliers can exist: when a
+    // loaded machine delays most iterations a little, the undelayed ones
+    // fall below the lower fence. CI saw 14 once.)
+    assert!(
+        b.report.latency.min_ns >= 1_000_000,
+        "min {} ns",
+        b.report.latency.min_ns
+    );
 }
