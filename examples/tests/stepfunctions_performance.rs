@@ -173,7 +173,10 @@ async fn error_handling_overhead() {
     // Two 1 s retry intervals are the overhead. Compared on the fastest
     // execution of each: a busy machine slows some healthy executions too
     // (CI once saw a healthy mean of 1.6 s), never below the intervals.
-    assert!(means[1].3 - means[0].3 > 1_900.0, "{means:?}");
+    // The failing flow can never be faster than its two intervals; the gap
+    // to the healthy flow is checked with a quarter of the signal to spare.
+    assert!(means[1].3 >= 2_000.0, "{means:?}");
+    assert!(means[1].3 - means[0].3 > 1_500.0, "{means:?}");
     assert_eq!((means[0].2, means[1].2), (0.0, 8.0));
 }
 
