@@ -296,16 +296,42 @@ impl Workflow {
         }
     }
 
-    /// Stops an execution.
+    /// Stops an execution, and returns once it no longer reads `RUNNING`.
+    ///
+    /// AWS reports `ABORTED` as soon as `StopExecution` returns; the local
+    /// emulator (moto) signals the execution's thread, which records the
+    /// stop when it wakes, so a look right after the call can still see
+    /// `RUNNING`. This waits up to 10 s for the stop to show (one extra
+    /// `DescribeExecution` on AWS) and is an error if it never does.
     pub async fn stop(&self, execution_arn: &str, cause: &str) -> Result<(), ExecutionError> {
+        const CONFIRM: Duration = Duration::from_secs(10);
         self.client
             .stop_execution()
             .execution_arn(execution_arn)
             .cause(cause)
             .send()
             .await
-            .map(drop)
-            .map_err(|e| ExecutionError::api("StopExecution", e))
+            .map_err(|e| ExecutionError::api("StopExecution", e))?;
+        let deadline = Instant::now() + CONFIRM;
+        loop {
+            let status = self
+                .client
+                .describe_execution()
+                .execution_arn(execution_arn)
+                .send()
+                .await
+                .map_err(|e| ExecutionError::api("DescribeExecution", e))?
+                .status;
+            if status != ExecutionStatus::Running {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(ExecutionError::Api(format!(
+                    "StopExecution: {execution_arn} still RUNNING {CONFIRM:?} after it was stopped"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Stops every execution of this state machine still running (so a
