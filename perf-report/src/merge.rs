@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use perf_runtime::after::AfterRun;
 use perf_runtime::shard::{self, ShardResult};
 use perf_runtime::Report;
 
@@ -81,29 +82,44 @@ fn result_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 }
 
 /// Merges per test; every test's shards must all be there exactly once.
-pub fn merge_all(results: Vec<ShardResult>) -> Result<Vec<Report>> {
+/// Each merged report comes with the test's baseline and publishing
+/// settings (every shard carries the same; the first shard's are used).
+pub fn merge_all(results: Vec<ShardResult>) -> Result<Vec<(Report, AfterRun)>> {
     let mut by_test: BTreeMap<String, Vec<ShardResult>> = BTreeMap::new();
     for r in results {
         by_test.entry(r.name.clone()).or_default().push(r);
     }
     by_test
         .into_values()
-        .map(|shards| shard::merge(shards).map_err(anyhow::Error::from))
+        .map(|shards| {
+            let after = shards[0].after.clone();
+            let report = shard::merge(shards)?;
+            Ok((report, after))
+        })
         .collect()
 }
 
-/// `perf-report merge`: prints each merged summary, writes the JSON
-/// reports under `out` (and HTML with `html`); `Ok(false)` when a merged
-/// test failed its thresholds.
+/// `perf-report merge`: judges each merged report against its baseline and
+/// saves or publishes it as the test declares (and as `PERF_BASELINE`,
+/// `PERF_REQUIRE_BASELINE`, `PERF_SAVE_BASELINE`, `PERF_BASELINE_DIR`,
+/// `PERF_PUBLISH`, `PERF_NAMESPACE` and `PERF_VERSION` say, as in a
+/// single-machine run), prints its summary, writes the JSON reports under
+/// `out` (and HTML with `html`); `Ok(false)` when a merged test failed.
 pub fn run(inputs: &[String], out: &Path, html: Option<&Path>) -> Result<bool> {
     let reports = merge_all(load(inputs)?)?;
+    let baselines = perf_runtime::baseline::default_dir();
+    let env = perf_runtime::after::process_env;
     let mut passed = true;
     let mut written = Vec::new();
-    for mut report in reports {
+    for (mut report, after) in reports {
         let path = perf_runtime::report_path(out, &report.name);
         report.path = Some(path.clone());
-        println!("{}", report.summary());
+        println!(
+            "{}",
+            after.judge_and_summarize(&mut report, &baselines, &env)?
+        );
         report.write_json(&path)?;
+        after.publish(&report, &env)?;
         written.push(path.display().to_string());
         passed &= report.passed;
     }

@@ -37,9 +37,14 @@ fn fixtures() -> tempfile::TempDir {
 }
 
 fn perf_report(args: &[&str], cwd: &Path) -> Output {
+    perf_report_with(args, cwd, &[])
+}
+
+fn perf_report_with(args: &[&str], cwd: &Path, env: &[(&str, &Path)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_perf-report"))
         .args(args)
         .current_dir(cwd)
+        .envs(env.iter().copied())
         .output()
         .unwrap()
 }
@@ -191,4 +196,82 @@ fn merge_judges_the_merged_shards_and_refuses_a_partial_set() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("shard(s) 2 of 3 missing"), "{stderr}");
+}
+
+/// Writes the results of a 3-shard run of `svc::gated` (30 iterations of a
+/// `sleep` each, a 10% regression budget, EMF metrics to `metrics`) into
+/// `dir`.
+fn gated_shards(dir: &Path, sleep: Duration, metrics: &Path) {
+    for i in 1..=3 {
+        perf_runtime::PerfTest::new("svc::gated")
+            .repeat(30)
+            .regression_all(0.10)
+            .publish_targets(&format!("emf:{}", metrics.display()))
+            .namespace("Shop")
+            .shard(perf_runtime::shard::Shard::new(i, 3).unwrap())
+            .env_overrides(false)
+            .report_dir(dir)
+            .quiet()
+            .run(move |_| tokio::time::sleep(sleep))
+            .unwrap();
+    }
+}
+
+#[test]
+fn merge_saves_gates_on_and_publishes_like_a_single_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (baselines, metrics) = (dir.path().join("baselines"), dir.path().join("metrics.log"));
+    let ms = Duration::from_millis;
+
+    // v1: 1 ms iterations, merged and saved as the baseline.
+    gated_shards(&dir.path().join("v1"), ms(1), &metrics);
+    assert!(!metrics.exists(), "a shard publishes nothing on its own");
+    let out = perf_report_with(
+        &["merge", "v1", "--out", "merged-v1"],
+        dir.path(),
+        &[
+            ("PERF_BASELINE_DIR", &baselines),
+            ("PERF_SAVE_BASELINE", Path::new("v1")),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let saved = baselines.join("v1/svc/gated.json");
+    assert!(stdout.contains("baseline v1 saved"), "{stdout}");
+    let baseline: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    assert_eq!(
+        baseline["report"]["iterations"], 30,
+        "the merged run is saved"
+    );
+    // The merged metrics went out once, into the test's namespace.
+    let emf = std::fs::read_to_string(&metrics).unwrap();
+    assert!(
+        emf.contains("\"Shop\"") && emf.contains("svc::gated"),
+        "{emf}"
+    );
+    let lines = emf.lines().count();
+
+    // v2: 20 ms iterations against v1: the budget is broken, exit 1.
+    gated_shards(&dir.path().join("v2"), ms(20), &metrics);
+    let out = perf_report_with(
+        &["merge", "v2", "--out", "merged-v2"],
+        dir.path(),
+        &[
+            ("PERF_BASELINE_DIR", &baselines),
+            ("PERF_BASELINE", Path::new("v1")),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("REGRESSED"), "{stdout}");
+    let merged = Report::read_json(&dir.path().join("merged-v2/svc/gated.json")).unwrap();
+    let comparison = merged.baseline.expect("compared with v1");
+    assert_eq!(comparison.version, "v1");
+    assert!(comparison.regressions().any(|m| m.metric == "p50"));
+    assert_eq!(
+        std::fs::read_to_string(&metrics).unwrap().lines().count(),
+        2 * lines,
+        "published again, also when it failed"
+    );
 }

@@ -222,12 +222,40 @@ pub fn parse(path: &Path, text: &str) -> Result<Baseline, BaselineError> {
 
 /// A regression budget: `p95 regression < "10%"`, or for every compared
 /// metric when `metric` is `None`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(into = "SavedRegression", try_from = "SavedRegression")]
 pub struct Regression {
     /// The metric, or `None` for the default ones (mean, p50, p95, p99).
     pub metric: Option<Metric>,
     /// The largest relative change allowed (`0.10` for 10%).
     pub budget: f64,
+}
+
+/// A [`Regression`] as stored in a shard result.
+#[derive(Serialize, Deserialize)]
+struct SavedRegression {
+    metric: Option<crate::shard::SavedMetric>,
+    budget: f64,
+}
+
+impl From<Regression> for SavedRegression {
+    fn from(r: Regression) -> SavedRegression {
+        SavedRegression {
+            metric: r.metric.map(crate::shard::SavedMetric::save),
+            budget: r.budget,
+        }
+    }
+}
+
+impl TryFrom<SavedRegression> for Regression {
+    type Error = String;
+
+    fn try_from(r: SavedRegression) -> Result<Regression, String> {
+        Ok(Regression {
+            metric: r.metric.as_ref().map(|m| m.load()).transpose()?,
+            budget: r.budget,
+        })
+    }
 }
 
 /// The metrics compared (and gated by a bare `regression < …`).

@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime};
 
 use perf_spec::{Metric, Profile, Stage};
 
-use crate::baseline::{self, BaselineComparison, Regression};
+use crate::after::AfterRun;
+use crate::baseline::{self, Regression};
 
 use crate::load::{LoadShape, Stop, Warmup, DEFAULT_OPEN_POOL};
 use crate::outcome::IntoOutcome;
@@ -54,12 +55,8 @@ pub struct PerfTest {
     debug_build: bool,
     workers_set: bool,
     gate: Option<String>,
-    baseline: Option<String>,
-    regressions: Vec<Regression>,
+    after: AfterRun,
     baseline_dir: Option<PathBuf>,
-    save_baseline: Option<String>,
-    publish: Vec<crate::export::Publish>,
-    namespace: Option<String>,
     shard: Option<Shard>,
     start_at: Option<SystemTime>,
 }
@@ -78,12 +75,8 @@ impl PerfTest {
             debug_build: cfg!(debug_assertions),
             workers_set: false,
             gate: None,
-            baseline: None,
-            regressions: Vec::new(),
+            after: AfterRun::default(),
             baseline_dir: None,
-            save_baseline: None,
-            publish: Vec::new(),
-            namespace: None,
             shard: None,
             start_at: None,
         }
@@ -202,14 +195,14 @@ impl PerfTest {
     /// Compare the run with baseline `version` (see [`crate::baseline`]);
     /// `PERF_BASELINE` or `PERFORMANCE_TEST_BASELINE_VERSION` override it.
     pub fn baseline(mut self, version: impl Into<String>) -> Self {
-        self.baseline = Some(version.into());
+        self.after.baseline = Some(version.into());
         self
     }
 
     /// Fail if `metric` got worse than the baseline by more than `budget`
     /// (`0.10` for 10%) and the change is significant.
     pub fn regression(mut self, metric: Metric, budget: f64) -> Self {
-        self.regressions.push(Regression {
+        self.after.regressions.push(Regression {
             metric: Some(metric),
             budget,
         });
@@ -218,7 +211,7 @@ impl PerfTest {
 
     /// The same budget for mean, p50, p95 and p99 (`regression < "10%"`).
     pub fn regression_all(mut self, budget: f64) -> Self {
-        self.regressions.push(Regression {
+        self.after.regressions.push(Regression {
             metric: None,
             budget,
         });
@@ -230,7 +223,7 @@ impl PerfTest {
     /// `cloudwatch`) or EMF lines. `PERF_PUBLISH=cloudwatch,emf:<path>`
     /// replaces what is set here; off by default.
     pub fn publish(mut self, to: crate::export::Publish) -> Self {
-        self.publish.push(to);
+        self.after.publish.push(to);
         self
     }
 
@@ -243,7 +236,8 @@ impl PerfTest {
     pub fn publish_targets(mut self, targets: &str) -> Self {
         let parsed = perf_spec::parse_publish_targets(targets)
             .unwrap_or_else(|e| panic!("publish = {targets:?}: {e}"));
-        self.publish
+        self.after
+            .publish
             .extend(parsed.into_iter().map(crate::export::Publish::from));
         self
     }
@@ -252,7 +246,7 @@ impl PerfTest {
     /// `Performance/Testing`; `PERF_NAMESPACE` overrides it). `PERF_VERSION`,
     /// if set, becomes a `Version` dimension.
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
-        self.namespace = Some(namespace.into());
+        self.after.namespace = Some(namespace.into());
         self
     }
 
@@ -265,7 +259,7 @@ impl PerfTest {
 
     /// Save this run as baseline `version` (as `PERF_SAVE_BASELINE` does).
     pub fn save_baseline(mut self, version: impl Into<String>) -> Self {
-        self.save_baseline = Some(version.into());
+        self.after.save_baseline = Some(version.into());
         self
     }
 
@@ -478,8 +472,10 @@ impl PerfTest {
             ReportDir::Auto => Some(report::default_dir()),
         };
         let path = dir.as_ref().map(|d| report::report_path(d, &self.name));
-        let shard_result = shard.map(|shard| {
-            ShardResult::new(
+        let shard_result = shard.map(|shard| ShardResult {
+            // What the merge does with the merged report.
+            after: self.after.clone(),
+            ..ShardResult::new(
                 &self.name,
                 shard,
                 &declared,
@@ -500,9 +496,10 @@ impl PerfTest {
         if let Some(result) = shard_result {
             return self.finish_shard(report, result, dir);
         }
+        let env_overrides = self.env_overrides;
         let env = |var: &str| {
-            if self.env_overrides {
-                std::env::var(var).ok().filter(|v| !v.is_empty())
+            if env_overrides {
+                crate::after::process_env(var)
             } else {
                 None
             }
@@ -511,38 +508,14 @@ impl PerfTest {
             .baseline_dir
             .clone()
             .unwrap_or_else(baseline::default_dir);
-        let compare_with = env("PERF_BASELINE")
-            .or_else(|| env("PERFORMANCE_TEST_BASELINE_VERSION"))
-            .or(self.baseline.clone());
-        let required =
-            env("PERF_REQUIRE_BASELINE").is_some_and(|v| !matches!(v.trim(), "0" | "false" | "no"));
-        if let Some(version) = compare_with {
-            let comparison = self.compare(&report, &dir, &version, required)?;
-            if comparison.regressions().next().is_some()
-                || (comparison.missing.is_some() && required)
-            {
-                report.passed = false;
-            }
-            report.baseline = Some(comparison);
-        }
-        let save_as = env("PERF_SAVE_BASELINE").or(self.save_baseline.clone());
-        let saved = match save_as {
-            Some(version) if !report.timed_out && report.aborted.is_none() => {
-                Some(baseline::save(&dir, &version, &report).map(|p| (version, p))?)
-            }
-            _ => None,
-        };
+        let summary = self.after.judge_and_summarize(&mut report, &dir, &env)?;
         if self.print_summary {
-            let mut summary = report.summary();
-            if let Some((version, p)) = &saved {
-                summary.push_str(&format!("\n  baseline {version} saved: {}", p.display()));
-            }
             report::print_summary(&summary);
         }
         if let Some(path) = &path {
             report.write_json(path)?;
         }
-        self.publish_metrics(&report, env)?;
+        self.after.publish(&report, &env)?;
         Ok(report)
     }
 
@@ -582,73 +555,5 @@ impl PerfTest {
         }
         report.shard_result = Some(Box::new(result));
         Ok(report)
-    }
-
-    /// Publishes the metrics where the test (or `PERF_PUBLISH`) says.
-    fn publish_metrics(
-        &self,
-        report: &Report,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<(), Error> {
-        use crate::export::{MetricsExport, Publish, DEFAULT_NAMESPACE};
-        let targets = match env("PERF_PUBLISH") {
-            Some(value) => perf_spec::parse_publish_targets(&value)
-                .map_err(|reason| Error::Env {
-                    var: "PERF_PUBLISH".into(),
-                    value: value.clone(),
-                    reason,
-                })?
-                .into_iter()
-                .map(Publish::from)
-                .collect(),
-            None => self.publish.clone(),
-        };
-        if targets.is_empty() {
-            return Ok(());
-        }
-        let namespace = env("PERF_NAMESPACE")
-            .or(self.namespace.clone())
-            .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
-        let mut export = MetricsExport::new(namespace);
-        if let Some(version) = env("PERF_VERSION") {
-            export = export.dimension("Version", version);
-        }
-        for target in &targets {
-            target.run(&export, report)?;
-        }
-        Ok(())
-    }
-
-    fn compare(
-        &self,
-        report: &Report,
-        dir: &std::path::Path,
-        version: &str,
-        required: bool,
-    ) -> Result<BaselineComparison, Error> {
-        let path = baseline::baseline_path(dir, version, &self.name)?;
-        let Some(old) = baseline::load(&path)? else {
-            let how = format!("save one with PERF_SAVE_BASELINE={version} cargo test");
-            let consequence = if required {
-                "PERF_REQUIRE_BASELINE is set, so this fails"
-            } else {
-                "not compared"
-            };
-            return Ok(BaselineComparison {
-                version: version.to_owned(),
-                path: path.clone(),
-                missing: Some(format!(
-                    "no baseline {version} for this test (looked for {}); {how}; {consequence}",
-                    path.display()
-                )),
-                metrics: Vec::new(),
-            });
-        };
-        Ok(BaselineComparison {
-            version: version.to_owned(),
-            path,
-            missing: None,
-            metrics: baseline::compare(&old.report, report, &self.regressions, baseline::alpha()),
-        })
     }
 }

@@ -34,7 +34,8 @@ use crate::Report;
 /// default). From the attribute (`publish = "cloudwatch"`), the builder
 /// ([`PerfTest::publish`](crate::PerfTest::publish)) or `PERF_PUBLISH`
 /// (comma-separated; it replaces what the test declares).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub enum Publish {
     /// EMF lines on stdout (`emf`): a Lambda function's log.
     Emf,
@@ -56,6 +57,31 @@ impl From<perf_spec::PublishTarget> for Publish {
 
 /// The namespace used when none is given.
 pub const DEFAULT_NAMESPACE: &str = "Performance/Testing";
+
+/// As written: `emf`, `emf:<path>` or `cloudwatch`.
+impl std::fmt::Display for Publish {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Publish::Emf => f.write_str("emf"),
+            Publish::EmfFile(path) => write!(f, "emf:{}", path.display()),
+            Publish::CloudWatch => f.write_str("cloudwatch"),
+        }
+    }
+}
+
+impl From<Publish> for String {
+    fn from(p: Publish) -> String {
+        p.to_string()
+    }
+}
+
+impl TryFrom<String> for Publish {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Publish, String> {
+        Publish::parse(&text)
+    }
+}
 
 impl Publish {
     /// Parses `emf`, `emf:<path>` or `cloudwatch`.

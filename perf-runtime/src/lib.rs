@@ -31,6 +31,7 @@
 
 #![warn(missing_docs)]
 
+pub mod after;
 mod arrival;
 #[cfg(feature = "aws")]
 pub mod aws;

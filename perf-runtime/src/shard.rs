@@ -54,6 +54,7 @@ use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer}
 use hdrhistogram::{Counter, Histogram};
 use serde::{Deserialize, Serialize};
 
+use crate::after::AfterRun;
 use crate::load::{LoadShape, Stop};
 use crate::memory::{LeakVerdict, MemoryStats};
 use crate::recorder::{new_histogram, CustomAgg, ErrorCount, ErrorSample, Recorded, TagAgg};
@@ -278,6 +279,10 @@ pub struct ShardResult {
     pub load: LoadShape,
     /// The test's thresholds, evaluated on the merged result.
     pub thresholds: Vec<SavedThreshold>,
+    /// The test's baseline and publishing settings, applied to the merged
+    /// result (absent in results written before they were carried).
+    #[serde(default)]
+    pub after: AfterRun,
     /// Start of the measured phase, nanoseconds since the Unix epoch.
     pub started_at_unix_ns: u64,
     /// Length of the measured phase, in nanoseconds.
@@ -342,11 +347,10 @@ pub enum SavedMetric {
     },
 }
 
-impl SavedThreshold {
-    fn save(t: &Threshold) -> SavedThreshold {
+impl SavedMetric {
+    pub(crate) fn save(metric: perf_spec::Metric) -> SavedMetric {
         use perf_spec::Metric as M;
-        let spec = t.0;
-        let metric = match spec.metric {
+        match metric {
             M::Mean => SavedMetric::Mean,
             M::Min => SavedMetric::Min,
             M::Max => SavedMetric::Max,
@@ -370,23 +374,15 @@ impl SavedThreshold {
                 stat: stat.to_string(),
                 duration,
             },
-        };
-        SavedThreshold {
-            text: t.to_string(),
-            metric,
-            op: spec.op.to_string(),
-            limit: spec.limit,
-            window_secs: spec.window.map(|w| w.as_secs()),
-            tag: spec.tag.map(str::to_owned),
         }
     }
 
-    /// The threshold again (names are interned for the process's life).
-    pub fn load(&self) -> Result<Threshold, String> {
-        use perf_spec::{Metric as M, Op, Percentile, Stat};
+    /// The metric again (names are interned for the process's life).
+    pub(crate) fn load(&self) -> Result<perf_spec::Metric, String> {
+        use perf_spec::{Metric as M, Percentile, Stat};
         let leak = |s: &str| -> &'static str { Box::leak(s.to_owned().into_boxed_str()) };
         let p = |v: f64| Percentile::new(v);
-        let metric = match &self.metric {
+        Ok(match self {
             SavedMetric::Mean => M::Mean,
             SavedMetric::Min => M::Min,
             SavedMetric::Max => M::Max,
@@ -414,7 +410,28 @@ impl SavedThreshold {
                 },
                 duration: *duration,
             },
-        };
+        })
+    }
+}
+
+impl SavedThreshold {
+    fn save(t: &Threshold) -> SavedThreshold {
+        let spec = t.0;
+        SavedThreshold {
+            text: t.to_string(),
+            metric: SavedMetric::save(spec.metric),
+            op: spec.op.to_string(),
+            limit: spec.limit,
+            window_secs: spec.window.map(|w| w.as_secs()),
+            tag: spec.tag.map(str::to_owned),
+        }
+    }
+
+    /// The threshold again (names are interned for the process's life).
+    pub fn load(&self) -> Result<Threshold, String> {
+        use perf_spec::Op;
+        let leak = |s: &str| -> &'static str { Box::leak(s.to_owned().into_boxed_str()) };
+        let metric = self.metric.load()?;
         let op = match self.op.as_str() {
             "<" => Op::Lt,
             "<=" => Op::Le,
@@ -610,6 +627,7 @@ impl ShardResult {
             declared: declared.clone(),
             load: load.clone(),
             thresholds: thresholds.iter().map(SavedThreshold::save).collect(),
+            after: AfterRun::default(),
             started_at_unix_ns: m
                 .started_at
                 .duration_since(UNIX_EPOCH)
@@ -1141,6 +1159,39 @@ mod tests {
             let back: SavedThreshold = serde_json::from_str(&json).unwrap();
             assert_eq!(back.load().unwrap().to_string(), t.to_string());
         }
+    }
+
+    #[test]
+    fn baseline_and_publishing_settings_survive_the_result_file() {
+        use crate::baseline::Regression;
+        use crate::export::Publish;
+        let after = AfterRun {
+            baseline: Some("v1".into()),
+            regressions: vec![
+                Regression {
+                    metric: Some(perf_spec::Metric::Percentile(
+                        perf_spec::Percentile::new(99.9).unwrap(),
+                    )),
+                    budget: 0.1,
+                },
+                Regression {
+                    metric: None,
+                    budget: 0.25,
+                },
+            ],
+            save_baseline: Some("v2".into()),
+            publish: vec![Publish::CloudWatch, Publish::EmfFile("/tmp/m.log".into())],
+            namespace: Some("Shop".into()),
+        };
+        let mut r = synthetic(1, 1_000, &[(10, 1_000_000)], 0);
+        r.after = after.clone();
+        let back: ShardResult = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(back.after, after);
+        // Results written before the settings were carried still read.
+        let mut old: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        old.as_object_mut().unwrap().remove("after");
+        let back: ShardResult = serde_json::from_value(old).unwrap();
+        assert_eq!(back.after, AfterRun::default());
     }
     /// A shard that ran `seconds` (iterations, latency) from `start_s`,
     /// with `throttles` failed iterations of class `throttle`.

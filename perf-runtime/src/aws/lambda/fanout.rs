@@ -120,21 +120,27 @@ impl<'a> FanOut<'a> {
         self
     }
 
-    /// Invokes every shard of `test`, merges their results, prints the
+    /// Invokes every shard of `test`, merges their results, compares with
+    /// the baseline, saves or publishes as the test declares (and the
+    /// `PERF_*` variables say, as for a single-machine run), prints the
     /// summary and writes the report (`PERF_REPORT_DIR` or
     /// `<target>/perf`); the verdict is the report's (`assert_passed`).
     pub async fn run(&self, test: &str) -> Result<Report, FanOutError> {
         let results = self.collect(test).await?;
+        let after = results.first().map(|r| r.after.clone()).unwrap_or_default();
         let mut report = shard::merge(results)?;
         let path = crate::report::report_path(&crate::report::default_dir(), &report.name);
+        let env = crate::after::process_env;
+        let summary =
+            after.judge_and_summarize(&mut report, &crate::baseline::default_dir(), &env)?;
         crate::report::print_summary(&format!(
-            "{}\n  merged from {} Lambda invocations of {}",
-            report.summary(),
+            "{summary}\n  merged from {} Lambda invocations of {}",
             self.shards,
             self.function.name()
         ));
         report.write_json(&path)?;
         report.path = Some(path);
+        after.publish(&report, &env)?;
         Ok(report)
     }
 
