@@ -131,3 +131,84 @@ async fn a_test_publishes_when_it_finishes() {
         ["ErrorRate", "Errors", "Iterations", "Latency", "Throughput"]
     );
 }
+
+/// A distributed run publishes once, after the merge: the shards publish
+/// nothing, and the merged report's metrics carry every shard's iterations.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_distributed_run_publishes_the_merged_metrics_once() {
+    let Some(_stack) = aws::stack_or_skip("a_distributed_run_publishes_once") else {
+        return;
+    };
+    let namespace = format!("Perf/Merged{}", std::process::id());
+    let mut results = Vec::new();
+    for i in 1..=3 {
+        let report = PerfTest::new("cloudwatch::sharded")
+            .no_report_file()
+            .quiet()
+            .env_overrides(false)
+            .repeat(90)
+            .publish_targets("cloudwatch")
+            .namespace(namespace.clone())
+            .shard(perf_runtime::shard::Shard::new(i, 3).unwrap())
+            .run_async(|_ctx| async {})
+            .await
+            .unwrap();
+        results.push(report.shard_result().unwrap().clone());
+    }
+    let client = aws_sdk_cloudwatch::Client::new(&aws::sdk_config(&HttpTuning::default()).await);
+    let listed = |client: aws_sdk_cloudwatch::Client, namespace: String| async move {
+        client
+            .list_metrics()
+            .namespace(namespace)
+            .send()
+            .await
+            .unwrap()
+            .metrics
+            .unwrap_or_default()
+            .len()
+    };
+    assert_eq!(listed(client.clone(), namespace.clone()).await, 0);
+
+    let after = results[0].after.clone();
+    let merged = perf_runtime::shard::merge(results).unwrap();
+    // As `perf-report merge` does, with no PERF_* variable set.
+    tokio::task::spawn_blocking(move || after.publish(&merged, &|_| None))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(listed(client.clone(), namespace.clone()).await > 0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let stats = client
+        .get_metric_statistics()
+        .namespace(&namespace)
+        .metric_name("Latency")
+        .dimensions(
+            Dimension::builder()
+                .name("TestSuite")
+                .value("cloudwatch")
+                .build(),
+        )
+        .dimensions(
+            Dimension::builder()
+                .name("Test")
+                .value("cloudwatch::sharded")
+                .build(),
+        )
+        .start_time(DateTime::from_secs(now - 600))
+        .end_time(DateTime::from_secs(now + 600))
+        .period(60)
+        .statistics(Statistic::SampleCount)
+        .send()
+        .await
+        .unwrap();
+    let count: f64 = stats
+        .datapoints
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| p.sample_count)
+        .sum();
+    assert_eq!(count, 90.0, "every shard's iterations, published once");
+}
