@@ -253,13 +253,7 @@ impl Workflow {
             .execution_arn;
         let mut wait = Duration::from_millis(50);
         let described = loop {
-            let d = self
-                .client
-                .describe_execution()
-                .execution_arn(&arn)
-                .send()
-                .await
-                .map_err(|e| ExecutionError::api("DescribeExecution", e))?;
+            let d = self.describe(&arn).await?;
             if d.status != ExecutionStatus::Running {
                 break d;
             }
@@ -314,15 +308,7 @@ impl Workflow {
             .map_err(|e| ExecutionError::api("StopExecution", e))?;
         let deadline = Instant::now() + CONFIRM;
         loop {
-            let status = self
-                .client
-                .describe_execution()
-                .execution_arn(execution_arn)
-                .send()
-                .await
-                .map_err(|e| ExecutionError::api("DescribeExecution", e))?
-                .status;
-            if status != ExecutionStatus::Running {
+            if self.describe(execution_arn).await?.status != ExecutionStatus::Running {
                 return Ok(());
             }
             if Instant::now() >= deadline {
@@ -332,6 +318,19 @@ impl Workflow {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    async fn describe(
+        &self,
+        execution_arn: &str,
+    ) -> Result<aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput, ExecutionError>
+    {
+        self.client
+            .describe_execution()
+            .execution_arn(execution_arn)
+            .send()
+            .await
+            .map_err(|e| ExecutionError::api("DescribeExecution", e))
     }
 
     /// Stops every execution of this state machine still running (so a
