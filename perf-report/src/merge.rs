@@ -114,12 +114,9 @@ pub fn run(inputs: &[String], out: &Path, html: Option<&Path>) -> Result<bool> {
     for (mut report, after) in reports {
         let path = perf_runtime::report_path(out, &report.name);
         report.path = Some(path.clone());
-        println!(
-            "{}",
-            after.judge_and_summarize(&mut report, &baselines, &env)?
-        );
-        report.write_json(&path)?;
-        after.publish(&report, &env)?;
+        after.finish(&mut report, &baselines, Some(&path), &env, |summary| {
+            println!("{summary}");
+        })?;
         written.push(path.display().to_string());
         passed &= report.passed;
     }

@@ -79,20 +79,28 @@ impl AfterRun {
         })
     }
 
-    /// [`judge`](Self::judge), then the report's summary, with the saved
-    /// baseline's path when one was saved.
-    pub fn judge_and_summarize(
+    /// The end of a run, in a single machine's order: [`judge`](Self::judge)
+    /// the report, hand its summary (with the saved baseline's path, if one
+    /// was saved) to `print`, write it as JSON to `json`
+    /// (if any), then [`publish`](Self::publish) it.
+    pub fn finish(
         &self,
         report: &mut Report,
-        dir: &Path,
+        baselines: &Path,
+        json: Option<&Path>,
         env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<String, Error> {
-        let saved = self.judge(report, dir, env)?;
+        print: impl FnOnce(String),
+    ) -> Result<(), Error> {
+        let saved = self.judge(report, baselines, env)?;
         let mut summary = report.summary();
         if let Some((version, path)) = saved {
             summary.push_str(&format!("\n  baseline {version} saved: {}", path.display()));
         }
-        Ok(summary)
+        print(summary);
+        if let Some(path) = json {
+            report.write_json(path)?;
+        }
+        self.publish(report, env)
     }
 
     fn compare(

@@ -496,26 +496,21 @@ impl PerfTest {
         if let Some(result) = shard_result {
             return self.finish_shard(report, result, dir);
         }
-        let env_overrides = self.env_overrides;
         let env = |var: &str| {
-            if env_overrides {
-                crate::after::process_env(var)
-            } else {
-                None
-            }
+            self.env_overrides
+                .then(|| crate::after::process_env(var))
+                .flatten()
         };
         let dir = self
             .baseline_dir
             .clone()
             .unwrap_or_else(baseline::default_dir);
-        let summary = self.after.judge_and_summarize(&mut report, &dir, &env)?;
-        if self.print_summary {
-            report::print_summary(&summary);
-        }
-        if let Some(path) = &path {
-            report.write_json(path)?;
-        }
-        self.after.publish(&report, &env)?;
+        self.after
+            .finish(&mut report, &dir, path.as_deref(), &env, |summary| {
+                if self.print_summary {
+                    report::print_summary(&summary);
+                }
+            })?;
         Ok(report)
     }
 

@@ -130,17 +130,20 @@ impl<'a> FanOut<'a> {
         let after = results.first().map(|r| r.after.clone()).unwrap_or_default();
         let mut report = shard::merge(results)?;
         let path = crate::report::report_path(&crate::report::default_dir(), &report.name);
-        let env = crate::after::process_env;
-        let summary =
-            after.judge_and_summarize(&mut report, &crate::baseline::default_dir(), &env)?;
-        crate::report::print_summary(&format!(
-            "{summary}\n  merged from {} Lambda invocations of {}",
-            self.shards,
-            self.function.name()
-        ));
-        report.write_json(&path)?;
+        after.finish(
+            &mut report,
+            &crate::baseline::default_dir(),
+            Some(&path),
+            &crate::after::process_env,
+            |summary| {
+                crate::report::print_summary(&format!(
+                    "{summary}\n  merged from {} Lambda invocations of {}",
+                    self.shards,
+                    self.function.name()
+                ));
+            },
+        )?;
         report.path = Some(path);
-        after.publish(&report, &env)?;
         Ok(report)
     }
 
