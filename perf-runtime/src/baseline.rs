@@ -356,6 +356,7 @@ pub(crate) fn alpha() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::Verdict;
 
     #[test]
     fn version_names_cannot_escape() {
@@ -367,6 +368,92 @@ mod tests {
         }
         let p = baseline_path(Path::new("/b"), "v1.0.0", "suite::a::b").unwrap();
         assert_eq!(p, Path::new("/b/v1.0.0/suite/a/b.json"));
+    }
+
+    /// A report whose latencies are `latencies` (nanoseconds).
+    fn report_of(latencies: impl Iterator<Item = u64>) -> Report {
+        let mut r = crate::PerfTest::new("suite::compared")
+            .env_overrides(false)
+            .no_report_file()
+            .quiet()
+            .repeat(1)
+            .run(|_| async {})
+            .unwrap();
+        r.histogram.reset();
+        for ns in latencies {
+            r.histogram.record(ns).unwrap();
+        }
+        r.iterations = r.histogram.len();
+        r
+    }
+
+    #[test]
+    fn budgets_gate_the_rows_they_name_and_the_other_rows_only_inform() {
+        // 6,000 iterations (enough for p99.9 to be decided) spread evenly
+        // over 1.00-1.10 ms; in the new run the slowest 4% take three times
+        // as long: the median and p95 stay, p99 triples, the mean moves 8%.
+        let ns = |i: u64| 1_000_000 + (i % 100) * 1_000;
+        let old = report_of((0..6_000).map(ns));
+        let new = report_of((0..6_000).map(|i| if i % 100 >= 96 { 3 * ns(i) } else { ns(i) }));
+        let row = |rows: &[MetricComparison], name: &str| {
+            rows.iter().find(|m| m.metric == name).unwrap().clone()
+        };
+        let p99 = Metric::from_name("p99").unwrap();
+        let p999 = Metric::Percentile(perf_spec::Percentile::new(99.9).unwrap());
+
+        // Only the median is gated: the tripled p99 is shown, significant,
+        // and does not fail the run.
+        let median = [Regression {
+            metric: Metric::from_name("p50"),
+            budget: 0.10,
+        }];
+        let rows = compare(&old, &new, &median, DEFAULT_ALPHA);
+        let names: Vec<&str> = rows.iter().map(|m| m.metric.as_str()).collect();
+        assert_eq!(names, ["mean", "p50", "p95", "p99", "error_rate"]);
+        assert_eq!(rows.iter().filter(|m| m.regressed()).count(), 0, "{rows:?}");
+        let tail = row(&rows, "p99");
+        assert!(tail.delta > 1.5 && tail.budget.is_none(), "{tail:?}");
+        assert_eq!(tail.verdict, Verdict::WorseWithinBudget);
+        assert_eq!(row(&rows, "p50").budget, Some(0.10));
+
+        // A budget on p99 gates it; a bare budget gates mean, p50, p95 and
+        // p99 but not the error rate; a percentile outside the four gets a
+        // row of its own.
+        let rows = compare(
+            &old,
+            &new,
+            &[Regression {
+                metric: Some(p99),
+                budget: 0.5,
+            }],
+            DEFAULT_ALPHA,
+        );
+        assert!(row(&rows, "p99").regressed(), "{rows:?}");
+        assert_eq!(rows.iter().filter(|m| m.regressed()).count(), 1);
+        let all = [
+            Regression {
+                metric: None,
+                budget: 0.05,
+            },
+            Regression {
+                metric: Some(p999),
+                budget: 0.5,
+            },
+        ];
+        let rows = compare(&old, &new, &all, DEFAULT_ALPHA);
+        for name in ["mean", "p50", "p95", "p99", "error_rate"] {
+            let budget = if name == "error_rate" {
+                None
+            } else {
+                Some(0.05)
+            };
+            assert_eq!(row(&rows, name).budget, budget, "{name}");
+        }
+        assert!(
+            row(&rows, "p99").regressed() && row(&rows, "p99.9").regressed(),
+            "{rows:#?}"
+        );
+        assert!(!row(&rows, "p50").regressed(), "{rows:?}");
     }
 
     #[test]

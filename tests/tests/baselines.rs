@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use perf_runtime::prelude::*;
 use perf_runtime::stats::Verdict;
+use perf_runtime::Metric;
 use perf_tests::panic_message;
 
 /// Busy-waits: a body whose duration is known to a microsecond.
@@ -34,7 +35,16 @@ fn run_with(dir: &Path, micros: u64, configure: impl FnOnce(PerfTest) -> PerfTes
 #[test]
 fn save_then_gate_unchanged_slower_and_slightly_slower_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let gated = |t: PerfTest| t.baseline("v1").regression_all(0.10);
+    // The gate is on the median. A spin is wall time: its mean, p95 and p99
+    // carry every time slice a busy 2-core CI machine takes away (p99 moved
+    // +17% between two runs of the same body there; with two other busy
+    // processes the mean of the 30% slower body was not even significant),
+    // so a 10% budget on them would gate the machine, not the code. Which
+    // rows a budget gates, and the tests' power on the mean and the tails,
+    // are tested on synthetic data (`perf-runtime/src/baseline.rs` and
+    // `stats.rs`); here the other rows only inform.
+    let median = Metric::from_name("p50").unwrap();
+    let gated = |t: PerfTest| t.baseline("v1").regression(median, 0.10);
 
     let saved = run_with(dir.path(), 500, |t| t.save_baseline("v1"));
     assert!(saved.passed);
@@ -58,10 +68,7 @@ fn save_then_gate_unchanged_slower_and_slightly_slower_runs() {
         .regressions()
         .map(|m| m.metric.as_str())
         .collect();
-    assert!(
-        regressed.contains(&"p50") && regressed.contains(&"mean"),
-        "{regressed:?}"
-    );
+    assert_eq!(regressed, ["p50"], "{}", slower.summary());
     let message = panic_message(|| slower.assert_passed());
     assert!(
         message.contains("regressed against baseline v1"),
