@@ -70,19 +70,17 @@ fn the_comparison_flags_a_real_difference_and_not_identical_cases() {
     assert!(p95.delta > 0.0, "slow p95: {p95:?}");
     // The same body again measures the same, within what a shared 2-core
     // machine drifts between consecutive runs (CI saw a significant 3.2%
-    // once, with the AWS stack's servers running beside it). The statistics' false-positive rate on identical distributions
-    // is tested on synthetic data in `perf-runtime/src/stats.rs`, where no
-    // machine noise blurs it.
-    // The median is held to 5%. The mean and p95 move with every time
-    // slice the machine takes away (with one other busy process the mean
-    // moved 7%), so they are held to a quarter: still far from the +100%
-    // of the slow case.
+    // once, with the AWS stack's servers running beside it): the median is
+    // held to 5%. The mean and p95 are not held at all: they carry every
+    // time slice the machine takes away, and with two other busy processes
+    // the identical case's mean came out +30% and +51% and its p95 -89%,
+    // all significant, in consecutive runs (a 500 µs spin that loses a 4 ms
+    // slice). That is the scheduler's distribution, not the code's. The
+    // statistics' false-positive rate on identical distributions is tested
+    // on synthetic data in `perf-runtime/src/stats.rs`, where no machine
+    // noise blurs it.
     let p50 = metric(2, "p50");
     assert!(p50.delta.abs() < 0.05, "fast_again p50: {p50:?}");
-    for m in ["mean", "p95"] {
-        let same = metric(2, m);
-        assert!(same.delta.abs() < 0.25, "fast_again {m}: {same:?}");
-    }
     assert!(cmp.table().contains("fast_again"));
 }
 
