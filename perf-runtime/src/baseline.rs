@@ -370,21 +370,13 @@ mod tests {
         assert_eq!(p, Path::new("/b/v1.0.0/suite/a/b.json"));
     }
 
-    /// A report whose latencies are `latencies` (nanoseconds).
+    /// A report whose latencies are `latencies` (nanoseconds), none failed.
     fn report_of(latencies: impl Iterator<Item = u64>) -> Report {
-        let mut r = crate::PerfTest::new("suite::compared")
-            .env_overrides(false)
-            .no_report_file()
-            .quiet()
-            .repeat(1)
-            .run(|_| async {})
-            .unwrap();
-        r.histogram.reset();
+        let mut h = crate::recorder::new_histogram();
         for ns in latencies {
-            r.histogram.record(ns).unwrap();
+            h.record(ns).unwrap();
         }
-        r.iterations = r.histogram.len();
-        r
+        Report::from_parts("suite::compared", h, 0, std::time::Duration::from_secs(1))
     }
 
     #[test]
