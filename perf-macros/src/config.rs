@@ -256,13 +256,13 @@ impl Config {
             }
             ("namespace", Some(v)) => {
                 let namespace = match v {
-                    Lit::Str(s) if s.value().starts_with("AWS/") => {
-                        errors.at(s.span(), "`namespace`: names starting with `AWS/` are reserved for AWS services");
-                        None
-                    }
-                    Lit::Str(s) if !s.value().trim().is_empty() && s.value().len() <= 255 => {
-                        Some(s.value())
-                    }
+                    Lit::Str(s) => match perf_spec::check_namespace(&s.value()) {
+                        Ok(()) => Some(s.value()),
+                        Err(e) => {
+                            errors.at(s.span(), format!("`namespace`: {e}"));
+                            None
+                        }
+                    },
                     _ => {
                         errors.at(
                             v.span(),

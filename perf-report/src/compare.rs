@@ -1,6 +1,7 @@
 //! `perf-report compare OLD NEW`: a benchstat-like table per test and
 //! metric, and an exit code for CI.
 
+use crate::out::outln;
 use anyhow::Result;
 use perf_runtime::baseline::{compare, Regression};
 use perf_runtime::stats::Verdict;
@@ -18,18 +19,23 @@ pub fn run(old: &str, new: &str, budget: Option<f64>, alpha: f64) -> Result<bool
         })
         .into_iter()
         .collect();
-    println!("old: {old}");
-    println!("new: {new}");
+    outln!("old: {old}");
+    outln!("new: {new}");
     if let Some(b) = budget {
-        println!(
+        outln!(
             "budget: {:.0}% on mean, p50, p95, p99 (one-sided tests, alpha {alpha})",
             b * 100.0
         );
     }
-    println!();
-    println!(
+    outln!();
+    outln!(
         "{:<44} {:<10} {:>10} {:>10} {:>8} {:>8}  verdict",
-        "test", "metric", "old", "new", "delta", "p"
+        "test",
+        "metric",
+        "old",
+        "new",
+        "delta",
+        "p"
     );
     let mut regressions = 0;
     for (name, new_report) in &new_results {
@@ -53,7 +59,7 @@ pub fn run(old: &str, new: &str, budget: Option<f64>, alpha: f64) -> Result<bool
                 }
                 v => v.to_string(),
             };
-            println!(
+            outln!(
                 "{:<44} {:<10} {:>10} {:>10} {:>8} {:>8}  {verdict}",
                 test,
                 m.metric,
@@ -65,16 +71,16 @@ pub fn run(old: &str, new: &str, budget: Option<f64>, alpha: f64) -> Result<bool
         }
     }
     for name in old_results.keys().filter(|n| !new_results.contains_key(*n)) {
-        println!("only in old: {name}");
+        outln!("only in old: {name}");
     }
     for name in new_results.keys().filter(|n| !old_results.contains_key(*n)) {
-        println!("only in new: {name}");
+        outln!("only in new: {name}");
     }
-    println!();
+    outln!();
     if regressions > 0 {
-        println!("{regressions} regression(s) beyond the budget");
+        outln!("{regressions} regression(s) beyond the budget");
     } else {
-        println!("no regression beyond the budget");
+        outln!("no regression beyond the budget");
     }
     Ok(regressions == 0)
 }

@@ -9,6 +9,7 @@
 //! writes it), the iteration count, the mean as `ns/op`, then extra metrics
 //! in Go's `value unit` form.
 
+use crate::out::outln;
 use anyhow::Result;
 
 use crate::inputs::load_all;
@@ -16,9 +17,9 @@ use crate::inputs::load_all;
 pub fn run(inputs: &[String]) -> Result<()> {
     let results = load_all(inputs)?;
     let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-    println!("goos: {}", std::env::consts::OS);
-    println!("goarch: {}", std::env::consts::ARCH);
-    println!("pkg: perf-runtime");
+    outln!("goos: {}", std::env::consts::OS);
+    outln!("goarch: {}", std::env::consts::ARCH);
+    outln!("pkg: perf-runtime");
     for (name, r) in &results {
         if r.skipped.is_some() {
             continue;
@@ -41,7 +42,7 @@ pub fn run(inputs: &[String]) -> Result<()> {
                 m.bytes_per_iter, m.allocs_per_iter
             ));
         }
-        println!("{line}");
+        outln!("{line}");
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! percentile on HdrHistogram's log axis (baseline overlaid), and latency
 //! percentiles and throughput over time.
 
+use crate::out::outln;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
@@ -26,8 +27,9 @@ pub fn run(inputs: &[String], baseline: Option<&str>, out: &Path) -> Result<()> 
     let html = render(&results, baseline.as_ref())?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let path = out.join("index.html");
-    std::fs::write(&path, html).with_context(|| format!("writing {}", path.display()))?;
-    println!("{}", path.display());
+    perf_runtime::write_atomically(&path, html.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    outln!("{}", path.display());
     Ok(())
 }
 

@@ -10,42 +10,98 @@ use perf_runtime::Report;
 /// Results by test name.
 pub type Results = BTreeMap<String, Report>;
 
-/// Reads a report or a baseline file.
-pub fn read_file(path: &Path) -> Result<Report> {
+/// What a result file holds, by its `format` field.
+fn is_shard_result(text: &str) -> bool {
+    text.contains("\"format\":\"perf-runtime-shard\"")
+        || text.contains("\"format\": \"perf-runtime-shard\"")
+}
+
+/// Reads a report or a baseline file; `Ok(None)` for a shard result (its
+/// figures reach reports through `perf-report merge`).
+pub fn read_file(path: &Path) -> Result<Option<Report>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     if text.contains("\"format\": \"perf-runtime-baseline\"")
         || text.contains("\"format\":\"perf-runtime-baseline\"")
     {
-        return Ok(perf_runtime::baseline::parse(path, &text)?.report);
+        return Ok(Some(perf_runtime::baseline::parse(path, &text)?.report));
     }
-    let mut report: Report = serde_json::from_str(&text).with_context(|| {
+    if is_shard_result(&text) {
+        return Ok(None);
+    }
+    let report: Report = serde_json::from_str(&text).with_context(|| {
         format!(
             "{} is not a perf-runtime report or baseline",
             path.display()
         )
     })?;
-    report.path = Some(path.to_owned());
-    Ok(report)
+    report
+        .check_schema()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(Some(Report {
+        path: Some(path.to_owned()),
+        ..report
+    }))
 }
 
-fn json_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+/// The files under `dir` whose names `wanted` accepts, recursively, in
+/// order. Symbolic links to directories are not followed (a link to `.`
+/// would loop forever) and anything that is not a regular file (a FIFO
+/// named `*.json` would block the read) is skipped; both are said on
+/// stderr. Hidden entries and rendered `report` directories are skipped.
+pub fn walk(dir: &Path, wanted: &dyn Fn(&str) -> bool) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    walk_into(dir, wanted, &mut out)?;
+    out.sort();
+    Ok(out)
+}
+
+fn walk_into(dir: &Path, wanted: &dyn Fn(&str) -> bool, out: &mut Vec<PathBuf>) -> Result<()> {
     for entry in
         std::fs::read_dir(dir).with_context(|| format!("reading directory {}", dir.display()))?
     {
-        let path = entry?.path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
+        let entry = entry.with_context(|| format!("reading directory {}", dir.display()))?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
         if name.starts_with('.') || name == "report" {
             continue;
         }
-        if path.is_dir() {
-            json_files(&path, out)?;
-        } else if name.ends_with(".json") && !name.ends_with("comparison.json") {
-            out.push(path);
+        // The entry itself, not what a link points at.
+        let kind = entry
+            .file_type()
+            .with_context(|| format!("reading {}", path.display()))?;
+        if kind.is_dir() {
+            walk_into(&path, wanted, out)?;
+            continue;
         }
+        if !wanted(&name) {
+            continue;
+        }
+        let target = if kind.is_symlink() {
+            std::fs::metadata(&path).ok()
+        } else {
+            entry.metadata().ok()
+        };
+        match target {
+            Some(m) if m.is_file() => out.push(path),
+            Some(m) if m.is_dir() => eprintln!(
+                "perf-report: skipping {}: a link to a directory (links are not followed)",
+                path.display()
+            ),
+            _ => eprintln!(
+                "perf-report: skipping {}: not a regular file",
+                path.display()
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// A file given by name must be a regular file (a FIFO would block).
+pub fn check_regular(path: &Path) -> Result<()> {
+    let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    if !meta.is_file() {
+        bail!("{} is not a regular file", path.display());
     }
     Ok(())
 }
@@ -68,16 +124,25 @@ pub fn load(input: &str) -> Result<Results> {
     } else {
         bail!("{input:?} does not exist");
     };
-    let mut files = Vec::new();
-    if path.is_dir() {
-        json_files(&path, &mut files)?;
-        files.sort();
+    let files = if path.is_dir() {
+        walk(&path, &|name| {
+            name.ends_with(".json") && !name.ends_with("comparison.json")
+        })?
     } else {
-        files.push(path.clone());
-    }
+        check_regular(&path)?;
+        vec![path.clone()]
+    };
     let mut results = Results::new();
     for file in files {
-        let report = read_file(&file)?;
+        let Some(report) = read_file(&file)? else {
+            if file == path {
+                bail!(
+                    "{} is a shard result: merge the shards with `perf-report merge` first",
+                    file.display()
+                );
+            }
+            continue;
+        };
         if let Some(previous) = results.insert(report.name.clone(), report) {
             bail!("{} holds two results for {}", path.display(), previous.name);
         }

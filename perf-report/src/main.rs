@@ -17,6 +17,7 @@ mod gobench;
 mod html;
 mod inputs;
 mod merge;
+mod out;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,7 +49,7 @@ enum Command {
         #[arg(long, value_parser = parse_budget)]
         max_regression: Option<f64>,
         /// Significance level of the one-sided tests.
-        #[arg(long, default_value_t = perf_runtime::stats::DEFAULT_ALPHA)]
+        #[arg(long, default_value_t = perf_runtime::stats::DEFAULT_ALPHA, value_parser = perf_runtime::parse_alpha)]
         alpha: f64,
     },
     /// Render `index.html` with latency distributions, timelines, threshold

@@ -2,6 +2,7 @@
 //! the reports a single machine would have written, with the thresholds
 //! judged once on the merged data.
 
+use crate::out::outln;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -21,9 +22,9 @@ pub fn load(inputs: &[String]) -> Result<Vec<ShardResult>> {
         }
         let path = Path::new(input);
         if path.is_dir() {
-            let mut files = Vec::new();
-            result_files(path, &mut files)?;
-            files.sort();
+            let files = crate::inputs::walk(path, &|name| {
+                name.ends_with(".json") && name.contains(".shard-")
+            })?;
             if files.is_empty() {
                 bail!(
                     "no shard results (*.shard-I-of-N.json) in {}",
@@ -33,7 +34,8 @@ pub fn load(inputs: &[String]) -> Result<Vec<ShardResult>> {
             for f in files {
                 all.push(ShardResult::read(&f).map_err(anyhow::Error::msg)?);
             }
-        } else if path.is_file() {
+        } else if path.exists() {
+            crate::inputs::check_regular(path)?;
             all.push(ShardResult::read(path).map_err(anyhow::Error::msg)?);
         } else {
             bail!("{input:?} does not exist");
@@ -63,22 +65,6 @@ fn read_s3(url: &str) -> Result<Vec<ShardResult>> {
 #[cfg(not(feature = "s3"))]
 fn read_s3(url: &str) -> Result<Vec<ShardResult>> {
     bail!("{url}: this perf-report was built without its `s3` feature")
-}
-
-fn result_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let path = entry?.path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        if path.is_dir() {
-            result_files(&path, out)?;
-        } else if name.ends_with(".json") && name.contains(".shard-") && !name.starts_with('.') {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 /// Merges per test; every test's shards must all be there exactly once.
@@ -115,14 +101,14 @@ pub fn run(inputs: &[String], out: &Path, html: Option<&Path>) -> Result<bool> {
         let path = perf_runtime::report_path(out, &report.name);
         report.path = Some(path.clone());
         after.finish(&mut report, &baselines, Some(&path), &env, |summary| {
-            println!("{summary}");
+            outln!("{summary}");
         })?;
         written.push(path.display().to_string());
         passed &= report.passed;
     }
     if let Some(dir) = html {
         crate::html::run(&written, None, dir)?;
-        println!("html: {}", dir.join("index.html").display());
+        outln!("html: {}", dir.join("index.html").display());
     }
     Ok(passed)
 }

@@ -39,7 +39,7 @@ pub struct AfterRun {
 /// [`AfterRun::judge`] and [`AfterRun::publish`] read when the test allows
 /// environment overrides.
 pub fn process_env(var: &str) -> Option<String> {
-    std::env::var(var).ok().filter(|v| !v.is_empty())
+    crate::env::process(var)
 }
 
 impl AfterRun {
@@ -58,10 +58,10 @@ impl AfterRun {
         let compare_with = env("PERF_BASELINE")
             .or_else(|| env("PERFORMANCE_TEST_BASELINE_VERSION"))
             .or(self.baseline.clone());
-        let required =
-            env("PERF_REQUIRE_BASELINE").is_some_and(|v| !matches!(v.trim(), "0" | "false" | "no"));
+        let required = crate::env::flag(env, "PERF_REQUIRE_BASELINE")?.unwrap_or(false);
+        let alpha = crate::env::alpha(env, crate::stats::DEFAULT_ALPHA)?;
         if let Some(version) = compare_with {
-            let comparison = self.compare(report, dir, &version, required)?;
+            let comparison = self.compare(report, dir, &version, required, alpha)?;
             if comparison.regressions().next().is_some()
                 || (comparison.missing.is_some() && required)
             {
@@ -109,8 +109,12 @@ impl AfterRun {
         dir: &Path,
         version: &str,
         required: bool,
+        alpha: f64,
     ) -> Result<BaselineComparison, Error> {
         let path = baseline::baseline_path(dir, version, &report.name)?;
+        // Recorded relative to the baseline directory: reports and saved
+        // baselines are shared and committed, a home directory is not.
+        let shown = path.strip_prefix(dir).unwrap_or(&path).to_owned();
         let Some(old) = baseline::load(&path)? else {
             let how = format!("save one with PERF_SAVE_BASELINE={version} cargo test");
             let consequence = if required {
@@ -120,19 +124,31 @@ impl AfterRun {
             };
             return Ok(BaselineComparison {
                 version: version.to_owned(),
-                path: path.clone(),
                 missing: Some(format!(
-                    "no baseline {version} for this test (looked for {}); {how}; {consequence}",
-                    path.display()
+                    "no baseline {version} for this test (looked for {} in the baseline directory); {how}; {consequence}",
+                    shown.display()
                 )),
+                path: shown,
                 metrics: Vec::new(),
             });
         };
+        if old.report.name != report.name {
+            // Two test names that once mapped to one file, or a file
+            // copied by hand: comparing would judge one test by another.
+            return Err(baseline::BaselineError::Invalid {
+                path,
+                reason: format!(
+                    "it was saved for test `{}`, not for `{}`; save a baseline for this test with PERF_SAVE_BASELINE={version} cargo test",
+                    old.report.name, report.name
+                ),
+            }
+            .into());
+        }
         Ok(BaselineComparison {
             version: version.to_owned(),
-            path,
+            path: shown,
             missing: None,
-            metrics: baseline::compare(&old.report, report, &self.regressions, baseline::alpha()),
+            metrics: baseline::compare(&old.report, report, &self.regressions, alpha),
         })
     }
 
@@ -160,7 +176,7 @@ impl AfterRun {
         if targets.is_empty() {
             return Ok(());
         }
-        let namespace = env("PERF_NAMESPACE")
+        let namespace = crate::env::namespace(env)?
             .or(self.namespace.clone())
             .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
         let mut export = MetricsExport::new(namespace);

@@ -17,9 +17,7 @@ use perf_spec::Metric;
 use serde::{Deserialize, Serialize};
 
 use crate::report::{report_path, Report};
-use crate::stats::{
-    mann_whitney_greater, proportion_greater, quantile_greater, MetricComparison, DEFAULT_ALPHA,
-};
+use crate::stats::{mann_whitney_greater, proportion_greater, quantile_greater, MetricComparison};
 
 /// Identifies a baseline file.
 pub const BASELINE_FORMAT: &str = "perf-runtime-baseline";
@@ -216,8 +214,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Baseline, BaselineError> {
             "written in baseline format {version} by a newer perf-runtime; this one reads format {BASELINE_FORMAT_VERSION}"
         )));
     }
-    serde_json::from_value(value)
-        .map_err(|e| invalid(format!("does not match baseline format {version}: {e}")))
+    let baseline: Baseline = serde_json::from_value(value)
+        .map_err(|e| invalid(format!("does not match baseline format {version}: {e}")))?;
+    baseline.report.check_schema().map_err(invalid)?;
+    Ok(baseline)
 }
 
 /// A regression budget: `p95 regression < "10%"`, or for every compared
@@ -266,7 +266,7 @@ const COMPARED: [&str; 4] = ["mean", "p50", "p95", "p99"];
 pub struct BaselineComparison {
     /// The baseline's version.
     pub version: String,
-    /// Its file.
+    /// Its file, relative to the baseline directory (`v1.0.0/suite/test.json`).
     pub path: PathBuf,
     /// `Some(message)` when there was no baseline to compare with.
     pub missing: Option<String>,
@@ -344,19 +344,10 @@ pub fn compare(
     rows
 }
 
-/// The significance level: `PERF_ALPHA`, else 0.05.
-pub(crate) fn alpha() -> f64 {
-    std::env::var("PERF_ALPHA")
-        .ok()
-        .and_then(|a| a.parse().ok())
-        .filter(|a| *a > 0.0 && *a < 1.0)
-        .unwrap_or(DEFAULT_ALPHA)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::Verdict;
+    use crate::stats::{Verdict, DEFAULT_ALPHA};
 
     #[test]
     fn version_names_cannot_escape() {

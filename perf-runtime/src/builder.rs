@@ -331,7 +331,8 @@ impl PerfTest {
     fn resolve(&self) -> Result<LoadShape, Error> {
         let mut load = self.load.clone();
         if self.env_overrides {
-            env::apply(&mut load, &|k| std::env::var(k).ok())?;
+            env::check(&env::process)?;
+            env::apply(&mut load, &env::process)?;
         }
         if load.is_open()
             && !self.workers_set

@@ -79,19 +79,7 @@ pub(crate) fn apply(
     }
     if load.is_open() {
         if let Some((var, value)) = read(&["PERF_RATE"]) {
-            let rate = perf_spec::parse_rate(&value).map_err(|reason| Error::Env {
-                var: var.clone(),
-                value: value.clone(),
-                reason,
-            })?;
-            if rate == 0.0 {
-                return Err(Error::Env {
-                    var,
-                    value,
-                    reason: "the rate must be positive".into(),
-                });
-            }
-            load.rate = Some(rate);
+            load.rate = Some(rate(&value)?);
             load.overrides.push(format!("{var}={value}"));
         }
         if let Some((var, value)) = read(&["PERF_PROFILE"]) {
@@ -131,6 +119,36 @@ fn positive(var: &str, value: &str, what: &str) -> Result<u64, Error> {
     }
 }
 
+/// A non-empty variable of the process environment: the lookup every
+/// `PERF_*` reader takes in real runs (tests pass a map instead).
+pub(crate) fn process(var: &str) -> Option<String> {
+    std::env::var(var).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn env_error(var: &str, value: &str, reason: impl Into<String>) -> Error {
+    Error::Env {
+        var: var.to_owned(),
+        value: value.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// An on/off variable read through `get`: `None` when unset or empty.
+pub(crate) fn flag(get: &dyn Fn(&str) -> Option<String>, var: &str) -> Result<Option<bool>, Error> {
+    let Some(value) = get(var) else {
+        return Ok(None);
+    };
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(Some(true)),
+        "" | "0" | "false" | "no" | "off" => Ok(Some(false)),
+        _ => Err(env_error(
+            var,
+            &value,
+            "expected a true value (1, true, yes, on) or a false one (0, false, no, off)",
+        )),
+    }
+}
+
 /// Reads an on/off environment variable such as the original framework's
 /// `LOAD_TEST`: `1`, `true`, `yes`, `on` (any case) are on; unset, empty,
 /// `0`, `false`, `no`, `off` are off; anything else is an error naming the
@@ -143,17 +161,82 @@ fn positive(var: &str, value: &str, what: &str) -> Result<u64, Error> {
 /// # let _ = repeat;
 /// ```
 pub fn env_flag(var: &str) -> Result<bool, Error> {
-    let value = std::env::var(var).unwrap_or_default();
-    match value.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "" | "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(Error::Env {
-            var: var.to_owned(),
-            value,
-            reason: "expected a true value (1, true, yes, on) or a false one (0, false, no, off)"
-                .into(),
-        }),
+    flag(&process, var).map(|on| on.unwrap_or(false))
+}
+
+/// The significance level of baseline comparisons: `PERF_ALPHA`, a number
+/// in (0, 0.5], else `default`.
+pub(crate) fn alpha(get: &dyn Fn(&str) -> Option<String>, default: f64) -> Result<f64, Error> {
+    match get("PERF_ALPHA") {
+        None => Ok(default),
+        Some(v) => perf_spec::parse_alpha(&v).map_err(|r| env_error("PERF_ALPHA", &v, r)),
     }
+}
+
+/// Where summaries go (`PERF_SUMMARY`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SummaryMode {
+    /// Straight to the process's stderr (the default; also `stderr`).
+    Stderr,
+    /// Through the test harness's captured stdout.
+    Captured,
+    /// Nowhere.
+    Never,
+}
+
+/// `PERF_SUMMARY`: `stderr` (default), `captured` or `never`.
+pub(crate) fn summary_mode(get: &dyn Fn(&str) -> Option<String>) -> Result<SummaryMode, Error> {
+    let Some(value) = get("PERF_SUMMARY") else {
+        return Ok(SummaryMode::Stderr);
+    };
+    match value.trim().to_ascii_lowercase().as_str() {
+        "stderr" | "always" => Ok(SummaryMode::Stderr),
+        "captured" => Ok(SummaryMode::Captured),
+        "never" => Ok(SummaryMode::Never),
+        _ => Err(env_error(
+            "PERF_SUMMARY",
+            &value,
+            "expected `stderr` (the default), `captured` or `never`",
+        )),
+    }
+}
+
+/// `PERF_NAMESPACE`, checked as the attribute checks `namespace`.
+pub(crate) fn namespace(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<String>, Error> {
+    match get("PERF_NAMESPACE") {
+        None => Ok(None),
+        Some(v) => match perf_spec::check_namespace(&v) {
+            Ok(()) => Ok(Some(v)),
+            Err(r) => Err(env_error("PERF_NAMESPACE", &v, r)),
+        },
+    }
+}
+
+/// Checks, before a run, every `PERF_*` variable that is only read after
+/// it (so that a typo fails at once, not after a long run) or that this
+/// test ignores (`PERF_RATE` on a closed-model test): one error form,
+/// `environment variable X="v": …`.
+pub(crate) fn check(get: &dyn Fn(&str) -> Option<String>) -> Result<(), Error> {
+    flag(get, "PERF_PROGRESS")?;
+    flag(get, "PERF_REQUIRE_BASELINE")?;
+    summary_mode(get)?;
+    alpha(get, 0.05)?;
+    namespace(get)?;
+    if let Some(v) = get("PERF_RATE") {
+        rate(&v)?;
+    }
+    if let Some(v) = get("PERF_PUBLISH") {
+        perf_spec::parse_publish_targets(&v).map_err(|r| env_error("PERF_PUBLISH", &v, r))?;
+    }
+    Ok(())
+}
+
+fn rate(value: &str) -> Result<f64, Error> {
+    let rate = perf_spec::parse_rate(value).map_err(|r| env_error("PERF_RATE", value, r))?;
+    if rate == 0.0 {
+        return Err(env_error("PERF_RATE", value, "the rate must be positive"));
+    }
+    Ok(rate)
 }
 
 /// Whether this runs in CI (`CI` set to anything but empty, `0` or `false`,
@@ -237,5 +320,77 @@ mod tests {
             e.contains("PERF_REPEAT=10") && e.contains("PERF_DURATION"),
             "{e}"
         );
+    }
+
+    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned().filter(|v| !v.trim().is_empty())
+    }
+
+    #[test]
+    fn every_variable_fails_the_same_way_on_a_bad_value() {
+        for (var, value) in [
+            ("PERF_REQUIRE_BASELINE", "maybe"),
+            ("PERF_PROGRESS", "yes please"),
+            ("PERF_SUMMARY", "nevr"),
+            ("PERF_ALPHA", "lots"),
+            ("PERF_ALPHA", "NaN"),
+            ("PERF_ALPHA", "2"),
+            ("PERF_NAMESPACE", "AWS/x"),
+            ("PERF_RATE", "lots"),
+            ("PERF_PUBLISH", "stdout"),
+        ] {
+            let e = check(&lookup(&[(var, value)])).unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!("environment variable {var}={value:?}: ")),
+                "{e}"
+            );
+        }
+        let long = "n".repeat(300);
+        assert!(check(&lookup(&[("PERF_NAMESPACE", &long)])).is_err());
+        check(&lookup(&[
+            ("PERF_SUMMARY", "captured"),
+            ("PERF_PROGRESS", "1"),
+            ("PERF_ALPHA", "0.01"),
+            ("PERF_RATE", "500/s"),
+        ]))
+        .unwrap();
+    }
+
+    #[test]
+    fn false_words_mean_false_in_any_case() {
+        for off in ["off", "OFF", "False", "No", "0"] {
+            let get = lookup(&[("PERF_REQUIRE_BASELINE", off)]);
+            assert_eq!(
+                flag(&get, "PERF_REQUIRE_BASELINE").unwrap(),
+                Some(false),
+                "{off}"
+            );
+        }
+        for on in ["ON", "True", "yes", "1"] {
+            let get = lookup(&[("PERF_REQUIRE_BASELINE", on)]);
+            assert_eq!(
+                flag(&get, "PERF_REQUIRE_BASELINE").unwrap(),
+                Some(true),
+                "{on}"
+            );
+        }
+        assert_eq!(flag(&lookup(&[]), "PERF_REQUIRE_BASELINE").unwrap(), None);
+        assert_eq!(alpha(&lookup(&[]), 0.05).unwrap(), 0.05);
+        assert_eq!(
+            summary_mode(&lookup(&[("PERF_SUMMARY", "Never")])).unwrap(),
+            SummaryMode::Never
+        );
+    }
+
+    #[test]
+    fn a_bad_rate_fails_a_closed_model_test_too() {
+        // apply leaves closed-model tests alone; check still refuses it.
+        let l = apply_with(&[("PERF_RATE", "lots")]).unwrap();
+        assert_eq!(l.rate, None);
+        assert!(check(&lookup(&[("PERF_RATE", "lots")])).is_err());
     }
 }

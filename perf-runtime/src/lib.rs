@@ -38,6 +38,7 @@ pub mod aws;
 pub mod baseline;
 mod builder;
 pub mod cases;
+mod codec;
 mod ctx;
 mod env;
 mod error;
@@ -67,12 +68,13 @@ pub use load::{LoadShape, Stop, Warmup, DEFAULT_OPEN_POOL, DEFAULT_REPEAT};
 pub use outcome::IntoOutcome;
 pub use perf_macros::perf_test;
 pub use perf_spec::{
-    format_duration, parse_duration, parse_rate, Metric, Op, Percentile, Profile, Stage,
+    format_duration, parse_alpha, parse_duration, parse_rate, Metric, Op, Percentile, Profile,
+    Stage,
 };
 pub use recorder::{ErrorCount, ErrorKind, ErrorSample};
 pub use report::{
-    report_path, CustomStats, LatencyStats, PercentileValue, Report, TagStats, WarmupStats,
-    REPORT_SCHEMA_VERSION,
+    file_name_part, report_path, write_atomically, CustomStats, LatencyStats, PercentileValue,
+    Report, TagStats, WarmupStats, REPORT_SCHEMA_VERSION,
 };
 pub use sla::{PerformanceSLA, SlaViolation};
 pub use table::{Benchmark, Outliers, TableReport, TableTest, DEFAULT_PARALLEL_WORKERS};

@@ -65,8 +65,11 @@ impl Monitor {
         shared: Arc<Shared>,
         start: Instant,
     ) -> Monitor {
-        let forced = std::env::var("PERF_PROGRESS")
-            .is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
+        // Checked before the run (`env::check`).
+        let forced = crate::env::flag(&crate::env::process, "PERF_PROGRESS")
+            .ok()
+            .flatten()
+            .unwrap_or(false);
         let display = if std::io::stderr().is_terminal() {
             Display::Bar(None)
         } else if forced {

@@ -49,8 +49,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::Engine;
-use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use hdrhistogram::{Counter, Histogram};
 use serde::{Deserialize, Serialize};
 
@@ -461,23 +459,12 @@ pub struct EncodedHistogram(pub String);
 impl EncodedHistogram {
     /// Encodes a histogram.
     pub fn encode<T: Counter>(h: &Histogram<T>) -> EncodedHistogram {
-        let mut bytes = Vec::new();
-        V2DeflateSerializer::new()
-            .serialize(h, &mut bytes)
-            .expect("serialising a histogram into memory cannot fail");
-        EncodedHistogram(base64::engine::general_purpose::STANDARD.encode(bytes))
+        EncodedHistogram(crate::codec::encode(h))
     }
 
-    /// Decodes it (auto-resizing).
+    /// Decodes it (auto-resizing), within the codec's bounds.
     pub fn decode<T: Counter>(&self) -> Result<Histogram<T>, String> {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(&self.0)
-            .map_err(|e| format!("a histogram is not base64: {e}"))?;
-        let mut h: Histogram<T> = Deserializer::new()
-            .deserialize(&mut bytes.as_slice())
-            .map_err(|e| format!("a histogram does not decode: {e:?}"))?;
-        h.auto(true);
-        Ok(h)
+        crate::codec::decode(&self.0)
     }
 }
 
@@ -772,6 +759,153 @@ pub enum MergeError {
     /// A result's data does not decode.
     #[error("{0}")]
     Corrupt(String),
+    /// A result disagrees with itself or with the other shards.
+    #[error("{source_name}: `{field}` {reason}")]
+    Inconsistent {
+        /// Where the odd result came from.
+        source_name: String,
+        /// The field at fault.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// How far apart shard starts may be beyond the run's own length: shards
+/// share a `PERF_START_AT`, so they start within a second or two of each
+/// other; a minute leaves room for a slow scheduler and rules out a clock
+/// that is off by hours or a start field of 0.
+pub const START_SLACK: Duration = Duration::from_secs(60);
+
+/// The longest timeline a merge accepts, in seconds (24 hours): each second
+/// holds a histogram of its own (a few KiB), so a longer one is either a
+/// forged file or a run better split into several.
+pub const MAX_TIMELINE_SECONDS: usize = 86_400;
+
+/// Checks one result on its own: its shard, its counts, its timeline.
+fn check_result(r: &ShardResult) -> Result<(), MergeError> {
+    let bad = |field: &'static str, reason: String| MergeError::Inconsistent {
+        source_name: r.name_for_errors(),
+        field,
+        reason,
+    };
+    Shard::new(r.shard.index, r.shard.total).map_err(|e| bad("shard", e))?;
+    let d = &r.data;
+    if d.errors > d.iterations {
+        return Err(bad(
+            "errors",
+            format!("is {} but only {} iterations ran", d.errors, d.iterations),
+        ));
+    }
+    if d.timeouts.saturating_add(d.panics) > d.errors {
+        return Err(bad(
+            "timeouts",
+            format!(
+                "{} timeouts and {} panics are more than the {} errors",
+                d.timeouts, d.panics, d.errors
+            ),
+        ));
+    }
+    if r.elapsed_ns > MAX_TIMELINE_SECONDS as u64 * 1_000_000_000 {
+        return Err(bad(
+            "elapsed_ns",
+            format!("is {}, over the limit of 24 h", r.elapsed_ns),
+        ));
+    }
+    if d.timeline.len() > MAX_TIMELINE_SECONDS {
+        return Err(bad(
+            "timeline",
+            format!(
+                "has {} seconds, over the limit of {MAX_TIMELINE_SECONDS} (24 h)",
+                d.timeline.len()
+            ),
+        ));
+    }
+    let (in_seconds, errors_in_seconds) = d.timeline.iter().fold((0u64, 0u64), |(i, e), s| {
+        (i.saturating_add(s.iterations), e.saturating_add(s.errors))
+    });
+    if in_seconds > d.iterations || errors_in_seconds > d.errors {
+        return Err(bad(
+            "timeline",
+            format!(
+                "counts {in_seconds} iterations ({errors_in_seconds} failed) but the shard ran {} ({} failed)",
+                d.iterations, d.errors
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Every shard must be a part of the same test: the same declared load,
+/// thresholds and after-run settings as the first.
+fn check_same_test(first: &ShardResult, r: &ShardResult) -> Result<(), MergeError> {
+    let bad = |field: &'static str, what: String| MergeError::Inconsistent {
+        source_name: r.name_for_errors(),
+        field,
+        reason: format!(
+            "differs from {}'s ({what}): the shards come from different versions of the test",
+            first.name_for_errors()
+        ),
+    };
+    let load = |l: &LoadShape| {
+        let mut l = l.clone();
+        l.overrides.clear();
+        l.shard = None;
+        l
+    };
+    if load(&first.declared) != load(&r.declared) {
+        return Err(bad(
+            "declared",
+            format!("{:?} against {:?}", r.declared, first.declared),
+        ));
+    }
+    if first.thresholds != r.thresholds {
+        let text = |t: &[SavedThreshold]| {
+            t.iter()
+                .map(|t| t.text.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Err(bad(
+            "thresholds",
+            format!(
+                "[{}] against [{}]",
+                text(&r.thresholds),
+                text(&first.thresholds)
+            ),
+        ));
+    }
+    if first.after != r.after {
+        return Err(bad("after", "baseline or publishing settings".into()));
+    }
+    Ok(())
+}
+
+/// Shard starts may differ by the run's length plus [`START_SLACK`] at most.
+fn check_starts(results: &[ShardResult]) -> Result<(), MergeError> {
+    let longest = results.iter().map(|r| r.elapsed_ns).max().unwrap_or(0);
+    let allowed = longest.saturating_add(START_SLACK.as_nanos() as u64);
+    // The shard furthest from the median start is the odd one.
+    let mut starts: Vec<u64> = results.iter().map(|r| r.started_at_unix_ns).collect();
+    starts.sort_unstable();
+    let median = starts[starts.len() / 2];
+    for r in results {
+        let off = r.started_at_unix_ns.abs_diff(median);
+        if off > allowed {
+            return Err(MergeError::Inconsistent {
+                source_name: r.name_for_errors(),
+                field: "started_at_unix_ns",
+                reason: format!(
+                    "is {} from the other shards' start, more than the run's length ({}) plus {} of slack: \
+                     its clock is off, or it belongs to another run",
+                    perf_spec::format_duration(Duration::from_nanos(off)),
+                    perf_spec::format_duration(Duration::from_nanos(longest)),
+                    perf_spec::format_duration(START_SLACK)
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Merges the results of every shard of one test into the report a
@@ -780,6 +914,7 @@ pub fn merge(mut results: Vec<ShardResult>) -> Result<Report, MergeError> {
     let first = results.first().ok_or(MergeError::Empty)?;
     let (name, total) = (first.name.clone(), first.shard.total);
     for r in &results {
+        check_result(r)?;
         if r.name != name {
             return Err(MergeError::MixedTests {
                 first: name,
@@ -817,6 +952,10 @@ pub fn merge(mut results: Vec<ShardResult>) -> Result<Report, MergeError> {
             have: results.len(),
         });
     }
+    for r in &results[1..] {
+        check_same_test(&results[0], r)?;
+    }
+    check_starts(&results)?;
     let corrupt =
         |r: &ShardResult, e: String| MergeError::Corrupt(format!("{}: {e}", r.name_for_errors()));
     let thresholds = results[0]
@@ -833,7 +972,7 @@ pub fn merge(mut results: Vec<ShardResult>) -> Result<Report, MergeError> {
         .unwrap_or(0);
     let end = results
         .iter()
-        .map(|r| r.started_at_unix_ns + r.elapsed_ns)
+        .map(|r| r.started_at_unix_ns.saturating_add(r.elapsed_ns))
         .max()
         .unwrap_or(0);
     let mut merged = Recorded::empty(results.iter().any(|r| r.data.service.is_some()));
@@ -945,12 +1084,16 @@ impl Recorded {
             let second = Second::from_parts(s.latency.decode()?, s.iterations, s.errors, s.dropped);
             self.timeline.add(offset + i as u32, &second);
         }
-        self.iterations += d.iterations;
-        self.errors += d.errors;
-        self.timeouts += d.timeouts;
-        self.panics += d.panics;
-        self.saturated += d.saturated;
-        self.dropped += d.dropped;
+        let sum = |a: u64, b: u64, what: &str| {
+            a.checked_add(b)
+                .ok_or_else(|| format!("`{what}` adds up to more than {}", u64::MAX))
+        };
+        self.iterations = sum(self.iterations, d.iterations, "iterations")?;
+        self.errors = sum(self.errors, d.errors, "errors")?;
+        self.timeouts = sum(self.timeouts, d.timeouts, "timeouts")?;
+        self.panics = sum(self.panics, d.panics, "panics")?;
+        self.saturated = sum(self.saturated, d.saturated, "saturated")?;
+        self.dropped = sum(self.dropped, d.dropped, "dropped")?;
         for e in &d.error_counts {
             match self
                 .error_counts
@@ -1263,5 +1406,127 @@ mod tests {
         assert_eq!(report.error_classes["throttle"], 5);
         assert_eq!(report.error_counts[0].count, 5);
         assert!(report.thresholds[1].passed, "{:?}", report.thresholds[1]);
+    }
+
+    /// Merges `results`, expecting an `Inconsistent` error about `field`
+    /// that names `source`.
+    fn refused(results: Vec<ShardResult>, field: &str, source: &str) -> String {
+        match merge(results) {
+            Err(e @ MergeError::Inconsistent { .. }) => {
+                let text = e.to_string();
+                assert!(
+                    text.contains(&format!("`{field}`")) && text.contains(source),
+                    "{text}"
+                );
+                text
+            }
+            Err(e) => panic!("expected an inconsistency in {field}, got: {e}"),
+            Ok(_) => panic!("merged though {field} was wrong"),
+        }
+    }
+
+    fn named(mut r: ShardResult, source: &str) -> ShardResult {
+        r.source = Some(source.into());
+        r
+    }
+
+    #[test]
+    fn shards_outside_their_total_are_refused() {
+        let ms = 1_000_000;
+        let pair = || {
+            (
+                named(synthetic(1, 1_000, &[(10, ms)], 0), "one"),
+                named(synthetic(2, 1_000, &[(10, ms)], 0), "two"),
+            )
+        };
+        let (one, two) = pair();
+        let mut extra = named(two.clone(), "copy");
+        extra.shard = Shard { index: 3, total: 2 };
+        let e = refused(vec![one, two, extra], "shard", "copy");
+        assert!(e.contains("3/2"), "{e}");
+        for (index, total) in [(0, 2), (1, 0)] {
+            let (mut one, two) = pair();
+            one.shard = Shard { index, total };
+            refused(vec![one, two], "shard", "one");
+        }
+    }
+
+    #[test]
+    fn counts_that_cannot_be_are_refused() {
+        let ms = 1_000_000;
+        let one = || named(synthetic(1, 1_000, &[(10, ms)], 0), "one");
+        let two = || named(synthetic(2, 1_000, &[(10, ms)], 0), "two");
+        // More errors than iterations.
+        let mut bad = two();
+        bad.data.errors = 25;
+        refused(vec![one(), bad], "errors", "two");
+        // Counts that wrap when added.
+        let (mut a, mut b) = (one(), two());
+        for r in [&mut a, &mut b] {
+            r.data.iterations = u64::MAX;
+        }
+        match merge(vec![a, b]) {
+            Err(MergeError::Corrupt(e)) => {
+                assert!(e.contains("iterations") && e.contains("two"), "{e}")
+            }
+            other => panic!("{:?}", other.map(|r| r.iterations)),
+        }
+        // A timeline that counts more than the shard ran.
+        let mut bad = two();
+        bad.data.iterations = 5;
+        refused(vec![one(), bad], "timeline", "two");
+        // A timeline longer than the limit: refused before it is decoded.
+        let mut bad = two();
+        let second = bad.data.timeline[0].clone();
+        bad.data.timeline = vec![second; MAX_TIMELINE_SECONDS + 1];
+        refused(vec![one(), bad], "timeline", "two");
+    }
+
+    #[test]
+    fn shards_of_different_tests_are_refused() {
+        let ms = 1_000_000;
+        let one = named(synthetic(1, 1_000, &[(10, ms)], 0), "one");
+        let mut two = named(synthetic(2, 1_000, &[(10, ms)], 0), "two");
+        two.declared.workers = 7;
+        refused(vec![one.clone(), two], "declared", "two");
+        let mut two = named(synthetic(2, 1_000, &[(10, ms)], 0), "two");
+        two.thresholds.pop();
+        let e = refused(vec![one.clone(), two], "thresholds", "two");
+        assert!(e.contains("p95"), "{e}");
+        let mut two = named(synthetic(2, 1_000, &[(10, ms)], 0), "two");
+        two.after.baseline = Some("v2".into());
+        refused(vec![one, two], "after", "two");
+    }
+
+    #[test]
+    fn a_clock_that_is_off_is_named_not_allocated_for() {
+        let ms = 1_000_000;
+        let shards = |skew_of_third: i64| {
+            (1..=4)
+                .map(|i| {
+                    let start = if i == 3 {
+                        1_000_000 + skew_of_third
+                    } else {
+                        1_000_000
+                    };
+                    let mut r = named(
+                        synthetic(1, start as u64, &[(10, ms); 3], 0),
+                        &format!("s{i}"),
+                    );
+                    r.shard = Shard { index: i, total: 4 };
+                    r
+                })
+                .collect::<Vec<_>>()
+        };
+        // Within the run's length plus the slack: fine.
+        assert_eq!(merge(shards(30)).unwrap().iterations, 120);
+        for skew in [-1_000_000, 86_400, 30 * 86_400] {
+            let e = refused(shards(skew), "started_at_unix_ns", "s3");
+            assert!(e.contains("clock is off"), "{e}");
+        }
+        // A start of 0 (the epoch) in one shard of four.
+        let mut all = shards(0);
+        all[2].started_at_unix_ns = 0;
+        refused(all, "started_at_unix_ns", "s3");
     }
 }

@@ -23,7 +23,10 @@ pub use fraction::{check_fraction, parse_fraction, FractionError};
 pub use load::{
     check_stages, parse_rate, stages_duration, Profile, Stage, ENDURANCE_FACTOR, PROFILE_NAMES,
 };
-pub use publish::{parse_publish_target, parse_publish_targets, PublishTarget};
+pub use publish::{
+    check_namespace, parse_alpha, parse_publish_target, parse_publish_targets, PublishTarget,
+    MAX_NAMESPACE_LEN,
+};
 pub use size::{format_size, parse_size};
 pub use suggest::closest;
 pub use threshold::{
