@@ -77,11 +77,32 @@ pub(crate) fn positive_duration(value: &Lit, key: &str, errors: &mut Errors) -> 
 }
 
 pub(crate) fn number(value: &Lit, errors: &mut Errors) -> Option<f64> {
-    match value {
+    let n = match value {
         Lit::Int(i) => i.base10_parse::<f64>().map_err(|e| errors.push(e)).ok(),
         Lit::Float(f) => f.base10_parse::<f64>().map_err(|e| errors.push(e)).ok(),
         _ => None,
+    }?;
+    if !n.is_finite() {
+        errors.at(
+            value.span(),
+            "this number is too large to be finite: give a finite number",
+        );
+        return None;
     }
+    Some(n)
+}
+
+/// `positive_int`, at most `max`.
+fn bounded_int(value: &Lit, key: &str, what: &str, max: u64, errors: &mut Errors) -> Option<u64> {
+    let n = positive_int(value, key, what, errors)?;
+    if n > max {
+        errors.at(
+            value.span(),
+            format!("`{key} = {n}` is over the limit of {max} {what}"),
+        );
+        return None;
+    }
+    Some(n)
 }
 
 fn rate_lit(value: &Lit, errors: &mut Errors) -> Option<f64> {
@@ -98,6 +119,13 @@ fn rate_lit(value: &Lit, errors: &mut Errors) -> Option<f64> {
             return None;
         }
     };
+    if rate < 0.0 {
+        errors.at(
+            value.span(),
+            "`rate` is iterations per second: it cannot be negative",
+        );
+        return None;
+    }
     Some(rate)
 }
 
@@ -183,7 +211,7 @@ impl Config {
         };
         match (name.as_str(), lit) {
             ("workers", Some(v)) => {
-                let n = positive_int(v, &name, "workers", errors);
+                let n = bounded_int(v, &name, "workers", perf_spec::MAX_WORKERS, errors);
                 set_once(&mut self.workers, key, n, errors)
             }
             ("repeat", Some(v)) => {
@@ -191,7 +219,7 @@ impl Config {
                 set_once(&mut self.repeat, key, n, errors)
             }
             ("worker_threads", Some(v)) => {
-                let n = positive_int(v, &name, "threads", errors);
+                let n = bounded_int(v, &name, "threads", perf_spec::MAX_WORKER_THREADS, errors);
                 set_once(&mut self.worker_threads, key, n, errors)
             }
             ("duration", Some(v)) => {
@@ -399,6 +427,21 @@ impl Config {
         }
         if let (Some(_), Some(s)) = (&self.duration, &self.stages) {
             errors.at(s.span, "`stages` set the run's length: remove `duration`");
+        }
+        if let (Some(w), Some(r), None, None) =
+            (&self.workers, &self.repeat, &self.rate, &self.stages)
+        {
+            if w.value > r.value {
+                errors.at(
+                    w.span,
+                    format!(
+                        "`workers = {}` is more than `repeat = {}`: {} workers would never run an iteration",
+                        w.value,
+                        r.value,
+                        w.value - r.value
+                    ),
+                );
+            }
         }
         if let Some(r) = &self.rate {
             if r.value == 0.0 && self.stages.is_none() {

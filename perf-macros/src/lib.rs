@@ -7,6 +7,9 @@ mod expand;
 mod parse;
 mod thresholds;
 
+#[cfg(test)]
+mod fuzz;
+
 use proc_macro::TokenStream;
 
 /// Turns one `async fn` iteration into a load test that `cargo test` runs.

@@ -275,3 +275,153 @@ fn merge_saves_gates_on_and_publishes_like_a_single_run() {
         "published again, also when it failed"
     );
 }
+
+#[test]
+fn alpha_must_be_a_significance_level() {
+    let dir = fixtures();
+    for bad in ["NaN", "-1", "0", "5", "lots"] {
+        let out = perf_report(
+            &[
+                "compare",
+                "old",
+                "new",
+                "--max-regression",
+                "10%",
+                &format!("--alpha={bad}"),
+            ],
+            dir.path(),
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--alpha={bad}: {stderr}");
+        assert!(
+            stderr.contains(bad) && stderr.contains("(0, 0.5]"),
+            "{stderr}"
+        );
+    }
+    let out = perf_report(
+        &[
+            "compare",
+            "old",
+            "new",
+            "--max-regression",
+            "10%",
+            "--alpha=0.01",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "the regression is still caught");
+}
+
+#[cfg(unix)]
+#[test]
+fn links_and_fifos_in_a_results_directory_are_skipped_not_followed() {
+    let dir = fixtures();
+    let new = dir.path().join("new");
+    // Two links to the directory itself: following them never ends.
+    std::os::unix::fs::symlink(".", new.join("a")).unwrap();
+    std::os::unix::fs::symlink(".", new.join("b")).unwrap();
+    // A FIFO named like a report: reading it blocks forever.
+    let fifo = new.join("stuck.json");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    for args in [&["go-bench", "new"][..], &["compare", "old", "new"][..]] {
+        let start = std::time::Instant::now();
+        let out = perf_report(args, dir.path());
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{args:?} took {:?}",
+            start.elapsed()
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("stuck.json: not a regular file"),
+            "{stderr}"
+        );
+    }
+    let out = perf_report(&["merge", "new"], dir.path());
+    assert_eq!(out.status.code(), Some(2), "no shard results, and no hang");
+}
+
+#[test]
+fn shard_results_beside_reports_are_skipped() {
+    let dir = fixtures();
+    let new = dir.path().join("new");
+    let shard = new.join("svc/get_item.shard-1-of-2.json");
+    std::fs::create_dir_all(shard.parent().unwrap()).unwrap();
+    std::fs::write(
+        &shard,
+        r#"{"format":"perf-runtime-shard","schema_version":1,"name":"svc::get_item"}"#,
+    )
+    .unwrap();
+    for args in [
+        &["go-bench", "new"][..],
+        &["compare", "old", "new"][..],
+        &["html", "new", "--out", "out"][..],
+    ] {
+        let out = perf_report(args, dir.path());
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // Named on its own, it is an error that says what to do.
+    let out = perf_report(&["go-bench", shard.to_str().unwrap()], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("perf-report merge"));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let dir = fixtures();
+    // `true` exits at once, closing the pipe; perf-report starts writing
+    // half a second later, into a pipe nobody reads.
+    let status = Command::new("bash")
+        .arg("-c")
+        .arg(r#"(sleep 0.5; "$0" compare old new 2>err.txt; echo $? >status.txt) | true"#)
+        .arg(env!("CARGO_BIN_EXE_perf-report"))
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let stderr = std::fs::read_to_string(dir.path().join("err.txt")).unwrap();
+    let code = std::fs::read_to_string(dir.path().join("status.txt")).unwrap();
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+        "{stderr}"
+    );
+    assert_eq!(code.trim(), "141", "{stderr}");
+}
+
+#[test]
+fn a_histogram_that_claims_gigabytes_is_refused_at_once() {
+    use base64::Engine as _;
+    let dir = fixtures();
+    let path = dir.path().join("new/svc_get_item.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    // V2 + DEFLATE: cookie, then the compressed length, claimed as 2 GiB.
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut bytes = b64.decode(report["histogram"].as_str().unwrap()).unwrap();
+    bytes[4..8].copy_from_slice(&0x8000_0000u32.to_be_bytes());
+    report["histogram"] = b64.encode(&bytes).into();
+    std::fs::write(&path, report.to_string()).unwrap();
+    let start = std::time::Instant::now();
+    let out = perf_report(&["go-bench", "new"], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("claims 2147483648 compressed bytes"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("svc_get_item.json"),
+        "names the file: {stderr}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(10));
+}

@@ -71,7 +71,9 @@ impl AfterRun {
         }
         let save_as = env("PERF_SAVE_BASELINE").or(self.save_baseline.clone());
         Ok(match save_as {
-            Some(version) if !report.timed_out && report.aborted.is_none() => {
+            Some(version)
+                if !report.timed_out && !report.interrupted && report.aborted.is_none() =>
+            {
                 let path = baseline::save(dir, &version, report)?;
                 Some((version, path))
             }

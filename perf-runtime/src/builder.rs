@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use perf_spec::{Metric, Profile, Stage};
 
@@ -321,7 +321,9 @@ impl PerfTest {
 
     fn start_time(&self) -> Result<Option<SystemTime>, Error> {
         match self.start_at {
-            Some(at) => Ok(Some(at)),
+            Some(at) => shard::check_start(at, SystemTime::now())
+                .map(Some)
+                .map_err(|reason| Error::Config(format!("start_at: {reason}"))),
             None if self.env_overrides => shard::start_at_from_env(),
             None => Ok(None),
         }
@@ -406,6 +408,9 @@ impl PerfTest {
         let load = sharded.as_ref().map_or(&declared, |(_, part)| part).clone();
         let start_at = self.start_time()?;
         self.check_memory_thresholds(true)?;
+        let _running = crate::signals::Running::new();
+        // The timeout counts from here: a wait for a common start is in it.
+        let deadline = load.timeout.map(|t| Instant::now() + t);
         // With the tracking allocator, this test's runtime threads (and the
         // thread driving it) count their allocations in a scope of its own.
         let scope = memory::is_installed().then(memory::Scope::new);
@@ -429,11 +434,16 @@ impl PerfTest {
             // thread may stay in the scope across awaits.
             let _in_scope = scope.map(|s| s.enter());
             if let Some(at) = start_at {
-                shard::wait_until(at).await;
+                shard::wait_until(at, deadline).await;
             }
-            scheduler::execute(&load, &self.thresholds, &self.name, scope, f).await
+            scheduler::execute(&load, &self.thresholds, &self.name, scope, deadline, f).await
         });
-        drop(runtime);
+        if measured.abandoned() {
+            // Their threads are blocked: waiting for them would hang the test.
+            runtime.shutdown_background();
+        } else {
+            drop(runtime);
+        }
         self.finish(declared, load, sharded.map(|(s, _)| s), measured)
     }
 
@@ -452,11 +462,14 @@ impl PerfTest {
         let mut load = sharded.as_ref().map_or(&declared, |(_, part)| part).clone();
         let start_at = self.start_time()?;
         self.check_memory_thresholds(false)?;
+        let _running = crate::signals::Running::new();
+        let deadline = load.timeout.map(|t| Instant::now() + t);
         load.worker_threads = tokio::runtime::Handle::current().metrics().num_workers();
         if let Some(at) = start_at {
-            shard::wait_until(at).await;
+            shard::wait_until(at, deadline).await;
         }
-        let measured = scheduler::execute(&load, &self.thresholds, &self.name, None, f).await;
+        let measured =
+            scheduler::execute(&load, &self.thresholds, &self.name, None, deadline, f).await;
         self.finish(declared, load, sharded.map(|(s, _)| s), measured)
     }
 
@@ -524,7 +537,7 @@ impl PerfTest {
         result: ShardResult,
         dir: Option<std::path::PathBuf>,
     ) -> Result<Report, Error> {
-        report.passed = !report.timed_out && report.aborted.is_none();
+        report.passed = !report.timed_out && !report.interrupted && report.aborted.is_none();
         report.shard = Some(result.shard);
         let mut written = Vec::new();
         if let Some(dir) = &dir {

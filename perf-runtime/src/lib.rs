@@ -53,12 +53,14 @@ mod recorder;
 mod report;
 mod scheduler;
 pub mod shard;
+mod signals;
 mod sla;
 pub mod stats;
 mod summary;
 mod table;
 mod threshold;
 mod timeline;
+mod watchdog;
 
 pub use builder::PerfTest;
 pub use ctx::Ctx;

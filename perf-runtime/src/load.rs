@@ -176,6 +176,20 @@ impl LoadShape {
         if self.worker_threads == 0 {
             return bad("`worker_threads` must be at least 1".into());
         }
+        if self.workers as u64 > perf_spec::MAX_WORKERS {
+            return bad(format!(
+                "`workers = {}` is over the limit of {} workers (use shards){from_env}",
+                self.workers,
+                perf_spec::MAX_WORKERS
+            ));
+        }
+        if self.worker_threads as u64 > perf_spec::MAX_WORKER_THREADS {
+            return bad(format!(
+                "`worker_threads = {}` is over the limit of {} threads",
+                self.worker_threads,
+                perf_spec::MAX_WORKER_THREADS
+            ));
+        }
         match self.stop {
             Stop::Repeat(0) => return bad("`repeat` must be at least 1".into()),
             Stop::Duration(d) if d.is_zero() => {

@@ -108,12 +108,17 @@ impl Monitor {
         Monitor { task }
     }
 
-    /// Stops watching; returns why the run was aborted, if it was.
-    pub(crate) async fn finish(self) -> Option<String> {
+    /// Stops watching; returns why the run was aborted, if it was. Without
+    /// `wait` (worker threads are blocked, so the task may never be polled
+    /// again) it only asks the task to stop.
+    pub(crate) async fn finish(self, wait: bool) -> Option<String> {
         if self.task.is_finished() {
             return self.task.await.ok().flatten();
         }
         self.task.abort();
+        if !wait {
+            return None;
+        }
         // An aborted monitor drops its state, which clears the bar.
         let _ = self.task.await;
         None
@@ -215,10 +220,10 @@ impl State {
         let complete = elapsed.as_secs() as u32;
         for t in &self.thresholds {
             let verdict = match t.window_seconds() {
-                None => t.check(&so_far).map(|v| (v, String::new())),
+                None => t.check_so_far(&so_far).map(|v| (v, String::new())),
                 Some(w) if complete >= w => {
                     let window = s.window(complete - w, w);
-                    t.check(&window.figures())
+                    t.check_so_far(&window.figures())
                         .map(|v| (v, format!(" in the window {}s–{}s", complete - w, complete)))
                 }
                 Some(_) => None,

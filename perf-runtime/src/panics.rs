@@ -78,8 +78,50 @@ pub(crate) async fn quiet_panics<F: Future>(fut: F) -> F::Output {
 /// becomes `Err(message)`.
 pub(crate) fn catching<R>(f: impl FnOnce() -> R) -> Result<R, String> {
     catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
-        LAST_PANIC
+        let message = LAST_PANIC
             .with(|p| p.borrow_mut().take())
-            .unwrap_or_else(|| payload_message(&*payload))
+            .unwrap_or_else(|| payload_message(&*payload));
+        drop_payload(payload);
+        message
     })
+}
+
+/// Drops a panic payload whose `Drop` may itself panic: that second panic
+/// is caught too, and its own payload leaked rather than dropped (it could
+/// panic again), so that it never unwinds out of the iteration and takes
+/// the run's summary and report with it.
+fn drop_payload(payload: Box<dyn Any + Send>) {
+    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(again);
+    }
+    // The hook kept the second panic's message; it belongs to no iteration.
+    LAST_PANIC.with(|p| p.borrow_mut().take());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct PanicsOnDrop;
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("drop of the payload panicked");
+        }
+    }
+
+    #[test]
+    fn a_payload_whose_drop_panics_is_still_an_error() {
+        install_hook();
+        let got = IN_ITERATION.with(|c| c.replace(true));
+        let result = catching(|| std::panic::panic_any(PanicsOnDrop));
+        IN_ITERATION.with(|c| c.set(got));
+        let message = result.unwrap_err();
+        assert!(
+            message.contains("Box<dyn Any>") || message.contains("non-string"),
+            "{message}"
+        );
+        // Nothing of the second panic is left for the next iteration.
+        assert!(LAST_PANIC.with(|p| p.borrow().is_none()));
+        assert_eq!(catching(|| 7), Ok(7));
+    }
 }

@@ -157,6 +157,11 @@ pub(crate) struct Shared {
     /// every worker every iteration: on a cache line of its own, away from
     /// the counters that flushes write.
     pub(crate) stop: StopFlag,
+    /// What each worker is doing, for the watchdog.
+    pub(crate) busy: crate::watchdog::Busy,
+    /// Open model: arrivals the generator could not start on schedule (it
+    /// fell behind), as opposed to `dropped` (no free worker).
+    unscheduled: AtomicU64,
     /// Open model: service time is recorded beside latency.
     open: bool,
     /// With the tracking allocator: the test's scope, and retained bytes
@@ -245,6 +250,8 @@ impl Shared {
             saturated: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             stop: StopFlag(AtomicBool::new(false)),
+            busy: crate::watchdog::Busy::new(workers),
+            unscheduled: AtomicU64::new(0),
             open,
             memory: scope.map(|s| (s, Mutex::new(Checkpoints::default()))),
             log: Mutex::new(ErrorLog::default()),
@@ -256,6 +263,17 @@ impl Shared {
     pub(crate) fn record_dropped(&self, sec: u32) {
         self.dropped.fetch_add(1, Relaxed);
         lock(&self.timeline).second_mut(sec).dropped += 1;
+    }
+
+    /// Counts `n` arrivals that the generator skipped because it fell
+    /// behind its schedule.
+    pub(crate) fn record_unscheduled(&self, n: u64) {
+        self.unscheduled.fetch_add(n, Relaxed);
+    }
+
+    /// Arrivals skipped so far because the generator fell behind.
+    pub(crate) fn unscheduled(&self) -> u64 {
+        self.unscheduled.load(Relaxed)
     }
 
     /// Iterations recorded so far (flushed ones).
@@ -392,6 +410,12 @@ pub(crate) struct WorkerRecorder {
 }
 
 impl WorkerRecorder {
+    /// The phase's shared state.
+    #[inline]
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
     pub(crate) fn new(shared: Arc<Shared>, worker: usize) -> Self {
         let open = shared.open;
         WorkerRecorder {

@@ -224,9 +224,22 @@ pub struct Report {
     pub timeline: Vec<TimelinePoint>,
     /// The whole-run `timeout` expired before the run finished.
     pub timed_out: bool,
-    /// Why `abort_on_fail` stopped the run early.
+    /// Why `abort_on_fail` (or an iteration blocking its thread past
+    /// `iteration_timeout`) stopped the run early.
     #[serde(default)]
     pub aborted: Option<String>,
+    /// `SIGINT` or `SIGTERM` stopped the run: the figures are what was
+    /// measured until then.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
+    /// Iterations still running when a timeout, a signal or a blocked
+    /// iteration stopped the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub still_running: Option<crate::scheduler::StillRunning>,
+    /// Open model: arrivals the load generator could not start on schedule
+    /// (it fell behind the rate), as opposed to `dropped` (no free worker).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unscheduled: u64,
     /// Why the test did not run (its `gate` was not set).
     #[serde(default)]
     pub skipped: Option<String>,
@@ -323,7 +336,10 @@ impl Report {
             implicit.default = true;
             outcomes.push(implicit);
         }
-        let passed = !m.timed_out && m.aborted.is_none() && outcomes.iter().all(|t| t.passed);
+        let passed = !m.timed_out
+            && !m.interrupted
+            && m.aborted.is_none()
+            && outcomes.iter().all(|t| t.passed);
         let tags = main
             .tags
             .iter()
@@ -395,6 +411,9 @@ impl Report {
             timeline: main.timeline.points(),
             timed_out: m.timed_out,
             aborted: m.aborted,
+            interrupted: m.interrupted,
+            still_running: m.stopped,
+            unscheduled: m.unscheduled,
             skipped: None,
             debug_build,
             passed,
@@ -437,15 +456,7 @@ impl Report {
             timeline,
             histogram,
         };
-        let measured = Measured {
-            started_at: UNIX_EPOCH,
-            warmup: None,
-            main: recorded,
-            elapsed,
-            timed_out: false,
-            aborted: None,
-            memory: None,
-        };
+        let measured = Measured::of(recorded, UNIX_EPOCH, elapsed);
         let load = LoadShape {
             stop: crate::load::Stop::Repeat(measured.main.iterations.max(1)),
             ..LoadShape::default()
@@ -486,6 +497,9 @@ impl Report {
             timeline: Vec::new(),
             timed_out: false,
             aborted: None,
+            interrupted: false,
+            still_running: None,
+            unscheduled: 0,
             skipped: Some(reason),
             debug_build: false,
             passed: true,
@@ -571,6 +585,10 @@ impl Report {
         }
         Ok(())
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory

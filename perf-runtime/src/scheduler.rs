@@ -22,6 +22,7 @@ use crate::outcome::IntoOutcome;
 use crate::panics::{catching, install_hook};
 use crate::recorder::{ErrorKind, Recorded, Shared, WorkerRecorder};
 use crate::threshold::Threshold;
+use crate::watchdog::{Alarms, Fired, Watch, Watchdog};
 use crate::Ctx;
 
 mod open;
@@ -37,6 +38,53 @@ pub(crate) struct Measured {
     pub(crate) aborted: Option<String>,
     /// With the tracking allocator: the measured phase's memory figures.
     pub(crate) memory: Option<MemoryStats>,
+    /// `SIGINT` or `SIGTERM` stopped the run.
+    pub(crate) interrupted: bool,
+    /// What was still running when the watchdog stopped the run.
+    pub(crate) stopped: Option<StillRunning>,
+    /// Open model: arrivals the generator could not start on schedule.
+    pub(crate) unscheduled: u64,
+}
+
+/// Iterations still running when a run was stopped (timeout, signal, a
+/// blocked iteration), and how many of them never let go of their thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StillRunning {
+    /// Iterations in flight when the run was stopped.
+    pub iterations: usize,
+    /// Of which still running a second later: their tasks were abandoned
+    /// (their threads are blocked and are left behind).
+    pub abandoned: usize,
+}
+
+/// How a phase ended early.
+pub(crate) struct Stopped {
+    why: Fired,
+    still: StillRunning,
+}
+
+impl Measured {
+    /// What a run of `main` measured, nothing else to say about it.
+    pub(crate) fn of(main: Recorded, started_at: SystemTime, elapsed: Duration) -> Measured {
+        Measured {
+            started_at,
+            warmup: None,
+            main,
+            elapsed,
+            timed_out: false,
+            aborted: None,
+            memory: None,
+            interrupted: false,
+            stopped: None,
+            unscheduled: 0,
+        }
+    }
+
+    /// Whether tasks were abandoned on blocked threads: the runtime must
+    /// then be shut down in the background, not waited for.
+    pub(crate) fn abandoned(&self) -> bool {
+        self.stopped.is_some_and(|s| s.abandoned > 0)
+    }
 }
 
 /// The iteration function, shared by all workers.
@@ -123,11 +171,15 @@ impl Claims {
 }
 
 /// Runs warm-up and measured phases of `f` on the current runtime.
+///
+/// `deadline` is when the whole-run `timeout` expires, counted from when
+/// the test began (a wait for a common start is inside it).
 pub(crate) async fn execute<B: Body>(
     load: &LoadShape,
     thresholds: &[Threshold],
     name: &str,
     scope: Option<&'static Scope>,
+    deadline: Option<Instant>,
     f: B,
 ) -> Measured {
     let f = {
@@ -135,34 +187,103 @@ pub(crate) async fn execute<B: Body>(
         install_hook();
         Arc::new(f)
     };
-    let deadline = load.timeout.map(|t| Instant::now() + t);
-    let mut timed_out = false;
+    let watch = |shared: &Arc<Shared>| {
+        let _paused = pause();
+        Watchdog::start(Watch {
+            name: name.to_owned(),
+            deadline,
+            iteration_timeout: load.iteration_timeout,
+            shared: shared.clone(),
+        })
+    };
+    let mut stopped: Option<Stopped> = None;
+    if deadline.is_some_and(|d| Instant::now() >= d) {
+        // The wait for the common start used the whole timeout.
+        stopped = Some(Stopped {
+            why: Fired::Timeout,
+            still: StillRunning {
+                iterations: 0,
+                abandoned: 0,
+            },
+        });
+    } else if crate::signals::interrupted() {
+        stopped = Some(Stopped {
+            why: Fired::Interrupted,
+            still: StillRunning {
+                iterations: 0,
+                abandoned: 0,
+            },
+        });
+    }
     let pool = load.pool_size();
+    let model = load.model();
     let warmup = match load.warmup {
-        None => None,
-        Some(w) => {
-            // Warm-up always runs closed-model on the worker pool.
-            let stop = match w {
-                Warmup::Iterations(n) => Stop::Repeat(n),
-                Warmup::Time(d) => Stop::Duration(d),
-            };
-            let phase = ClosedPhase {
-                workers: pool,
-                stop,
-                ramp: None,
-                iteration_timeout: load.iteration_timeout,
-                warmup: true,
-                shard: load.shard,
-            };
+        Some(w) if stopped.is_none() => {
             let shared = {
                 let _paused = pause();
                 Shared::new(pool, false, None)
             };
-            timed_out = run_closed(&phase, &f, &shared, deadline).await;
+            let (dog, alarms) = watch(&shared);
+            stopped = match &model {
+                // An open-model test warms up at its own rate: a closed
+                // loop of the whole pool would flood the system under test.
+                Model::Open { start_rate, stages } => {
+                    let rate = if *start_rate > 0.0 {
+                        *start_rate
+                    } else {
+                        stages.first().map_or(0.0, |s| s.target)
+                    };
+                    let length = match w {
+                        Warmup::Time(d) => d,
+                        Warmup::Iterations(n) if rate > 0.0 => {
+                            Duration::from_secs_f64(n as f64 / rate)
+                        }
+                        Warmup::Iterations(_) => Duration::ZERO,
+                    };
+                    let arrivals = crate::arrival::Arrivals::new(
+                        rate,
+                        &[Stage {
+                            duration: length,
+                            target: rate,
+                        }],
+                    );
+                    let phase = open::Phase {
+                        warmup: true,
+                        length,
+                    };
+                    open::run(
+                        pool,
+                        arrivals,
+                        load,
+                        phase,
+                        &f,
+                        &shared,
+                        Instant::now(),
+                        alarms,
+                    )
+                    .await
+                }
+                Model::Closed { .. } => {
+                    let stop = match w {
+                        Warmup::Iterations(n) => Stop::Repeat(n),
+                        Warmup::Time(d) => Stop::Duration(d),
+                    };
+                    let phase = ClosedPhase {
+                        workers: pool,
+                        stop,
+                        ramp: None,
+                        iteration_timeout: load.iteration_timeout,
+                        warmup: true,
+                        shard: load.shard,
+                    };
+                    run_closed(&phase, &f, &shared, alarms).await
+                }
+            };
+            drop(dog);
             Some(shared.collect())
         }
+        _ => None,
     };
-    let model = load.model();
     let shared = {
         let _paused = pause();
         Shared::new(pool, matches!(model, Model::Open { .. }), scope)
@@ -171,7 +292,8 @@ pub(crate) async fn execute<B: Body>(
     let start = Instant::now();
     let mut aborted = None;
     let mut memory_span = None;
-    if !timed_out {
+    if stopped.is_none() {
+        let (dog, alarms) = watch(&shared);
         let monitor = {
             let _paused = pause();
             Monitor::start(name, load, thresholds, shared.clone(), start)
@@ -180,7 +302,7 @@ pub(crate) async fn execute<B: Body>(
             s.reset_peak();
             s.totals()
         });
-        timed_out = match model {
+        stopped = match model {
             Model::Closed { stages } => {
                 let ramp = (!stages.is_empty()).then(|| {
                     Arc::new(Ramp {
@@ -198,15 +320,23 @@ pub(crate) async fn execute<B: Body>(
                     warmup: false,
                     shard: load.shard,
                 };
-                run_closed(&phase, &f, &shared, deadline).await
+                run_closed(&phase, &f, &shared, alarms).await
             }
             Model::Open { start_rate, stages } => {
                 let arrivals = crate::arrival::Arrivals::new(start_rate, &stages);
-                open::run(pool, arrivals, load, &f, &shared, start, deadline).await
+                let phase = open::Phase {
+                    warmup: false,
+                    length: perf_spec::stages_duration(&stages),
+                };
+                open::run(pool, arrivals, load, phase, &f, &shared, start, alarms).await
             }
         };
+        drop(dog);
         memory_span = scope.zip(before).map(|(s, b)| (s, b, s.totals()));
-        aborted = monitor.finish().await;
+        // With tasks abandoned on blocked threads the monitor may never be
+        // polled again: do not wait for it.
+        let wait = stopped.as_ref().is_none_or(|s| s.still.abandoned == 0);
+        aborted = monitor.finish(wait).await;
     }
     let elapsed = start.elapsed();
     let main = shared.collect();
@@ -214,6 +344,27 @@ pub(crate) async fn execute<B: Body>(
         let _paused = pause();
         MemoryStats::of(scope, before, after, main.iterations, &shared.checkpoints())
     });
+    let (timed_out, interrupted) = match &stopped {
+        Some(Stopped {
+            why: Fired::Timeout,
+            ..
+        }) => (true, false),
+        Some(Stopped {
+            why: Fired::Interrupted,
+            ..
+        }) => (false, true),
+        Some(Stopped {
+            why: Fired::Blocked(why),
+            ..
+        }) => {
+            aborted = Some(format!(
+                "aborted after {}: {why}",
+                perf_spec::format_duration(elapsed)
+            ));
+            (false, false)
+        }
+        None => (false, false),
+    };
     Measured {
         started_at,
         warmup,
@@ -222,43 +373,63 @@ pub(crate) async fn execute<B: Body>(
         timed_out,
         aborted,
         memory,
+        interrupted,
+        stopped: stopped.map(|s| s.still),
+        unscheduled: shared.unscheduled(),
     }
 }
 
-/// Waits for every worker, or until `deadline`; `true` if the deadline hit.
+/// Waits for every worker, or until the watchdog fires (timeout, signal,
+/// blocked iteration): then stops the workers, waits for them until the
+/// watchdog says to abandon the stuck ones, and says what was running.
 /// Aborted workers drop their recorders, which flush what they hold.
-async fn join_workers(mut set: JoinSet<()>, shared: &Shared, deadline: Option<Instant>) -> bool {
-    let join_all = async {
-        while let Some(result) = set.join_next().await {
-            if let Err(e) = result {
-                if e.is_panic() {
-                    // Iteration panics are caught inside; this is a bug of ours.
-                    std::panic::resume_unwind(e.into_panic());
+async fn join_workers(mut set: JoinSet<()>, shared: &Shared, alarms: Alarms) -> Option<Stopped> {
+    let Alarms {
+        mut fired,
+        mut abandon,
+    } = alarms;
+    let why = {
+        let join_all = async {
+            while let Some(result) = set.join_next().await {
+                if let Err(e) = result {
+                    if e.is_panic() {
+                        // Iteration panics are caught inside; this is a bug of ours.
+                        std::panic::resume_unwind(e.into_panic());
+                    }
                 }
             }
+        };
+        tokio::select! {
+            biased;
+            Ok(why) = &mut fired => Some(why),
+            () = join_all => None,
         }
+    }?;
+    let (iterations, _) = shared.busy.in_flight(Instant::now());
+    shared.stop.store(true, Relaxed);
+    set.abort_all();
+    let drained = async { while set.join_next().await.is_some() {} };
+    let abandoned = tokio::select! {
+        () = drained => 0,
+        _ = &mut abandon => set.len(),
     };
-    let timed_out = match deadline {
-        None => {
-            join_all.await;
-            false
-        }
-        Some(d) => tokio::time::timeout_at(d.into(), join_all).await.is_err(),
-    };
-    if timed_out {
-        shared.stop.store(true, Relaxed);
-        set.abort_all();
-        while set.join_next().await.is_some() {}
-    }
-    timed_out
+    // Dropping the set detaches whatever is stuck on a blocked thread.
+    drop(set);
+    Some(Stopped {
+        why,
+        still: StillRunning {
+            iterations,
+            abandoned,
+        },
+    })
 }
 
 async fn run_closed<B: Body>(
     phase: &ClosedPhase,
     f: &Arc<B>,
     shared: &Arc<Shared>,
-    deadline: Option<Instant>,
-) -> bool {
+    alarms: Alarms,
+) -> Option<Stopped> {
     // The framework's own allocations are not the iterations'.
     let paused = pause();
     let claims = Arc::new(Claims::new(phase));
@@ -317,7 +488,9 @@ async fn run_closed<B: Body>(
                             shard,
                         };
                         let begin = Instant::now();
+                        shared.busy.start(worker, begin);
                         let outcome = run_one(&*f, ctx, iteration_timeout).await;
+                        shared.busy.end(worker);
                         let now = Instant::now();
                         let nanos = now.saturating_duration_since(begin).as_nanos() as u64;
                         if now >= next_second {
@@ -338,7 +511,7 @@ async fn run_closed<B: Body>(
         )));
     }
     drop(paused);
-    join_workers(set, shared, deadline).await
+    join_workers(set, shared, alarms).await
 }
 
 /// Runs one iteration: `Err((kind, message))` if it failed. Written as one

@@ -204,22 +204,52 @@ impl Shard {
     }
 }
 
+/// The furthest in the future a common start may be: a start further away
+/// is a mistake (a time in milliseconds reads as 56,000 years from now).
+pub const MAX_START_WAIT: Duration = Duration::from_secs(24 * 3600);
+
 /// The common start time, from `PERF_START_AT` (Unix seconds, fractions
-/// allowed, e.g. `1764324000` or `1764324000.5`).
+/// allowed, e.g. `1764324000` or `1764324000.5`), at most
+/// [`MAX_START_WAIT`] from now. The run's `timeout` covers the wait.
 pub fn start_at_from_env() -> Result<Option<SystemTime>, Error> {
-    let Some(value) = std::env::var("PERF_START_AT")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-    else {
+    start_at_from(&crate::env::process, SystemTime::now())
+}
+
+pub(crate) fn start_at_from(
+    get: &dyn Fn(&str) -> Option<String>,
+    now: SystemTime,
+) -> Result<Option<SystemTime>, Error> {
+    let Some(value) = get("PERF_START_AT") else {
         return Ok(None);
     };
-    match value.trim().parse::<f64>() {
-        Ok(s) if s.is_finite() && s > 0.0 => Ok(Some(UNIX_EPOCH + Duration::from_secs_f64(s))),
-        _ => Err(Error::Env {
-            var: "PERF_START_AT".into(),
-            value,
-            reason: "expected a Unix time in seconds, e.g. $(( $(date +%s) + 30 ))".into(),
-        }),
+    let bad = |reason: String| Error::Env {
+        var: "PERF_START_AT".into(),
+        value: value.clone(),
+        reason,
+    };
+    let seconds = match value.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 => s,
+        _ => {
+            return Err(bad(
+                "expected a Unix time in seconds, e.g. $(( $(date +%s) + 30 ))".into(),
+            ))
+        }
+    };
+    let at = Duration::try_from_secs_f64(seconds)
+        .ok()
+        .and_then(|d| UNIX_EPOCH.checked_add(d))
+        .ok_or_else(|| bad("is not a time this machine can represent".into()))?;
+    check_start(at, now).map(Some).map_err(bad)
+}
+
+/// A start at most [`MAX_START_WAIT`] after `now`.
+pub(crate) fn check_start(at: SystemTime, now: SystemTime) -> Result<SystemTime, String> {
+    match at.duration_since(now) {
+        Ok(wait) if wait > MAX_START_WAIT => Err(format!(
+            "is {} from now, more than the limit of 24 h (Unix time in seconds, not milliseconds?)",
+            perf_spec::format_duration(wait)
+        )),
+        _ => Ok(at),
     }
 }
 
@@ -251,10 +281,13 @@ pub(crate) fn publish_result(to: &str, result: &ShardResult) -> Result<String, E
     Ok(path.display().to_string())
 }
 
-/// Sleeps until `at` (returns at once if it has passed).
-pub(crate) async fn wait_until(at: SystemTime) {
+/// Sleeps until `at` (returns at once if it has passed), or until the
+/// run's `deadline`, whichever comes first.
+pub(crate) async fn wait_until(at: SystemTime, deadline: Option<std::time::Instant>) {
     if let Ok(left) = at.duration_since(SystemTime::now()) {
-        tokio::time::sleep(left).await;
+        let until = std::time::Instant::now() + left;
+        let until = deadline.map_or(until, |d| d.min(until));
+        tokio::time::sleep_until(until.into()).await;
     }
 }
 
@@ -289,6 +322,13 @@ pub struct ShardResult {
     pub timed_out: bool,
     /// Why `abort_on_fail` stopped the shard.
     pub aborted: Option<String>,
+    /// `SIGINT` or `SIGTERM` stopped the shard (Kubernetes evicts with
+    /// `SIGTERM`): its figures are what it measured until then.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
+    /// Open model: arrivals the shard's generator could not start.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unscheduled: u64,
     /// Built with debug assertions.
     pub debug_build: bool,
     /// The warm-up's counts.
@@ -622,6 +662,8 @@ impl ShardResult {
             elapsed_ns: m.elapsed.as_nanos() as u64,
             timed_out: m.timed_out,
             aborted: m.aborted.clone(),
+            interrupted: m.interrupted,
+            unscheduled: m.unscheduled,
             debug_build,
             warmup: m.warmup.as_ref().map(|w| WarmupStats {
                 iterations: w.iterations,
@@ -690,6 +732,10 @@ impl ShardResult {
             .clone()
             .unwrap_or_else(|| format!("shard {}", self.shard))
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// `<host name> pid <pid>`: which machine and process produced a result.
@@ -992,17 +1038,21 @@ pub fn merge(mut results: Vec<ShardResult>) -> Result<Report, MergeError> {
     });
     let memory = merge_memory(&results, merged.iterations);
     let measured = Measured {
-        started_at: UNIX_EPOCH + Duration::from_nanos(start),
         warmup,
-        main: merged,
-        elapsed: Duration::from_nanos(end - start),
         timed_out: results.iter().any(|r| r.timed_out),
+        interrupted: results.iter().any(|r| r.interrupted),
         aborted: results.iter().find_map(|r| {
             r.aborted
                 .as_ref()
                 .map(|a| format!("shard {}: {a}", r.shard))
         }),
         memory,
+        unscheduled: results.iter().map(|r| r.unscheduled).sum(),
+        ..Measured::of(
+            merged,
+            UNIX_EPOCH + Duration::from_nanos(start),
+            Duration::from_nanos(end - start),
+        )
     };
     let mut load = results[0].declared.clone();
     load.overrides.push(format!("{total} shards"));
@@ -1357,15 +1407,11 @@ mod tests {
             count: throttles,
         });
         let load = LoadShape::default();
-        let measured = Measured {
-            started_at: UNIX_EPOCH + Duration::from_secs(start_s),
-            warmup: None,
-            main: r,
-            elapsed: Duration::from_secs(seconds.len() as u64),
-            timed_out: false,
-            aborted: None,
-            memory: None,
-        };
+        let measured = Measured::of(
+            r,
+            UNIX_EPOCH + Duration::from_secs(start_s),
+            Duration::from_secs(seconds.len() as u64),
+        );
         let thresholds = [
             Threshold::p(95.0).lt(Duration::from_millis(10)).per(1),
             Threshold::class_rate("throttle").lt(0.1),
@@ -1528,5 +1574,29 @@ mod tests {
         let mut all = shards(0);
         all[2].started_at_unix_ns = 0;
         refused(all, "started_at_unix_ns", "s3");
+    }
+
+    #[test]
+    fn a_start_far_away_is_refused_with_the_variable() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_764_324_000);
+        let at = |v: &str| start_at_from(&env(&[("PERF_START_AT", v)]), now);
+        assert_eq!(
+            at("1764324030").unwrap(),
+            Some(now + Duration::from_secs(30))
+        );
+        // In the past: start at once.
+        assert!(at("1000").unwrap().is_some());
+        for (value, needle) in [
+            ("1764324000000", "more than the limit of 24 h"),
+            ("99999999999999999999", "can represent"),
+            ("1e300", "can represent"),
+            ("soon", "expected a Unix time"),
+        ] {
+            let e = at(value).unwrap_err().to_string();
+            assert!(
+                e.contains("PERF_START_AT") && e.contains(value) && e.contains(needle),
+                "{e}"
+            );
+        }
     }
 }

@@ -365,6 +365,24 @@ pub(crate) fn render(r: &Report) -> String {
             "  ✗ timed out after {limit}: the figures above are what was measured until then"
         );
     }
+    if r.interrupted {
+        let _ = writeln!(
+            out,
+            "  ✗ interrupted (SIGINT/SIGTERM) after {}: the figures above are what was measured until then",
+            format_duration(r.elapsed())
+        );
+    }
+    if let Some(line) = still_running(r) {
+        let _ = writeln!(out, "    {line}");
+    }
+    if r.unscheduled > 0 {
+        let _ = writeln!(
+            out,
+            "  ⚠ the load generator could not schedule this rate: {} arrivals were never started \
+             (it fell behind; not a lack of free workers): use shards, or a release build",
+            r.unscheduled
+        );
+    }
     if !r.error_counts.is_empty() {
         let _ = writeln!(out, "  errors by message:");
         for c in r.error_counts.iter().take(5) {
@@ -425,6 +443,26 @@ fn truncate(s: &str) -> String {
     }
 }
 
+/// What was still running when a run was stopped, in words.
+fn still_running(r: &Report) -> Option<String> {
+    let s = r
+        .still_running
+        .filter(|s| s.iterations > 0 || s.abandoned > 0)?;
+    let mut line = format!(
+        "{} iteration{} still running when it was stopped",
+        s.iterations,
+        if s.iterations == 1 { " was" } else { "s were" }
+    );
+    if s.abandoned > 0 {
+        line.push_str(&format!(
+            "; {} did not stop (a blocking call holds its thread) and {} abandoned, their threads left behind",
+            s.abandoned,
+            if s.abandoned == 1 { "was" } else { "were" }
+        ));
+    }
+    Some(line)
+}
+
 /// The panic message of a failed run: what failed, then the summary.
 pub(crate) fn failure(r: &Report) -> String {
     let failed: Vec<_> = r.failed_thresholds().collect();
@@ -434,6 +472,15 @@ pub(crate) fn failure(r: &Report) -> String {
             "timed out after {}",
             r.load.timeout.map(format_duration).unwrap_or_default()
         ));
+    }
+    if r.interrupted {
+        causes.push(format!(
+            "interrupted by SIGINT/SIGTERM after {}",
+            format_duration(r.elapsed())
+        ));
+    }
+    if let Some(line) = still_running(r) {
+        causes.push(line);
     }
     if let Some(reason) = &r.aborted {
         causes.push(reason.clone());

@@ -211,15 +211,25 @@ impl Threshold {
 
     /// `Some(observed value, for people)` if the threshold is broken on
     /// these figures.
+    #[cfg(test)]
     pub(crate) fn check(&self, figures: &Figures<'_>) -> Option<String> {
         let observed = observe(self.0.metric, figures);
         let held = observed.is_some_and(|v| self.0.op.holds(v, self.0.limit));
         (!held).then(|| {
             observed.map_or_else(
                 || "no data".to_owned(),
-                |v| display(self.0.metric, v, figures),
+                |v| display(self.0.metric, v, self.0.limit, figures),
             )
         })
+    }
+
+    /// Like [`check`](Self::check) on a run still going on: a figure with no
+    /// data yet (no iteration finished, so no error rate or latency) is not
+    /// broken, only not known. `abort_on_fail` uses it.
+    pub(crate) fn check_so_far(&self, figures: &Figures<'_>) -> Option<String> {
+        let observed = observe(self.0.metric, figures)?;
+        (!self.0.op.holds(observed, self.0.limit))
+            .then(|| display(self.0.metric, observed, self.0.limit, figures))
     }
 
     /// Checks this threshold against a report's whole-run figures (a
@@ -271,7 +281,7 @@ impl Threshold {
         let Some(w) = self.window_seconds() else {
             outcome.observed = observe(spec.metric, whole);
             if let Some(v) = outcome.observed {
-                outcome.observed_display = display(spec.metric, v, whole);
+                outcome.observed_display = display(spec.metric, v, spec.limit, whole);
                 outcome.passed = spec.op.holds(v, spec.limit);
             } else if let Some(why) = custom_mismatch(spec.metric, whole) {
                 outcome.observed_display = why;
@@ -305,7 +315,7 @@ impl Threshold {
                 }
             });
             if worse {
-                worst = Some((v, display(spec.metric, v, &figures)));
+                worst = Some((v, display(spec.metric, v, spec.limit, &figures)));
                 verdict.worst_start = Some(window.start);
             }
         }
@@ -621,21 +631,120 @@ fn custom_mismatch(metric: Metric, f: &Figures<'_>) -> Option<String> {
     })
 }
 
-fn display(metric: Metric, v: f64, f: &Figures<'_>) -> String {
+fn display(metric: Metric, v: f64, limit: f64, f: &Figures<'_>) -> String {
+    let value = precise(metric.kind(), metric, v, limit);
     match (metric, metric.kind()) {
-        (_, MetricKind::Latency) => format_duration(Duration::from_nanos(v.round() as u64)),
         (Metric::ClassRate(class), _) => {
             let failed = f.classes.and_then(|c| c.get(class)).copied().unwrap_or(0);
-            format!("{v:.4} ({failed} of {})", f.iterations)
+            format!("{value} ({failed} of {})", f.iterations)
         }
         (Metric::DroppedRate, _) => {
-            format!("{v:.4} ({} of {})", f.dropped, f.iterations + f.dropped)
+            format!("{value} ({} of {})", f.dropped, f.iterations + f.dropped)
         }
-        (_, MetricKind::Fraction) => format!("{v:.4} ({} of {})", f.errors, f.iterations),
-        (_, MetricKind::PerSecond) => crate::summary::rate(v),
-        (Metric::AllocsPerIter, _) => format!("{v:.2}"),
-        (_, MetricKind::Count) => format!("{v}"),
-        (_, MetricKind::Bytes) => perf_spec::format_size(v),
-        (_, MetricKind::Value) => format!("{v:.4}"),
+        (_, MetricKind::Fraction) => format!("{value} ({} of {})", f.errors, f.iterations),
+        _ => value,
+    }
+}
+
+/// `v` with as many digits as it takes not to read as `limit` when it is
+/// not (`64.03 B` against a limit of 64 B, not `64 B`), so that a verdict
+/// never contradicts the figure shown beside it.
+fn precise(kind: MetricKind, metric: Metric, v: f64, limit: f64) -> String {
+    let show = |x: f64, extra: usize| -> String {
+        match kind {
+            MetricKind::Latency if extra == 0 => {
+                format_duration(Duration::from_nanos(x.round() as u64))
+            }
+            MetricKind::Latency => {
+                let (scale, unit) = if x < 1e3 {
+                    (1.0, "ns")
+                } else if x < 1e6 {
+                    (1e3, "µs")
+                } else if x < 1e9 {
+                    (1e6, "ms")
+                } else {
+                    (1e9, "s")
+                };
+                format!("{:.extra$}{unit}", x / scale)
+            }
+            MetricKind::PerSecond if extra == 0 => crate::summary::rate(x),
+            MetricKind::PerSecond => format!("{x:.extra$}/s"),
+            MetricKind::Bytes => perf_spec::format_size_digits(x, extra),
+            MetricKind::Count => format!("{x}"),
+            _ if metric == Metric::AllocsPerIter => format!("{x:.prec$}", prec = 2 + extra),
+            _ => format!("{x:.prec$}", prec = 4 + extra),
+        }
+    };
+    let mut text = show(v, 0);
+    if v == limit || !v.is_finite() || !limit.is_finite() {
+        return text;
+    }
+    for extra in 1..=6 {
+        if text != show(limit, extra - 1) {
+            break;
+        }
+        text = show(v, extra);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_figure_never_reads_as_its_limit_when_it_is_not() {
+        let cases = [
+            (Metric::BytesPerIter, 64.032, 64.0, "64.03 B"),
+            (Metric::BytesPerIter, 63.0, 64.0, "63 B"),
+            (
+                Metric::Percentile(perf_spec::Percentile::new(95.0).unwrap()),
+                200_040_000.0,
+                200e6,
+                "200.04ms",
+            ),
+            (Metric::ErrorRate, 0.01004, 0.01, "0.01004"),
+            (Metric::AllocsPerIter, 1.001, 1.0, "1.001"),
+        ];
+        for (metric, v, limit, want) in cases {
+            let shown = precise(metric.kind(), metric, v, limit);
+            assert_eq!(shown, want, "{metric}");
+        }
+    }
+
+    #[test]
+    fn no_data_yet_is_not_broken_so_far_but_fails_a_finished_run() {
+        let none = Figures::empty();
+        for t in [
+            Threshold::error_rate().lt(0.1),
+            Threshold::p(95.0).lt(Duration::from_secs(3600)),
+            Threshold::mean().lt(Duration::from_millis(1)),
+        ] {
+            assert_eq!(t.check_so_far(&none), None, "{t}");
+            assert_eq!(t.check(&none).as_deref(), Some("no data"), "{t}");
+        }
+        // With data, a broken threshold is broken so far too.
+        let mut h = crate::recorder::new_histogram();
+        h.record(5_000_000).unwrap();
+        let some = Figures {
+            iterations: 1,
+            errors: 1,
+            seconds: 1.0,
+            latency: &h,
+            ..Figures::empty()
+        };
+        assert!(Threshold::error_rate()
+            .lt(0.1)
+            .check_so_far(&some)
+            .is_some());
+        assert!(Threshold::mean()
+            .lt(Duration::from_millis(1))
+            .check_so_far(&some)
+            .is_some());
+        assert!(Threshold::p(95.0)
+            .lt(Duration::from_secs(1))
+            .check_so_far(&some)
+            .is_none());
     }
 }

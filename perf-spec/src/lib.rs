@@ -18,16 +18,20 @@ mod size;
 mod suggest;
 mod threshold;
 
+#[cfg(test)]
+mod fuzz;
+
 pub use duration::{format_duration, parse_duration, DurationError};
 pub use fraction::{check_fraction, parse_fraction, FractionError};
 pub use load::{
-    check_stages, parse_rate, stages_duration, Profile, Stage, ENDURANCE_FACTOR, PROFILE_NAMES,
+    check_stages, parse_rate, stages_duration, Profile, Stage, ENDURANCE_FACTOR, MAX_WORKERS,
+    MAX_WORKER_THREADS, PROFILE_NAMES,
 };
 pub use publish::{
     check_namespace, parse_alpha, parse_publish_target, parse_publish_targets, PublishTarget,
     MAX_NAMESPACE_LEN,
 };
-pub use size::{format_size, parse_size};
+pub use size::{format_size, format_size_digits, format_size_limit, parse_size};
 pub use suggest::closest;
 pub use threshold::{
     check_consistency, Metric, MetricKind, Op, Percentile, Stat, ThresholdSpec, METRIC_NAMES,

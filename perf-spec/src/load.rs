@@ -36,6 +36,14 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
     Ok(rate)
 }
 
+/// The most workers a test may declare: each is a task with buffers of its
+/// own, and a pool beyond this is a typo, not a load (use shards).
+pub const MAX_WORKERS: u64 = 100_000;
+
+/// The most threads a test's own runtime may have (tokio needs a stack and
+/// a queue per thread; 100,000 threads never finished starting).
+pub const MAX_WORKER_THREADS: u64 = 1_024;
+
 /// One stage of a ramp: reach `target` linearly over `duration`.
 ///
 /// With a `rate`, targets are iterations per second (k6's

@@ -92,7 +92,7 @@ pub fn parse_alpha(text: &str) -> Result<f64, String> {
 }
 
 #[cfg(test)]
-mod tests {
+mod check_tests {
     use super::*;
 
     #[test]

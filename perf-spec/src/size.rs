@@ -36,7 +36,11 @@ pub fn parse_size(text: &str) -> Result<f64, String> {
             ))
         }
     };
-    Ok(value * scale)
+    let bytes = value * scale;
+    if !bytes.is_finite() {
+        return Err(format!("`{s}` is too large a size"));
+    }
+    Ok(bytes)
 }
 
 /// Formats bytes for people in binary units: `512 B`, `4 KiB`, `1.21 MiB`.
@@ -64,9 +68,60 @@ pub fn format_size(bytes: f64) -> String {
     format!("{text} {}", units[unit])
 }
 
+/// Formats a limit the way it was most likely written: in the largest
+/// decimal (`1GB`, `500MB`) or binary (`4KiB`, `1MiB`) unit it is a whole
+/// or one-decimal multiple of, else as [`format_size`] does.
+pub fn format_size_limit(bytes: f64) -> String {
+    const UNITS: [(f64, &str); 7] = [
+        (1024.0 * 1024.0 * 1024.0, "GiB"),
+        (1e9, "GB"),
+        (1024.0 * 1024.0, "MiB"),
+        (1e6, "MB"),
+        (1024.0, "KiB"),
+        (1e3, "KB"),
+        (1.0, "B"),
+    ];
+    for (scale, unit) in UNITS {
+        let n = bytes / scale;
+        if n >= 1.0 && ((n * 10.0).round() - n * 10.0).abs() < 1e-9 {
+            let text = format!("{n:.1}");
+            return format!("{}{unit}", text.trim_end_matches('0').trim_end_matches('.'));
+        }
+    }
+    format_size(bytes).replace(' ', "")
+}
+
+/// [`format_size`] with `extra` more decimals: enough digits to tell a
+/// value from a limit it rounds to (`64.03 B` against `64B`).
+pub fn format_size_digits(bytes: f64, extra: usize) -> String {
+    if extra == 0 {
+        return format_size(bytes);
+    }
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes;
+    let mut unit = 0;
+    while value.abs() >= 1024.0 && unit < units.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.extra$} {}", units[unit])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_show_as_written() {
+        assert_eq!(format_size_limit(1e9), "1GB");
+        assert_eq!(format_size_limit(500e6), "500MB");
+        assert_eq!(format_size_limit(1_048_576.0), "1MiB");
+        assert_eq!(format_size_limit(4096.0), "4KiB");
+        assert_eq!(format_size_limit(1.5 * 1_073_741_824.0), "1.5GiB");
+        assert_eq!(format_size_limit(64.0), "64B");
+        assert_eq!(format_size_limit(500.0), "500B");
+        assert_eq!(format_size_digits(64.032, 2), "64.03 B");
+    }
 
     #[test]
     fn decimal_and_binary_units() {

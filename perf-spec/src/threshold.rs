@@ -453,7 +453,7 @@ impl ThresholdSpec {
             MetricKind::Fraction => format!("{}", self.limit),
             MetricKind::PerSecond => format!("{}/s", self.limit),
             MetricKind::Count => format!("{}", self.limit),
-            MetricKind::Bytes => crate::format_size(self.limit).replace(' ', ""),
+            MetricKind::Bytes => crate::format_size_limit(self.limit),
             MetricKind::Value => format!("{}", self.limit),
         }
     }

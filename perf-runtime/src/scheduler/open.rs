@@ -13,6 +13,12 @@
 //! actual start, is recorded beside it; the difference is the queueing
 //! delay. The dispatcher's own lateness (its sleep overshoots by tens of
 //! microseconds) is part of the corrected latency too.
+//!
+//! A rate beyond what the dispatcher can hand out (millions per second)
+//! must not stretch the run: when it falls more than [`MAX_LAG`] behind, it
+//! skips to the present and counts the skipped arrivals as *unscheduled*
+//! (the load generator could not produce them), not as dropped (which
+//! blames a lack of free workers); and it stops at the schedule's end.
 
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
@@ -20,9 +26,10 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
-use super::{join_workers, run_one, Body};
+use super::{join_workers, run_one, Body, Stopped};
 use crate::arrival::Arrivals;
 use crate::recorder::{Shared, WorkerRecorder};
+use crate::watchdog::Alarms;
 use crate::Ctx;
 
 /// An iteration handed to a worker.
@@ -34,21 +41,35 @@ struct Job {
 /// The dispatcher checks for a stop request at least this often.
 const STOP_CHECK: Duration = Duration::from_millis(10);
 
+/// Behind schedule by more than this, the dispatcher is the bottleneck: it
+/// skips ahead instead of starting iterations that are already this late.
+pub(crate) const MAX_LAG: Duration = Duration::from_millis(100);
+
+/// What kind of open-model phase runs.
+pub(super) struct Phase {
+    /// A warm-up (iterations see `ctx.is_warmup()`).
+    pub(super) warmup: bool,
+    /// The schedule's length: no iteration starts after it.
+    pub(super) length: Duration,
+}
+
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn run<B: Body>(
     workers: usize,
     mut arrivals: Arrivals,
     load: &crate::load::LoadShape,
+    phase: Phase,
     f: &Arc<B>,
     shared: &Arc<Shared>,
     start: Instant,
-    deadline: Option<Instant>,
-) -> bool {
+    alarms: Alarms,
+) -> Option<Stopped> {
     // The framework's own allocations are not the iterations'.
     let paused = crate::memory::pause();
     let (tx, rx) = async_channel::unbounded::<Job>();
     // Free workers; a job is sent only after taking one.
     let free = Arc::new(AtomicUsize::new(workers));
-    let (iteration_timeout, shard) = (load.iteration_timeout, load.shard);
+    let (iteration_timeout, shard, warmup) = (load.iteration_timeout, load.shard, phase.warmup);
     let mut set = JoinSet::new();
     for worker in 0..workers {
         let (f, rx, free) = (f.clone(), rx.clone(), free.clone());
@@ -63,11 +84,13 @@ pub(super) async fn run<B: Body>(
                         worker,
                         workers,
                         iteration: job.index,
-                        warmup: false,
+                        warmup,
                         shard,
                     };
                     let begin = Instant::now();
+                    recorder.shared().busy.start(worker, begin);
                     let outcome = run_one(&*f, ctx, iteration_timeout).await;
+                    recorder.shared().busy.end(worker);
                     let end = Instant::now();
                     free.fetch_add(1, Relaxed);
                     let latency = end.saturating_duration_since(job.due).as_nanos() as u64;
@@ -91,17 +114,31 @@ pub(super) async fn run<B: Body>(
     let dispatcher = std::thread::Builder::new()
         .name("perf-dispatch".into())
         .spawn(move || {
+            let end = start + phase.length;
             while let Some((index, offset)) = arrivals.next() {
                 let due = start + offset;
+                let mut now;
                 loop {
                     if dispatcher_shared.stop.load(Relaxed) {
                         return;
                     }
-                    let now = Instant::now();
+                    now = Instant::now();
                     if now >= due {
                         break;
                     }
                     std::thread::sleep((due - now).min(STOP_CHECK));
+                }
+                if now >= end + MAX_LAG {
+                    // The schedule is over: what is left was never started.
+                    dispatcher_shared.record_unscheduled(1 + arrivals.skip_to(Duration::MAX));
+                    return;
+                }
+                if now > due + MAX_LAG {
+                    // Fallen behind: this arrival and every other one due by
+                    // now are skipped, counted against the generator.
+                    let skipped = arrivals.skip_to(now.saturating_duration_since(start));
+                    dispatcher_shared.record_unscheduled(1 + skipped);
+                    continue;
                 }
                 let taken = free
                     .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1))
@@ -119,9 +156,9 @@ pub(super) async fn run<B: Body>(
         })
         .expect("spawning the dispatcher thread");
     drop(paused);
-    let timed_out = join_workers(set, shared, deadline).await;
+    let stopped = join_workers(set, shared, alarms).await;
     // The dispatcher has ended (workers only end once it dropped the
     // channel) or saw the stop flag: joining cannot block for long.
     let _ = tokio::task::spawn_blocking(move || dispatcher.join()).await;
-    timed_out
+    stopped
 }

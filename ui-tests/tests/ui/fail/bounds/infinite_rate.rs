@@ -1,0 +1,6 @@
+use perf_runtime::perf_test;
+
+#[perf_test(rate = 1e999, duration = "1s")]
+async fn case() {}
+
+fn main() {}
