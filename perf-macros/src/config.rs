@@ -76,6 +76,14 @@ pub(crate) fn positive_duration(value: &Lit, key: &str, errors: &mut Errors) -> 
     Some(d)
 }
 
+/// A numeric literal (which [`number`] reports on itself when it is not a
+/// usable number).
+pub(crate) fn is_number(value: &Lit) -> bool {
+    matches!(value, Lit::Int(_) | Lit::Float(_))
+}
+
+/// The value of a numeric literal; `None` (with an error, when it is one
+/// but not finite or not parsable) otherwise.
 pub(crate) fn number(value: &Lit, errors: &mut Errors) -> Option<f64> {
     let n = match value {
         Lit::Int(i) => i.base10_parse::<f64>().map_err(|e| errors.push(e)).ok(),
@@ -139,7 +147,7 @@ fn stages_value(value: &Value, errors: &mut Errors) -> Option<Vec<Stage>> {
     for (d, t) in items {
         let duration = duration_lit(d, "stages", errors);
         let target = number(t, errors);
-        if target.is_none() {
+        if target.is_none() && !is_number(t) {
             errors.at(
                 t.span(),
                 "a stage's target is a number (iterations/s with `rate`, workers without)",
@@ -287,7 +295,8 @@ impl Config {
                     Lit::Str(s) => match perf_spec::check_namespace(&s.value()) {
                         Ok(()) => Some(s.value()),
                         Err(e) => {
-                            errors.at(s.span(), format!("`namespace`: {e}"));
+                            let sep = if e.starts_with("takes") { " " } else { ": " };
+                            errors.at(s.span(), format!("`namespace`{sep}{e}"));
                             None
                         }
                     },

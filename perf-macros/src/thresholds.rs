@@ -8,7 +8,7 @@ use perf_spec::{
 use proc_macro2::Span;
 use syn::{Lit, LitStr};
 
-use crate::config::{duration_lit, number, positive_duration};
+use crate::config::{duration_lit, is_number, number, positive_duration};
 use crate::parse::{Errors, MetricTok, Spanned, KEYS};
 
 pub(crate) fn regression(
@@ -57,7 +57,9 @@ pub(crate) fn regression(
         },
         Lit::Float(_) | Lit::Int(_) => match number(value, errors) {
             Some(f) if f >= 0.0 => f,
-            _ => {
+            // Already reported (not a finite number).
+            None => return None,
+            Some(_) => {
                 errors.at(value.span(), "a regression budget is a non-negative fraction (0.1) or a percentage (\"10%\")");
                 return None;
             }
@@ -124,7 +126,9 @@ fn metric(tok: &MetricTok, errors: &mut Errors) -> Option<Metric> {
                 return None;
             }
             let Some(v) = number(value, errors) else {
-                errors.at(value.span(), "a percentile is a number, e.g. `p(99.9)`");
+                if !is_number(value) {
+                    errors.at(value.span(), "a percentile is a number, e.g. `p(99.9)`");
+                }
                 return None;
             };
             match Percentile::new(v) {
@@ -233,6 +237,8 @@ pub(crate) fn threshold(
         MetricKind::PerSecond | MetricKind::Count | MetricKind::Value => {
             match number(value, errors) {
                 Some(n) => n,
+                // A number, but not a finite one: already reported.
+                None if is_number(value) => return None,
                 None => {
                     errors.at(
                         value.span(),

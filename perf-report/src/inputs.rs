@@ -29,7 +29,7 @@ pub fn read_file(path: &Path) -> Result<Option<Report>> {
     if is_shard_result(&text) {
         return Ok(None);
     }
-    let report: Report = serde_json::from_str(&text).with_context(|| {
+    let mut report: Report = serde_json::from_str(&text).with_context(|| {
         format!(
             "{} is not a perf-runtime report or baseline",
             path.display()
@@ -38,10 +38,8 @@ pub fn read_file(path: &Path) -> Result<Option<Report>> {
     report
         .check_schema()
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    Ok(Some(Report {
-        path: Some(path.to_owned()),
-        ..report
-    }))
+    report.path = Some(path.to_owned());
+    Ok(Some(report))
 }
 
 /// The files under `dir` whose names `wanted` accepts, recursively, in

@@ -4,7 +4,7 @@
 
 use crate::out::outln;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use perf_runtime::after::AfterRun;

@@ -361,6 +361,22 @@ mod tests {
         assert_eq!(p, Path::new("/b/v1.0.0/suite/a/b.json"));
     }
 
+    #[test]
+    fn a_baseline_whose_report_is_of_a_newer_schema_is_refused() {
+        let report = report_of([1_000u64, 2_000].into_iter());
+        let dir = tempfile::tempdir().unwrap();
+        let path = save(dir.path(), "v1", &report).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(parse(&path, &text).is_ok());
+        let newer = text.replacen("\"schema_version\": 1", "\"schema_version\": 2", 1);
+        assert_ne!(newer, text);
+        let e = parse(&path, &newer).unwrap_err().to_string();
+        assert!(
+            e.contains("schema version 2") && e.contains(&path.display().to_string()),
+            "{e}"
+        );
+    }
+
     /// A report whose latencies are `latencies` (nanoseconds), none failed.
     fn report_of(latencies: impl Iterator<Item = u64>) -> Report {
         let mut h = crate::recorder::new_histogram();

@@ -1125,13 +1125,14 @@ impl Recorded {
 
     /// Adds a shard's data, its timeline shifted by `offset` seconds.
     fn add_data(&mut self, d: &RecordedData, offset: u32) -> Result<(), String> {
-        add(&mut self.histogram, &d.histogram.decode()?)?;
+        add(&mut self.histogram, &latencies(&d.histogram)?)?;
         if let Some(s) = &d.service {
             let own = self.service.get_or_insert_with(new_histogram);
-            add(own, &s.decode()?)?;
+            add(own, &latencies(s)?)?;
         }
         for (i, s) in d.timeline.iter().enumerate() {
-            let second = Second::from_parts(s.latency.decode()?, s.iterations, s.errors, s.dropped);
+            let second =
+                Second::from_parts(latencies(&s.latency)?, s.iterations, s.errors, s.dropped);
             self.timeline.add(offset + i as u32, &second);
         }
         let sum = |a: u64, b: u64, what: &str| {
@@ -1163,7 +1164,7 @@ impl Recorded {
                 latency: new_histogram(),
                 errors: 0,
             });
-            add(&mut own.latency, &t.latency.decode()?)?;
+            add(&mut own.latency, &latencies(&t.latency)?)?;
             own.errors += t.errors;
         }
         for (metric, c) in &d.custom {
@@ -1216,6 +1217,21 @@ impl Recorded {
         self.first_errors.sort_by_key(|e| e.iteration);
         self.first_errors.truncate(crate::recorder::FIRST_ERRORS);
     }
+}
+
+/// A latency histogram of a shard: decoded within the codec's bounds, and
+/// no value above the recorder's one-hour ceiling (a histogram that holds
+/// one was not written by perf-runtime, and would make every second of a
+/// merged timeline as large as its range).
+fn latencies<T: Counter>(e: &EncodedHistogram) -> Result<Histogram<T>, String> {
+    let h: Histogram<T> = e.decode()?;
+    if h.max() > crate::recorder::MAX_LATENCY_NS {
+        return Err(format!(
+            "a latency histogram holds {} ns, above the recorder's ceiling of one hour",
+            h.max()
+        ));
+    }
+    Ok(h)
 }
 
 /// Histogram addition (auto-resizing: every value fits).
@@ -1521,6 +1537,17 @@ mod tests {
         let mut bad = two();
         bad.data.iterations = 5;
         refused(vec![one(), bad], "timeline", "two");
+        // A latency above the recorder's one-hour ceiling.
+        let mut bad = two();
+        let mut h = new_histogram();
+        h.record(u64::MAX / 4).unwrap();
+        bad.data.timeline[0].latency = EncodedHistogram::encode(&h);
+        match merge(vec![one(), bad]) {
+            Err(MergeError::Corrupt(e)) => {
+                assert!(e.contains("ceiling") && e.contains("two"), "{e}")
+            }
+            other => panic!("{:?}", other.map(|r| r.iterations)),
+        }
         // A timeline longer than the limit: refused before it is decoded.
         let mut bad = two();
         let second = bad.data.timeline[0].clone();

@@ -72,7 +72,7 @@ pub fn check_namespace(namespace: &str) -> Result<(), String> {
     }
     if namespace.trim().is_empty() || namespace.chars().count() > MAX_NAMESPACE_LEN {
         return Err(format!(
-            "a CloudWatch namespace is a non-empty string of at most {MAX_NAMESPACE_LEN} characters, e.g. \"Performance/Testing\""
+            "takes a CloudWatch namespace: a non-empty string of at most {MAX_NAMESPACE_LEN} characters, e.g. \"Performance/Testing\""
         ));
     }
     Ok(())
