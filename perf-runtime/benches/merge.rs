@@ -83,6 +83,8 @@ fn shard_result(index: u32, total: u32) -> ShardResult {
         elapsed_ns: SECONDS * 1_000_000_000,
         timed_out: false,
         aborted: None,
+        interrupted: false,
+        unscheduled: 0,
         debug_build: false,
         warmup: None,
         memory: None,

@@ -61,8 +61,3 @@ fn install() {
 
 #[cfg(not(unix))]
 fn install() {}
-
-#[cfg(test)]
-pub(crate) fn set_interrupted_for_test(on: bool) {
-    INTERRUPTED.store(on, SeqCst);
-}
