@@ -24,7 +24,7 @@ pub fn line(text: impl std::fmt::Display) {
     }
 }
 
-/// `println!` through [`line`].
+/// `println!` through [`line()`].
 macro_rules! outln {
     () => {
         $crate::out::line("")

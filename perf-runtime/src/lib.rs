@@ -76,8 +76,9 @@ pub use perf_spec::{
 pub use recorder::{ErrorCount, ErrorKind, ErrorSample};
 pub use report::{
     file_name_part, report_path, write_atomically, CustomStats, LatencyStats, PercentileValue,
-    Report, TagStats, WarmupStats, REPORT_SCHEMA_VERSION,
+    Report, TagStats, WarmupStats, MAX_NAME_BYTES, REPORT_SCHEMA_VERSION,
 };
+pub use scheduler::StillRunning;
 pub use sla::{PerformanceSLA, SlaViolation};
 pub use table::{Benchmark, Outliers, TableReport, TableTest, DEFAULT_PARALLEL_WORKERS};
 pub use threshold::{
