@@ -670,8 +670,8 @@ fn precise(kind: MetricKind, metric: Metric, v: f64, limit: f64) -> String {
             MetricKind::PerSecond if extra == 0 => crate::summary::rate(x),
             MetricKind::PerSecond => format!("{x:.extra$}/s"),
             MetricKind::Bytes => perf_spec::format_size_digits(x, extra),
-            MetricKind::Count => format!("{x}"),
             _ if metric == Metric::AllocsPerIter => format!("{x:.prec$}", prec = 2 + extra),
+            MetricKind::Count => format!("{x}"),
             _ => format!("{x:.prec$}", prec = 4 + extra),
         }
     };
@@ -706,6 +706,8 @@ mod tests {
             ),
             (Metric::ErrorRate, 0.01004, 0.01, "0.01004"),
             (Metric::AllocsPerIter, 1.001, 1.0, "1.001"),
+            (Metric::AllocsPerIter, 3.0, 1.0, "3.00"),
+            (Metric::Leaks, 1.0, 0.0, "1"),
         ];
         for (metric, v, limit, want) in cases {
             let shown = precise(metric.kind(), metric, v, limit);
