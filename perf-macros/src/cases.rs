@@ -248,7 +248,7 @@ pub(crate) fn generate(
                 #rt::run_case(
                     &__PERF_CASES,
                     #case_name,
-                    #rt::PerfTest::__from_macro(
+                    #rt::new_test(
                         ::core::module_path!(),
                         #case_name,
                         ::core::cfg!(debug_assertions),

@@ -457,7 +457,7 @@ fn generate(func: ItemFn, config: &Config, shape: &Shape) -> TokenStream {
             #sig #block
 
             #rt::run_test(
-                #rt::PerfTest::__from_macro(
+                #rt::new_test(
                     ::core::module_path!(),
                     ::core::stringify!(#name),
                     ::core::cfg!(debug_assertions),

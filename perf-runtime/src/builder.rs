@@ -82,11 +82,11 @@ impl PerfTest {
         }
     }
 
-    #[doc(hidden)]
-    pub fn __from_macro(module_path: &str, name: &str, debug_build: bool) -> Self {
-        let mut test = PerfTest::new(format!("{module_path}::{name}"));
-        test.debug_build = debug_build;
-        test
+    /// Whether the test's own crate is a debug build (the attribute passes
+    /// the user's `cfg!(debug_assertions)`).
+    pub(crate) fn debug_build(mut self, debug_build: bool) -> Self {
+        self.debug_build = debug_build;
+        self
     }
 
     /// Concurrent workers (default 1); with a `rate`, the pool of workers

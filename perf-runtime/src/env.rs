@@ -1,6 +1,6 @@
 //! Run-time overrides of the load shape from environment variables.
 //!
-//! | variable | overrides | also read (the original framework's name) |
+//! | variable | overrides | also read (the Go framework's name) |
 //! |---|---|---|
 //! | `PERF_WORKERS` | `workers` | `PERFORMANCE_TEST_CONCURRENCY` |
 //! | `PERF_REPEAT` | `repeat` (and drops `duration`) | |
@@ -13,7 +13,7 @@
 //! and `PERF_DURATION` or `PERF_PROFILE` on a test with `stages`, are errors:
 //! they cannot mean what they say there.
 //!
-//! The `PERF_` name wins over the original framework's name. Setting both
+//! The `PERF_` name wins over the Go framework's name. Setting both
 //! `PERF_REPEAT` and `PERF_DURATION` is an error; `PERF_REPEAT` beside the
 //! older `PERFORMANCE_TEST_DURATION` (often exported for a whole shell)
 //! simply wins. An empty value counts as unset. Any other value that does
@@ -149,8 +149,8 @@ pub(crate) fn flag(get: &dyn Fn(&str) -> Option<String>, var: &str) -> Result<Op
     }
 }
 
-/// Reads an on/off environment variable such as the original framework's
-/// `LOAD_TEST`: `1`, `true`, `yes`, `on` (any case) are on; unset, empty,
+/// Reads an on/off environment variable such as `LOAD_TEST` (which gates
+/// heavy tests): `1`, `true`, `yes`, `on` (any case) are on; unset, empty,
 /// `0`, `false`, `no`, `off` are off; anything else is an error naming the
 /// variable and its value. `gate = "VAR"` uses it; so can a suite that
 /// scales its load:

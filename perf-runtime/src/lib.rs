@@ -96,52 +96,9 @@ pub mod prelude {
     pub use std::time::Duration;
 }
 
-/// Not public API: what `#[perf_test]` expands to. Not covered by semver.
 #[doc(hidden)]
-pub mod __private {
-    pub use crate::{Ctx, IntoOutcome, PerfTest, Threshold, Warmup};
-    pub use perf_spec::{Metric, Op, Profile, Stat, ThresholdSpec};
-    pub use std::time::Duration;
-    pub use tokio;
-
-    /// A percentile the macro has already checked.
-    pub fn percentile(p: f64) -> perf_spec::Percentile {
-        perf_spec::Percentile::new(p).expect("checked by #[perf_test] at compile time")
-    }
-
-    pub use crate::cases::{check_expected, CaseGroup, CheckFailed, Validation};
-
-    /// Runs one case of a parametrised perf test, then compares the cases
-    /// of its function that have finished (see [`crate::cases`]).
-    #[track_caller]
-    pub fn run_case<F, Fut>(group: &'static CaseGroup, case: &str, test: PerfTest, f: F)
-    where
-        F: Fn(Ctx) -> Fut + Send + Sync + 'static,
-        Fut: core::future::Future + Send + 'static,
-        Fut::Output: IntoOutcome,
-    {
-        let report = test.run(f).unwrap_or_else(|e| panic!("{e}"));
-        if let Some(comparison) = group.finish(case, &report) {
-            crate::report::print_summary(&comparison.table());
-        }
-        report.assert_passed();
-    }
-
-    /// Runs the test and fails it (panics) on a configuration error or a
-    /// broken threshold.
-    #[track_caller]
-    pub fn run_test<F, Fut>(test: PerfTest, f: F)
-    where
-        F: Fn(Ctx) -> Fut + Send + Sync + 'static,
-        Fut: core::future::Future + Send + 'static,
-        Fut::Output: IntoOutcome,
-    {
-        match test.run(f) {
-            Ok(report) => report.assert_passed(),
-            Err(e) => panic!("{e}"),
-        }
-    }
-}
+#[path = "private.rs"]
+pub mod __private;
 
 /// Prints a block of figures (a table a test computed, such as a memory
 /// sweep) the way summaries are printed: straight to stderr, so passing

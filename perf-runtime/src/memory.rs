@@ -677,8 +677,8 @@ pub struct MemoryStats {
     pub leak: LeakVerdict,
 }
 
-/// A profiler for code outside `#[perf_test]`, in the original framework's
-/// shape. It counts the allocations of the current thread only (use the
+/// A profiler for code outside `#[perf_test]`: start it, run the code,
+/// read the figures. It counts the allocations of the current thread only (use the
 /// attribute for multi-threaded code):
 ///
 /// ```no_run

@@ -1,5 +1,4 @@
-//! `PerformanceSLA`: the original framework's reusable service-level
-//! agreement, as a value that can be declared once (`const`), referenced
+//! `PerformanceSLA`: a reusable service-level agreement, as a value that can be declared once (`const`), referenced
 //! from the attribute (`sla = CHECKOUT_SLA`) and applied to any report.
 
 use std::time::Duration;

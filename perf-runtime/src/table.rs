@@ -1,4 +1,5 @@
-//! Table tests built at run time, in the original framework's shape:
+//! Table tests built at run time: named cases of an input and an expected
+//! output, each measured and validated:
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -113,7 +114,7 @@ pub struct Benchmark {
     pub iterations: u64,
     /// Mean latency.
     pub mean: Duration,
-    /// Mean latency (the original framework's name).
+    /// Mean latency (the same as `mean`, under the name Go users know).
     pub average: Duration,
     /// Median.
     pub p50: Duration,

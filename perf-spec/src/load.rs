@@ -84,8 +84,8 @@ pub fn check_stages(stages: &[Stage]) -> Result<(), String> {
     Ok(())
 }
 
-/// A capacity-planning scenario from the original framework, relative to
-/// the `rate` and `duration` given.
+/// A capacity-planning scenario (normal, peak, stress, spike, endurance),
+/// relative to the `rate` and `duration` given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Profile {
     /// Expected traffic: 1× the rate for the duration.

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 /// Retry policy: at most `max_retries` retries after the first attempt,
-/// each after a full-jitter delay. The default is the original framework's
-/// `ExponentialBackoff { MaxRetries: 3, BaseDelay: 100ms }`, capped at 20 s.
+/// each after a full-jitter delay. The default is 3 retries from a
+/// 100 ms base delay, each delay capped at 20 s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
     /// Retries after the first attempt (0: no retry).

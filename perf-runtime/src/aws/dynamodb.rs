@@ -300,9 +300,8 @@ fn capacity(c: Option<&ConsumedCapacity>) -> f64 {
     c.and_then(ConsumedCapacity::capacity_units).unwrap_or(0.0)
 }
 
-/// How batches are sent. The default is the original framework's
-/// `BatchOptions { MaxConcurrency: 25, RetryPolicy: ExponentialBackoff {
-/// MaxRetries: 3, BaseDelay: 100ms } }`.
+/// How batches are sent. The default sends up to 25 batches at
+/// once and retries unprocessed items 3 times, backing off from 100 ms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchOptions {
     /// Requests in flight at once.

@@ -291,8 +291,8 @@ pub struct Delivered {
 
 /// Receives the events a rule delivers to an SQS queue, and measures their
 /// delivery latency from the stamp each carries ([`Event::stamped`]). The
-/// queue may live in another region (the original framework's
-/// "cross-region latency"): give its region to [`DeliveryProbe::connect`].
+/// queue may live in another region (to measure cross-region delivery
+/// latency): give its region to [`DeliveryProbe::connect`].
 #[derive(Debug, Clone)]
 pub struct DeliveryProbe {
     client: aws_sdk_sqs::Client,
