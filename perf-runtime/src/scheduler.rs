@@ -405,7 +405,7 @@ async fn join_workers(mut set: JoinSet<()>, shared: &Shared, alarms: Alarms) -> 
             () = join_all => None,
         }
     }?;
-    let (iterations, _) = shared.busy.in_flight(Instant::now());
+    let iterations = shared.busy.count();
     shared.stop.store(true, Relaxed);
     set.abort_all();
     let drained = async { while set.join_next().await.is_some() {} };
@@ -458,6 +458,11 @@ async fn run_closed<B: Body>(
         set.spawn(crate::panics::quiet_panics(crate::notes::with_notes(
             notes,
             async move {
+                // A closed-model worker goes straight from one iteration to
+                // the next: its slot is overwritten by the next start and
+                // cleared only when it ends (or is aborted), one store per
+                // iteration instead of two.
+                let _idle_at_exit = IdleAtExit(shared.clone(), worker);
                 // The second of the run iterations end in, updated only when a
                 // boundary passes (a comparison instead of a division each time).
                 let (mut second, mut next_second) = (0u32, start + Duration::from_secs(1));
@@ -488,9 +493,8 @@ async fn run_closed<B: Body>(
                             shard,
                         };
                         let begin = Instant::now();
-                        shared.busy.start(worker, begin);
+                        shared.busy.start(worker, iteration);
                         let outcome = run_one(&*f, ctx, iteration_timeout).await;
-                        shared.busy.end(worker);
                         let now = Instant::now();
                         let nanos = now.saturating_duration_since(begin).as_nanos() as u64;
                         if now >= next_second {
@@ -512,6 +516,15 @@ async fn run_closed<B: Body>(
     }
     drop(paused);
     join_workers(set, shared, alarms).await
+}
+
+/// Marks a closed-model worker idle for the watchdog when its task ends.
+struct IdleAtExit(Arc<Shared>, usize);
+
+impl Drop for IdleAtExit {
+    fn drop(&mut self) {
+        self.0.busy.end(self.1);
+    }
 }
 
 /// Runs one iteration: `Err((kind, message))` if it failed. Written as one

@@ -16,15 +16,17 @@
 //! - says so, once, when no iteration has finished for 30 s and the run has
 //!   no `timeout`, with how many iterations are in flight.
 //!
-//! Each worker marks the start of its current iteration in a slot of its
-//! own ([`Busy`]), so the watchdog knows what is in flight without a shared
-//! counter on the hot path. When the watchdog fires, the run is stopped; a
+//! Each worker marks the iteration it is running in a slot of its own
+//! ([`Busy`]: one relaxed store at the start, one at the end, no clock
+//! read), so the watchdog knows what is in flight without a shared counter
+//! on the hot path; it times each mark itself from when it first saw it
+//! ([`Ages`]), to within one tick. When the watchdog fires, the run is stopped; a
 //! worker still stuck a second later is abandoned (its thread is left
 //! behind, and the message says so).
 
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use perf_spec::format_duration;
@@ -43,15 +45,8 @@ pub(crate) const STALL_NOTICE: Duration = Duration::from_secs(30);
 /// blocking its thread: tokio would have cancelled it otherwise.
 const BLOCKED_SLACK: Duration = Duration::from_secs(1);
 
-/// Nanoseconds since a process-wide epoch, never 0 (0 means idle).
-fn now_ns(at: Instant) -> u64 {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    let epoch = *EPOCH.get_or_init(Instant::now);
-    at.saturating_duration_since(epoch).as_nanos() as u64 + 1
-}
-
-/// One worker's slot: when its current iteration started, or 0 when it is
-/// between iterations. Alone on its cache line: written by one worker,
+/// One worker's slot: its current iteration's index plus one, or 0 when it
+/// is between iterations. Alone on its cache line: written by one worker,
 /// read by the watchdog.
 #[repr(align(64))]
 #[derive(Default)]
@@ -69,11 +64,11 @@ impl Busy {
         }
     }
 
-    /// Worker `w` started an iteration at `at`.
+    /// Worker `w` started iteration `iteration`.
     #[inline]
-    pub(crate) fn start(&self, w: usize, at: Instant) {
+    pub(crate) fn start(&self, w: usize, iteration: u64) {
         if let Some(s) = self.slots.get(w) {
-            s.0.store(now_ns(at), Relaxed);
+            s.0.store(iteration.wrapping_add(1).max(1), Relaxed);
         }
     }
 
@@ -85,18 +80,45 @@ impl Busy {
         }
     }
 
-    /// Iterations in flight, and the longest-running one as (worker, age).
+    /// Iterations in flight now.
+    pub(crate) fn count(&self) -> usize {
+        self.slots.iter().filter(|s| s.0.load(Relaxed) != 0).count()
+    }
+}
+
+/// What the watchdog has seen of each slot: its mark, and since when.
+pub(crate) struct Ages {
+    seen: Vec<(u64, Instant)>,
+}
+
+impl Ages {
+    pub(crate) fn new(busy: &Busy, now: Instant) -> Ages {
+        Ages {
+            seen: vec![(0, now); busy.slots.len()],
+        }
+    }
+
+    /// Notes the marks now: a mark not seen before started by `now`.
+    pub(crate) fn observe(&mut self, busy: &Busy, now: Instant) {
+        for (seen, slot) in self.seen.iter_mut().zip(busy.slots.iter()) {
+            let mark = slot.0.load(Relaxed);
+            if mark != seen.0 {
+                *seen = (mark, now);
+            }
+        }
+    }
+
+    /// Iterations in flight at the last look, and the longest-running one
+    /// as (worker, age at `now`).
     pub(crate) fn in_flight(&self, now: Instant) -> (usize, Option<(usize, Duration)>) {
-        let now = now_ns(now);
         let mut count = 0;
         let mut oldest: Option<(usize, Duration)> = None;
-        for (w, s) in self.slots.iter().enumerate() {
-            let since = s.0.load(Relaxed);
-            if since == 0 {
+        for (w, &(mark, since)) in self.seen.iter().enumerate() {
+            if mark == 0 {
                 continue;
             }
             count += 1;
-            let age = Duration::from_nanos(now.saturating_sub(since));
+            let age = now.saturating_duration_since(since);
             if oldest.is_none_or(|(_, a)| age > a) {
                 oldest = Some((w, age));
             }
@@ -169,7 +191,7 @@ impl Drop for Watchdog {
 
 impl Watch {
     /// Why the run must end now, if it must.
-    fn check(&self, now: Instant) -> Option<Fired> {
+    fn check(&self, ages: &Ages, now: Instant) -> Option<Fired> {
         if crate::signals::interrupted() {
             return Some(Fired::Interrupted);
         }
@@ -177,7 +199,7 @@ impl Watch {
             return Some(Fired::Timeout);
         }
         let limit = self.iteration_timeout?;
-        let (_, oldest) = self.shared.busy.in_flight(now);
+        let (_, oldest) = ages.in_flight(now);
         let (worker, age) = oldest?;
         (age > limit + BLOCKED_SLACK.max(limit)).then(|| {
             Fired::Blocked(format!(
@@ -193,12 +215,12 @@ impl Watch {
     /// for [`STALL_NOTICE`] while iterations are in flight, in a run with
     /// no timeout (one with a timeout ends by itself, and says then what
     /// was still running).
-    fn stall_line(&self, now: Instant, last_progress: Instant) -> Option<String> {
+    fn stall_line(&self, ages: &Ages, now: Instant, last_progress: Instant) -> Option<String> {
         let quiet_for = now.saturating_duration_since(last_progress);
         if self.deadline.is_some() || quiet_for < STALL_NOTICE {
             return None;
         }
-        let (count, oldest) = self.shared.busy.in_flight(now);
+        let (count, oldest) = ages.in_flight(now);
         if count == 0 {
             return None;
         }
@@ -224,6 +246,7 @@ impl Watch {
         let mut fired_at = None;
         let mut progress = (self.shared.iterations(), Instant::now());
         let mut told = false;
+        let mut ages = Ages::new(&self.shared.busy, Instant::now());
         let mut stopped = lock(&done.0);
         loop {
             stopped = done
@@ -243,7 +266,8 @@ impl Watch {
                 }
                 continue;
             }
-            if let Some(why) = self.check(now) {
+            ages.observe(&self.shared.busy, now);
+            if let Some(why) = self.check(&ages, now) {
                 self.shared.stop.store(true, Relaxed);
                 if let Some(tx) = fired_tx.take() {
                     let _ = tx.send(why);
@@ -256,7 +280,7 @@ impl Watch {
                 progress = (finished, now);
                 told = false;
             } else if !told {
-                if let Some(line) = self.stall_line(now, progress.1) {
+                if let Some(line) = self.stall_line(&ages, now, progress.1) {
                     told = true;
                     let _ = std::io::stderr()
                         .lock()
@@ -272,50 +296,64 @@ mod tests {
     use super::*;
 
     #[test]
-    fn in_flight_counts_busy_slots_and_finds_the_oldest() {
+    fn in_flight_counts_busy_slots_and_times_them_from_first_sight() {
         let busy = Busy::new(4);
         let t0 = Instant::now();
-        assert_eq!(busy.in_flight(t0), (0, None));
-        busy.start(1, t0);
-        busy.start(3, t0 + Duration::from_secs(2));
-        let (n, oldest) = busy.in_flight(t0 + Duration::from_secs(5));
+        let mut ages = Ages::new(&busy, t0);
+        assert_eq!(ages.in_flight(t0), (0, None));
+        busy.start(1, 7);
+        ages.observe(&busy, t0);
+        busy.start(3, 0);
+        ages.observe(&busy, t0 + Duration::from_secs(2));
+        let (n, oldest) = ages.in_flight(t0 + Duration::from_secs(5));
         assert_eq!(n, 2);
         assert_eq!(oldest, Some((1, Duration::from_secs(5))));
+        // Worker 1 went on to its next iteration: a new age.
+        busy.start(1, 8);
+        ages.observe(&busy, t0 + Duration::from_secs(5));
+        assert_eq!(
+            ages.in_flight(t0 + Duration::from_secs(5)).1,
+            Some((3, Duration::from_secs(3)))
+        );
         busy.end(1);
-        assert_eq!(busy.in_flight(t0 + Duration::from_secs(5)).0, 1);
+        ages.observe(&busy, t0 + Duration::from_secs(5));
+        assert_eq!(ages.in_flight(t0 + Duration::from_secs(5)).0, 1);
+        assert_eq!(busy.count(), 1);
         // Out-of-range workers (warm-up pools are never larger) are ignored.
-        busy.start(9, t0);
-        assert_eq!(busy.in_flight(t0).0, 1);
+        busy.start(9, 1);
+        assert_eq!(busy.count(), 1);
+    }
+
+    fn watch(shared: &Arc<Shared>, deadline: Option<Instant>, limit: Option<Duration>) -> Watch {
+        Watch {
+            name: "suite::stuck".into(),
+            deadline,
+            iteration_timeout: limit,
+            shared: shared.clone(),
+        }
     }
 
     #[test]
     fn an_iteration_past_its_timeout_is_blocking_its_thread() {
         let shared = Shared::new(2, false, None);
-        let watch = Watch {
-            name: "t".into(),
-            deadline: None,
-            iteration_timeout: Some(Duration::from_secs(1)),
-            shared: shared.clone(),
-        };
+        let w = watch(&shared, None, Some(Duration::from_secs(1)));
         let t0 = Instant::now();
-        shared.busy.start(0, t0);
+        let mut ages = Ages::new(&shared.busy, t0);
+        shared.busy.start(0, 0);
+        ages.observe(&shared.busy, t0);
         // Within the limit and its slack: nothing.
-        assert_eq!(watch.check(t0 + Duration::from_millis(1900)), None);
-        match watch.check(t0 + Duration::from_millis(2100)) {
+        assert_eq!(w.check(&ages, t0 + Duration::from_millis(1900)), None);
+        match w.check(&ages, t0 + Duration::from_millis(2100)) {
             Some(Fired::Blocked(m)) => assert!(
                 m.contains("worker 0") && m.contains("blocks its thread"),
                 "{m}"
             ),
             other => panic!("{other:?}"),
         }
-        let with_deadline = Watch {
-            deadline: Some(t0 + Duration::from_secs(1)),
-            iteration_timeout: None,
-            ..watch
-        };
-        assert_eq!(with_deadline.check(t0), None);
+        let timed = watch(&shared, Some(t0 + Duration::from_secs(1)), None);
+        assert_eq!(timed.check(&ages, t0), None);
         assert_eq!(
-            with_deadline.check(t0 + Duration::from_secs(1)),
+            timed.check(&ages, t0 + Duration::from_secs(1)),
             Some(Fired::Timeout)
         );
     }
@@ -323,20 +361,18 @@ mod tests {
     #[test]
     fn a_stall_is_told_with_what_is_in_flight() {
         let shared = Shared::new(3, false, None);
-        let watch = Watch {
-            name: "suite::stuck".into(),
-            deadline: None,
-            iteration_timeout: None,
-            shared: shared.clone(),
-        };
+        let w = watch(&shared, None, None);
         let t0 = Instant::now();
         let later = t0 + Duration::from_secs(31);
+        let mut ages = Ages::new(&shared.busy, t0);
         // Nothing in flight (a quiet open-model run): nothing to say.
-        assert_eq!(watch.stall_line(later, t0), None);
-        shared.busy.start(0, t0);
-        shared.busy.start(2, t0 + Duration::from_secs(1));
-        assert_eq!(watch.stall_line(t0 + Duration::from_secs(29), t0), None);
-        let line = watch.stall_line(later, t0).unwrap();
+        assert_eq!(w.stall_line(&ages, later, t0), None);
+        shared.busy.start(0, 0);
+        ages.observe(&shared.busy, t0);
+        shared.busy.start(2, 1);
+        ages.observe(&shared.busy, t0 + Duration::from_secs(1));
+        assert_eq!(w.stall_line(&ages, t0 + Duration::from_secs(29), t0), None);
+        let line = w.stall_line(&ages, later, t0).unwrap();
         assert!(
             line.contains("suite::stuck")
                 && line.contains("no iteration has finished for 31s")
@@ -344,10 +380,7 @@ mod tests {
             "{line}"
         );
         // A run with a timeout ends by itself.
-        let timed = Watch {
-            deadline: Some(t0 + Duration::from_secs(3600)),
-            ..watch
-        };
-        assert_eq!(timed.stall_line(later, t0), None);
+        let timed = watch(&shared, Some(t0 + Duration::from_secs(3600)), None);
+        assert_eq!(timed.stall_line(&ages, later, t0), None);
     }
 }

@@ -88,7 +88,7 @@ pub(super) async fn run<B: Body>(
                         shard,
                     };
                     let begin = Instant::now();
-                    recorder.shared().busy.start(worker, begin);
+                    recorder.shared().busy.start(worker, job.index);
                     let outcome = run_one(&*f, ctx, iteration_timeout).await;
                     recorder.shared().busy.end(worker);
                     let end = Instant::now();
