@@ -8,6 +8,8 @@ mod parse;
 mod thresholds;
 
 #[cfg(test)]
+mod docs;
+#[cfg(test)]
 mod fuzz;
 
 use proc_macro::TokenStream;
@@ -32,32 +34,66 @@ use proc_macro::TokenStream;
 /// to `target/perf/<module path>/<test name>.json`. A broken threshold fails
 /// the test with the observed values.
 ///
-/// # Load shape (closed model)
+/// Every key below has its builder equivalent ([`PerfTest`] in code): the
+/// attribute expands to exactly those calls. Each is checked at compile
+/// time, and a mistake is an error at the token.
 ///
-/// | key | value | default |
+/// [`PerfTest`]: https://docs.rs/perf-runtime/latest/perf_runtime/struct.PerfTest.html
+///
+/// # Load shape
+///
+/// | key | example | builder | default |
+/// |---|---|---|---|
+/// | `workers` | `workers = 100`: concurrent workers (with `rate`: the pool that starts iterations on schedule) | `.workers(100)` | 1 (100 with `rate`) |
+/// | `repeat` | `repeat = 1000`: total iterations, shared by all workers | `.repeat(1000)` | 100 if no `duration` |
+/// | `duration` | `duration = "30s"`: run until this much time has passed (instead of `repeat`) | `.duration(Duration::from_secs(30))` | |
+/// | `rate` | `rate = 1000` or `rate = "30000/m"`: open model, iterations started per second on schedule | `.rate(1000.0)` | closed model |
+/// | `stages` | `stages = [("30s", 100), ("1m", 1000)]`: ramp linearly to each target (rate with `rate`, active workers without) | `.stage(Duration::from_secs(30), 100.0)` | |
+/// | `profile` | `profile = "spike"`: `normal`, `peak`, `stress`, `spike` or `endurance`, relative to `rate` and `duration` | `.profile(Profile::Spike)` | |
+/// | `warmup` | `warmup = 50` or `warmup = "2s"`: iterations or time run first, not recorded (open model: at the test's rate) | `.warmup(50)` | none |
+/// | `timeout` | `timeout = "5m"`: the whole test; on expiry it fails with what was measured | `.timeout(Duration::from_secs(300))` | none |
+/// | `iteration_timeout` | `iteration_timeout = "1s"`: an iteration over it is cancelled and counted as an error | `.iteration_timeout(Duration::from_secs(1))` | none |
+/// | `abort_on_fail` | `abort_on_fail` or `abort_on_fail = "5s"`: stop at the first broken threshold (after the grace) | `.abort_on_fail(Duration::from_secs(5))` | off |
+/// | `worker_threads` | `worker_threads = 4`: threads of the test's own tokio runtime (at most 1,024) | `.worker_threads(4)` | number of CPUs |
+/// | `gate` | `gate = "LOAD_TEST"`: run only when that variable is true, else pass saying how to run it | `.gate("LOAD_TEST")` | always runs |
+/// | `crate` | `crate = "my_crate::perf"`: where the runtime is, if renamed or re-exported | | `perf_runtime` |
+///
+/// `PERF_WORKERS`, `PERF_REPEAT`, `PERF_DURATION`, `PERF_RATE` and
+/// `PERF_PROFILE` (or `PERFORMANCE_TEST_CONCURRENCY` /
+/// `PERFORMANCE_TEST_DURATION`) override the load shape at run time.
+///
+/// # Baselines, SLAs, validation and publishing
+///
+/// | key | example | builder |
 /// |---|---|---|
-/// | `workers = 100` | concurrent workers | 1 |
-/// | `repeat = 1000` | total iterations, shared by all workers | 100 if no `duration` |
-/// | `duration = "30s"` | run until this much time has passed (instead of `repeat`) | |
-/// | `warmup = 50` or `warmup = "2s"` | iterations or time run first, not recorded | none |
-/// | `timeout = "5m"` | the whole test; on expiry it fails with what was measured | none |
-/// | `iteration_timeout = "1s"` | an iteration over it is cancelled and counted as an error | none |
-/// | `worker_threads = 4` | threads of the test's own tokio runtime | number of CPUs |
-/// | `crate = "path"` | where the runtime is, if renamed or re-exported | `perf_runtime` |
-///
-/// `PERF_WORKERS`, `PERF_REPEAT` and `PERF_DURATION` (or
-/// `PERFORMANCE_TEST_CONCURRENCY` / `PERFORMANCE_TEST_DURATION`) override the
-/// load shape at run time.
+/// | `baseline` | `baseline = "v1.0.0"`: compare with that saved baseline | `.baseline("v1.0.0")` |
+/// | `regression` | `regression < "10%"` (mean, p50, p95, p99) or `p95 regression < 0.2`: fail on a significant regression beyond the budget | `.regression_all(0.10)`, `.regression(Metric::Percentile(..), 0.2)` |
+/// | `sla` | `sla = CHECKOUT_SLA`: every limit of a `const PerformanceSLA` | `.sla(&CHECKOUT_SLA)` |
+/// | `validate` | `validate = check_order`: check every output (`fn(&Output) -> bool` or `-> Result<(), E>`) | (in the iteration) |
+/// | `publish` | `publish = "cloudwatch,emf:/tmp/m.log"`: where the metrics go | `.publish_targets("cloudwatch")` |
+/// | `namespace` | `namespace = "Perf/Checkout"`: the CloudWatch namespace (not `AWS/…`, at most 255 characters) | `.namespace("Perf/Checkout")` |
 ///
 /// # Thresholds
 ///
-/// `metric < limit` or `metric <= limit`; all are evaluated.
+/// `metric op limit`, with `op` one of `<`, `<=`, `>`, `>=`, `==` as the
+/// metric allows; all are evaluated. `… per "10s"` judges every 10-second
+/// window, `… for "tag"` the iterations tagged with `ctx.tag("tag")`, and
+/// `p95 of "name" < "5ms"` a custom metric recorded with `ctx.record…`.
 ///
-/// | metric | limit |
-/// |---|---|
-/// | `mean` (`avg`), `min`, `max`, `p50`, `p75`, `p90`, `p95`, `p99`, `p999`, `p(99.99)` | a duration: `"200ms"`, `"1.5ms"`, `"250µs"`, `"2s"`, `"1m"` |
-/// | `error_rate` | a fraction `0.01` or a percentage `"1%"` |
-/// | `throughput >= 1000` | completed iterations per second (`>=` or `>`) |
+/// | metric | example | builder |
+/// |---|---|---|
+/// | `mean` (`avg`), `min`, `max` | `mean < "100ms"` | `Threshold::mean().lt(Duration::from_millis(100))` |
+/// | `p50`, `p75`, `p90`, `p95`, `p99`, `p999`, `p(99.99)` | `p95 < "200ms"` | `Threshold::p(95.0).lt(Duration::from_millis(200))` |
+/// | `error_rate` | `error_rate < 0.01` or `error_rate < "1%"` | `Threshold::error_rate().lt(0.01)` |
+/// | `<class>_rate` | `throttle_rate < 0.001` (errors classed with `ctx.error_class("throttle")`) | `Threshold::class_rate("throttle").lt(0.001)` |
+/// | `throughput` | `throughput >= 1000` (completed iterations per second) | `Threshold::throughput().ge(1000.0)` |
+/// | `dropped` | `dropped <= 10` (open model: iterations that found no free worker) | `Threshold::dropped().le(10)` |
+/// | `dropped_rate` | `dropped_rate < 0.01` | `Threshold::dropped_rate().lt(0.01)` |
+/// | `peak_heap` | `peak_heap < "100MB"` (needs `track_allocations!()`) | `Threshold::peak_heap().lt(100e6)` |
+/// | `allocs_per_iter` | `allocs_per_iter <= 3` | `Threshold::allocs_per_iter().le(3.0)` |
+/// | `bytes_per_iter` | `bytes_per_iter < "4KiB"` | `Threshold::bytes_per_iter().lt(4096.0)` |
+/// | `leaks` | `leaks == 0` (no steady growth of retained bytes) | `Threshold::no_leaks()` |
+/// | `leak_per_iter` | `leak_per_iter < "64B"` | `Threshold::leak_per_iter().lt(64.0)` |
 ///
 /// # Function forms
 ///

@@ -21,6 +21,13 @@ pub const METRIC_NAMES: &[&str] = &[
     "p999",
     "error_rate",
     "throughput",
+    "dropped",
+    "dropped_rate",
+    "peak_heap",
+    "allocs_per_iter",
+    "bytes_per_iter",
+    "leaks",
+    "leak_per_iter",
 ];
 
 /// A percentile in `(0, 100]`.
