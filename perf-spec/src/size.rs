@@ -45,13 +45,7 @@ pub fn parse_size(text: &str) -> Result<f64, String> {
 
 /// Formats bytes for people in binary units: `512 B`, `4 KiB`, `1.21 MiB`.
 pub fn format_size(bytes: f64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes;
-    let mut unit = 0;
-    while value.abs() >= 1024.0 && unit < units.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
+    let (value, unit) = binary_unit(bytes);
     let digits = if unit == 0 || value.abs() >= 100.0 {
         0
     } else if value.abs() >= 10.0 {
@@ -65,7 +59,20 @@ pub fn format_size(bytes: f64) -> String {
     } else {
         text
     };
-    format!("{text} {}", units[unit])
+    format!("{text} {}", BINARY_UNITS[unit])
+}
+
+const BINARY_UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+
+/// `bytes` in the largest binary unit it reaches: (value, index into
+/// [`BINARY_UNITS`]).
+fn binary_unit(bytes: f64) -> (f64, usize) {
+    let (mut value, mut unit) = (bytes, 0);
+    while value.abs() >= 1024.0 && unit < BINARY_UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    (value, unit)
 }
 
 /// Formats a limit the way it was most likely written: in the largest
@@ -97,14 +104,8 @@ pub fn format_size_digits(bytes: f64, extra: usize) -> String {
     if extra == 0 {
         return format_size(bytes);
     }
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes;
-    let mut unit = 0;
-    while value.abs() >= 1024.0 && unit < units.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.extra$} {}", units[unit])
+    let (value, unit) = binary_unit(bytes);
+    format!("{value:.extra$} {}", BINARY_UNITS[unit])
 }
 
 #[cfg(test)]
