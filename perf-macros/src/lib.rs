@@ -89,11 +89,11 @@ use proc_macro::TokenStream;
 /// | `throughput` | `throughput >= 1000` (completed iterations per second) | `Threshold::throughput().ge(1000.0)` |
 /// | `dropped` | `dropped <= 10` (open model: iterations that found no free worker) | `Threshold::dropped().le(10)` |
 /// | `dropped_rate` | `dropped_rate < 0.01` | `Threshold::dropped_rate().lt(0.01)` |
-/// | `peak_heap` | `peak_heap < "100MB"` (needs `track_allocations!()`) | `Threshold::peak_heap().lt(100e6)` |
+/// | `peak_heap` | `peak_heap < "100MB"` (needs `track_allocations!()`) | `Threshold::peak_heap().lt(100_000_000)` |
 /// | `allocs_per_iter` | `allocs_per_iter <= 3` | `Threshold::allocs_per_iter().le(3.0)` |
-/// | `bytes_per_iter` | `bytes_per_iter < "4KiB"` | `Threshold::bytes_per_iter().lt(4096.0)` |
+/// | `bytes_per_iter` | `bytes_per_iter < "4KiB"` | `Threshold::bytes_per_iter().lt(4096)` |
 /// | `leaks` | `leaks == 0` (no steady growth of retained bytes) | `Threshold::no_leaks()` |
-/// | `leak_per_iter` | `leak_per_iter < "64B"` | `Threshold::leak_per_iter().lt(64.0)` |
+/// | `leak_per_iter` | `leak_per_iter < "64B"` | `Threshold::leak_per_iter().lt(64)` |
 ///
 /// # Function forms
 ///

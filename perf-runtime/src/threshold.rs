@@ -749,4 +749,216 @@ mod tests {
             .check_so_far(&some)
             .is_none());
     }
+
+    /// Whole-run figures of a synthetic run: 1,000 iterations over 2 s,
+    /// latencies 1..=1000 µs, 20 failed (5 throttled), 10 dropped, memory
+    /// and a custom duration metric.
+    struct Synthetic {
+        latency: hdrhistogram::Histogram<u64>,
+        memory: crate::memory::MemoryStats,
+        classes: std::collections::BTreeMap<String, u64>,
+        custom: std::collections::BTreeMap<String, crate::report::CustomStats>,
+    }
+
+    impl Synthetic {
+        fn new() -> Synthetic {
+            let mut latency = crate::recorder::new_histogram();
+            for us in 1..=1000u64 {
+                latency.record(us * 1000).unwrap();
+            }
+            let memory = crate::memory::MemoryStats {
+                allocations: 3000,
+                deallocations: 3000,
+                bytes_allocated: 64_000,
+                allocs_per_iter: 3.0,
+                bytes_per_iter: 64.0,
+                peak_live_bytes: 2_000_000,
+                live_bytes_at_end: 0,
+                leak: crate::memory::LeakVerdict {
+                    detected: false,
+                    bytes_per_iter: 0.5,
+                    r_squared: 0.1,
+                    checkpoints: 100,
+                },
+            };
+            let db = crate::report::CustomStats {
+                kind: "duration".into(),
+                count: 1000,
+                sum: 5e9,
+                min: 1e6,
+                max: 9e6,
+                mean: 5e6,
+                percentiles: vec![crate::report::PercentileValue {
+                    percentile: 95.0,
+                    value_ns: 8_000_000,
+                }],
+            };
+            Synthetic {
+                latency,
+                memory,
+                classes: [("throttle".to_owned(), 5)].into(),
+                custom: [("db".to_owned(), db)].into(),
+            }
+        }
+
+        fn figures(&self) -> Figures<'_> {
+            Figures {
+                memory: Some(&self.memory),
+                classes: Some(&self.classes),
+                custom: Some(&self.custom),
+                iterations: 1000,
+                errors: 20,
+                dropped: 10,
+                seconds: 2.0,
+                latency: &self.latency,
+            }
+        }
+    }
+
+    fn verdict(t: Threshold, f: &Figures<'_>) -> (bool, Option<f64>) {
+        let o = t.evaluate(f, &Timeline::default(), 0);
+        (o.passed, o.observed)
+    }
+
+    #[test]
+    fn every_metric_kind_is_judged_on_its_own_figure() {
+        let run = Synthetic::new();
+        let f = run.figures();
+        let ms = Duration::from_millis;
+        // (threshold that holds, threshold that breaks, the observed value)
+        let cases: Vec<(Threshold, Threshold, f64)> = vec![
+            (
+                Threshold::mean().lt(ms(1)),
+                Threshold::mean().lt(ms(0)),
+                500_500.0,
+            ),
+            (
+                Threshold::min().le(Duration::from_micros(1)),
+                Threshold::min().lt(Duration::from_nanos(500)),
+                1000.0,
+            ),
+            (
+                Threshold::p(95.0).lt(ms(1)),
+                Threshold::p(95.0).lt(Duration::from_micros(900)),
+                950_000.0,
+            ),
+            (
+                Threshold::error_rate().lt(0.05),
+                Threshold::error_rate().lt(0.01),
+                0.02,
+            ),
+            (
+                Threshold::class_rate("throttle").lt(0.01),
+                Threshold::class_rate("throttle").lt(0.001),
+                0.005,
+            ),
+            (
+                Threshold::throughput().ge(400.0),
+                Threshold::throughput().ge(600.0),
+                500.0,
+            ),
+            (
+                Threshold::dropped().le(10),
+                Threshold::dropped().lt(10),
+                10.0,
+            ),
+            (
+                Threshold::dropped_rate().lt(0.01),
+                Threshold::dropped_rate().lt(0.005),
+                10.0 / 1010.0,
+            ),
+            (
+                Threshold::peak_heap().lt(3_000_000),
+                Threshold::peak_heap().lt(1_000_000),
+                2e6,
+            ),
+            (
+                Threshold::allocs_per_iter().le(3.0),
+                Threshold::allocs_per_iter().lt(3.0),
+                3.0,
+            ),
+            (
+                Threshold::bytes_per_iter().le(64),
+                Threshold::bytes_per_iter().lt(64),
+                64.0,
+            ),
+            (
+                Threshold::leak_per_iter().lt(1),
+                Threshold::leak_per_iter().lt(0),
+                0.5,
+            ),
+            (
+                Threshold::of("db").p(95.0).lt_duration(ms(9)),
+                Threshold::of("db").p(95.0).lt_duration(ms(7)),
+                8e6,
+            ),
+            (
+                Threshold::of("db").count().ge(1000.0),
+                Threshold::of("db").count().gt(1000.0),
+                1000.0,
+            ),
+        ];
+        for (holds, breaks, observed) in cases {
+            let (ok, v) = verdict(holds.clone(), &f);
+            assert!(ok, "{holds} should hold");
+            let v = v.expect("observed");
+            assert!(
+                (v - observed).abs() <= observed.abs() * 0.002 + 1e-9,
+                "{holds}: {v} != {observed}"
+            );
+            assert!(!verdict(breaks.clone(), &f).0, "{breaks} should break");
+        }
+        assert!(verdict(Threshold::no_leaks(), &f).0);
+        // A figure the run does not have is no data, and fails.
+        let none = Figures {
+            memory: None,
+            custom: None,
+            ..run.figures()
+        };
+        assert_eq!(
+            verdict(Threshold::peak_heap().lt(1_000_000_000), &none),
+            (false, None)
+        );
+        assert_eq!(
+            verdict(Threshold::of("db").mean().lt(1.0), &none),
+            (false, None)
+        );
+    }
+
+    #[test]
+    fn a_window_threshold_breaks_in_the_windows_beyond_the_limit_only() {
+        let mut timeline = Timeline::default();
+        // Ten seconds of 1 ms iterations; second 6 is slow (50 ms).
+        for sec in 0..10u32 {
+            let latency = if sec == 6 { 50_000_000 } else { 1_000_000 };
+            for _ in 0..20 {
+                timeline.second_mut(sec).record(latency, false);
+            }
+        }
+        let h = crate::recorder::new_histogram();
+        let whole = Figures {
+            iterations: 200,
+            seconds: 10.0,
+            latency: &h,
+            ..Figures::empty()
+        };
+        let t = Threshold::p(99.0).lt(Duration::from_millis(10)).per(2);
+        let o = t.evaluate(&whole, &timeline, 10);
+        let w = o.windows.as_ref().unwrap();
+        assert!(!o.passed);
+        // Windows [5,7) and [6,8) hold second 6.
+        assert_eq!((w.checked, w.broken, w.first_broken_start), (9, 2, Some(5)));
+        assert!(
+            o.observed_display.contains("2 of 9 windows broken"),
+            "{}",
+            o.observed_display
+        );
+        // Shorter than one window: not judged, and said so.
+        let o = t.evaluate(&whole, &timeline, 1);
+        assert!(
+            !o.passed && o.observed_display.contains("no full 2s window"),
+            "{}",
+            o.observed_display
+        );
+    }
 }
