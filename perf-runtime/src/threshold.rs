@@ -899,14 +899,14 @@ mod tests {
             ),
         ];
         for (holds, breaks, observed) in cases {
-            let (ok, v) = verdict(holds.clone(), &f);
+            let (ok, v) = verdict(holds, &f);
             assert!(ok, "{holds} should hold");
             let v = v.expect("observed");
             assert!(
                 (v - observed).abs() <= observed.abs() * 0.002 + 1e-9,
                 "{holds}: {v} != {observed}"
             );
-            assert!(!verdict(breaks.clone(), &f).0, "{breaks} should break");
+            assert!(!verdict(breaks, &f).0, "{breaks} should break");
         }
         assert!(verdict(Threshold::no_leaks(), &f).0);
         // A figure the run does not have is no data, and fails.
