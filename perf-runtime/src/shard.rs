@@ -96,7 +96,7 @@ impl Shard {
     /// The shard this process runs, from the environment (see the
     /// [module docs](self)); `None` when it is not sharded.
     pub fn from_env() -> Result<Option<Shard>, Error> {
-        Shard::from_lookup(&|k| std::env::var(k).ok())
+        Shard::from_lookup(&crate::env::process)
     }
 
     pub(crate) fn from_lookup(

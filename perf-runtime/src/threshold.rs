@@ -213,14 +213,10 @@ impl Threshold {
     /// these figures.
     #[cfg(test)]
     pub(crate) fn check(&self, figures: &Figures<'_>) -> Option<String> {
-        let observed = observe(self.0.metric, figures);
-        let held = observed.is_some_and(|v| self.0.op.holds(v, self.0.limit));
-        (!held).then(|| {
-            observed.map_or_else(
-                || "no data".to_owned(),
-                |v| display(self.0.metric, v, self.0.limit, figures),
-            )
-        })
+        match observe(self.0.metric, figures) {
+            None => Some("no data".to_owned()),
+            Some(_) => self.check_so_far(figures),
+        }
     }
 
     /// Like [`check`](Self::check) on a run still going on: a figure with no

@@ -91,7 +91,8 @@ pub(crate) struct Window {
     pub(crate) dropped: u64,
 }
 
-/// A second's latencies at the whole-run precision.
+/// A second's latencies at the whole-run precision, as [`Window::add`]
+/// records them (so that they can be subtracted again).
 fn widened(s: &Second) -> Histogram<u64> {
     let mut h = new_histogram();
     for v in s.latency.iter_recorded() {
@@ -103,9 +104,11 @@ fn widened(s: &Second) -> Histogram<u64> {
 
 impl Window {
     fn add(&mut self, s: &Second) {
-        self.latency
-            .add(widened(s))
-            .expect("auto-resizing histograms always merge");
+        for v in s.latency.iter_recorded() {
+            self.latency
+                .record_n(v.value_iterated_to(), u64::from(v.count_at_value()))
+                .expect("auto-resizing histograms accept values up to their limit");
+        }
         self.iterations += s.iterations;
         self.errors += s.errors;
         self.dropped += s.dropped;
