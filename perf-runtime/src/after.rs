@@ -1,5 +1,7 @@
 //! What a test does with its report once the run is measured: compare it
-//! with a baseline, save it as one, publish its metrics.
+//! with a baseline, save it as one, publish its metrics; the end-of-run
+//! pipeline that hands the judged report to its sinks, and the one place
+//! the sinks are named.
 //!
 //! A single-machine run does this at the end of
 //! [`PerfTest::run`](crate::PerfTest::run). A distributed run cannot: no
@@ -12,34 +14,112 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use crate::io::baseline_file::{self, SaveBaseline};
+use crate::io::config::Config;
+use crate::io::emf_file::EmfFile;
+use crate::io::report_file::JsonFile;
+use crate::io::shard_file::ShardDir;
+use crate::judge::stats::DEFAULT_ALPHA;
+use crate::model::baseline::BaselineComparison;
+use crate::model::error::{BaselineError, Error};
+use crate::model::report::Report;
+use crate::output::emf::{EmfStdout, MetricsExport};
+use crate::output::print::PrintSummary;
+use crate::output::sink::{Sink, Sinks};
 
-use crate::baseline::{self, BaselineComparison, Regression};
-use crate::export::{MetricsExport, Publish, DEFAULT_NAMESPACE};
-use crate::{Error, Report};
-
-/// The test's baseline and publishing settings, as declared (the
-/// environment is read when they are applied).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct AfterRun {
-    /// The baseline version to compare with.
-    pub baseline: Option<String>,
-    /// Regression budgets against that baseline.
-    pub regressions: Vec<Regression>,
-    /// Save the report as this baseline version.
-    pub save_baseline: Option<String>,
-    /// Where the metrics go.
-    pub publish: Vec<Publish>,
-    /// The CloudWatch namespace.
-    pub namespace: Option<String>,
-}
+pub use crate::model::after::{AfterRun, Publish, DEFAULT_NAMESPACE};
 
 /// A non-empty variable of the process environment: what
 /// [`AfterRun::judge`] and [`AfterRun::publish`] read when the test allows
 /// environment overrides.
 pub fn process_env(var: &str) -> Option<String> {
-    crate::env::process(var)
+    crate::io::config::process(var)
+}
+
+/// The sink a publishing destination is.
+fn publish_sink(target: &Publish, export: &MetricsExport) -> Box<dyn Sink> {
+    match target {
+        Publish::Emf => Box::new(EmfStdout(export.clone())),
+        Publish::EmfFile(path) => Box::new(EmfFile {
+            export: export.clone(),
+            path: path.clone(),
+        }),
+        #[cfg(feature = "cloudwatch")]
+        Publish::CloudWatch => Box::new(crate::aws::cloudwatch::CloudWatchSink(export.clone())),
+        #[cfg(not(feature = "cloudwatch"))]
+        Publish::CloudWatch => Box::new(Unavailable {
+            target: "CloudWatch",
+            reason: "publishing to CloudWatch needs perf-runtime's `cloudwatch` cargo feature",
+        }),
+    }
+}
+
+/// The sink of a shard's `PERF_RESULTS`: a directory, or (feature `s3`)
+/// `s3://bucket/prefix/`.
+pub(crate) fn results_sink(to: &str) -> Box<dyn Sink> {
+    if to.starts_with("s3://") {
+        #[cfg(feature = "s3")]
+        return Box::new(crate::aws::s3::S3Results(to.to_owned()));
+        #[cfg(not(feature = "s3"))]
+        return Box::new(Misconfigured(Error::Env {
+            var: "PERF_RESULTS".into(),
+            value: to.into(),
+            reason: "s3:// destinations need perf-runtime's `s3` feature".into(),
+        }));
+    }
+    Box::new(ShardDir(PathBuf::from(to)))
+}
+
+/// A destination this build cannot reach.
+#[cfg(not(feature = "cloudwatch"))]
+struct Unavailable {
+    target: &'static str,
+    reason: &'static str,
+}
+
+#[cfg(not(feature = "cloudwatch"))]
+impl Sink for Unavailable {
+    fn deliver(&self, _: &Report, _: &mut Vec<String>) -> Result<(), Error> {
+        Err(Error::Publish {
+            target: self.target.into(),
+            reason: self.reason.into(),
+        })
+    }
+}
+
+/// A destination that is wrong: delivering to it is the error.
+#[cfg(not(feature = "s3"))]
+struct Misconfigured(Error);
+
+#[cfg(not(feature = "s3"))]
+impl Sink for Misconfigured {
+    fn deliver(&self, _: &Report, _: &mut Vec<String>) -> Result<(), Error> {
+        Err(match &self.0 {
+            Error::Env { var, value, reason } => Error::Env {
+                var: var.clone(),
+                value: value.clone(),
+                reason: reason.clone(),
+            },
+            other => Error::Config(other.to_string()),
+        })
+    }
+}
+
+/// Prints with a closure (the caller's choice of where summaries go).
+struct PrintWith<F>(std::cell::RefCell<Option<F>>);
+
+impl<F: FnOnce(String)> Sink for PrintWith<F> {
+    fn deliver(&self, report: &Report, notes: &mut Vec<String>) -> Result<(), Error> {
+        let mut summary = report.summary();
+        for note in notes.iter() {
+            summary.push_str("\n  ");
+            summary.push_str(note);
+        }
+        if let Some(print) = self.0.borrow_mut().take() {
+            print(summary);
+        }
+        Ok(())
+    }
 }
 
 impl AfterRun {
@@ -55,29 +135,39 @@ impl AfterRun {
         dir: &Path,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Option<(String, PathBuf)>, Error> {
-        let compare_with = env("PERF_BASELINE")
-            .or_else(|| env("PERFORMANCE_TEST_BASELINE_VERSION"))
-            .or(self.baseline.clone());
-        let required = crate::env::flag(env, "PERF_REQUIRE_BASELINE")?.unwrap_or(false);
-        let alpha = crate::env::alpha(env, crate::stats::DEFAULT_ALPHA)?;
-        if let Some(version) = compare_with {
-            let comparison = self.compare(report, dir, &version, required, alpha)?;
-            if comparison.regressions().next().is_some()
-                || (comparison.missing.is_some() && required)
-            {
-                report.passed = false;
-            }
+        let config = Config::from_lookup(env)?;
+        self.compare_with_baseline(report, dir, &config)?;
+        let Some(save) = self.saving(dir, &config) else {
+            return Ok(None);
+        };
+        Ok(save.save(report)?)
+    }
+
+    /// The baseline comparison, then the verdict ([`crate::judge`] decides
+    /// it once, from the thresholds and this comparison).
+    fn compare_with_baseline(
+        &self,
+        report: &mut Report,
+        dir: &Path,
+        config: &Config,
+    ) -> Result<(), Error> {
+        if let Some(version) = config.baseline.clone().or(self.baseline.clone()) {
+            let alpha = config.alpha.unwrap_or(DEFAULT_ALPHA);
+            let comparison = self.compare(report, dir, &version, config.require_baseline, alpha)?;
             report.baseline = Some(comparison);
         }
-        let save_as = env("PERF_SAVE_BASELINE").or(self.save_baseline.clone());
-        Ok(match save_as {
-            Some(version)
-                if !report.timed_out && !report.interrupted && report.aborted.is_none() =>
-            {
-                let path = baseline::save(dir, &version, report)?;
-                Some((version, path))
-            }
-            _ => None,
+        crate::judge::verdict::settle(report);
+        Ok(())
+    }
+
+    fn saving(&self, dir: &Path, config: &Config) -> Option<SaveBaseline> {
+        let version = config
+            .save_baseline
+            .clone()
+            .or(self.save_baseline.clone())?;
+        Some(SaveBaseline {
+            dir: dir.to_owned(),
+            version,
         })
     }
 
@@ -93,16 +183,58 @@ impl AfterRun {
         env: &dyn Fn(&str) -> Option<String>,
         print: impl FnOnce(String),
     ) -> Result<(), Error> {
-        let saved = self.judge(report, baselines, env)?;
-        let mut summary = report.summary();
-        if let Some((version, path)) = saved {
-            summary.push_str(&format!("\n  baseline {version} saved: {}", path.display()));
+        let config = Config::from_lookup(env)?;
+        let print = PrintWith(std::cell::RefCell::new(Some(print)));
+        self.end(report, baselines, json, &config, Some(&print))
+    }
+
+    /// The end of a single-machine run: as [`finish`](Self::finish), with
+    /// the summary printed where `PERF_SUMMARY` says (unless `quiet`).
+    pub(crate) fn finish_run(
+        &self,
+        report: &mut Report,
+        baselines: &Path,
+        json: Option<&Path>,
+        config: &Config,
+        quiet: bool,
+    ) -> Result<(), Error> {
+        let print = PrintSummary {
+            mode: config.summary,
+        };
+        self.end(
+            report,
+            baselines,
+            json,
+            config,
+            (!quiet).then_some(&print as _),
+        )
+    }
+
+    /// Judges `report`, then delivers it: baseline save, summary, JSON
+    /// file, publishing, in that order.
+    fn end(
+        &self,
+        report: &mut Report,
+        baselines: &Path,
+        json: Option<&Path>,
+        config: &Config,
+        print: Option<&dyn Sink>,
+    ) -> Result<(), Error> {
+        self.compare_with_baseline(report, baselines, config)?;
+        let mut sinks = Sinks::default();
+        if let Some(save) = self.saving(baselines, config) {
+            sinks.push(save);
         }
-        print(summary);
+        if let Some(print) = print {
+            sinks.push_ref(print);
+        }
         if let Some(path) = json {
-            report.write_json(path)?;
+            sinks.push(JsonFile(path.to_owned()));
         }
-        self.publish(report, env)
+        for sink in self.publish_sinks(config) {
+            sinks.push(sink);
+        }
+        sinks.deliver(report)
     }
 
     fn compare(
@@ -113,11 +245,11 @@ impl AfterRun {
         required: bool,
         alpha: f64,
     ) -> Result<BaselineComparison, Error> {
-        let path = baseline::baseline_path(dir, version, &report.name)?;
+        let path = baseline_file::baseline_path(dir, version, &report.name)?;
         // Recorded relative to the baseline directory: reports and saved
         // baselines are shared and committed, a home directory is not.
         let shown = path.strip_prefix(dir).unwrap_or(&path).to_owned();
-        let Some(old) = baseline::load(&path)? else {
+        let Some(old) = baseline_file::load(&path)? else {
             let how = format!("save one with PERF_SAVE_BASELINE={version} cargo test");
             let consequence = if required {
                 "PERF_REQUIRE_BASELINE is set, so this fails"
@@ -132,12 +264,13 @@ impl AfterRun {
                 )),
                 path: shown,
                 metrics: Vec::new(),
+                required,
             });
         };
         if old.report.name != report.name {
             // Two test names that once mapped to one file, or a file
             // copied by hand: comparing would judge one test by another.
-            return Err(baseline::BaselineError::Invalid {
+            return Err(BaselineError::Invalid {
                 path,
                 reason: format!(
                     "it was saved for test `{}`, not for `{}`; save a baseline for this test with PERF_SAVE_BASELINE={version} cargo test",
@@ -150,7 +283,8 @@ impl AfterRun {
             version: version.to_owned(),
             path: shown,
             missing: None,
-            metrics: baseline::compare(&old.report, report, &self.regressions, alpha),
+            metrics: crate::judge::baseline::compare(&old.report, report, &self.regressions, alpha),
+            required,
         })
     }
 
@@ -163,31 +297,28 @@ impl AfterRun {
         report: &Report,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<(), Error> {
-        let targets = match env("PERF_PUBLISH") {
-            Some(value) => perf_spec::parse_publish_targets(&value)
-                .map_err(|reason| Error::Env {
-                    var: "PERF_PUBLISH".into(),
-                    value: value.clone(),
-                    reason,
-                })?
-                .into_iter()
-                .map(Publish::from)
-                .collect(),
-            None => self.publish.clone(),
-        };
-        if targets.is_empty() {
-            return Ok(());
+        let config = Config::from_lookup(env)?;
+        let mut sinks = Sinks::default();
+        for sink in self.publish_sinks(&config) {
+            sinks.push(sink);
         }
-        let namespace = crate::env::namespace(env)?
+        sinks.deliver(report)
+    }
+
+    fn publish_sinks(&self, config: &Config) -> Vec<Box<dyn Sink>> {
+        let targets = config.publish.as_ref().unwrap_or(&self.publish);
+        if targets.is_empty() {
+            return Vec::new();
+        }
+        let namespace = config
+            .namespace
+            .clone()
             .or(self.namespace.clone())
             .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
         let mut export = MetricsExport::new(namespace);
-        if let Some(version) = env("PERF_VERSION") {
-            export = export.dimension("Version", version);
+        if let Some(version) = &config.version {
+            export = export.dimension("Version", version.clone());
         }
-        for target in &targets {
-            target.run(&export, report)?;
-        }
-        Ok(())
+        targets.iter().map(|t| publish_sink(t, &export)).collect()
     }
 }

@@ -31,65 +31,60 @@
 
 #![warn(missing_docs)]
 
-pub mod after;
-mod arrival;
+// The layers, each importing only from those before it (the
+// architecture test checks it; README, "Workspace"):
 #[cfg(feature = "aws")]
 pub mod aws;
-pub mod baseline;
-mod builder;
-pub mod cases;
-mod codec;
-mod ctx;
-mod env;
-mod error;
-pub mod export;
-mod load;
-pub mod memory;
-mod monitor;
-mod notes;
-mod outcome;
-mod panics;
-mod recorder;
-mod report;
-mod scheduler;
-pub mod shard;
-mod signals;
-mod sla;
-pub mod stats;
-mod summary;
-mod table;
-mod threshold;
-mod timeline;
-mod watchdog;
+mod distributed;
+mod io;
+mod judge;
+mod measure;
+mod model;
+mod output;
+mod run;
 
-pub use builder::PerfTest;
-pub use ctx::Ctx;
-pub use env::env_flag;
-pub use error::Error;
-pub use load::{LoadShape, Stop, Warmup, DEFAULT_OPEN_POOL, DEFAULT_REPEAT};
-pub use outcome::IntoOutcome;
+// The top level: the run pipeline, the end of a run, and the public
+// modules (each a documented view of the layers).
+pub mod after;
+pub mod baseline;
+pub mod cases;
+pub mod export;
+#[cfg(feature = "lambda")]
+mod fanout;
+pub mod memory;
+mod pipeline;
+pub mod shard;
+pub mod stats;
+mod table;
+
+pub use io::config::env_flag;
+pub use io::files::{file_name_part, report_path, write_atomically, MAX_NAME_BYTES};
+pub use judge::sla::{PerformanceSLA, SlaViolation};
+pub use model::error::Error;
+pub use model::load::{LoadShape, Stop, Warmup, DEFAULT_OPEN_POOL, DEFAULT_REPEAT};
+pub use model::measured::{ErrorCount, ErrorKind, ErrorSample, StillRunning};
+pub use model::outcome::IntoOutcome;
+pub use model::report::{
+    CustomStats, LatencyStats, PercentileValue, Report, TagStats, WarmupStats,
+    REPORT_SCHEMA_VERSION,
+};
+pub use model::threshold::{
+    ByteBound, CountBound, FractionBound, LatencyBound, RateBound, Threshold, ThresholdOutcome,
+    ValueBound, WindowVerdict,
+};
+pub use model::timeline::TimelinePoint;
 pub use perf_macros::perf_test;
 pub use perf_spec::{
     format_duration, parse_alpha, parse_duration, parse_rate, Metric, Op, Percentile, Profile,
     Stage,
 };
-pub use recorder::{ErrorCount, ErrorKind, ErrorSample};
-pub use report::{
-    file_name_part, report_path, write_atomically, CustomStats, LatencyStats, PercentileValue,
-    Report, TagStats, WarmupStats, MAX_NAME_BYTES, REPORT_SCHEMA_VERSION,
-};
-pub use scheduler::StillRunning;
-pub use sla::{PerformanceSLA, SlaViolation};
+pub use run::builder::PerfTest;
+pub use run::ctx::Ctx;
 pub use table::{Benchmark, Outliers, TableReport, TableTest, DEFAULT_PARALLEL_WORKERS};
-pub use threshold::{
-    ByteBound, CountBound, FractionBound, LatencyBound, RateBound, Threshold, ThresholdOutcome,
-    ValueBound, WindowVerdict,
-};
-pub use timeline::TimelinePoint;
 
 /// What a perf test file usually needs: `use perf_runtime::prelude::*;`.
 pub mod prelude {
-    pub use crate::memory::MemoryProfiler;
+    pub use crate::measure::profiler::MemoryProfiler;
     pub use crate::{
         perf_test, track_allocations, Ctx, PerfTest, PerformanceSLA, Report, Threshold, Warmup,
     };
@@ -105,5 +100,5 @@ pub mod __private;
 /// tests show it too; `PERF_SUMMARY=captured` sends it to the captured
 /// stdout instead and `PERF_SUMMARY=never` drops it.
 pub fn print_figures(text: &str) {
-    report::print_summary(text.trim_end());
+    io::config::print_summary(text.trim_end());
 }

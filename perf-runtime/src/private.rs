@@ -12,7 +12,7 @@ pub fn percentile(p: f64) -> perf_spec::Percentile {
     perf_spec::Percentile::new(p).expect("checked by #[perf_test] at compile time")
 }
 
-pub use crate::cases::{check_expected, CaseGroup, CheckFailed, Validation};
+pub use crate::judge::cases::{check_expected, CaseGroup, CheckFailed, Validation};
 
 /// Runs one case of a parametrised perf test, then compares the cases
 /// of its function that have finished (see [`crate::cases`]).
@@ -25,7 +25,7 @@ where
 {
     let report = test.run(f).unwrap_or_else(|e| panic!("{e}"));
     if let Some(comparison) = group.finish(case, &report) {
-        crate::report::print_summary(&comparison.table());
+        crate::io::config::print_summary(&comparison.table());
     }
     report.assert_passed();
 }

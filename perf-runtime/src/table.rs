@@ -36,7 +36,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cases::{check_expected, compare_cases, CaseComparison};
+use crate::judge::cases::{check_expected, compare_cases, CaseComparison};
 use crate::{PerfTest, PerformanceSLA, Report, Threshold};
 
 /// Workers used by [`TableTest::parallel`] when no
@@ -78,7 +78,7 @@ impl TableReport {
             .cases
             .iter()
             .filter(|(_, r)| !r.passed)
-            .map(|(_, r)| crate::summary::failure(r))
+            .map(|(_, r)| crate::output::summary::failure(r))
             .collect();
         if !failed.is_empty() {
             panic!(
@@ -275,7 +275,7 @@ where
         let comparison = compare_cases(&self.name, reports);
         if let (Some(c), false) = (&comparison, self.quiet) {
             if reports.len() > 1 {
-                crate::report::print_summary(&c.table());
+                crate::io::config::print_summary(&c.table());
             }
         }
         comparison
@@ -379,7 +379,7 @@ mod tests {
     use super::*;
 
     fn bench(values: &[(u64, u64)]) -> Benchmark {
-        let mut h = crate::recorder::new_histogram();
+        let mut h = crate::model::measured::new_histogram();
         for &(v, n) in values {
             h.record_n(v, n).unwrap();
         }

@@ -4,6 +4,22 @@
 use std::fmt;
 use std::time::Duration;
 
+/// Iterations per second for people: `12.5/s`, `1,296,755/s`.
+pub fn format_rate(per_second: f64) -> String {
+    if per_second < 100.0 {
+        return format!("{per_second:.1}/s");
+    }
+    let digits = format!("{per_second:.0}");
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{grouped}/s")
+}
+
 /// Parses an arrival rate: `"500/s"`, `"30000/m"`, `"2/ms"`, `"100/h"` or a
 /// bare number (per second). Returns iterations per second.
 pub fn parse_rate(text: &str) -> Result<f64, String> {

@@ -12,13 +12,39 @@ use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit, StatisticSet};
 use aws_sdk_cloudwatch::Client;
 
-use crate::export::{self, MetricsExport, Unit};
-use crate::Report;
+use crate::model::error::Error;
+use crate::model::report::Report;
+use crate::output::emf::{self, MetricsExport, Unit};
+use crate::output::sink::Sink;
 
 /// Most data in one `PutMetricData` request.
 pub const MAX_DATA_PER_REQUEST: usize = 1_000;
 /// Most values (with counts) in one datum.
 pub const MAX_VALUES_PER_DATUM: usize = 150;
+
+/// The CloudWatch sink (`publish = "cloudwatch"`): `PutMetricData` with
+/// the SDK's usual configuration, on a thread of its own (the caller may
+/// be inside a runtime, or none).
+pub(crate) struct CloudWatchSink(pub(crate) MetricsExport);
+
+impl Sink for CloudWatchSink {
+    fn deliver(&self, report: &Report, _: &mut Vec<String>) -> Result<(), Error> {
+        let (export, report) = (self.0.clone(), report.clone());
+        crate::aws::block_on_own_thread(async move {
+            let config = crate::aws::sdk_config(&crate::aws::HttpTuning::default()).await;
+            let client = Client::new(&config);
+            publish(&client, &export, &report)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
+        })
+        .and_then(|r| r)
+        .map_err(|reason| Error::Publish {
+            target: "CloudWatch".into(),
+            reason,
+        })
+    }
+}
 
 /// What a publish sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,14 +103,14 @@ pub async fn publish(
 }
 
 /// A datum with more values than a datum may carry, as several.
-fn split(d: export::MetricDatum) -> Vec<export::MetricDatum> {
+fn split(d: emf::MetricDatum) -> Vec<emf::MetricDatum> {
     if d.values.len() <= MAX_VALUES_PER_DATUM {
         return vec![d];
     }
     d.values
         .chunks(MAX_VALUES_PER_DATUM)
         .zip(d.counts.chunks(MAX_VALUES_PER_DATUM))
-        .map(|(values, counts)| export::MetricDatum {
+        .map(|(values, counts)| emf::MetricDatum {
             values: values.to_vec(),
             counts: counts.to_vec(),
             ..d.clone()
@@ -92,7 +118,7 @@ fn split(d: export::MetricDatum) -> Vec<export::MetricDatum> {
         .collect()
 }
 
-fn to_sdk(d: export::MetricDatum, timestamp: DateTime) -> MetricDatum {
+fn to_sdk(d: emf::MetricDatum, timestamp: DateTime) -> MetricDatum {
     let unit = match d.unit {
         Unit::Milliseconds => StandardUnit::Milliseconds,
         Unit::Count => StandardUnit::Count,
@@ -129,7 +155,7 @@ mod tests {
 
     #[test]
     fn long_distributions_are_split_within_the_limit() {
-        let d = export::MetricDatum {
+        let d = emf::MetricDatum {
             name: "Latency".into(),
             unit: Unit::Milliseconds,
             dimensions: vec![("Test".into(), "t".into())],

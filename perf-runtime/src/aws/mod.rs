@@ -79,7 +79,7 @@ pub fn stack() -> Result<Option<Stack>, crate::Error> {
                 .filter(|v| !v.is_empty()),
         }))),
         "aws" => Ok(Some(Stack::Aws)),
-        "" if crate::env::is_ci() => Err(crate::Error::Env {
+        "" if crate::io::config::is_ci() => Err(crate::Error::Env {
             var: "PERF_AWS_STACK".into(),
             value,
             reason: format!("CI=true and the AWS stack is not configured; {START_HINT}"),

@@ -10,7 +10,30 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 
 use super::HttpTuning;
-use crate::shard::ShardResult;
+use crate::model::error::Error;
+use crate::model::report::Report;
+use crate::model::shard::ShardResult;
+use crate::output::sink::Sink;
+
+/// The S3 shard result sink (`PERF_RESULTS=s3://bucket/prefix/`).
+pub(crate) struct S3Results(pub(crate) String);
+
+impl Sink for S3Results {
+    fn deliver(&self, report: &Report, notes: &mut Vec<String>) -> Result<(), Error> {
+        let Some(result) = report.shard_result() else {
+            return Ok(());
+        };
+        let (dest, r) = (self.0.clone(), result.clone());
+        let written = crate::aws::block_on_own_thread(async move { put_result(&dest, &r).await })
+            .and_then(|r| r)
+            .map_err(|reason| Error::Publish {
+                target: self.0.clone(),
+                reason,
+            })?;
+        notes.push(format!("shard result: {written}"));
+        Ok(())
+    }
+}
 
 /// `s3://bucket/prefix/` split into the bucket and the key prefix (with a
 /// trailing `/` unless empty).

@@ -44,6 +44,11 @@
 //!
 //! Every invocation also records `request_bytes` and `response_bytes`.
 
+mod builder;
+mod growth;
+
+pub use growth::MemoryGrowth;
+
 pub mod fanout;
 mod local;
 mod report;
@@ -426,129 +431,6 @@ impl Function {
             call,
             message: super::error_chain(e),
         }
-    }
-}
-
-/// Memory samples across warm invocations (see
-/// [`Function::memory_growth`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct MemoryGrowth {
-    /// `(invocation, bytes)` after each successful invocation.
-    pub samples: Vec<(u64, u64)>,
-    /// Failed invocations.
-    pub errors: u64,
-}
-
-impl MemoryGrowth {
-    /// Bytes at the first and last sample.
-    pub fn first_last(&self) -> Option<(u64, u64)> {
-        Some((self.samples.first()?.1, self.samples.last()?.1))
-    }
-
-    /// Growth per invocation: the least-squares slope of the samples, in
-    /// bytes (0 with fewer than 2 samples). On AWS the samples move in
-    /// whole MB, so use enough invocations for a leak to cross a few.
-    pub fn bytes_per_invocation(&self) -> f64 {
-        let n = self.samples.len() as f64;
-        if n < 2.0 {
-            return 0.0;
-        }
-        let mx = self.samples.iter().map(|s| s.0 as f64).sum::<f64>() / n;
-        let my = self.samples.iter().map(|s| s.1 as f64).sum::<f64>() / n;
-        let (mut sxy, mut sxx) = (0.0, 0.0);
-        for &(x, y) in &self.samples {
-            sxy += (x as f64 - mx) * (y as f64 - my);
-            sxx += (x as f64 - mx) * (x as f64 - mx);
-        }
-        if sxx == 0.0 {
-            0.0
-        } else {
-            sxy / sxx
-        }
-    }
-
-    /// Whether memory grows by more than `bytes_per_invocation` per
-    /// invocation, and by more than `min_total` bytes over the run (so
-    /// allocator noise and one-off caches are not leaks).
-    pub fn is_leaking(&self, bytes_per_invocation: f64, min_total: u64) -> bool {
-        let slope = self.bytes_per_invocation();
-        let span = self.samples.last().map_or(0, |s| s.0) as f64;
-        slope > bytes_per_invocation && slope * span > min_total as f64
-    }
-}
-
-impl FunctionBuilder {
-    /// The function's binary, run locally on the local stack
-    /// (`env!("CARGO_BIN_EXE_<name>")`; cargo-lambda serves the workspace's
-    /// binaries, so the function's name is the binary's).
-    pub fn local_binary(mut self, path: impl Into<PathBuf>) -> Self {
-        self.local_binary = Some(path.into());
-        self
-    }
-
-    /// Local processes to start (concurrent executions); default 1.
-    pub fn concurrency(mut self, n: usize) -> Self {
-        self.concurrency = n.max(1);
-        self
-    }
-
-    /// Memory size given to local processes, MB; default 128.
-    pub fn memory_mb(mut self, mb: u32) -> Self {
-        self.memory_mb = mb;
-        self
-    }
-
-    /// An environment variable for local processes.
-    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.env.push((key.into(), value.into()));
-        self
-    }
-
-    /// The HTTP client's settings (timeouts: a client timeout is class
-    /// `timeout`).
-    pub fn http(mut self, tuning: HttpTuning) -> Self {
-        self.tuning = tuning;
-        self
-    }
-
-    /// Connects: on the local stack, starts the function's processes.
-    pub async fn connect(self, stack: &Stack) -> Result<Function, LambdaError> {
-        let client = Client::new(&super::sdk_config(&self.tuning).await);
-        let local = match stack {
-            Stack::Aws => None,
-            Stack::Local(local) => {
-                let api = local
-                    .lambda_runtime_api
-                    .as_deref()
-                    .ok_or(LambdaError::NoRuntimeApi)?;
-                let binary = self
-                    .local_binary
-                    .ok_or_else(|| LambdaError::NoBinary(self.name.clone()))?;
-                let env: Vec<(&str, &str)> = self
-                    .env
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect();
-                let f = LocalFunction::start(
-                    binary,
-                    &self.name,
-                    api,
-                    self.concurrency,
-                    self.memory_mb,
-                    &env,
-                )
-                .map_err(|source| LambdaError::Process {
-                    function: self.name.clone(),
-                    source,
-                })?;
-                Some(f)
-            }
-        };
-        Ok(Function {
-            client,
-            name: self.name,
-            local,
-        })
     }
 }
 

@@ -1,0 +1,577 @@
+//! The merge of shard results: each checked (counts that cannot be,
+//! shards outside their total, a clock that is off), all checked against
+//! each other (one test, one declared load), then added into the report a
+//! single machine would have produced.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use crate::model::load::LoadShape;
+use crate::model::measured::{Measured, Recorded};
+use crate::model::memory::{LeakVerdict, MemoryStats};
+use crate::model::report::{Report, WarmupStats};
+use crate::model::shard::{SavedThreshold, Shard, ShardResult};
+
+/// Why shard results could not be merged.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MergeError {
+    /// Nothing to merge.
+    #[error("no shard results to merge")]
+    Empty,
+    /// Results of different tests.
+    #[error("shard results of different tests: {first} and {other} ({source_name})")]
+    MixedTests {
+        /// The first test's name.
+        first: String,
+        /// The other's.
+        other: String,
+        /// Where the other came from.
+        source_name: String,
+    },
+    /// Shards disagree on the total.
+    #[error("{source_name} is shard {shard} but another result says there are {total} shards")]
+    MixedTotals {
+        /// The odd one.
+        shard: Shard,
+        /// The total seen first.
+        total: u32,
+        /// Where the odd one came from.
+        source_name: String,
+    },
+    /// A shard came twice.
+    #[error("shard {shard} of {test} is there twice: {first} and {second}")]
+    Duplicate {
+        /// The test.
+        test: String,
+        /// The shard.
+        shard: Shard,
+        /// One copy.
+        first: String,
+        /// The other.
+        second: String,
+    },
+    /// Shards are missing.
+    #[error("{test}: shard(s) {} of {total} missing (have {have}); no verdict on a partial result", missing.iter().map(u32::to_string).collect::<Vec<_>>().join(", "))]
+    Missing {
+        /// The test.
+        test: String,
+        /// The missing indexes.
+        missing: Vec<u32>,
+        /// The total.
+        total: u32,
+        /// How many are there.
+        have: usize,
+    },
+    /// A result's data does not decode.
+    #[error("{0}")]
+    Corrupt(String),
+    /// A result disagrees with itself or with the other shards.
+    #[error("{source_name}: `{field}` {reason}")]
+    Inconsistent {
+        /// Where the odd result came from.
+        source_name: String,
+        /// The field at fault.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// How far apart shard starts may be beyond the run's own length: shards
+/// share a `PERF_START_AT`, so they start within a second or two of each
+/// other; a minute leaves room for a slow scheduler and rules out a clock
+/// that is off by hours or a start field of 0.
+pub const START_SLACK: Duration = Duration::from_secs(60);
+
+/// The longest timeline a merge accepts, in seconds (24 hours): each second
+/// holds a histogram of its own (a few KiB), so a longer one is either a
+/// forged file or a run better split into several.
+pub const MAX_TIMELINE_SECONDS: usize = 86_400;
+
+/// Checks one result on its own: its shard, its counts, its timeline.
+fn check_result(r: &ShardResult) -> Result<(), MergeError> {
+    let bad = |field: &'static str, reason: String| MergeError::Inconsistent {
+        source_name: r.name_for_errors(),
+        field,
+        reason,
+    };
+    Shard::new(r.shard.index, r.shard.total).map_err(|e| bad("shard", e))?;
+    let d = &r.data;
+    if d.errors > d.iterations {
+        return Err(bad(
+            "errors",
+            format!("is {} but only {} iterations ran", d.errors, d.iterations),
+        ));
+    }
+    if d.timeouts.saturating_add(d.panics) > d.errors {
+        return Err(bad(
+            "timeouts",
+            format!(
+                "{} timeouts and {} panics are more than the {} errors",
+                d.timeouts, d.panics, d.errors
+            ),
+        ));
+    }
+    if r.elapsed_ns > MAX_TIMELINE_SECONDS as u64 * 1_000_000_000 {
+        return Err(bad(
+            "elapsed_ns",
+            format!("is {}, over the limit of 24 h", r.elapsed_ns),
+        ));
+    }
+    if d.timeline.len() > MAX_TIMELINE_SECONDS {
+        return Err(bad(
+            "timeline",
+            format!(
+                "has {} seconds, over the limit of {MAX_TIMELINE_SECONDS} (24 h)",
+                d.timeline.len()
+            ),
+        ));
+    }
+    let (in_seconds, errors_in_seconds) = d.timeline.iter().fold((0u64, 0u64), |(i, e), s| {
+        (i.saturating_add(s.iterations), e.saturating_add(s.errors))
+    });
+    if in_seconds > d.iterations || errors_in_seconds > d.errors {
+        return Err(bad(
+            "timeline",
+            format!(
+                "counts {in_seconds} iterations ({errors_in_seconds} failed) but the shard ran {} ({} failed)",
+                d.iterations, d.errors
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Every shard must be a part of the same test: the same declared load,
+/// thresholds and after-run settings as the first.
+fn check_same_test(first: &ShardResult, r: &ShardResult) -> Result<(), MergeError> {
+    let bad = |field: &'static str, what: String| MergeError::Inconsistent {
+        source_name: r.name_for_errors(),
+        field,
+        reason: format!(
+            "differs from {}'s ({what}): the shards come from different versions of the test",
+            first.name_for_errors()
+        ),
+    };
+    let load = |l: &LoadShape| {
+        let mut l = l.clone();
+        l.overrides.clear();
+        l.shard = None;
+        l
+    };
+    if load(&first.declared) != load(&r.declared) {
+        return Err(bad(
+            "declared",
+            format!("{:?} against {:?}", r.declared, first.declared),
+        ));
+    }
+    if first.thresholds != r.thresholds {
+        let text = |t: &[SavedThreshold]| {
+            t.iter()
+                .map(|t| t.text.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Err(bad(
+            "thresholds",
+            format!(
+                "[{}] against [{}]",
+                text(&r.thresholds),
+                text(&first.thresholds)
+            ),
+        ));
+    }
+    if first.after != r.after {
+        return Err(bad("after", "baseline or publishing settings".into()));
+    }
+    Ok(())
+}
+
+/// Shard starts may differ by the run's length plus [`START_SLACK`] at most.
+fn check_starts(results: &[ShardResult]) -> Result<(), MergeError> {
+    let longest = results.iter().map(|r| r.elapsed_ns).max().unwrap_or(0);
+    let allowed = longest.saturating_add(START_SLACK.as_nanos() as u64);
+    // The shard furthest from the median start is the odd one.
+    let mut starts: Vec<u64> = results.iter().map(|r| r.started_at_unix_ns).collect();
+    starts.sort_unstable();
+    let median = starts[starts.len() / 2];
+    for r in results {
+        let off = r.started_at_unix_ns.abs_diff(median);
+        if off > allowed {
+            return Err(MergeError::Inconsistent {
+                source_name: r.name_for_errors(),
+                field: "started_at_unix_ns",
+                reason: format!(
+                    "is {} from the other shards' start, more than the run's length ({}) plus {} of slack: \
+                     its clock is off, or it belongs to another run",
+                    perf_spec::format_duration(Duration::from_nanos(off)),
+                    perf_spec::format_duration(Duration::from_nanos(longest)),
+                    perf_spec::format_duration(START_SLACK)
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Merges the results of every shard of one test into the report a
+/// single machine would have produced (see the [module docs](self)).
+pub fn merge(mut results: Vec<ShardResult>) -> Result<Report, MergeError> {
+    let first = results.first().ok_or(MergeError::Empty)?;
+    let (name, total) = (first.name.clone(), first.shard.total);
+    for r in &results {
+        check_result(r)?;
+        if r.name != name {
+            return Err(MergeError::MixedTests {
+                first: name,
+                other: r.name.clone(),
+                source_name: r.name_for_errors(),
+            });
+        }
+        if r.shard.total != total {
+            return Err(MergeError::MixedTotals {
+                shard: r.shard,
+                total,
+                source_name: r.name_for_errors(),
+            });
+        }
+    }
+    results.sort_by_key(|r| r.shard.index);
+    for pair in results.windows(2) {
+        if pair[0].shard.index == pair[1].shard.index {
+            return Err(MergeError::Duplicate {
+                test: name,
+                shard: pair[0].shard,
+                first: pair[0].name_for_errors(),
+                second: pair[1].name_for_errors(),
+            });
+        }
+    }
+    let missing: Vec<u32> = (1..=total)
+        .filter(|i| !results.iter().any(|r| r.shard.index == *i))
+        .collect();
+    if !missing.is_empty() {
+        return Err(MergeError::Missing {
+            test: name,
+            missing,
+            total,
+            have: results.len(),
+        });
+    }
+    for r in &results[1..] {
+        check_same_test(&results[0], r)?;
+    }
+    check_starts(&results)?;
+    let corrupt =
+        |r: &ShardResult, e: String| MergeError::Corrupt(format!("{}: {e}", r.name_for_errors()));
+    let thresholds = results[0]
+        .thresholds
+        .iter()
+        .map(SavedThreshold::load)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| corrupt(&results[0], e))?;
+
+    let start = results
+        .iter()
+        .map(|r| r.started_at_unix_ns)
+        .min()
+        .unwrap_or(0);
+    let end = results
+        .iter()
+        .map(|r| r.started_at_unix_ns.saturating_add(r.elapsed_ns))
+        .max()
+        .unwrap_or(0);
+    let mut merged = Recorded::empty(results.iter().any(|r| r.data.service.is_some()));
+    for r in &results {
+        let offset = ((r.started_at_unix_ns - start) as f64 / 1e9).round() as u32;
+        merged
+            .add_data(&r.data, offset)
+            .map_err(|e| corrupt(r, e))?;
+    }
+    merged.finish_merge();
+    let warmups: Vec<&WarmupStats> = results.iter().filter_map(|r| r.warmup.as_ref()).collect();
+    let warmup = (!warmups.is_empty()).then(|| {
+        let mut w = Recorded::empty(false);
+        w.iterations = warmups.iter().map(|w| w.iterations).sum();
+        w.errors = warmups.iter().map(|w| w.errors).sum();
+        w
+    });
+    let memory = merge_memory(&results, merged.iterations);
+    let measured = Measured {
+        warmup,
+        timed_out: results.iter().any(|r| r.timed_out),
+        interrupted: results.iter().any(|r| r.interrupted),
+        aborted: results.iter().find_map(|r| {
+            r.aborted
+                .as_ref()
+                .map(|a| format!("shard {}: {a}", r.shard))
+        }),
+        memory,
+        unscheduled: results.iter().map(|r| r.unscheduled).sum(),
+        ..Measured::of(
+            merged,
+            UNIX_EPOCH + Duration::from_nanos(start),
+            Duration::from_nanos(end - start),
+        )
+    };
+    let mut load = results[0].declared.clone();
+    load.overrides.push(format!("{total} shards"));
+    Ok(Report::build(
+        name,
+        load,
+        measured,
+        &thresholds,
+        results.iter().any(|r| r.debug_build),
+        None,
+        None,
+    ))
+}
+
+/// Memory figures of all shards: allocation counts add up, per-iteration
+/// figures are recomputed over all iterations, the peak is the largest
+/// shard's (each shard is a process of its own), and a leak in any shard
+/// is a leak.
+fn merge_memory(results: &[ShardResult], iterations: u64) -> Option<MemoryStats> {
+    let all: Vec<&MemoryStats> = results.iter().filter_map(|r| r.memory.as_ref()).collect();
+    if all.len() != results.len() {
+        return None;
+    }
+    let sum = |f: fn(&MemoryStats) -> u64| all.iter().map(|m| f(m)).sum::<u64>();
+    let allocations = sum(|m| m.allocations);
+    let bytes_allocated = sum(|m| m.bytes_allocated);
+    let per_iter = |n: u64| {
+        if iterations == 0 {
+            0.0
+        } else {
+            n as f64 / iterations as f64
+        }
+    };
+    let worst = all
+        .iter()
+        .max_by(|a, b| a.leak.bytes_per_iter.total_cmp(&b.leak.bytes_per_iter))?;
+    Some(MemoryStats {
+        allocations,
+        deallocations: sum(|m| m.deallocations),
+        bytes_allocated,
+        allocs_per_iter: per_iter(allocations),
+        bytes_per_iter: per_iter(bytes_allocated),
+        peak_live_bytes: all.iter().map(|m| m.peak_live_bytes).max().unwrap_or(0),
+        live_bytes_at_end: all.iter().map(|m| m.live_bytes_at_end).sum(),
+        leak: LeakVerdict {
+            detected: all.iter().any(|m| m.leak.detected),
+            ..worst.leak.clone()
+        },
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::model::measured::{new_histogram, ErrorCount};
+    use crate::model::shard::EncodedHistogram;
+    use crate::model::threshold::Threshold;
+    use crate::model::timeline::Second;
+
+    pub(crate) fn synthetic(
+        index: u32,
+        start_s: u64,
+        seconds: &[(u64, u64)],
+        throttles: u64,
+    ) -> ShardResult {
+        let mut r = Recorded::empty(false);
+        for (i, &(n, latency)) in seconds.iter().enumerate() {
+            let mut second = Second::new();
+            for _ in 0..n {
+                second.record(latency, false);
+                r.histogram.record(latency).unwrap();
+            }
+            r.timeline.add(i as u32, &second);
+            r.iterations += n;
+        }
+        r.errors = throttles;
+        r.classes.insert("throttle".into(), throttles);
+        r.error_counts.push(ErrorCount {
+            kind: crate::ErrorKind::Error,
+            message: "Throttled".into(),
+            count: throttles,
+        });
+        let load = LoadShape::default();
+        let measured = Measured::of(
+            r,
+            UNIX_EPOCH + Duration::from_secs(start_s),
+            Duration::from_secs(seconds.len() as u64),
+        );
+        let thresholds = [
+            Threshold::p(95.0).lt(Duration::from_millis(10)).per(1),
+            Threshold::class_rate("throttle").lt(0.1),
+        ];
+        ShardResult::new(
+            "t::merge",
+            Shard::new(index, 2).unwrap(),
+            &load,
+            &load,
+            &thresholds,
+            false,
+            &measured,
+        )
+    }
+
+    #[test]
+    fn timelines_line_up_on_the_common_start_and_windows_are_judged_merged() {
+        let ms = 1_000_000;
+        // Shard 2 started a second after shard 1; its second 1 (the run's
+        // second 2) was slow.
+        let one = synthetic(1, 1_000, &[(10, ms), (10, ms), (10, ms)], 2);
+        let two = synthetic(2, 1_001, &[(10, ms), (10, 50 * ms), (10, ms)], 3);
+        let back = ShardResult::from_json(&two.to_json(), "two").unwrap();
+        let report = merge(vec![back, one]).unwrap();
+        let per_second: Vec<u64> = report.timeline.iter().map(|p| p.iterations).collect();
+        assert_eq!(per_second, [10, 20, 20, 10]);
+        assert_eq!(report.elapsed(), Duration::from_secs(4));
+        assert!(
+            report.timeline[2].p95_ns >= 49 * ms,
+            "{:?}",
+            report.timeline[2]
+        );
+        let windowed = &report.thresholds[0];
+        let w = windowed.windows.as_ref().unwrap();
+        assert!(!windowed.passed);
+        assert_eq!((w.checked, w.broken, w.first_broken_start), (4, 1, Some(2)));
+        // Classes and messages add up: 5 throttles of 60 iterations.
+        assert_eq!(report.error_classes["throttle"], 5);
+        assert_eq!(report.error_counts[0].count, 5);
+        assert!(report.thresholds[1].passed, "{:?}", report.thresholds[1]);
+    }
+
+    /// Merges `results`, expecting an `Inconsistent` error about `field`
+    /// that names `source`.
+    fn refused(results: Vec<ShardResult>, field: &str, source: &str) -> String {
+        match merge(results) {
+            Err(e @ MergeError::Inconsistent { .. }) => {
+                let text = e.to_string();
+                assert!(
+                    text.contains(&format!("`{field}`")) && text.contains(source),
+                    "{text}"
+                );
+                text
+            }
+            Err(e) => panic!("expected an inconsistency in {field}, got: {e}"),
+            Ok(_) => panic!("merged though {field} was wrong"),
+        }
+    }
+
+    fn named(mut r: ShardResult, source: &str) -> ShardResult {
+        r.source = Some(source.into());
+        r
+    }
+
+    #[test]
+    fn shards_outside_their_total_are_refused() {
+        let ms = 1_000_000;
+        let pair = || {
+            (
+                named(synthetic(1, 1_000, &[(10, ms)], 0), "one"),
+                named(synthetic(2, 1_000, &[(10, ms)], 0), "two"),
+            )
+        };
+        let (one, two) = pair();
+        let mut extra = named(two.clone(), "copy");
+        extra.shard = Shard { index: 3, total: 2 };
+        let e = refused(vec![one, two, extra], "shard", "copy");
+        assert!(e.contains("3/2"), "{e}");
+        for (index, total) in [(0, 2), (1, 0)] {
+            let (mut one, two) = pair();
+            one.shard = Shard { index, total };
+            refused(vec![one, two], "shard", "one");
+        }
+    }
+
+    #[test]
+    fn counts_that_cannot_be_are_refused() {
+        let ms = 1_000_000;
+        let one = || named(synthetic(1, 1_000, &[(10, ms)], 0), "one");
+        let two = || named(synthetic(2, 1_000, &[(10, ms)], 0), "two");
+        // More errors than iterations.
+        let mut bad = two();
+        bad.data.errors = 25;
+        refused(vec![one(), bad], "errors", "two");
+        // Counts that wrap when added.
+        let (mut a, mut b) = (one(), two());
+        for r in [&mut a, &mut b] {
+            r.data.iterations = u64::MAX;
+        }
+        match merge(vec![a, b]) {
+            Err(MergeError::Corrupt(e)) => {
+                assert!(e.contains("iterations") && e.contains("two"), "{e}")
+            }
+            other => panic!("{:?}", other.map(|r| r.iterations)),
+        }
+        // A timeline that counts more than the shard ran.
+        let mut bad = two();
+        bad.data.iterations = 5;
+        refused(vec![one(), bad], "timeline", "two");
+        // A latency above the recorder's one-hour ceiling.
+        let mut bad = two();
+        let mut h = new_histogram();
+        h.record(u64::MAX / 4).unwrap();
+        bad.data.timeline[0].latency = EncodedHistogram::encode(&h);
+        match merge(vec![one(), bad]) {
+            Err(MergeError::Corrupt(e)) => {
+                assert!(e.contains("ceiling") && e.contains("two"), "{e}")
+            }
+            other => panic!("{:?}", other.map(|r| r.iterations)),
+        }
+        // A timeline longer than the limit: refused before it is decoded.
+        let mut bad = two();
+        let second = bad.data.timeline[0].clone();
+        bad.data.timeline = vec![second; MAX_TIMELINE_SECONDS + 1];
+        refused(vec![one(), bad], "timeline", "two");
+    }
+
+    #[test]
+    fn shards_of_different_tests_are_refused() {
+        let ms = 1_000_000;
+        let one = named(synthetic(1, 1_000, &[(10, ms)], 0), "one");
+        let mut two = named(synthetic(2, 1_000, &[(10, ms)], 0), "two");
+        two.declared.workers = 7;
+        refused(vec![one.clone(), two], "declared", "two");
+        let mut two = named(synthetic(2, 1_000, &[(10, ms)], 0), "two");
+        two.thresholds.pop();
+        let e = refused(vec![one.clone(), two], "thresholds", "two");
+        assert!(e.contains("p95"), "{e}");
+        let mut two = named(synthetic(2, 1_000, &[(10, ms)], 0), "two");
+        two.after.baseline = Some("v2".into());
+        refused(vec![one, two], "after", "two");
+    }
+
+    #[test]
+    fn a_clock_that_is_off_is_named_not_allocated_for() {
+        let ms = 1_000_000;
+        let shards = |skew_of_third: i64| {
+            (1..=4)
+                .map(|i| {
+                    let start = if i == 3 {
+                        1_000_000 + skew_of_third
+                    } else {
+                        1_000_000
+                    };
+                    let mut r = named(
+                        synthetic(1, start as u64, &[(10, ms); 3], 0),
+                        &format!("s{i}"),
+                    );
+                    r.shard = Shard { index: i, total: 4 };
+                    r
+                })
+                .collect::<Vec<_>>()
+        };
+        // Within the run's length plus the slack: fine.
+        assert_eq!(merge(shards(30)).unwrap().iterations, 120);
+        for skew in [-1_000_000, 86_400, 30 * 86_400] {
+            let e = refused(shards(skew), "started_at_unix_ns", "s3");
+            assert!(e.contains("clock is off"), "{e}");
+        }
+        // A start of 0 (the epoch) in one shard of four.
+        let mut all = shards(0);
+        all[2].started_at_unix_ns = 0;
+        refused(all, "started_at_unix_ns", "s3");
+    }
+}

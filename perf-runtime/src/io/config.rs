@@ -1,0 +1,459 @@
+//! The only reader of `PERF_*` variables: run-time overrides of the load
+//! shape, and the typed [`Config`] of what happens after a run, each read
+//! through a lookup (the process environment in real runs, a map in
+//! tests).
+//!
+//! # Load overrides
+//!
+//! | variable | overrides | also read (the Go framework's name) |
+//! |---|---|---|
+//! | `PERF_WORKERS` | `workers` | `PERFORMANCE_TEST_CONCURRENCY` |
+//! | `PERF_REPEAT` | `repeat` (and drops `duration`) | |
+//! | `PERF_DURATION` | `duration` (and drops `repeat`) | `PERFORMANCE_TEST_DURATION` |
+//! | `PERF_RATE` | `rate` of open-model tests (`1000`, `"500/s"`, `"30000/m"`) | |
+//! | `PERF_PROFILE` | `profile` of open-model tests with a `duration` | |
+//!
+//! `PERF_RATE` and `PERF_PROFILE` leave closed-model tests as they are, so a
+//! whole suite can be run with them. `PERF_REPEAT` on an open-model test,
+//! and `PERF_DURATION` or `PERF_PROFILE` on a test with `stages`, are errors:
+//! they cannot mean what they say there.
+//!
+//! The `PERF_` name wins over the Go framework's name. Setting both
+//! `PERF_REPEAT` and `PERF_DURATION` is an error; `PERF_REPEAT` beside the
+//! older `PERFORMANCE_TEST_DURATION` (often exported for a whole shell)
+//! simply wins. An empty value counts as unset. Any other value that does
+//! not parse fails the test with the variable's name and value.
+
+use crate::model::after::Publish;
+use crate::model::error::Error;
+use crate::model::load::{LoadShape, Stop};
+use crate::output::print::SummaryMode;
+
+/// Applies the overrides found through `get` (the process environment in
+/// real runs) to `load`, recording each applied one in `load.overrides`.
+pub(crate) fn apply(
+    load: &mut LoadShape,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), Error> {
+    let read = |names: &[&str]| {
+        names.iter().find_map(|&n| {
+            get(n)
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| (n.to_owned(), v))
+        })
+    };
+    if let Some((var, value)) = read(&["PERF_WORKERS", "PERFORMANCE_TEST_CONCURRENCY"]) {
+        load.workers = positive(&var, &value, "workers")? as usize;
+        load.overrides.push(format!("{var}={value}"));
+    }
+    let repeat = read(&["PERF_REPEAT"]);
+    let duration = read(&["PERF_DURATION"]);
+    if let (Some((rv, r)), Some((dv, d))) = (&repeat, &duration) {
+        return Err(Error::Env {
+            var: dv.clone(),
+            value: d.clone(),
+            reason: format!(
+                "{rv}={r} is set too; set one of them (a count of iterations, or a time)"
+            ),
+        });
+    }
+    let duration = duration.or_else(|| {
+        if repeat.is_none() {
+            read(&["PERFORMANCE_TEST_DURATION"])
+        } else {
+            None
+        }
+    });
+    if let Some((var, value)) = repeat {
+        load.stop = Stop::Repeat(positive(&var, &value, "iterations")?);
+        load.overrides.push(format!("{var}={value}"));
+    }
+    if let Some((var, value)) = duration {
+        let d = perf_spec::parse_duration(&value).map_err(|e| Error::Env {
+            var: var.clone(),
+            value: value.clone(),
+            reason: e.to_string(),
+        })?;
+        if d.is_zero() {
+            return Err(Error::Env {
+                var,
+                value,
+                reason: "the duration must be longer than zero".into(),
+            });
+        }
+        load.stop = Stop::Duration(d);
+        load.overrides.push(format!("{var}={value}"));
+    }
+    if load.is_open() {
+        if let Some((var, value)) = read(&["PERF_RATE"]) {
+            load.rate = Some(rate(&value)?);
+            load.overrides.push(format!("{var}={value}"));
+        }
+        if let Some((var, value)) = read(&["PERF_PROFILE"]) {
+            let profile =
+                perf_spec::Profile::from_name(value.trim()).ok_or_else(|| Error::Env {
+                    var: var.clone(),
+                    value: value.clone(),
+                    reason: format!(
+                        "unknown profile; expected one of {}",
+                        perf_spec::PROFILE_NAMES.join(", ")
+                    ),
+                })?;
+            if !load.stages.is_empty() {
+                return Err(Error::Env {
+                    var,
+                    value,
+                    reason: "this test's `stages` already shape its load".into(),
+                });
+            }
+            load.profile = Some(profile);
+            load.overrides.push(format!("{var}={value}"));
+        }
+    }
+    Ok(())
+}
+
+fn positive(var: &str, value: &str, what: &str) -> Result<u64, Error> {
+    let err = |reason: String| Error::Env {
+        var: var.to_owned(),
+        value: value.to_owned(),
+        reason,
+    };
+    match value.trim().replace('_', "").parse::<u64>() {
+        Ok(0) => Err(err(format!("the number of {what} must be at least 1"))),
+        Ok(n) => Ok(n),
+        Err(_) => Err(err(format!("expected a positive whole number of {what}"))),
+    }
+}
+
+/// A non-empty variable of the process environment: the lookup every
+/// `PERF_*` reader takes in real runs (tests pass a map instead).
+pub(crate) fn process(var: &str) -> Option<String> {
+    std::env::var(var).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn env_error(var: &str, value: &str, reason: impl Into<String>) -> Error {
+    Error::Env {
+        var: var.to_owned(),
+        value: value.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// An on/off variable read through `get`: `None` when unset or empty.
+pub(crate) fn flag(get: &dyn Fn(&str) -> Option<String>, var: &str) -> Result<Option<bool>, Error> {
+    let Some(value) = get(var) else {
+        return Ok(None);
+    };
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(Some(true)),
+        "" | "0" | "false" | "no" | "off" => Ok(Some(false)),
+        _ => Err(env_error(
+            var,
+            &value,
+            "expected a true value (1, true, yes, on) or a false one (0, false, no, off)",
+        )),
+    }
+}
+
+/// Reads an on/off environment variable such as `LOAD_TEST` (which gates
+/// heavy tests): `1`, `true`, `yes`, `on` (any case) are on; unset, empty,
+/// `0`, `false`, `no`, `off` are off; anything else is an error naming the
+/// variable and its value. `gate = "VAR"` uses it; so can a suite that
+/// scales its load:
+///
+/// ```
+/// let heavy = perf_runtime::env_flag("LOAD_TEST").unwrap();
+/// let repeat = if heavy { 5_000 } else { 200 };
+/// # let _ = repeat;
+/// ```
+pub fn env_flag(var: &str) -> Result<bool, Error> {
+    flag(&process, var).map(|on| on.unwrap_or(false))
+}
+
+/// The significance level of baseline comparisons: `PERF_ALPHA`, a number
+/// in (0, 0.5], else `default`.
+pub(crate) fn alpha(get: &dyn Fn(&str) -> Option<String>, default: f64) -> Result<f64, Error> {
+    match get("PERF_ALPHA") {
+        None => Ok(default),
+        Some(v) => perf_spec::parse_alpha(&v).map_err(|r| env_error("PERF_ALPHA", &v, r)),
+    }
+}
+
+/// `PERF_SUMMARY`: `stderr` (default), `captured` or `never`.
+pub(crate) fn summary_mode(get: &dyn Fn(&str) -> Option<String>) -> Result<SummaryMode, Error> {
+    let Some(value) = get("PERF_SUMMARY") else {
+        return Ok(SummaryMode::Stderr);
+    };
+    match value.trim().to_ascii_lowercase().as_str() {
+        "stderr" | "always" => Ok(SummaryMode::Stderr),
+        "captured" => Ok(SummaryMode::Captured),
+        "never" => Ok(SummaryMode::Never),
+        _ => Err(env_error(
+            "PERF_SUMMARY",
+            &value,
+            "expected `stderr` (the default), `captured` or `never`",
+        )),
+    }
+}
+
+/// `PERF_NAMESPACE`, checked as the attribute checks `namespace`.
+pub(crate) fn namespace(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<String>, Error> {
+    match get("PERF_NAMESPACE") {
+        None => Ok(None),
+        Some(v) => match perf_spec::check_namespace(&v) {
+            Ok(()) => Ok(Some(v)),
+            Err(r) => Err(env_error("PERF_NAMESPACE", &v, r)),
+        },
+    }
+}
+
+/// Checks, before a run, every `PERF_*` variable that is only read after
+/// it (so that a typo fails at once, not after a long run) or that this
+/// test ignores (`PERF_RATE` on a closed-model test): one error form,
+/// `environment variable X="v": …`.
+pub(crate) fn check(get: &dyn Fn(&str) -> Option<String>) -> Result<(), Error> {
+    flag(get, "PERF_PROGRESS")?;
+    flag(get, "PERF_REQUIRE_BASELINE")?;
+    summary_mode(get)?;
+    alpha(get, 0.05)?;
+    namespace(get)?;
+    if let Some(v) = get("PERF_RATE") {
+        rate(&v)?;
+    }
+    if let Some(v) = get("PERF_PUBLISH") {
+        perf_spec::parse_publish_targets(&v).map_err(|r| env_error("PERF_PUBLISH", &v, r))?;
+    }
+    Ok(())
+}
+
+fn rate(value: &str) -> Result<f64, Error> {
+    let rate = perf_spec::parse_rate(value).map_err(|r| env_error("PERF_RATE", value, r))?;
+    if rate == 0.0 {
+        return Err(env_error("PERF_RATE", value, "the rate must be positive"));
+    }
+    Ok(rate)
+}
+
+/// What the end of a run reads from the environment, parsed and checked
+/// once: the baseline to compare with and to save, the significance
+/// level, where metrics and shard results go, where summaries go.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Config {
+    /// `PERF_BASELINE`, else `PERFORMANCE_TEST_BASELINE_VERSION`.
+    pub(crate) baseline: Option<String>,
+    /// `PERF_REQUIRE_BASELINE`.
+    pub(crate) require_baseline: bool,
+    /// `PERF_SAVE_BASELINE`.
+    pub(crate) save_baseline: Option<String>,
+    /// `PERF_ALPHA`, if set.
+    pub(crate) alpha: Option<f64>,
+    /// `PERF_PUBLISH` (replaces what the test declares).
+    pub(crate) publish: Option<Vec<Publish>>,
+    /// `PERF_NAMESPACE`.
+    pub(crate) namespace: Option<String>,
+    /// `PERF_VERSION`: the `Version` dimension of published metrics.
+    pub(crate) version: Option<String>,
+    /// `PERF_RESULTS`: where a shard's result also goes.
+    pub(crate) results: Option<String>,
+    /// `PERF_SUMMARY`.
+    pub(crate) summary: SummaryMode,
+}
+
+impl Config {
+    /// Reads every setting through `get`; an empty lookup gives the
+    /// defaults.
+    pub(crate) fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Config, Error> {
+        let publish = match get("PERF_PUBLISH") {
+            Some(v) => Some(
+                perf_spec::parse_publish_targets(&v)
+                    .map_err(|r| env_error("PERF_PUBLISH", &v, r))?
+                    .into_iter()
+                    .map(Publish::from)
+                    .collect(),
+            ),
+            None => None,
+        };
+        Ok(Config {
+            baseline: get("PERF_BASELINE").or_else(|| get("PERFORMANCE_TEST_BASELINE_VERSION")),
+            require_baseline: flag(get, "PERF_REQUIRE_BASELINE")?.unwrap_or(false),
+            save_baseline: get("PERF_SAVE_BASELINE"),
+            alpha: get("PERF_ALPHA")
+                .map(|v| perf_spec::parse_alpha(&v).map_err(|r| env_error("PERF_ALPHA", &v, r)))
+                .transpose()?,
+            publish,
+            namespace: namespace(get)?,
+            version: get("PERF_VERSION"),
+            results: get("PERF_RESULTS"),
+            summary: summary_mode(get)?,
+        })
+    }
+
+    /// From the process environment.
+    pub(crate) fn from_env() -> Result<Config, Error> {
+        Config::from_lookup(&process)
+    }
+}
+
+/// Prints `text` where `PERF_SUMMARY` says (to stderr if it is malformed:
+/// it was checked before the run).
+pub(crate) fn print_summary(text: &str) {
+    let mode = summary_mode(&process).unwrap_or_default();
+    crate::output::print::print(text, mode);
+}
+
+/// Whether this runs in CI (`CI` set to anything but empty, `0` or `false`,
+/// as GitHub Actions, GitLab and most CI systems set it).
+#[cfg(feature = "aws")]
+pub(crate) fn is_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false" | "no"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    fn apply_with(vars: &[(&str, &str)]) -> Result<LoadShape, Error> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut load = LoadShape::default();
+        apply(&mut load, &|k| map.get(k).cloned())?;
+        Ok(load)
+    }
+
+    #[test]
+    fn overrides_and_precedence() {
+        let l = apply_with(&[
+            ("PERF_WORKERS", "8"),
+            ("PERFORMANCE_TEST_CONCURRENCY", "50"),
+        ])
+        .unwrap();
+        assert_eq!(l.workers, 8);
+        assert_eq!(l.overrides, ["PERF_WORKERS=8"]);
+        let l = apply_with(&[("PERFORMANCE_TEST_CONCURRENCY", "50")]).unwrap();
+        assert_eq!(l.workers, 50);
+        let l = apply_with(&[("PERFORMANCE_TEST_DURATION", "300s")]).unwrap();
+        assert_eq!(l.stop, Stop::Duration(Duration::from_secs(300)));
+        let l =
+            apply_with(&[("PERF_REPEAT", "10"), ("PERFORMANCE_TEST_DURATION", "300s")]).unwrap();
+        assert_eq!(l.stop, Stop::Repeat(10));
+        let l = apply_with(&[
+            ("PERF_DURATION", "1m30s"),
+            ("PERFORMANCE_TEST_DURATION", "300s"),
+        ])
+        .unwrap();
+        assert_eq!(l.stop, Stop::Duration(Duration::from_secs(90)));
+        let l = apply_with(&[("PERF_WORKERS", " ")]).unwrap();
+        assert_eq!(l.workers, LoadShape::default().workers);
+    }
+
+    #[test]
+    fn malformed_values_name_the_variable_and_value() {
+        for (var, value, needle) in [
+            ("PERF_WORKERS", "abc", "positive whole number"),
+            ("PERF_WORKERS", "0", "at least 1"),
+            (
+                "PERFORMANCE_TEST_CONCURRENCY",
+                "-3",
+                "positive whole number",
+            ),
+            ("PERF_REPEAT", "1e3", "positive whole number"),
+            ("PERF_DURATION", "30", "no unit"),
+            ("PERF_DURATION", "0s", "longer than zero"),
+            (
+                "PERFORMANCE_TEST_DURATION",
+                "5 minutes",
+                "unknown duration unit",
+            ),
+        ] {
+            let e = apply_with(&[(var, value)]).unwrap_err().to_string();
+            assert!(
+                e.contains(var) && e.contains(value) && e.contains(needle),
+                "{e}"
+            );
+        }
+        let e = apply_with(&[("PERF_REPEAT", "10"), ("PERF_DURATION", "1s")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("PERF_REPEAT=10") && e.contains("PERF_DURATION"),
+            "{e}"
+        );
+    }
+
+    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned().filter(|v| !v.trim().is_empty())
+    }
+
+    #[test]
+    fn every_variable_fails_the_same_way_on_a_bad_value() {
+        for (var, value) in [
+            ("PERF_REQUIRE_BASELINE", "maybe"),
+            ("PERF_PROGRESS", "yes please"),
+            ("PERF_SUMMARY", "nevr"),
+            ("PERF_ALPHA", "lots"),
+            ("PERF_ALPHA", "NaN"),
+            ("PERF_ALPHA", "2"),
+            ("PERF_NAMESPACE", "AWS/x"),
+            ("PERF_RATE", "lots"),
+            ("PERF_PUBLISH", "stdout"),
+        ] {
+            let e = check(&lookup(&[(var, value)])).unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!("environment variable {var}={value:?}: ")),
+                "{e}"
+            );
+        }
+        let long = "n".repeat(300);
+        assert!(check(&lookup(&[("PERF_NAMESPACE", &long)])).is_err());
+        check(&lookup(&[
+            ("PERF_SUMMARY", "captured"),
+            ("PERF_PROGRESS", "1"),
+            ("PERF_ALPHA", "0.01"),
+            ("PERF_RATE", "500/s"),
+        ]))
+        .unwrap();
+    }
+
+    #[test]
+    fn false_words_mean_false_in_any_case() {
+        for off in ["off", "OFF", "False", "No", "0"] {
+            let get = lookup(&[("PERF_REQUIRE_BASELINE", off)]);
+            assert_eq!(
+                flag(&get, "PERF_REQUIRE_BASELINE").unwrap(),
+                Some(false),
+                "{off}"
+            );
+        }
+        for on in ["ON", "True", "yes", "1"] {
+            let get = lookup(&[("PERF_REQUIRE_BASELINE", on)]);
+            assert_eq!(
+                flag(&get, "PERF_REQUIRE_BASELINE").unwrap(),
+                Some(true),
+                "{on}"
+            );
+        }
+        assert_eq!(flag(&lookup(&[]), "PERF_REQUIRE_BASELINE").unwrap(), None);
+        assert_eq!(alpha(&lookup(&[]), 0.05).unwrap(), 0.05);
+        assert_eq!(
+            summary_mode(&lookup(&[("PERF_SUMMARY", "Never")])).unwrap(),
+            SummaryMode::Never
+        );
+    }
+
+    #[test]
+    fn a_bad_rate_fails_a_closed_model_test_too() {
+        // apply leaves closed-model tests alone; check still refuses it.
+        let l = apply_with(&[("PERF_RATE", "lots")]).unwrap();
+        assert_eq!(l.rate, None);
+        assert!(check(&lookup(&[("PERF_RATE", "lots")])).is_err());
+    }
+}

@@ -1,0 +1,17 @@
+//! Layer 4, pure functions from measured data to verdicts: thresholds
+//! (whole run, per window, live for `abort_on_fail`, implicit defaults),
+//! the verdict of a run (computed once, in [`verdict`]), SLAs,
+//! statistics, baseline and case comparisons, leak detection. No clock,
+//! no environment, no files: what they need is passed in.
+//!
+//! Imports: `model`, `measure`, `run`.
+
+pub(crate) mod baseline;
+pub(crate) mod cases;
+pub(crate) mod figures;
+pub(crate) mod leak;
+pub(crate) mod live;
+pub(crate) mod sla;
+pub(crate) mod stats;
+pub(crate) mod threshold;
+pub(crate) mod verdict;

@@ -1,0 +1,535 @@
+//! Thresholds evaluated: on a whole run, on a run so far (`abort_on_fail`),
+//! on one tag, and on every full window of the timeline, with the observed
+//! value shown to as many digits as it takes to tell it from its limit.
+
+use std::time::Duration;
+
+use perf_spec::{format_duration, Metric, MetricKind, Stat};
+
+use crate::judge::figures::Figures;
+use crate::model::report::{percentile_ns, Report};
+use crate::model::threshold::{Threshold, ThresholdOutcome, WindowVerdict};
+use crate::model::timeline::Timeline;
+
+impl Threshold {
+    /// `Some(observed value, for people)` if the threshold is broken on
+    /// these figures.
+    #[cfg(test)]
+    pub(crate) fn check(&self, figures: &Figures<'_>) -> Option<String> {
+        match observe(self.0.metric, figures) {
+            None => Some("no data".to_owned()),
+            Some(_) => self.check_so_far(figures),
+        }
+    }
+
+    /// Like [`check`](Self::check) on a run still going on: a figure with no
+    /// data yet (no iteration finished, so no error rate or latency) is not
+    /// broken, only not known. `abort_on_fail` uses it.
+    pub(crate) fn check_so_far(&self, figures: &Figures<'_>) -> Option<String> {
+        let observed = observe(self.0.metric, figures)?;
+        (!self.0.op.holds(observed, self.0.limit))
+            .then(|| display(self.0.metric, observed, self.0.limit, figures))
+    }
+
+    /// Checks this threshold against a report's whole-run figures (a
+    /// per-window threshold needs the run's timeline, which only the run
+    /// itself has: it reports "no full window" here).
+    pub fn evaluate_report(&self, report: &Report) -> ThresholdOutcome {
+        if let Some(tag) = self.0.tag {
+            let Some(t) = report.tag_histograms.get(tag) else {
+                return self.evaluate(&Figures::empty(), &Timeline::default(), 0);
+            };
+            // A report read from JSON has no tag histograms: no data.
+            let errors = report.tags.get(tag).map_or(0, |s| s.errors);
+            let figures = Figures::tagged(t, errors, report.elapsed().as_secs_f64());
+            return self.evaluate(&figures, &Timeline::default(), 0);
+        }
+        let figures = Figures {
+            memory: report.memory.as_ref(),
+            classes: Some(&report.error_classes),
+            custom: Some(&report.custom),
+            iterations: report.iterations,
+            errors: report.errors,
+            dropped: report.dropped,
+            seconds: report.elapsed().as_secs_f64(),
+            latency: &report.histogram,
+        };
+        self.evaluate(&figures, &Timeline::default(), 0)
+    }
+
+    /// Checks this threshold against a whole run: over the run, or over
+    /// every full window of its timeline.
+    pub(crate) fn evaluate(
+        &self,
+        whole: &Figures<'_>,
+        timeline: &Timeline,
+        complete_seconds: u32,
+    ) -> ThresholdOutcome {
+        let spec = self.0;
+        let mut outcome = ThresholdOutcome {
+            threshold: spec.to_string(),
+            metric: spec.metric.to_string(),
+            op: spec.op.to_string(),
+            limit: spec.limit,
+            observed: None,
+            observed_display: "no data".to_owned(),
+            passed: false,
+            default: false,
+            windows: None,
+        };
+        let Some(w) = self.window_seconds() else {
+            outcome.observed = observe(spec.metric, whole);
+            if let Some(v) = outcome.observed {
+                outcome.observed_display = display(spec.metric, v, spec.limit, whole);
+                outcome.passed = spec.op.holds(v, spec.limit);
+            } else if let Some(why) = custom_mismatch(spec.metric, whole) {
+                outcome.observed_display = why;
+            }
+            return outcome;
+        };
+        // The worst window decides; every broken one is counted.
+        let mut verdict = WindowVerdict {
+            seconds: w,
+            checked: 0,
+            broken: 0,
+            worst_start: None,
+            first_broken_start: None,
+        };
+        let mut worst: Option<(f64, String)> = None;
+        for window in timeline.windows(w, complete_seconds) {
+            let figures = window.figures();
+            verdict.checked += 1;
+            let Some(v) = observe(spec.metric, &figures) else {
+                continue;
+            };
+            if !spec.op.holds(v, spec.limit) {
+                verdict.broken += 1;
+                verdict.first_broken_start.get_or_insert(window.start);
+            }
+            let worse = worst.as_ref().is_none_or(|(best, _)| {
+                if spec.op.is_upper_bound() {
+                    v > *best
+                } else {
+                    v < *best
+                }
+            });
+            if worse {
+                worst = Some((v, display(spec.metric, v, spec.limit, &figures)));
+                verdict.worst_start = Some(window.start);
+            }
+        }
+        if verdict.checked == 0 {
+            outcome.observed_display =
+                format!("no full {w}s window: the run lasted {complete_seconds}s");
+        } else if let Some((v, text)) = worst {
+            let start = verdict.worst_start.unwrap_or_default();
+            outcome.observed = Some(v);
+            outcome.observed_display = format!(
+                "worst {text} in {start}s–{}s; {} of {} windows broken",
+                start + w,
+                verdict.broken,
+                verdict.checked
+            );
+            outcome.passed = verdict.broken == 0;
+        }
+        outcome.windows = Some(verdict);
+        outcome
+    }
+}
+
+fn observe(metric: Metric, f: &Figures<'_>) -> Option<f64> {
+    let scheduled = f.iterations + f.dropped;
+    match metric {
+        Metric::PeakHeap => f.memory.map(|m| m.peak_live_bytes as f64),
+        Metric::AllocsPerIter => f.memory.map(|m| m.allocs_per_iter),
+        Metric::BytesPerIter => f.memory.map(|m| m.bytes_per_iter),
+        Metric::Leaks => f.memory.map(|m| f64::from(u8::from(m.leak.detected))),
+        Metric::LeakPerIter => f.memory.map(|m| m.leak.bytes_per_iter),
+        Metric::ClassRate(class) => {
+            let failed = f.classes?.get(class).copied().unwrap_or(0);
+            (f.iterations > 0).then(|| failed as f64 / f.iterations as f64)
+        }
+        Metric::Custom {
+            name,
+            stat,
+            duration,
+        } => {
+            let c = f.custom?.get(name)?;
+            // A duration limit on a number metric (or the reverse) has no
+            // observation in the limit's unit.
+            if stat != Stat::Count && duration != (c.kind == "duration") {
+                return None;
+            }
+            match stat {
+                Stat::Mean => Some(c.mean),
+                Stat::Min => Some(c.min),
+                Stat::Max => Some(c.max),
+                Stat::Sum => Some(c.sum),
+                Stat::Count => Some(c.count as f64),
+                Stat::Percentile(p) => c
+                    .percentiles
+                    .iter()
+                    .find(|v| v.percentile == p.value())
+                    .map(|v| v.value_ns as f64),
+            }
+        }
+        Metric::ErrorRate => (f.iterations > 0).then(|| f.errors as f64 / f.iterations as f64),
+        Metric::DroppedRate => (scheduled > 0).then(|| f.dropped as f64 / scheduled as f64),
+        Metric::Dropped => Some(f.dropped as f64),
+        Metric::Throughput => (f.seconds > 0.0).then(|| f.iterations as f64 / f.seconds),
+        _ if f.latency.is_empty() => None,
+        Metric::Mean => Some(f.latency.mean()),
+        Metric::Min => Some(f.latency.min() as f64),
+        Metric::Max => Some(f.latency.max() as f64),
+        Metric::Percentile(p) => Some(percentile_ns(f.latency, p.value()) as f64),
+    }
+}
+
+/// Why a custom metric that was recorded has no value for this threshold.
+fn custom_mismatch(metric: Metric, f: &Figures<'_>) -> Option<String> {
+    let Metric::Custom { name, duration, .. } = metric else {
+        return None;
+    };
+    let c = f.custom?.get(name)?;
+    Some(match (duration, c.kind.as_str()) {
+        (true, kind) if kind != "duration" => {
+            format!("`{name}` records {kind}s: give the limit as a number")
+        }
+        (false, "duration") => {
+            format!("`{name}` records durations: give the limit as a duration")
+        }
+        _ => "no data".to_owned(),
+    })
+}
+
+fn display(metric: Metric, v: f64, limit: f64, f: &Figures<'_>) -> String {
+    let value = precise(metric.kind(), metric, v, limit);
+    match (metric, metric.kind()) {
+        (Metric::ClassRate(class), _) => {
+            let failed = f.classes.and_then(|c| c.get(class)).copied().unwrap_or(0);
+            format!("{value} ({failed} of {})", f.iterations)
+        }
+        (Metric::DroppedRate, _) => {
+            format!("{value} ({} of {})", f.dropped, f.iterations + f.dropped)
+        }
+        (_, MetricKind::Fraction) => format!("{value} ({} of {})", f.errors, f.iterations),
+        _ => value,
+    }
+}
+
+/// `v` with as many digits as it takes not to read as `limit` when it is
+/// not (`64.03 B` against a limit of 64 B, not `64 B`), so that a verdict
+/// never contradicts the figure shown beside it.
+fn precise(kind: MetricKind, metric: Metric, v: f64, limit: f64) -> String {
+    let show = |x: f64, extra: usize| -> String {
+        match kind {
+            MetricKind::Latency if extra == 0 => {
+                format_duration(Duration::from_nanos(x.round() as u64))
+            }
+            MetricKind::Latency => {
+                let (scale, unit) = if x < 1e3 {
+                    (1.0, "ns")
+                } else if x < 1e6 {
+                    (1e3, "µs")
+                } else if x < 1e9 {
+                    (1e6, "ms")
+                } else {
+                    (1e9, "s")
+                };
+                format!("{:.extra$}{unit}", x / scale)
+            }
+            MetricKind::PerSecond if extra == 0 => perf_spec::format_rate(x),
+            MetricKind::PerSecond => format!("{x:.extra$}/s"),
+            MetricKind::Bytes => perf_spec::format_size_digits(x, extra),
+            _ if metric == Metric::AllocsPerIter => format!("{x:.prec$}", prec = 2 + extra),
+            MetricKind::Count => format!("{x}"),
+            _ => format!("{x:.prec$}", prec = 4 + extra),
+        }
+    };
+    let mut text = show(v, 0);
+    if v == limit || !v.is_finite() || !limit.is_finite() {
+        return text;
+    }
+    for extra in 1..=6 {
+        if text != show(limit, extra - 1) {
+            break;
+        }
+        text = show(v, extra);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_figure_never_reads_as_its_limit_when_it_is_not() {
+        let cases = [
+            (Metric::BytesPerIter, 64.032, 64.0, "64.03 B"),
+            (Metric::BytesPerIter, 63.0, 64.0, "63 B"),
+            (
+                Metric::Percentile(perf_spec::Percentile::new(95.0).unwrap()),
+                200_040_000.0,
+                200e6,
+                "200.04ms",
+            ),
+            (Metric::ErrorRate, 0.01004, 0.01, "0.01004"),
+            (Metric::AllocsPerIter, 1.001, 1.0, "1.001"),
+            (Metric::AllocsPerIter, 3.0, 1.0, "3.00"),
+            (Metric::Leaks, 1.0, 0.0, "1"),
+        ];
+        for (metric, v, limit, want) in cases {
+            let shown = precise(metric.kind(), metric, v, limit);
+            assert_eq!(shown, want, "{metric}");
+        }
+    }
+
+    #[test]
+    fn no_data_yet_is_not_broken_so_far_but_fails_a_finished_run() {
+        let none = Figures::empty();
+        for t in [
+            Threshold::error_rate().lt(0.1),
+            Threshold::p(95.0).lt(Duration::from_secs(3600)),
+            Threshold::mean().lt(Duration::from_millis(1)),
+        ] {
+            assert_eq!(t.check_so_far(&none), None, "{t}");
+            assert_eq!(t.check(&none).as_deref(), Some("no data"), "{t}");
+        }
+        // With data, a broken threshold is broken so far too.
+        let mut h = crate::model::measured::new_histogram();
+        h.record(5_000_000).unwrap();
+        let some = Figures {
+            iterations: 1,
+            errors: 1,
+            seconds: 1.0,
+            latency: &h,
+            ..Figures::empty()
+        };
+        assert!(Threshold::error_rate()
+            .lt(0.1)
+            .check_so_far(&some)
+            .is_some());
+        assert!(Threshold::mean()
+            .lt(Duration::from_millis(1))
+            .check_so_far(&some)
+            .is_some());
+        assert!(Threshold::p(95.0)
+            .lt(Duration::from_secs(1))
+            .check_so_far(&some)
+            .is_none());
+    }
+
+    /// Whole-run figures of a synthetic run: 1,000 iterations over 2 s,
+    /// latencies 1..=1000 µs, 20 failed (5 throttled), 10 dropped, memory
+    /// and a custom duration metric.
+    struct Synthetic {
+        latency: hdrhistogram::Histogram<u64>,
+        memory: crate::model::memory::MemoryStats,
+        classes: std::collections::BTreeMap<String, u64>,
+        custom: std::collections::BTreeMap<String, crate::model::report::CustomStats>,
+    }
+
+    impl Synthetic {
+        fn new() -> Synthetic {
+            let mut latency = crate::model::measured::new_histogram();
+            for us in 1..=1000u64 {
+                latency.record(us * 1000).unwrap();
+            }
+            let memory = crate::model::memory::MemoryStats {
+                allocations: 3000,
+                deallocations: 3000,
+                bytes_allocated: 64_000,
+                allocs_per_iter: 3.0,
+                bytes_per_iter: 64.0,
+                peak_live_bytes: 2_000_000,
+                live_bytes_at_end: 0,
+                leak: crate::model::memory::LeakVerdict {
+                    detected: false,
+                    bytes_per_iter: 0.5,
+                    r_squared: 0.1,
+                    checkpoints: 100,
+                },
+            };
+            let db = crate::model::report::CustomStats {
+                kind: "duration".into(),
+                count: 1000,
+                sum: 5e9,
+                min: 1e6,
+                max: 9e6,
+                mean: 5e6,
+                percentiles: vec![crate::model::report::PercentileValue {
+                    percentile: 95.0,
+                    value_ns: 8_000_000,
+                }],
+            };
+            Synthetic {
+                latency,
+                memory,
+                classes: [("throttle".to_owned(), 5)].into(),
+                custom: [("db".to_owned(), db)].into(),
+            }
+        }
+
+        fn figures(&self) -> Figures<'_> {
+            Figures {
+                memory: Some(&self.memory),
+                classes: Some(&self.classes),
+                custom: Some(&self.custom),
+                iterations: 1000,
+                errors: 20,
+                dropped: 10,
+                seconds: 2.0,
+                latency: &self.latency,
+            }
+        }
+    }
+
+    fn verdict(t: Threshold, f: &Figures<'_>) -> (bool, Option<f64>) {
+        let o = t.evaluate(f, &Timeline::default(), 0);
+        (o.passed, o.observed)
+    }
+
+    #[test]
+    fn every_metric_kind_is_judged_on_its_own_figure() {
+        let run = Synthetic::new();
+        let f = run.figures();
+        let ms = Duration::from_millis;
+        // (threshold that holds, threshold that breaks, the observed value)
+        let cases: Vec<(Threshold, Threshold, f64)> = vec![
+            (
+                Threshold::mean().lt(ms(1)),
+                Threshold::mean().lt(ms(0)),
+                500_500.0,
+            ),
+            (
+                Threshold::min().le(Duration::from_micros(1)),
+                Threshold::min().lt(Duration::from_nanos(500)),
+                1000.0,
+            ),
+            (
+                Threshold::p(95.0).lt(ms(1)),
+                Threshold::p(95.0).lt(Duration::from_micros(900)),
+                950_000.0,
+            ),
+            (
+                Threshold::error_rate().lt(0.05),
+                Threshold::error_rate().lt(0.01),
+                0.02,
+            ),
+            (
+                Threshold::class_rate("throttle").lt(0.01),
+                Threshold::class_rate("throttle").lt(0.001),
+                0.005,
+            ),
+            (
+                Threshold::throughput().ge(400.0),
+                Threshold::throughput().ge(600.0),
+                500.0,
+            ),
+            (
+                Threshold::dropped().le(10),
+                Threshold::dropped().lt(10),
+                10.0,
+            ),
+            (
+                Threshold::dropped_rate().lt(0.01),
+                Threshold::dropped_rate().lt(0.005),
+                10.0 / 1010.0,
+            ),
+            (
+                Threshold::peak_heap().lt(3_000_000),
+                Threshold::peak_heap().lt(1_000_000),
+                2e6,
+            ),
+            (
+                Threshold::allocs_per_iter().le(3.0),
+                Threshold::allocs_per_iter().lt(3.0),
+                3.0,
+            ),
+            (
+                Threshold::bytes_per_iter().le(64),
+                Threshold::bytes_per_iter().lt(64),
+                64.0,
+            ),
+            (
+                Threshold::leak_per_iter().lt(1),
+                Threshold::leak_per_iter().lt(0),
+                0.5,
+            ),
+            (
+                Threshold::of("db").p(95.0).lt_duration(ms(9)),
+                Threshold::of("db").p(95.0).lt_duration(ms(7)),
+                8e6,
+            ),
+            (
+                Threshold::of("db").count().ge(1000.0),
+                Threshold::of("db").count().gt(1000.0),
+                1000.0,
+            ),
+        ];
+        for (holds, breaks, observed) in cases {
+            let (ok, v) = verdict(holds, &f);
+            assert!(ok, "{holds} should hold");
+            let v = v.expect("observed");
+            assert!(
+                (v - observed).abs() <= observed.abs() * 0.002 + 1e-9,
+                "{holds}: {v} != {observed}"
+            );
+            assert!(!verdict(breaks, &f).0, "{breaks} should break");
+        }
+        assert!(verdict(Threshold::no_leaks(), &f).0);
+        // A figure the run does not have is no data, and fails.
+        let none = Figures {
+            memory: None,
+            custom: None,
+            ..run.figures()
+        };
+        assert_eq!(
+            verdict(Threshold::peak_heap().lt(1_000_000_000), &none),
+            (false, None)
+        );
+        assert_eq!(
+            verdict(Threshold::of("db").mean().lt(1.0), &none),
+            (false, None)
+        );
+    }
+
+    #[test]
+    fn a_window_threshold_breaks_in_the_windows_beyond_the_limit_only() {
+        let mut timeline = Timeline::default();
+        // Ten seconds of 1 ms iterations; second 6 is slow (50 ms).
+        for sec in 0..10u32 {
+            let latency = if sec == 6 { 50_000_000 } else { 1_000_000 };
+            for _ in 0..20 {
+                timeline.second_mut(sec).record(latency, false);
+            }
+        }
+        let h = crate::model::measured::new_histogram();
+        let whole = Figures {
+            iterations: 200,
+            seconds: 10.0,
+            latency: &h,
+            ..Figures::empty()
+        };
+        let t = Threshold::p(99.0).lt(Duration::from_millis(10)).per(2);
+        let o = t.evaluate(&whole, &timeline, 10);
+        let w = o.windows.as_ref().unwrap();
+        assert!(!o.passed);
+        // Windows [5,7) and [6,8) hold second 6.
+        assert_eq!((w.checked, w.broken, w.first_broken_start), (9, 2, Some(5)));
+        assert!(
+            o.observed_display.contains("2 of 9 windows broken"),
+            "{}",
+            o.observed_display
+        );
+        // Shorter than one window: not judged, and said so.
+        let o = t.evaluate(&whole, &timeline, 1);
+        assert!(
+            !o.passed && o.observed_display.contains("no full 2s window"),
+            "{}",
+            o.observed_display
+        );
+    }
+}

@@ -1,0 +1,12 @@
+//! Layer 2, the hot path: the recorder (per-worker buffers, stripes, the
+//! per-second timeline), notes (tags, error classes, custom metrics), and
+//! the tracking allocator with its per-test scopes.
+//!
+//! Imports: `model`.
+
+pub(crate) mod alloc;
+pub(crate) mod busy;
+pub(crate) mod notes;
+pub(crate) mod profiler;
+pub(crate) mod recorder;
+pub(crate) mod scope;

@@ -1,0 +1,256 @@
+//! One worker's side of the recorder: its sample buffer, flushed into a
+//! stripe when full, when a new second begins, or when it ends.
+
+use super::*;
+
+/// A worker's handle for recording; flushes on drop.
+pub(crate) struct WorkerRecorder {
+    shared: Arc<Shared>,
+    worker: usize,
+    /// Latencies of this second's finished iterations, not yet flushed.
+    buffer: Vec<u64>,
+    /// Their service times (open model only).
+    service: Option<Vec<u64>>,
+    /// The second of the run the buffered iterations ended in.
+    second: u32,
+    errors: u64,
+}
+
+impl WorkerRecorder {
+    /// The phase's shared state.
+    #[inline]
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    pub(crate) fn new(shared: Arc<Shared>, worker: usize) -> Self {
+        let open = shared.open;
+        WorkerRecorder {
+            shared,
+            worker,
+            buffer: Vec::with_capacity(BUFFER),
+            service: open.then(|| Vec::with_capacity(BUFFER)),
+            second: 0,
+            errors: 0,
+        }
+    }
+
+    /// Records one finished iteration: its latency (from the scheduled start
+    /// in the open model), its service time (from the actual start), and the
+    /// second of the run in which it ended. A new second flushes the buffer
+    /// first; so does an open-model worker going idle.
+    #[inline]
+    pub(crate) fn record(&mut self, latency: u64, service: u64, second: u32, error: bool) {
+        // The fast path is a push; inlined into the worker loop.
+        if second != self.second || self.buffer.len() == BUFFER {
+            self.flush_for(second);
+        }
+        self.buffer.push(latency);
+        if let Some(s) = &mut self.service {
+            s.push(service);
+        }
+        self.errors += u64::from(error);
+    }
+
+    /// Records a finished iteration: its sample, what it noted through its
+    /// `Ctx` (tag, custom metrics, error class), and its error if it failed.
+    /// The one place both models' workers hand an iteration over; inlined
+    /// into them, as the code it replaces was (the per-iteration hot path).
+    #[inline(always)]
+    pub(crate) fn finish_iteration(
+        &mut self,
+        iteration: u64,
+        latency: u64,
+        service: u64,
+        second: u32,
+        outcome: Result<(), (ErrorKind, String)>,
+        notes: &Notes,
+    ) {
+        let failed = outcome.is_err();
+        self.record(latency, service, second, failed);
+        let class = notes
+            .finish(|noted| self.record_notes(noted, latency, failed))
+            .flatten();
+        if let Err((kind, message)) = outcome {
+            self.record_error(iteration, kind, message, class);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn flush_for(&mut self, second: u32) {
+        self.flush();
+        self.second = second;
+    }
+
+    /// Records a failed iteration's error (after [`record`](Self::record)).
+    pub(crate) fn record_error(
+        &mut self,
+        iteration: u64,
+        kind: ErrorKind,
+        message: String,
+        class: Option<&'static str>,
+    ) {
+        let _paused = pause();
+        let s = &self.shared;
+        s.errors.fetch_add(1, Relaxed);
+        match kind {
+            ErrorKind::Timeout => s.timeouts.fetch_add(1, Relaxed),
+            ErrorKind::Panic => s.panics.fetch_add(1, Relaxed),
+            ErrorKind::Error => 0,
+        };
+        let mut log = lock(&s.log);
+        if log.first.len() < FIRST_ERRORS {
+            log.first.push(ErrorSample {
+                iteration,
+                worker: self.worker,
+                kind,
+                message: message.clone(),
+            });
+        }
+        let key = if log.counts.len() < MAX_DISTINCT_ERRORS
+            || log.counts.contains_key(&(kind, message.clone()))
+        {
+            (kind, message)
+        } else {
+            (kind, "(other messages)".to_owned())
+        };
+        *log.counts.entry(key).or_insert(0) += 1;
+        let class = match kind {
+            ErrorKind::Error => class.unwrap_or("error"),
+            ErrorKind::Panic => "panic",
+            ErrorKind::Timeout => "timeout",
+        };
+        *log.classes.entry(class).or_insert(0) += 1;
+    }
+
+    /// Records what a noted iteration said about itself: its tag and its
+    /// custom metrics. Returns its error class.
+    pub(crate) fn record_notes(
+        &mut self,
+        noted: &Noted,
+        latency: u64,
+        error: bool,
+    ) -> Option<&'static str> {
+        let _paused = pause();
+        let mut extras = lock(&self.shared.extras);
+        if let Some(tag) = noted.tag {
+            let agg = extras.tags.entry(tag).or_insert_with(|| TagAgg {
+                latency: new_histogram(),
+                errors: 0,
+            });
+            agg.latency
+                .record(latency.min(MAX_LATENCY_NS))
+                .expect("auto-resizing histograms accept values up to their limit");
+            agg.errors += u64::from(error);
+        }
+        for &(name, value) in noted.values.iter() {
+            let (kind, v) = match value {
+                Value::Number(v) => ("value", v),
+                Value::Duration(d) => ("duration", d.as_nanos() as f64),
+                Value::Count(n) => ("count", n as f64),
+            };
+            let agg = extras.custom.entry(name).or_insert_with(|| CustomAgg {
+                kind,
+                count: 0,
+                sum: 0.0,
+                min: f64::INFINITY,
+                max: f64::NEG_INFINITY,
+                histogram: (kind == "duration").then(new_histogram),
+            });
+            agg.count += 1;
+            agg.sum += v;
+            agg.min = agg.min.min(v);
+            agg.max = agg.max.max(v);
+            if let Some(h) = &mut agg.histogram {
+                h.record((v as u64).min(MAX_LATENCY_NS))
+                    .expect("auto-resizing histograms accept values up to their limit");
+            }
+        }
+        noted.class
+    }
+
+    /// Hands the buffered samples to the shared histograms now.
+    pub(crate) fn flush(&mut self) {
+        if self.buffer.is_empty() {
+            return;
+        }
+        // The framework's bookkeeping is not the iteration's allocation.
+        let _paused = pause();
+        let s = &self.shared;
+        let mut saturated = 0;
+        {
+            let mut guard = lock(&s.stripes[self.worker % s.stripes.len()]);
+            let st = &mut *guard;
+            // A later second starts: close the stripe's current one first.
+            if st.current.as_ref().is_some_and(|c| c.second < self.second) {
+                st.roll(&s.timeline);
+            }
+            let late = st.current.as_ref().is_some_and(|c| c.second > self.second);
+            if late {
+                // A worker held these samples while the stripe moved on (few
+                // iterations per worker): they go to their own second, and
+                // into the current second's base too, so that its delta
+                // does not count them again.
+                let mut second = Second::new();
+                let current = st.current.as_mut().expect("late implies a current second");
+                for &latency in &self.buffer {
+                    let latency = saturate(latency, &mut saturated);
+                    second.record(latency, false);
+                    current
+                        .base
+                        .record(latency)
+                        .expect("auto-resizing histograms accept values up to their limit");
+                    st.latency
+                        .record(latency)
+                        .expect("auto-resizing histograms accept values up to their limit");
+                }
+                second.errors = self.errors;
+                lock(&s.timeline).add(self.second, &second);
+            } else {
+                let base = &st.latency;
+                let current = st.current.get_or_insert_with(|| CurrentSecond {
+                    second: self.second,
+                    base: base.clone(),
+                    iterations: 0,
+                    errors: 0,
+                });
+                current.iterations += self.buffer.len() as u64;
+                current.errors += self.errors;
+                for &latency in &self.buffer {
+                    let latency = saturate(latency, &mut saturated);
+                    st.latency
+                        .record(latency)
+                        .expect("auto-resizing histograms accept values up to their limit");
+                }
+            }
+            if let (Some(hist), Some(buffer)) = (&mut st.service, &self.service) {
+                for &service in buffer {
+                    hist.record(service.min(MAX_LATENCY_NS))
+                        .expect("auto-resizing histograms accept values up to their limit");
+                }
+            }
+        }
+        let iterations =
+            s.iterations.fetch_add(self.buffer.len() as u64, Relaxed) + self.buffer.len() as u64;
+        if let Some((scope, checkpoints)) = &s.memory {
+            let live = scope.totals().live();
+            scope.observe_live(live);
+            lock(checkpoints).add(iterations, live);
+        }
+        self.buffer.clear();
+        if let Some(b) = &mut self.service {
+            b.clear();
+        }
+        self.errors = 0;
+        if saturated > 0 {
+            s.saturated.fetch_add(saturated, Relaxed);
+        }
+    }
+}
+
+impl Drop for WorkerRecorder {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}

@@ -1,0 +1,295 @@
+//! What a run measured, before any judging: each phase's merged
+//! histograms, counts, errors, tags, custom metrics and timeline
+//! ([`Recorded`]), and the run around them ([`Measured`]). Defined once;
+//! the recorder fills it, a shard's result carries it, the merge adds it.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use hdrhistogram::{Counter, Histogram};
+use serde::{Deserialize, Serialize};
+
+use crate::model::memory::MemoryStats;
+use crate::model::shard::{EncodedHistogram, RecordedData};
+use crate::model::timeline::{Second, Timeline};
+
+/// Largest latency recorded as itself (one hour); longer ones are recorded
+/// as this value and counted as saturated.
+pub(crate) const MAX_LATENCY_NS: u64 = 3_600_000_000_000;
+/// Significant digits kept by every latency histogram.
+pub(crate) const SIGFIG: u8 = 3;
+/// First errors kept with their iteration index.
+pub(crate) const FIRST_ERRORS: usize = 10;
+
+/// What went wrong in an iteration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The iteration returned `Err`.
+    Error,
+    /// The iteration panicked.
+    Panic,
+    /// The iteration ran past `iteration_timeout` and was cancelled.
+    Timeout,
+}
+
+/// One of the first errors of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorSample {
+    /// The iteration index.
+    pub iteration: u64,
+    /// The worker that ran it.
+    pub worker: usize,
+    /// Error, panic or timeout.
+    pub kind: ErrorKind,
+    /// The error's `Debug` text, or the panic's message and location.
+    pub message: String,
+}
+
+/// How often one distinct error message occurred.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorCount {
+    /// Error, panic or timeout.
+    pub kind: ErrorKind,
+    /// The message (`"(other messages)"` past the first 100 distinct ones).
+    pub message: String,
+    /// Occurrences.
+    pub count: u64,
+}
+
+/// Latency of the iterations with one tag.
+pub(crate) struct TagAgg {
+    pub(crate) latency: Histogram<u64>,
+    pub(crate) errors: u64,
+}
+
+/// A custom metric's values.
+#[derive(Debug, Clone)]
+pub(crate) struct CustomAgg {
+    pub(crate) kind: &'static str,
+    pub(crate) count: u64,
+    pub(crate) sum: f64,
+    pub(crate) min: f64,
+    pub(crate) max: f64,
+    /// Durations only, in nanoseconds.
+    pub(crate) histogram: Option<Histogram<u64>>,
+}
+
+/// The merged result of a phase.
+pub(crate) struct Recorded {
+    /// Latency from the scheduled start (open model) or the actual start.
+    pub(crate) histogram: Histogram<u64>,
+    /// Open model only: latency from the actual start.
+    pub(crate) service: Option<Histogram<u64>>,
+    pub(crate) timeline: Timeline,
+    pub(crate) iterations: u64,
+    pub(crate) errors: u64,
+    pub(crate) timeouts: u64,
+    pub(crate) panics: u64,
+    pub(crate) saturated: u64,
+    pub(crate) dropped: u64,
+    pub(crate) error_counts: Vec<ErrorCount>,
+    pub(crate) first_errors: Vec<ErrorSample>,
+    /// Failed iterations per error class.
+    pub(crate) classes: std::collections::BTreeMap<String, u64>,
+    /// Tagged iterations' latency, by tag.
+    pub(crate) tags: std::collections::BTreeMap<String, TagAgg>,
+    /// Custom metrics, by name.
+    pub(crate) custom: std::collections::BTreeMap<String, CustomAgg>,
+}
+
+pub(crate) fn new_histogram() -> Histogram<u64> {
+    // Auto-resizing: memory follows the largest value actually recorded.
+    Histogram::new(SIGFIG).expect("3 significant digits is a valid histogram precision")
+}
+
+/// What a run measured.
+pub(crate) struct Measured {
+    pub(crate) started_at: SystemTime,
+    pub(crate) warmup: Option<Recorded>,
+    pub(crate) main: Recorded,
+    pub(crate) elapsed: Duration,
+    pub(crate) timed_out: bool,
+    /// Why the run was stopped early by `abort_on_fail`.
+    pub(crate) aborted: Option<String>,
+    /// With the tracking allocator: the measured phase's memory figures.
+    pub(crate) memory: Option<MemoryStats>,
+    /// `SIGINT` or `SIGTERM` stopped the run.
+    pub(crate) interrupted: bool,
+    /// What was still running when the watchdog stopped the run.
+    pub(crate) stopped: Option<StillRunning>,
+    /// Open model: arrivals the generator could not start on schedule.
+    pub(crate) unscheduled: u64,
+}
+
+/// Iterations still running when a run was stopped (timeout, signal, a
+/// blocked iteration), and how many of them never let go of their thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StillRunning {
+    /// Iterations in flight when the run was stopped.
+    pub iterations: usize,
+    /// Of which still running a second later: their tasks were abandoned
+    /// (their threads are blocked and are left behind).
+    pub abandoned: usize,
+}
+
+impl Measured {
+    /// What a run of `main` measured, nothing else to say about it.
+    pub(crate) fn of(main: Recorded, started_at: SystemTime, elapsed: Duration) -> Measured {
+        Measured {
+            started_at,
+            warmup: None,
+            main,
+            elapsed,
+            timed_out: false,
+            aborted: None,
+            memory: None,
+            interrupted: false,
+            stopped: None,
+            unscheduled: 0,
+        }
+    }
+
+    /// Whether tasks were abandoned on blocked threads: the runtime must
+    /// then be shut down in the background, not waited for.
+    pub(crate) fn abandoned(&self) -> bool {
+        self.stopped.is_some_and(|s| s.abandoned > 0)
+    }
+}
+
+impl Recorded {
+    pub(crate) fn empty(open: bool) -> Recorded {
+        Recorded {
+            histogram: new_histogram(),
+            service: open.then(new_histogram),
+            timeline: Timeline::default(),
+            iterations: 0,
+            errors: 0,
+            timeouts: 0,
+            panics: 0,
+            saturated: 0,
+            dropped: 0,
+            error_counts: Vec::new(),
+            first_errors: Vec::new(),
+            classes: BTreeMap::new(),
+            tags: BTreeMap::new(),
+            custom: BTreeMap::new(),
+        }
+    }
+
+    /// Adds a shard's data, its timeline shifted by `offset` seconds.
+    pub(crate) fn add_data(&mut self, d: &RecordedData, offset: u32) -> Result<(), String> {
+        add(&mut self.histogram, &latencies(&d.histogram)?)?;
+        if let Some(s) = &d.service {
+            let own = self.service.get_or_insert_with(new_histogram);
+            add(own, &latencies(s)?)?;
+        }
+        for (i, s) in d.timeline.iter().enumerate() {
+            let second =
+                Second::from_parts(latencies(&s.latency)?, s.iterations, s.errors, s.dropped);
+            self.timeline.add(offset + i as u32, &second);
+        }
+        let sum = |a: u64, b: u64, what: &str| {
+            a.checked_add(b)
+                .ok_or_else(|| format!("`{what}` adds up to more than {}", u64::MAX))
+        };
+        self.iterations = sum(self.iterations, d.iterations, "iterations")?;
+        self.errors = sum(self.errors, d.errors, "errors")?;
+        self.timeouts = sum(self.timeouts, d.timeouts, "timeouts")?;
+        self.panics = sum(self.panics, d.panics, "panics")?;
+        self.saturated = sum(self.saturated, d.saturated, "saturated")?;
+        self.dropped = sum(self.dropped, d.dropped, "dropped")?;
+        for e in &d.error_counts {
+            match self
+                .error_counts
+                .iter_mut()
+                .find(|c| c.kind == e.kind && c.message == e.message)
+            {
+                Some(c) => c.count += e.count,
+                None => self.error_counts.push(e.clone()),
+            }
+        }
+        self.first_errors.extend(d.first_errors.iter().cloned());
+        for (class, n) in &d.classes {
+            *self.classes.entry(class.clone()).or_default() += n;
+        }
+        for (tag, t) in &d.tags {
+            let own = self.tags.entry(tag.clone()).or_insert_with(|| TagAgg {
+                latency: new_histogram(),
+                errors: 0,
+            });
+            add(&mut own.latency, &latencies(&t.latency)?)?;
+            own.errors += t.errors;
+        }
+        for (metric, c) in &d.custom {
+            let kind = match c.kind.as_str() {
+                "value" => "value",
+                "duration" => "duration",
+                "count" => "count",
+                other => {
+                    return Err(format!(
+                        "custom metric {metric:?} has unknown kind {other:?}"
+                    ))
+                }
+            };
+            let own = self
+                .custom
+                .entry(metric.clone())
+                .or_insert_with(|| CustomAgg {
+                    kind,
+                    count: 0,
+                    sum: 0.0,
+                    min: f64::INFINITY,
+                    max: f64::NEG_INFINITY,
+                    histogram: None,
+                });
+            if own.kind != kind {
+                return Err(format!(
+                    "custom metric {metric:?} is a {} on one shard and a {kind} on another",
+                    own.kind
+                ));
+            }
+            own.count += c.count;
+            own.sum += c.sum;
+            own.min = own.min.min(c.min);
+            own.max = own.max.max(c.max);
+            if let Some(h) = &c.histogram {
+                add(
+                    own.histogram.get_or_insert_with(new_histogram),
+                    &h.decode::<u64>()?,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Orders merged errors as a single run would: most frequent first;
+    /// the first errors by iteration, as many as one run keeps.
+    pub(crate) fn finish_merge(&mut self) {
+        self.error_counts
+            .sort_by_key(|c| std::cmp::Reverse(c.count));
+        self.first_errors.sort_by_key(|e| e.iteration);
+        self.first_errors.truncate(FIRST_ERRORS);
+    }
+}
+
+/// A latency histogram of a shard: decoded within the codec's bounds, and
+/// no value above the recorder's one-hour ceiling (a histogram that holds
+/// one was not written by perf-runtime, and would make every second of a
+/// merged timeline as large as its range).
+fn latencies<T: Counter>(e: &EncodedHistogram) -> Result<Histogram<T>, String> {
+    let h: Histogram<T> = e.decode()?;
+    if h.max() > MAX_LATENCY_NS {
+        return Err(format!(
+            "a latency histogram holds {} ns, above the recorder's ceiling of one hour",
+            h.max()
+        ));
+    }
+    Ok(h)
+}
+
+/// Histogram addition (auto-resizing: every value fits).
+fn add(into: &mut Histogram<u64>, h: &Histogram<u64>) -> Result<(), String> {
+    into.add(h)
+        .map_err(|e| format!("a histogram does not add up: {e:?}"))
+}

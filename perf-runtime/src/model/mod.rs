@@ -1,0 +1,19 @@
+//! Layer 1, the vocabulary of a run: load shape, shard identity, what was
+//! measured (defined once, with its merge), timeline, thresholds as
+//! declared, the report as plain data, outcome, errors, and the histogram
+//! codec their serialised forms use. No I/O, no clock, no environment.
+//!
+//! Imports: nothing of this crate outside `model`.
+
+pub(crate) mod after;
+pub(crate) mod baseline;
+pub(crate) mod codec;
+pub(crate) mod error;
+pub(crate) mod load;
+pub(crate) mod measured;
+pub(crate) mod memory;
+pub(crate) mod outcome;
+pub(crate) mod report;
+pub(crate) mod shard;
+pub(crate) mod threshold;
+pub(crate) mod timeline;

@@ -1,0 +1,10 @@
+//! Layer 5, the end of a run: the [`sink::Sink`] trait and its fan-out,
+//! the summary text and its printing, EMF lines. Sinks that write files
+//! are `io`'s; CloudWatch and S3 sinks are `aws`'s.
+//!
+//! Imports: `model`, `measure`, `run`, `judge`.
+
+pub(crate) mod emf;
+pub(crate) mod print;
+pub(crate) mod sink;
+pub(crate) mod summary;

@@ -1,0 +1,553 @@
+//! The end-of-test summary: one line per figure, a ✓/✗ per threshold with
+//! the observed value beside the limit (k6's end-of-test summary is the
+//! model).
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use perf_spec::format_duration;
+
+use crate::model::baseline::BaselineComparison;
+use crate::model::baseline::MetricComparison;
+use crate::model::load::{LoadShape, Stop, Warmup};
+use crate::model::measured::ErrorKind;
+use crate::model::report::{LatencyStats, Report};
+
+pub(crate) use perf_spec::format_rate as rate;
+
+fn d(ns: u64) -> String {
+    format_duration(Duration::from_nanos(ns))
+}
+
+/// A `label.....: value` line, labels padded to one width.
+fn line(out: &mut String, label: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(out, "  {label:.<18}: {value}");
+}
+
+fn plural(n: usize, one: &str) -> String {
+    format!("{n} {one}{}", if n == 1 { "" } else { "s" })
+}
+
+/// The load shape in one line.
+fn load_line(l: &LoadShape) -> String {
+    let mut load = match (l.rate, l.profile, l.stages.is_empty()) {
+        (Some(r), Some(p), _) => format!(
+            "open model, profile {p} of {} ({}), pool of {}",
+            rate(r),
+            l.planned_length().map(format_duration).unwrap_or_default(),
+            plural(l.workers, "worker")
+        ),
+        (Some(r), None, true) => format!(
+            "open model, {} for {}, pool of {}",
+            rate(r),
+            l.planned_length().map(format_duration).unwrap_or_default(),
+            plural(l.workers, "worker")
+        ),
+        (Some(r), None, false) => {
+            let targets: Vec<String> = l.stages.iter().map(|s| rate(s.target)).collect();
+            format!(
+                "open model, ramping {} → {} over {}, pool of {}",
+                rate(r),
+                targets.join(" → "),
+                l.planned_length().map(format_duration).unwrap_or_default(),
+                plural(l.workers, "worker")
+            )
+        }
+        (None, _, false) => {
+            let targets: Vec<String> = l.stages.iter().map(|s| format!("{}", s.target)).collect();
+            format!(
+                "closed model, ramping {} → {} workers over {}",
+                l.workers,
+                targets.join(" → "),
+                l.planned_length().map(format_duration).unwrap_or_default()
+            )
+        }
+        (None, _, true) => {
+            let stop = match l.stop {
+                Stop::Repeat(n) => format!("{n} iterations"),
+                Stop::Duration(t) => format!("for {}", format_duration(t)),
+            };
+            format!("closed model, {}, {stop}", plural(l.workers, "worker"))
+        }
+    };
+    match l.warmup {
+        Some(Warmup::Iterations(n)) => {
+            let _ = write!(load, ", warm-up {n} iterations");
+        }
+        Some(Warmup::Time(t)) => {
+            let _ = write!(load, ", warm-up {}", format_duration(t));
+        }
+        None => {}
+    }
+    let _ = write!(load, ", {}", plural(l.worker_threads, "runtime thread"));
+    if !l.overrides.is_empty() {
+        let _ = write!(load, " (from {})", l.overrides.join(", "));
+    }
+    load
+}
+
+/// A compared value for people: a latency, or a fraction.
+pub(crate) fn compared_value(metric: &str, v: f64) -> String {
+    if metric == "error_rate" {
+        format!("{v:.4}")
+    } else {
+        d(v.round() as u64)
+    }
+}
+
+/// `=0.012` or `<0.001`.
+fn with_eq(p: String) -> String {
+    if p.starts_with('<') {
+        p
+    } else {
+        format!("={p}")
+    }
+}
+
+/// One comparison row: `p95  12.1ms → 15.9ms  +31.2%  p=0.000  REGRESSED (budget 10%)`.
+pub(crate) fn comparison_row(m: &MetricComparison) -> String {
+    let p = match (m.p_value, m.need_more) {
+        (Some(p), _) => format!("p{}", with_eq(crate::judge::stats::format_p(p, 3))),
+        (None, Some(n)) => format!("need {n} more iterations"),
+        _ => String::new(),
+    };
+    let budget = m
+        .budget
+        .map(|b| format!(" (budget {:.0}%)", b * 100.0))
+        .unwrap_or_default();
+    format!(
+        "{:<10} {:>9} → {:<9} {:>7}  {p}  {}{budget}",
+        m.metric,
+        compared_value(&m.metric, m.old),
+        compared_value(&m.metric, m.new),
+        crate::judge::stats::format_delta(m.delta),
+        m.verdict
+    )
+}
+
+fn baseline_section(out: &mut String, b: &BaselineComparison) {
+    if let Some(missing) = &b.missing {
+        let _ = writeln!(out, "  baseline: {missing}");
+        return;
+    }
+    let _ = writeln!(out, "  vs baseline {} ({}):", b.version, b.path.display());
+    for m in &b.metrics {
+        let mark = if m.regressed() { "✗" } else { " " };
+        let _ = writeln!(out, "    {mark} {}", comparison_row(m));
+    }
+}
+
+fn latency_line(lat: &LatencyStats) -> String {
+    let mut s = format!(
+        "min {}  mean {} ±{}",
+        d(lat.min_ns),
+        d(lat.mean_ns.round() as u64),
+        d(lat.stddev_ns.round() as u64)
+    );
+    for p in &lat.percentiles {
+        let _ = write!(s, "  p{} {}", p.percentile, d(p.value_ns));
+    }
+    let _ = write!(s, "  max {}", d(lat.max_ns));
+    s
+}
+
+pub(crate) fn render(r: &Report) -> String {
+    let mut out = String::new();
+    if let Some(skipped) = &r.skipped {
+        return skipped.clone();
+    }
+    let verdict = match r.shard {
+        Some(shard) if r.passed => format!("· shard {shard} (judged after the merge)"),
+        Some(shard) => format!("✗ shard {shard} FAILED"),
+        None if r.passed => "✓ passed".to_owned(),
+        None => "✗ FAILED".to_owned(),
+    };
+    let _ = writeln!(out, "perf test {}  {verdict}", r.name);
+    line(&mut out, "load", load_line(&r.load));
+    line(
+        &mut out,
+        "iterations",
+        format!(
+            "{} in {}  {}",
+            r.iterations,
+            d(r.elapsed_ns),
+            rate(r.throughput)
+        ),
+    );
+    let mut errors = format!("{} ({:.2}%)", r.errors, r.error_rate * 100.0);
+    if r.timeouts + r.panics > 0 {
+        let _ = write!(
+            errors,
+            "  of which {} timeouts, {} panics",
+            r.timeouts, r.panics
+        );
+    }
+    // Classes beyond the built-in ones say more than the count alone.
+    let named: Vec<String> = r
+        .error_classes
+        .iter()
+        .filter(|(class, n)| match class.as_str() {
+            "error" => false,
+            // Shown when iterations also classed themselves so.
+            "timeout" => **n != r.timeouts,
+            "panic" => **n != r.panics,
+            _ => true,
+        })
+        .map(|(class, n)| format!("{class} {n}"))
+        .collect();
+    if !named.is_empty() {
+        let _ = write!(errors, "  by class: {}", named.join(", "));
+    }
+    line(&mut out, "errors", errors);
+    if r.load.rate.is_some() {
+        line(
+            &mut out,
+            "dropped",
+            format!(
+                "{} ({:.2}% of scheduled): no free worker at their scheduled start",
+                r.dropped,
+                r.dropped_rate * 100.0
+            ),
+        );
+    }
+    if r.latency.count > 0 {
+        let label = if r.service.is_some() {
+            "latency (sched.)"
+        } else {
+            "latency"
+        };
+        line(&mut out, label, latency_line(&r.latency));
+    }
+    if let Some(service) = r.service.as_ref().filter(|s| s.count > 0) {
+        line(&mut out, "service time", latency_line(service));
+    }
+    for (tag, t) in &r.tags {
+        line(
+            &mut out,
+            &format!("tag {tag}"),
+            format!(
+                "{} iterations, {} errors  {}",
+                t.iterations,
+                t.errors,
+                latency_line(&t.latency)
+            ),
+        );
+    }
+    for (name, c) in &r.custom {
+        let value = |v: f64| {
+            if c.kind == "duration" {
+                d(v.max(0.0).round() as u64)
+            } else {
+                format!("{v:.3}")
+                    .trim_end_matches('0')
+                    .trim_end_matches('.')
+                    .to_owned()
+            }
+        };
+        let mut text = format!(
+            "{} {}  count {}  sum {}  min {}  mean {}  max {}",
+            c.kind,
+            name,
+            c.count,
+            value(c.sum),
+            value(c.min),
+            value(c.mean),
+            value(c.max)
+        );
+        for p in &c.percentiles {
+            let _ = write!(text, "  p{} {}", p.percentile, d(p.value_ns));
+        }
+        line(&mut out, "custom", text);
+    }
+    if let Some(m) = &r.memory {
+        let leak = if m.leak.detected {
+            format!(
+                "LEAK of {}/iteration",
+                perf_spec::format_size(m.leak.bytes_per_iter)
+            )
+        } else {
+            format!(
+                "no leak ({}/iteration, R² {:.2})",
+                perf_spec::format_size(m.leak.bytes_per_iter),
+                m.leak.r_squared
+            )
+        };
+        line(
+            &mut out,
+            "memory",
+            format!(
+                "{:.2} allocs/iter  {}/iter  peak {}  live at end {}  {leak}",
+                m.allocs_per_iter,
+                perf_spec::format_size(m.bytes_per_iter),
+                perf_spec::format_size(m.peak_live_bytes as f64),
+                perf_spec::format_size(m.live_bytes_at_end as f64),
+            ),
+        );
+    }
+    if r.saturated > 0 {
+        line(
+            &mut out,
+            "saturated",
+            format!("{} latencies over 1h recorded as 1h", r.saturated),
+        );
+    }
+    if let Some(w) = &r.warmup {
+        line(
+            &mut out,
+            "warm-up",
+            format!(
+                "{} iterations, {} errors (not recorded)",
+                w.iterations, w.errors
+            ),
+        );
+    }
+    if !r.thresholds.is_empty() {
+        if r.shard.is_some() {
+            let _ = writeln!(
+                out,
+                "  thresholds (this shard alone; judged on the merged result):"
+            );
+        } else {
+            let _ = writeln!(out, "  thresholds:");
+        }
+        let label = |t: &crate::ThresholdOutcome| {
+            if t.default {
+                format!("{} (default) ", t.threshold)
+            } else {
+                format!("{} ", t.threshold)
+            }
+        };
+        let width = r
+            .thresholds
+            .iter()
+            .map(|t| label(t).chars().count())
+            .max()
+            .unwrap_or(0)
+            + 2;
+        for t in &r.thresholds {
+            let mark = match (r.shard, t.passed) {
+                (Some(_), _) => "·",
+                (None, true) => "✓",
+                (None, false) => "✗",
+            };
+            let _ = writeln!(
+                out,
+                "    {mark} {:.<width$} {}",
+                label(t),
+                t.observed_display
+            );
+        }
+    }
+    if let Some(b) = &r.baseline {
+        baseline_section(&mut out, b);
+    }
+    if let Some(reason) = &r.aborted {
+        let _ = writeln!(out, "  ✗ {reason}");
+    }
+    if r.timed_out {
+        let limit = r.load.timeout.map(format_duration).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  ✗ timed out after {limit}: the figures above are what was measured until then"
+        );
+    }
+    if r.interrupted {
+        let _ = writeln!(
+            out,
+            "  ✗ interrupted (SIGINT/SIGTERM) after {}: the figures above are what was measured until then",
+            format_duration(r.elapsed())
+        );
+    }
+    if let Some(line) = still_running(r) {
+        let _ = writeln!(out, "    {line}");
+    }
+    if r.unscheduled > 0 {
+        let _ = writeln!(
+            out,
+            "  ⚠ the load generator could not schedule this rate: {} arrivals were never started \
+             (it fell behind; not a lack of free workers): use shards, or a release build",
+            r.unscheduled
+        );
+    }
+    if !r.error_counts.is_empty() {
+        let _ = writeln!(out, "  errors by message:");
+        for c in r.error_counts.iter().take(5) {
+            let _ = writeln!(
+                out,
+                "    {:>6} × {}: {}",
+                c.count,
+                kind(c.kind),
+                truncate(&c.message)
+            );
+        }
+        if r.error_counts.len() > 5 {
+            let _ = writeln!(
+                out,
+                "    … and {} more distinct messages (see the JSON report)",
+                r.error_counts.len() - 5
+            );
+        }
+        let _ = writeln!(out, "  first errors:");
+        for e in r.first_errors.iter().take(3) {
+            let _ = writeln!(
+                out,
+                "    iteration {} (worker {}): {}: {}",
+                e.iteration,
+                e.worker,
+                kind(e.kind),
+                truncate(&e.message)
+            );
+        }
+    }
+    if r.debug_build {
+        let _ = writeln!(
+            out,
+            "  note: debug build: latencies include unoptimised code; `cargo test --release` gives figures to trust"
+        );
+    }
+    if let Some(p) = &r.path {
+        let _ = writeln!(out, "  report: {}", p.display());
+    }
+    out.truncate(out.trim_end().len());
+    out
+}
+
+fn kind(k: ErrorKind) -> &'static str {
+    match k {
+        ErrorKind::Error => "error",
+        ErrorKind::Panic => "panic",
+        ErrorKind::Timeout => "timeout",
+    }
+}
+
+fn truncate(s: &str) -> String {
+    let one_line = s.replace('\n', " ");
+    if one_line.chars().count() > 160 {
+        format!("{}…", one_line.chars().take(159).collect::<String>())
+    } else {
+        one_line
+    }
+}
+
+/// What was still running when a run was stopped, in words.
+fn still_running(r: &Report) -> Option<String> {
+    let s = r
+        .still_running
+        .filter(|s| s.iterations > 0 || s.abandoned > 0)?;
+    let mut line = format!(
+        "{} iteration{} still running when it was stopped",
+        s.iterations,
+        if s.iterations == 1 { " was" } else { "s were" }
+    );
+    if s.abandoned > 0 {
+        line.push_str(&format!(
+            "; {} did not stop (a blocking call holds its thread) and {} abandoned, their threads left behind",
+            s.abandoned,
+            if s.abandoned == 1 { "was" } else { "were" }
+        ));
+    }
+    Some(line)
+}
+
+/// The panic message of a failed run: what failed, then the summary.
+pub(crate) fn failure(r: &Report) -> String {
+    let failed: Vec<_> = r.failed_thresholds().collect();
+    let mut causes = Vec::new();
+    if r.timed_out {
+        causes.push(format!(
+            "timed out after {}",
+            r.load.timeout.map(format_duration).unwrap_or_default()
+        ));
+    }
+    if r.interrupted {
+        causes.push(format!(
+            "interrupted by SIGINT/SIGTERM after {}",
+            format_duration(r.elapsed())
+        ));
+    }
+    if let Some(line) = still_running(r) {
+        causes.push(line);
+    }
+    if let Some(reason) = &r.aborted {
+        causes.push(reason.clone());
+    }
+    if !failed.is_empty() {
+        causes.push(format!(
+            "{} of {} thresholds broken:",
+            failed.len(),
+            r.thresholds.len()
+        ));
+    }
+    let regressions: Vec<&MetricComparison> =
+        r.baseline.iter().flat_map(|b| b.regressions()).collect();
+    if !regressions.is_empty() {
+        let version = r
+            .baseline
+            .as_ref()
+            .map(|b| b.version.as_str())
+            .unwrap_or_default();
+        causes.push(format!(
+            "{} metrics regressed against baseline {version}:",
+            regressions.len()
+        ));
+    }
+    if let Some(missing) = r.baseline.as_ref().and_then(|b| b.missing.as_ref()) {
+        causes.push(missing.clone());
+    }
+    let mut out = format!("perf test `{}` failed: {}", r.name, causes.join("; "));
+    for t in &failed {
+        // "p95 < 5ms per 10s" → "< 5ms per 10s": the limit as written.
+        let limit = t
+            .threshold
+            .strip_prefix(&t.metric)
+            .unwrap_or(&t.threshold)
+            .trim();
+        let _ = write!(
+            out,
+            "\n  ✗ {}: observed {} (limit {limit})",
+            t.metric, t.observed_display
+        );
+    }
+    for m in &regressions {
+        let _ = write!(
+            out,
+            "\n  ✗ {} regression: {} ({} → {}, p{}) over the {:.0}% budget",
+            m.metric,
+            crate::judge::stats::format_delta(m.delta),
+            compared_value(&m.metric, m.old),
+            compared_value(&m.metric, m.new),
+            with_eq(crate::judge::stats::format_p(m.p_value.unwrap_or(0.0), 4)),
+            m.budget.unwrap_or(0.0) * 100.0
+        );
+    }
+    let _ = write!(out, "\n\n{}", render(r));
+    out
+}
+
+impl Report {
+    /// The end-of-test summary, as printed.
+    pub fn summary(&self) -> String {
+        render(self)
+    }
+
+    /// Panics with the summary if a threshold broke or the run timed out.
+    /// The message names each failed threshold's metric, observed value and
+    /// limit.
+    #[track_caller]
+    pub fn assert_passed(&self) {
+        if !self.passed {
+            panic!("{}", failure(self));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rates_are_grouped() {
+        assert_eq!(super::rate(12.345), "12.3/s");
+        assert_eq!(super::rate(999.6), "1,000/s");
+        assert_eq!(super::rate(1_296_755.0), "1,296,755/s");
+        assert_eq!(super::rate(123_456.0), "123,456/s");
+    }
+}

@@ -1,0 +1,283 @@
+//! A perf test's run from start to end: the environment's overrides and
+//! gate, the runtime (with the allocation scope), the scheduler, the
+//! verdict, the end-of-run sinks. The one place that ties the layers
+//! together for a single machine (see [`crate::after`] for the end of a
+//! run, which a merge of shards shares).
+
+use std::future::Future;
+use std::time::{Instant, SystemTime};
+
+use crate::io::config::{self, Config};
+use crate::io::{baseline_file, files, shard_file, shard_file::ShardDir};
+use crate::judge::live::AbortCheck;
+use crate::measure::{alloc, scope};
+use crate::model::error::Error;
+use crate::model::load::{LoadShape, DEFAULT_OPEN_POOL};
+use crate::model::measured::Measured;
+use crate::model::outcome::IntoOutcome;
+use crate::model::report::Report;
+use crate::model::shard::{Shard, ShardResult};
+use crate::output::print::PrintSummary;
+use crate::output::sink::Sinks;
+use crate::run::builder::{PerfTest, ReportDir};
+use crate::run::ctx::Ctx;
+use crate::run::monitor::Watching;
+use crate::run::scheduler;
+
+impl PerfTest {
+    /// The declared load (checked), and the shard with its part of it.
+    fn resolve_sharded(&self) -> Result<(LoadShape, Option<(Shard, LoadShape)>), Error> {
+        let declared = self.resolve()?;
+        let shard = match self.shard {
+            Some(s) => Some(s),
+            None if self.env_overrides => Shard::from_env()?,
+            None => None,
+        };
+        let Some(shard) = shard else {
+            return Ok((declared, None));
+        };
+        let part = shard.split(&declared)?;
+        part.validate(&self.thresholds)?;
+        Ok((declared, Some((shard, part))))
+    }
+
+    fn start_time(&self) -> Result<Option<SystemTime>, Error> {
+        match self.start_at {
+            Some(at) => shard_file::check_start(at, SystemTime::now())
+                .map(Some)
+                .map_err(|reason| Error::Config(format!("start_at: {reason}"))),
+            None if self.env_overrides => shard_file::start_at_from_env(),
+            None => Ok(None),
+        }
+    }
+
+    /// What the run's monitor needs: the name, `PERF_PROGRESS` (checked
+    /// before the run), and the thresholds' live check.
+    fn watching(&self) -> Result<Watching, Error> {
+        let progress = config::flag(&config::process, "PERF_PROGRESS")?.unwrap_or(false);
+        Ok(Watching {
+            name: self.name.clone(),
+            progress,
+            live: AbortCheck::of(&self.thresholds),
+        })
+    }
+
+    /// The load shape after environment overrides, checked.
+    fn resolve(&self) -> Result<LoadShape, Error> {
+        let mut load = self.load.clone();
+        if self.env_overrides {
+            config::check(&config::process)?;
+            config::apply(&mut load, &config::process)?;
+        }
+        if load.is_open()
+            && !self.workers_set
+            && !load.overrides.iter().any(|o| o.contains("WORKERS"))
+        {
+            load.workers = DEFAULT_OPEN_POOL;
+        }
+        load.validate(&self.thresholds)?;
+        Ok(load)
+    }
+
+    /// Memory thresholds need the tracking allocator, and a runtime of the
+    /// test's own whose threads can be scoped.
+    fn check_memory_thresholds(&self, own_runtime: bool) -> Result<(), Error> {
+        let Some(t) = self.thresholds.iter().find(|t| t.metric().is_memory()) else {
+            return Ok(());
+        };
+        if !own_runtime {
+            return Err(Error::Config(format!(
+                "threshold `{t}` needs memory figures, which `run_async` cannot attribute (your runtime's threads \
+                 are shared); use `PerfTest::run` or #[perf_test]"
+            )));
+        }
+        if !alloc::is_installed() {
+            return Err(Error::Config(format!(
+                "threshold `{t}` needs the tracking allocator, which is not installed in this test binary: \
+                 add `perf_runtime::track_allocations!();` at the top of this test file \
+                 (it makes perf_runtime::memory::TrackingAllocator the #[global_allocator])"
+            )));
+        }
+        Ok(())
+    }
+
+    /// `Some(report)` if the gate keeps this test from running.
+    fn gated(&self) -> Result<Option<Report>, Error> {
+        let Some(var) = &self.gate else {
+            return Ok(None);
+        };
+        let open = config::env_flag(var)?;
+        if open {
+            return Ok(None);
+        }
+        let line = format!(
+            "perf test {} skipped: gated by {var}; run it with {var}=true cargo test",
+            self.name
+        );
+        if self.print_summary {
+            config::print_summary(&line);
+        }
+        Ok(Some(Report::skipped(
+            self.name.clone(),
+            self.load.clone(),
+            line,
+        )))
+    }
+
+    /// Runs the test on a tokio runtime of its own (like `#[tokio::test]`)
+    /// and returns its report, after printing the summary and writing the
+    /// JSON file. Broken thresholds are in the report; call
+    /// [`Report::assert_passed`] to fail on them.
+    pub fn run<F, Fut>(self, f: F) -> Result<Report, Error>
+    where
+        F: Fn(Ctx) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoOutcome,
+    {
+        if let Some(skipped) = self.gated()? {
+            return Ok(skipped);
+        }
+        let (declared, sharded) = self.resolve_sharded()?;
+        let load = sharded.as_ref().map_or(&declared, |(_, part)| part).clone();
+        let start_at = self.start_time()?;
+        self.check_memory_thresholds(true)?;
+        let _running = crate::run::signals::Running::new();
+        // The timeout counts from here: a wait for a common start is in it.
+        let deadline = load.timeout.map(|t| Instant::now() + t);
+        // With the tracking allocator, this test's runtime threads (and the
+        // thread driving it) count their allocations in a scope of its own.
+        let scope = alloc::is_installed().then(scope::Scope::new);
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder
+            .worker_threads(load.worker_threads)
+            .thread_name("perf-worker")
+            .enable_all();
+        if let Some(scope) = scope {
+            builder
+                .on_thread_start(move || {
+                    crate::run::panics::prepare_thread();
+                    scope::enter_thread(scope)
+                })
+                .on_thread_stop(scope::leave_thread);
+        }
+        let watching = self.watching()?;
+        let runtime = builder.build().map_err(Error::Runtime)?;
+        crate::run::panics::prepare_thread();
+        let measured = runtime.block_on(async {
+            // `block_on` polls this future on this thread only, so the
+            // thread may stay in the scope across awaits.
+            let _in_scope = scope.map(|s| s.enter());
+            if let Some(at) = start_at {
+                scheduler::wait_until(at, deadline).await;
+            }
+            scheduler::execute(&load, watching, scope, deadline, f).await
+        });
+        if measured.abandoned() {
+            // Their threads are blocked: waiting for them would hang the test.
+            runtime.shutdown_background();
+        } else {
+            drop(runtime);
+        }
+        self.finish(declared, load, sharded.map(|(s, _)| s), measured)
+    }
+
+    /// Like [`run`](Self::run), on the tokio runtime you are already in
+    /// (use a multi-thread runtime for real concurrency).
+    pub async fn run_async<F, Fut>(self, f: F) -> Result<Report, Error>
+    where
+        F: Fn(Ctx) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoOutcome,
+    {
+        if let Some(skipped) = self.gated()? {
+            return Ok(skipped);
+        }
+        let (declared, sharded) = self.resolve_sharded()?;
+        let mut load = sharded.as_ref().map_or(&declared, |(_, part)| part).clone();
+        let start_at = self.start_time()?;
+        self.check_memory_thresholds(false)?;
+        let _running = crate::run::signals::Running::new();
+        let deadline = load.timeout.map(|t| Instant::now() + t);
+        load.worker_threads = tokio::runtime::Handle::current().metrics().num_workers();
+        if let Some(at) = start_at {
+            scheduler::wait_until(at, deadline).await;
+        }
+        let measured = scheduler::execute(&load, self.watching()?, None, deadline, f).await;
+        self.finish(declared, load, sharded.map(|(s, _)| s), measured)
+    }
+
+    fn finish(
+        self,
+        declared: LoadShape,
+        load: LoadShape,
+        shard: Option<Shard>,
+        measured: Measured,
+    ) -> Result<Report, Error> {
+        let config = if self.env_overrides {
+            Config::from_env()?
+        } else {
+            Config::default()
+        };
+        let dir = match &self.report_dir {
+            ReportDir::Off => None,
+            ReportDir::Dir(dir) => Some(dir.clone()),
+            ReportDir::Auto => Some(files::default_dir()),
+        };
+        let path = dir.as_ref().map(|d| files::report_path(d, &self.name));
+        let shard_result = shard.map(|shard| ShardResult {
+            // What the merge does with the merged report.
+            after: self.after.clone(),
+            origin: shard_file::origin(),
+            ..ShardResult::new(
+                &self.name,
+                shard,
+                &declared,
+                &load,
+                &self.thresholds,
+                self.debug_build,
+                &measured,
+            )
+        });
+        let mut report = Report::build(
+            self.name.clone(),
+            load,
+            measured,
+            &self.thresholds,
+            self.debug_build,
+            path.clone().filter(|_| shard_result.is_none()),
+            shard,
+        );
+        if let Some(result) = shard_result {
+            // A shard's end: its own figures printed, its result written
+            // (next to the report and to `PERF_RESULTS`), no verdict on the
+            // thresholds: those are for the merged result.
+            report.shard_result = Some(Box::new(result));
+            let mut sinks = Sinks::default();
+            if let Some(dir) = dir {
+                sinks.push(ShardDir(dir));
+            }
+            if let Some(to) = &config.results {
+                sinks.push(crate::after::results_sink(to));
+            }
+            if self.print_summary {
+                sinks.push(PrintSummary {
+                    mode: config.summary,
+                });
+            }
+            sinks.deliver(&report)?;
+            return Ok(report);
+        }
+        let baselines = self
+            .baseline_dir
+            .clone()
+            .unwrap_or_else(baseline_file::default_dir);
+        self.after.finish_run(
+            &mut report,
+            &baselines,
+            path.as_deref(),
+            &config,
+            !self.print_summary,
+        )?;
+        Ok(report)
+    }
+}

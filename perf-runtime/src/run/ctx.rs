@@ -1,0 +1,81 @@
+//! What an iteration knows about itself.
+
+/// The context passed to an iteration: which worker runs it and which
+/// iteration it is.
+///
+/// Take it by value (`ctx: Ctx`) or by reference (`ctx: &Ctx`).
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub(crate) worker: usize,
+    pub(crate) workers: usize,
+    pub(crate) iteration: u64,
+    pub(crate) warmup: bool,
+    pub(crate) shard: Option<crate::model::shard::Shard>,
+}
+
+impl Ctx {
+    /// The worker running this iteration, in `0..workers()`.
+    pub fn worker(&self) -> usize {
+        self.worker
+    }
+
+    /// How many workers this run has (after environment overrides).
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// This iteration's index, unique within the run (warm-up and measured
+    /// phases count separately). With `repeat = N` the measured indices are
+    /// exactly `0..N`; with `duration` they are unique but may have gaps at
+    /// the end, since workers claim indices in small blocks.
+    pub fn iteration(&self) -> u64 {
+        self.iteration
+    }
+
+    /// The shard this run is, in a distributed test (`None` otherwise).
+    /// [`iteration`](Self::iteration) counts within the shard, so
+    /// `(shard.index, iteration)` is unique across the whole test; seed
+    /// anything random with [`Shard::seed`](crate::shard::Shard::seed).
+    pub fn shard(&self) -> Option<crate::model::shard::Shard> {
+        self.shard
+    }
+
+    /// Whether this iteration belongs to the warm-up (not recorded).
+    pub fn is_warmup(&self) -> bool {
+        self.warmup
+    }
+
+    /// Tags this iteration's sample (the last tag given wins): each tag gets
+    /// its own latency figures, and thresholds can target it
+    /// (`p95 for "cold" < "1s"`). Typical: `ctx.tag("cold")` on a Lambda
+    /// cold start.
+    pub fn tag(&self, tag: &'static str) {
+        crate::measure::notes::tag(tag);
+    }
+
+    /// The class of this iteration's error, if it fails (`throttle`,
+    /// `function_error`, …): classes are counted separately and can be
+    /// thresholds (`throttle_rate < 0.001`). Without it, a failed iteration
+    /// is `error`, `panic` or `timeout`.
+    pub fn error_class(&self, class: &'static str) {
+        crate::measure::notes::class(class);
+    }
+
+    /// Records a value of a custom metric (count, sum, min, max, mean in
+    /// the report): `ctx.record("consumed_rcu", 0.5)`.
+    pub fn record(&self, metric: &'static str, value: f64) {
+        crate::measure::notes::value(metric, crate::measure::notes::Value::Number(value));
+    }
+
+    /// Records a duration of a custom metric (an HDR histogram with
+    /// percentiles in the report): `ctx.record_duration("init", d)`.
+    pub fn record_duration(&self, metric: &'static str, duration: std::time::Duration) {
+        crate::measure::notes::value(metric, crate::measure::notes::Value::Duration(duration));
+    }
+
+    /// Adds to a custom counter (its total in the report):
+    /// `ctx.count("retries", 2)`.
+    pub fn count(&self, metric: &'static str, n: u64) {
+        crate::measure::notes::value(metric, crate::measure::notes::Value::Count(n));
+    }
+}

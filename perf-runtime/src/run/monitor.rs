@@ -1,0 +1,231 @@
+//! Watching a run while it happens: the progress line and `abort_on_fail`.
+//!
+//! Twice a second the monitor reads what the workers have flushed (they
+//! flush at least when a new second of the run starts) and
+//! - updates a progress line on stderr, when stderr is a terminal or
+//!   `PERF_PROGRESS=1`, once the run has gone on for two seconds (so short
+//!   runs never show one). On a terminal it is an `indicatif` bar shared by
+//!   all perf tests of the process; elsewhere a plain line every 5 s. It
+//!   shows elapsed/total, the current rate (the last complete second),
+//!   errors, dropped iterations and the p95 so far.
+//! - with `abort_on_fail`, after the grace period, evaluates every threshold
+//!   on the run so far (and per-window thresholds on the newest full
+//!   window), and stops the run at the first broken one.
+
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use perf_spec::format_duration;
+
+use crate::measure::recorder::Shared;
+use crate::model::load::{LoadShape, Stop};
+use perf_spec::format_rate as rate;
+
+const TICK: Duration = Duration::from_millis(500);
+const SHOW_AFTER: Duration = Duration::from_secs(2);
+const PLAIN_EVERY: Duration = Duration::from_secs(5);
+
+/// All progress bars of the process, so that parallel tests do not draw
+/// over each other.
+pub(crate) fn bars() -> &'static MultiProgress {
+    static BARS: OnceLock<MultiProgress> = OnceLock::new();
+    BARS.get_or_init(MultiProgress::new)
+}
+
+enum Display {
+    Off,
+    Bar(Option<ProgressBar>),
+    Plain(Option<Instant>),
+}
+
+/// What the monitor is told about the run it watches.
+pub(crate) struct Watching {
+    /// The test's name, for the progress line.
+    pub(crate) name: String,
+    /// `PERF_PROGRESS`: print progress lines when stderr is no terminal.
+    pub(crate) progress: bool,
+    /// The `abort_on_fail` check, if the test has thresholds.
+    pub(crate) live: Option<Box<dyn LiveCheck>>,
+}
+
+/// `abort_on_fail`'s question about the run so far, answered by the judge
+/// ([`crate::judge::live`]): why to stop it, if it should stop.
+pub(crate) trait LiveCheck: Send + 'static {
+    /// `Some(reason)` if a threshold is broken `elapsed` into the run.
+    fn broken(&self, shared: &Shared, elapsed: Duration) -> Option<String>;
+}
+
+pub(crate) struct Monitor {
+    task: tokio::task::JoinHandle<Option<String>>,
+}
+
+struct State {
+    name: String,
+    shared: Arc<Shared>,
+    start: Instant,
+    planned: Option<Duration>,
+    repeat: Option<u64>,
+    live: Option<Box<dyn LiveCheck>>,
+    abort_after: Option<Duration>,
+    display: Display,
+}
+
+impl Monitor {
+    pub(crate) fn start(
+        watching: Watching,
+        load: &LoadShape,
+        shared: Arc<Shared>,
+        start: Instant,
+    ) -> Monitor {
+        let Watching {
+            name,
+            progress: forced,
+            live,
+        } = watching;
+        let display = if std::io::stderr().is_terminal() {
+            Display::Bar(None)
+        } else if forced {
+            Display::Plain(None)
+        } else {
+            Display::Off
+        };
+        let mut state = State {
+            name,
+            shared,
+            start,
+            planned: load.planned_length(),
+            repeat: match load.stop {
+                Stop::Repeat(n) if load.rate.is_none() => Some(n),
+                _ => None,
+            },
+            live,
+            abort_after: load.abort_on_fail,
+            display,
+        };
+        // Created here, where allocations are not counted for the test.
+        let mut tick = tokio::time::interval(TICK);
+        let task = tokio::spawn(async move {
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let _paused = crate::measure::scope::pause();
+                state.show();
+                if let Some(reason) = state.check_abort() {
+                    state.shared.stop.store(true, Relaxed);
+                    state.clear();
+                    return Some(reason);
+                }
+            }
+        });
+        Monitor { task }
+    }
+
+    /// Stops watching; returns why the run was aborted, if it was. Without
+    /// `wait` (worker threads are blocked, so the task may never be polled
+    /// again) it only asks the task to stop.
+    pub(crate) async fn finish(self, wait: bool) -> Option<String> {
+        if self.task.is_finished() {
+            return self.task.await.ok().flatten();
+        }
+        self.task.abort();
+        if !wait {
+            return None;
+        }
+        // An aborted monitor drops its state, which clears the bar.
+        let _ = self.task.await;
+        None
+    }
+}
+
+impl State {
+    fn line(&self) -> String {
+        let now = Instant::now();
+        let elapsed = now - self.start;
+        let s = &self.shared;
+        let (iterations, errors, dropped) = (s.iterations(), s.errors(), s.dropped());
+        // The current rate: the iterations of the last complete second (the
+        // timeline is exact there; counters in between move in batches).
+        let complete = elapsed.as_secs() as u32;
+        let current = if complete >= 1 {
+            s.window(complete - 1, 1).iterations as f64
+        } else {
+            iterations as f64 / elapsed.as_secs_f64().max(1e-9)
+        };
+        let hist = s.latency_so_far();
+        let p95 = if hist.is_empty() {
+            "-".into()
+        } else {
+            format_duration(Duration::from_nanos(hist.value_at_quantile(0.95)))
+        };
+        let progress = match (self.planned, self.repeat) {
+            (Some(total), _) => format!("{}/{}", format_duration(elapsed), format_duration(total)),
+            (None, Some(n)) => format!("{iterations}/{n} iterations, {}", format_duration(elapsed)),
+            _ => format_duration(elapsed),
+        };
+        let mut line = format!(
+            "{}  {progress}  {}  errors {errors}",
+            self.name,
+            rate(current)
+        );
+        if dropped > 0 {
+            line.push_str(&format!("  dropped {dropped}"));
+        }
+        line.push_str(&format!("  p95 {p95}"));
+        line
+    }
+
+    fn show(&mut self) {
+        if self.start.elapsed() < SHOW_AFTER || matches!(self.display, Display::Off) {
+            return;
+        }
+        let line = self.line();
+        match &mut self.display {
+            Display::Off => {}
+            Display::Bar(bar) => {
+                let bar = bar.get_or_insert_with(|| {
+                    let bar = bars().add(ProgressBar::new_spinner());
+                    bar.set_style(
+                        ProgressStyle::with_template("{spinner} {msg}").expect("valid template"),
+                    );
+                    bar
+                });
+                bar.set_message(line);
+                bar.tick();
+            }
+            Display::Plain(last) => {
+                if last.is_none_or(|t| t.elapsed() >= PLAIN_EVERY) {
+                    *last = Some(Instant::now());
+                    let _ = std::io::stderr()
+                        .lock()
+                        .write_all(format!("progress: {line}\n").as_bytes());
+                }
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        if let Display::Bar(Some(bar)) = &self.display {
+            bar.finish_and_clear();
+            bars().remove(bar);
+        }
+        self.display = Display::Off;
+    }
+
+    fn check_abort(&self) -> Option<String> {
+        let grace = self.abort_after?;
+        let elapsed = self.start.elapsed();
+        if elapsed < grace {
+            return None;
+        }
+        self.live.as_ref()?.broken(&self.shared, elapsed)
+    }
+}
+
+impl Drop for State {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}

@@ -1,0 +1,525 @@
+//! Running a perf test's phases: the closed model (workers pull iterations)
+//! and the open model (iterations arrive on a schedule; see [`open`]).
+//!
+//! Closed-model workers claim iteration indices from one shared counter in
+//! blocks, so two workers on two cores do not fight over one cache line
+//! every iteration; the block is small enough (at most 1/16 of a worker's
+//! share) that the last blocks do not leave one worker running alone.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::{Duration, Instant, SystemTime};
+
+use perf_spec::Stage;
+use tokio::task::JoinSet;
+
+use crate::measure::recorder::{Shared, WorkerRecorder};
+use crate::measure::scope::{pause, Scope};
+use crate::model::load::{LoadShape, Model, Stop, Warmup};
+use crate::model::measured::ErrorKind;
+use crate::model::measured::{Measured, StillRunning};
+use crate::model::memory::MemoryStats;
+use crate::model::outcome::IntoOutcome;
+use crate::run::ctx::Ctx;
+use crate::run::monitor::Monitor;
+use crate::run::monitor::Watching;
+use crate::run::panics::{catching, install_hook};
+use crate::run::watchdog::{Alarms, Fired, Watch, Watchdog};
+
+mod open;
+
+/// How a phase ended early.
+pub(crate) struct Stopped {
+    why: Fired,
+    still: StillRunning,
+}
+
+/// The iteration function, shared by all workers.
+pub(crate) trait Body: Send + Sync + 'static {
+    type Fut: Future<Output = Self::Out> + Send + 'static;
+    type Out: IntoOutcome;
+    fn call(&self, ctx: Ctx) -> Self::Fut;
+}
+
+impl<F, Fut> Body for F
+where
+    F: Fn(Ctx) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: IntoOutcome,
+{
+    type Fut = Fut;
+    type Out = Fut::Output;
+    fn call(&self, ctx: Ctx) -> Fut {
+        self(ctx)
+    }
+}
+
+/// Ramping workers (closed model with stages): how many are active when.
+struct Ramp {
+    start: f64,
+    stages: Vec<Stage>,
+}
+
+impl Ramp {
+    fn active_at(&self, t: Duration) -> usize {
+        let mut from = self.start;
+        let mut at = Duration::ZERO;
+        for s in &self.stages {
+            if t < at + s.duration {
+                let f = (t - at).as_secs_f64() / s.duration.as_secs_f64();
+                return (from + (s.target - from) * f).round() as usize;
+            }
+            at += s.duration;
+            from = s.target;
+        }
+        from.round() as usize
+    }
+}
+
+/// One closed-model phase (warm-up or measured).
+struct ClosedPhase {
+    workers: usize,
+    stop: Stop,
+    ramp: Option<Arc<Ramp>>,
+    iteration_timeout: Option<Duration>,
+    warmup: bool,
+    shard: Option<crate::model::shard::Shard>,
+}
+
+/// Hands out iteration indices in blocks.
+struct Claims {
+    next: AtomicU64,
+    limit: Option<u64>,
+    block: u64,
+}
+
+impl Claims {
+    fn new(phase: &ClosedPhase) -> Self {
+        let (limit, block) = match phase.stop {
+            Stop::Repeat(n) => (Some(n), (n / (phase.workers as u64 * 16)).clamp(1, 256)),
+            Stop::Duration(_) => (None, if phase.ramp.is_some() { 1 } else { 64 }),
+        };
+        Claims {
+            next: AtomicU64::new(0),
+            limit,
+            block,
+        }
+    }
+
+    /// The next block of indices, or `None` when the run's count is used up.
+    fn claim(&self) -> Option<(u64, u64)> {
+        let start = self.next.fetch_add(self.block, Relaxed);
+        match self.limit {
+            Some(limit) if start >= limit => None,
+            Some(limit) => Some((start, (start + self.block).min(limit))),
+            None => Some((start, start + self.block)),
+        }
+    }
+}
+
+/// Runs warm-up and measured phases of `f` on the current runtime.
+///
+/// `deadline` is when the whole-run `timeout` expires, counted from when
+/// the test began (a wait for a common start is inside it).
+pub(crate) async fn execute<B: Body>(
+    load: &LoadShape,
+    watching: Watching,
+    scope: Option<&'static Scope>,
+    deadline: Option<Instant>,
+    f: B,
+) -> Measured {
+    let f = {
+        let _paused = pause();
+        install_hook();
+        Arc::new(f)
+    };
+    let name = watching.name.clone();
+    let watch = |shared: &Arc<Shared>| {
+        let _paused = pause();
+        Watchdog::start(Watch {
+            name: name.clone(),
+            deadline,
+            iteration_timeout: load.iteration_timeout,
+            shared: shared.clone(),
+        })
+    };
+    let mut stopped: Option<Stopped> = None;
+    if deadline.is_some_and(|d| Instant::now() >= d) {
+        // The wait for the common start used the whole timeout.
+        stopped = Some(Stopped {
+            why: Fired::Timeout,
+            still: StillRunning {
+                iterations: 0,
+                abandoned: 0,
+            },
+        });
+    } else if crate::run::signals::interrupted() {
+        stopped = Some(Stopped {
+            why: Fired::Interrupted,
+            still: StillRunning {
+                iterations: 0,
+                abandoned: 0,
+            },
+        });
+    }
+    let pool = load.pool_size();
+    let model = load.model();
+    let warmup = match load.warmup {
+        Some(w) if stopped.is_none() => {
+            let shared = {
+                let _paused = pause();
+                Shared::new(pool, false, None)
+            };
+            let (dog, alarms) = watch(&shared);
+            stopped = match &model {
+                // An open-model test warms up at its own rate: a closed
+                // loop of the whole pool would flood the system under test.
+                Model::Open { start_rate, stages } => {
+                    let rate = if *start_rate > 0.0 {
+                        *start_rate
+                    } else {
+                        stages.first().map_or(0.0, |s| s.target)
+                    };
+                    let length = match w {
+                        Warmup::Time(d) => d,
+                        Warmup::Iterations(n) if rate > 0.0 => {
+                            Duration::from_secs_f64(n as f64 / rate)
+                        }
+                        Warmup::Iterations(_) => Duration::ZERO,
+                    };
+                    let arrivals = crate::run::arrival::Arrivals::new(
+                        rate,
+                        &[Stage {
+                            duration: length,
+                            target: rate,
+                        }],
+                    );
+                    let phase = open::Phase {
+                        warmup: true,
+                        length,
+                    };
+                    open::run(
+                        pool,
+                        arrivals,
+                        load,
+                        phase,
+                        &f,
+                        &shared,
+                        Instant::now(),
+                        alarms,
+                    )
+                    .await
+                }
+                Model::Closed { .. } => {
+                    let stop = match w {
+                        Warmup::Iterations(n) => Stop::Repeat(n),
+                        Warmup::Time(d) => Stop::Duration(d),
+                    };
+                    let phase = ClosedPhase {
+                        workers: pool,
+                        stop,
+                        ramp: None,
+                        iteration_timeout: load.iteration_timeout,
+                        warmup: true,
+                        shard: load.shard,
+                    };
+                    run_closed(&phase, &f, &shared, alarms).await
+                }
+            };
+            drop(dog);
+            Some(shared.collect())
+        }
+        _ => None,
+    };
+    let shared = {
+        let _paused = pause();
+        Shared::new(pool, matches!(model, Model::Open { .. }), scope)
+    };
+    let started_at = SystemTime::now();
+    let start = Instant::now();
+    let mut aborted = None;
+    let mut memory_span = None;
+    if stopped.is_none() {
+        let (dog, alarms) = watch(&shared);
+        let monitor = {
+            let _paused = pause();
+            Monitor::start(watching, load, shared.clone(), start)
+        };
+        let before = scope.map(|s| {
+            s.reset_peak();
+            s.totals()
+        });
+        stopped = match model {
+            Model::Closed { stages } => {
+                let ramp = (!stages.is_empty()).then(|| {
+                    Arc::new(Ramp {
+                        start: load.workers as f64,
+                        stages: stages.clone(),
+                    })
+                });
+                // Stages set the run's length, whatever `stop` says.
+                let stop = load.planned_length().map_or(load.stop, Stop::Duration);
+                let phase = ClosedPhase {
+                    workers: pool,
+                    stop,
+                    ramp,
+                    iteration_timeout: load.iteration_timeout,
+                    warmup: false,
+                    shard: load.shard,
+                };
+                run_closed(&phase, &f, &shared, alarms).await
+            }
+            Model::Open { start_rate, stages } => {
+                let arrivals = crate::run::arrival::Arrivals::new(start_rate, &stages);
+                let phase = open::Phase {
+                    warmup: false,
+                    length: perf_spec::stages_duration(&stages),
+                };
+                open::run(pool, arrivals, load, phase, &f, &shared, start, alarms).await
+            }
+        };
+        drop(dog);
+        memory_span = scope.zip(before).map(|(s, b)| (s, b, s.totals()));
+        // With tasks abandoned on blocked threads the monitor may never be
+        // polled again: do not wait for it.
+        let wait = stopped.as_ref().is_none_or(|s| s.still.abandoned == 0);
+        aborted = monitor.finish(wait).await;
+    }
+    let elapsed = start.elapsed();
+    let main = shared.collect();
+    let memory = memory_span.map(|(scope, before, after)| {
+        let _paused = pause();
+        MemoryStats::of(scope, before, after, main.iterations, &shared.checkpoints())
+    });
+    let (timed_out, interrupted) = match &stopped {
+        Some(Stopped {
+            why: Fired::Timeout,
+            ..
+        }) => (true, false),
+        Some(Stopped {
+            why: Fired::Interrupted,
+            ..
+        }) => (false, true),
+        Some(Stopped {
+            why: Fired::Blocked(why),
+            ..
+        }) => {
+            aborted = Some(format!(
+                "aborted after {}: {why}",
+                perf_spec::format_duration(elapsed)
+            ));
+            (false, false)
+        }
+        None => (false, false),
+    };
+    Measured {
+        started_at,
+        warmup,
+        main,
+        elapsed,
+        timed_out,
+        aborted,
+        memory,
+        interrupted,
+        stopped: stopped.map(|s| s.still),
+        unscheduled: shared.unscheduled(),
+    }
+}
+
+/// Waits for every worker, or until the watchdog fires (timeout, signal,
+/// blocked iteration): then stops the workers, waits for them until the
+/// watchdog says to abandon the stuck ones, and says what was running.
+/// Aborted workers drop their recorders, which flush what they hold.
+async fn join_workers(mut set: JoinSet<()>, shared: &Shared, alarms: Alarms) -> Option<Stopped> {
+    let Alarms {
+        mut fired,
+        mut abandon,
+    } = alarms;
+    let why = {
+        let join_all = async {
+            while let Some(result) = set.join_next().await {
+                if let Err(e) = result {
+                    if e.is_panic() {
+                        // Iteration panics are caught inside; this is a bug of ours.
+                        std::panic::resume_unwind(e.into_panic());
+                    }
+                }
+            }
+        };
+        tokio::select! {
+            biased;
+            Ok(why) = &mut fired => Some(why),
+            () = join_all => None,
+        }
+    }?;
+    let iterations = shared.busy.count();
+    shared.stop.store(true, Relaxed);
+    set.abort_all();
+    let drained = async { while set.join_next().await.is_some() {} };
+    let abandoned = tokio::select! {
+        () = drained => 0,
+        _ = &mut abandon => set.len(),
+    };
+    // Dropping the set detaches whatever is stuck on a blocked thread.
+    drop(set);
+    Some(Stopped {
+        why,
+        still: StillRunning {
+            iterations,
+            abandoned,
+        },
+    })
+}
+
+async fn run_closed<B: Body>(
+    phase: &ClosedPhase,
+    f: &Arc<B>,
+    shared: &Arc<Shared>,
+    alarms: Alarms,
+) -> Option<Stopped> {
+    // The framework's own allocations are not the iterations'.
+    let paused = pause();
+    let claims = Arc::new(Claims::new(phase));
+    let start = Instant::now();
+    let run_for = match phase.stop {
+        Stop::Duration(d) => Some(d),
+        Stop::Repeat(_) => None,
+    };
+    let mut set = JoinSet::new();
+    for worker in 0..phase.workers {
+        let (f, claims, shared, ramp) = (
+            f.clone(),
+            claims.clone(),
+            shared.clone(),
+            phase.ramp.clone(),
+        );
+        let mut recorder = WorkerRecorder::new(shared.clone(), worker);
+        let (workers, warmup, iteration_timeout, shard) = (
+            phase.workers,
+            phase.warmup,
+            phase.iteration_timeout,
+            phase.shard,
+        );
+        let notes = crate::measure::notes::Notes::new();
+        let my_notes = notes.clone();
+        set.spawn(crate::run::panics::quiet_panics(
+            crate::measure::notes::with_notes(notes, async move {
+                // A closed-model worker goes straight from one iteration to
+                // the next: its slot is overwritten by the next start and
+                // cleared only when it ends (or is aborted), one store per
+                // iteration instead of two.
+                let _idle_at_exit = IdleAtExit(shared.clone(), worker);
+                // The second of the run iterations end in, updated only when a
+                // boundary passes (a comparison instead of a division each time).
+                let (mut second, mut next_second) = (0u32, start + Duration::from_secs(1));
+                'run: loop {
+                    if let Some(ramp) = &ramp {
+                        // Inactive until the ramp reaches this worker.
+                        let elapsed = start.elapsed();
+                        if run_for.is_some_and(|d| elapsed >= d) {
+                            return;
+                        }
+                        if worker >= ramp.active_at(elapsed) {
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                            continue;
+                        }
+                    }
+                    let Some((first, end)) = claims.claim() else {
+                        return;
+                    };
+                    for iteration in first..end {
+                        if shared.stop.load(Relaxed) {
+                            return;
+                        }
+                        let ctx = Ctx {
+                            worker,
+                            workers,
+                            iteration,
+                            warmup,
+                            shard,
+                        };
+                        let begin = Instant::now();
+                        shared.busy.start(worker, iteration);
+                        let outcome = run_one(&*f, ctx, iteration_timeout).await;
+                        let now = Instant::now();
+                        let nanos = now.saturating_duration_since(begin).as_nanos() as u64;
+                        if now >= next_second {
+                            second = now.saturating_duration_since(start).as_secs() as u32;
+                            next_second = start + Duration::from_secs(u64::from(second) + 1);
+                        }
+                        recorder
+                            .finish_iteration(iteration, nanos, nanos, second, outcome, &my_notes);
+                        if run_for.is_some_and(|d| now >= start + d) {
+                            return;
+                        }
+                        if ramp.is_some() {
+                            continue 'run;
+                        }
+                    }
+                }
+            }),
+        ));
+    }
+    drop(paused);
+    join_workers(set, shared, alarms).await
+}
+
+/// Marks a closed-model worker idle for the watchdog when its task ends.
+struct IdleAtExit(Arc<Shared>, usize);
+
+impl Drop for IdleAtExit {
+    fn drop(&mut self) {
+        self.0.busy.end(self.1);
+    }
+}
+
+/// Runs one iteration: `Err((kind, message))` if it failed. Written as one
+/// state machine (no nested async fns): it is the per-iteration hot path.
+async fn run_one<B: Body>(
+    f: &B,
+    ctx: Ctx,
+    timeout: Option<Duration>,
+) -> Result<(), (ErrorKind, String)> {
+    let fut = catching(|| f.call(ctx)).map_err(|m| (ErrorKind::Panic, m))?;
+    let mut fut = std::pin::pin!(fut);
+    let guarded = std::future::poll_fn(move |cx| match catching(|| fut.as_mut().poll(cx)) {
+        Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+        Ok(Poll::Pending) => Poll::Pending,
+        Err(message) => Poll::Ready(Err(message)),
+    });
+    let result = match timeout {
+        None => guarded.await,
+        Some(limit) => match tokio::time::timeout(limit, guarded).await {
+            Ok(r) => r,
+            Err(_) => {
+                let message = format!(
+                    "iteration cancelled after iteration_timeout ({})",
+                    perf_spec::format_duration(limit)
+                );
+                return Err((ErrorKind::Timeout, message));
+            }
+        },
+    };
+    match result {
+        // Turning an `Err` into its message is the framework's work, not the
+        // iteration's: not counted in its allocations.
+        Ok(output) if output.is_failure() => {
+            let _paused = crate::measure::scope::pause();
+            output.into_outcome().map_err(|m| (ErrorKind::Error, m))
+        }
+        Ok(_) => Ok(()),
+        Err(panic) => Err((ErrorKind::Panic, panic)),
+    }
+}
+
+/// Sleeps until `at` (returns at once if it has passed), or until the
+/// run's `deadline`, whichever comes first.
+pub(crate) async fn wait_until(at: SystemTime, deadline: Option<std::time::Instant>) {
+    if let Ok(left) = at.duration_since(SystemTime::now()) {
+        let until = std::time::Instant::now() + left;
+        let until = deadline.map_or(until, |d| d.min(until));
+        tokio::time::sleep_until(until.into()).await;
+    }
+}
