@@ -135,7 +135,11 @@ pub(crate) async fn execute<B: Body>(
         install_hook();
         Arc::new(f)
     };
-    let name = watching.name.clone();
+    let name = {
+        // Bookkeeping, not the test's allocation.
+        let _paused = pause();
+        watching.name.clone()
+    };
     let watch = |shared: &Arc<Shared>| {
         let _paused = pause();
         Watchdog::start(Watch {
