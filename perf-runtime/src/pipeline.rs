@@ -24,7 +24,38 @@ use crate::run::ctx::Ctx;
 use crate::run::monitor::Watching;
 use crate::run::scheduler;
 
+/// A run about to start: the declared load, the shard and its part of
+/// the load (or the whole), the common start.
+struct Prepared {
+    declared: LoadShape,
+    shard: Option<Shard>,
+    load: LoadShape,
+    start_at: Option<SystemTime>,
+}
+
 impl PerfTest {
+    /// What a run needs before it starts (`own_runtime`: on a runtime of
+    /// its own, which memory figures need), or the report of a test its
+    /// gate keeps from running.
+    fn prepare(&self, own_runtime: bool) -> Result<Result<Prepared, Report>, Error> {
+        if let Some(skipped) = self.gated()? {
+            return Ok(Err(skipped));
+        }
+        let (declared, sharded) = self.resolve_sharded()?;
+        let (shard, load) = match sharded {
+            Some((shard, part)) => (Some(shard), part),
+            None => (None, declared.clone()),
+        };
+        let start_at = self.start_time()?;
+        self.check_memory_thresholds(own_runtime)?;
+        Ok(Ok(Prepared {
+            declared,
+            shard,
+            load,
+            start_at,
+        }))
+    }
+
     /// The declared load (checked), and the shard with its part of it.
     fn resolve_sharded(&self) -> Result<(LoadShape, Option<(Shard, LoadShape)>), Error> {
         let declared = self.resolve()?;
@@ -134,13 +165,15 @@ impl PerfTest {
         Fut: Future + Send + 'static,
         Fut::Output: IntoOutcome,
     {
-        if let Some(skipped) = self.gated()? {
-            return Ok(skipped);
-        }
-        let (declared, sharded) = self.resolve_sharded()?;
-        let load = sharded.as_ref().map_or(&declared, |(_, part)| part).clone();
-        let start_at = self.start_time()?;
-        self.check_memory_thresholds(true)?;
+        let Prepared {
+            declared,
+            shard,
+            load,
+            start_at,
+        } = match self.prepare(true)? {
+            Ok(p) => p,
+            Err(skipped) => return Ok(skipped),
+        };
         let _running = crate::run::signals::Running::new();
         // The timeout counts from here: a wait for a common start is in it.
         let deadline = load.timeout.map(|t| Instant::now() + t);
@@ -178,7 +211,7 @@ impl PerfTest {
         } else {
             drop(runtime);
         }
-        self.finish(declared, load, sharded.map(|(s, _)| s), measured)
+        self.finish(declared, load, shard, measured)
     }
 
     /// Like [`run`](Self::run), on the tokio runtime you are already in
@@ -189,13 +222,15 @@ impl PerfTest {
         Fut: Future + Send + 'static,
         Fut::Output: IntoOutcome,
     {
-        if let Some(skipped) = self.gated()? {
-            return Ok(skipped);
-        }
-        let (declared, sharded) = self.resolve_sharded()?;
-        let mut load = sharded.as_ref().map_or(&declared, |(_, part)| part).clone();
-        let start_at = self.start_time()?;
-        self.check_memory_thresholds(false)?;
+        let Prepared {
+            declared,
+            shard,
+            mut load,
+            start_at,
+        } = match self.prepare(false)? {
+            Ok(p) => p,
+            Err(skipped) => return Ok(skipped),
+        };
         let _running = crate::run::signals::Running::new();
         let deadline = load.timeout.map(|t| Instant::now() + t);
         load.worker_threads = tokio::runtime::Handle::current().metrics().num_workers();
@@ -203,7 +238,7 @@ impl PerfTest {
             scheduler::wait_until(at, deadline).await;
         }
         let measured = scheduler::execute(&load, self.watching()?, None, deadline, f).await;
-        self.finish(declared, load, sharded.map(|(s, _)| s), measured)
+        self.finish(declared, load, shard, measured)
     }
 
     fn finish(

@@ -200,20 +200,11 @@ impl Report {
         second.errors = errors;
         timeline.add(0, &second);
         let recorded = Recorded {
-            classes: Default::default(),
-            tags: Default::default(),
-            custom: Default::default(),
             iterations: histogram.len(),
             errors,
-            timeouts: 0,
-            panics: 0,
-            saturated: 0,
-            dropped: 0,
-            error_counts: Vec::new(),
-            first_errors: Vec::new(),
-            service: None,
             timeline,
             histogram,
+            ..Recorded::empty(false)
         };
         let measured = Measured::of(recorded, UNIX_EPOCH, elapsed);
         let load = LoadShape {

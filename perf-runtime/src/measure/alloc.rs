@@ -1,57 +1,8 @@
 //! The tracking allocator: a `GlobalAlloc` wrapper that prefixes every
-//! allocation with the scope it belongs to (see [`crate::measure::scope`]).
-//!
-//!
-//! # Installing
-//!
-//! In the test file (each integration test file is its own binary):
-//!
-//! ```ignore
-//! perf_runtime::track_allocations!();
-//! ```
-//!
-//! which is `#[global_allocator] static A: TrackingAllocator =
-//! TrackingAllocator::system();`. Wrap another allocator with
-//! [`TrackingAllocator::new`]. Then every perf test of that binary reports
-//! its memory figures, and memory thresholds (`peak_heap < "100MB"`,
-//! `allocs_per_iter <= 3`, `bytes_per_iter < "4KiB"`, `leaks == 0`,
-//! `leak_per_iter < "64B"`) can be used. Without the allocator, a test with
-//! memory thresholds fails and says which line to add.
-//!
-//! # How allocations are attributed
-//!
-//! Each perf test gets a [`scope`](Scope). The threads of the test's own
-//! tokio runtime (workers and `spawn_blocking` threads, through the
-//! runtime's thread start/stop hooks) and the thread driving it carry that
-//! scope in a thread-local while the test runs, so tasks the test spawns on
-//! its runtime are covered too. Every allocation is prefixed with a 16-byte
-//! header (more if its alignment is larger) naming the scope that made it,
-//! so a free is credited to the allocating scope whichever thread frees it.
-//! Two perf tests running side by side on their own runtimes therefore see
-//! only their own allocations.
-//!
-//! Limits: threads you spawn yourself (`std::thread::spawn`) are outside any
-//! scope, and so is everything a test does before or after its run (setup
-//! in the test function, a lazily initialised static first touched by
-//! another test). `PerfTest::run_async` runs on your runtime, whose threads
-//! have no scope: it reports no memory figures. The framework pauses
-//! attribution around its own bookkeeping, so that `allocs_per_iter` counts
-//! only the iteration's allocations.
-//!
-//! # Cost
-//!
-//! Counters are per thread and written only by their thread (plain loads
-//! and stores, no locked instructions, no per-allocation map). The live
-//! byte count that the peak is taken from is shared, and updated only when
-//! a thread's own net allocation has moved by [`PEAK_BATCH`] bytes since it
-//! last reported. A thread whose own net allocation reaches a new high
-//! (since the phase began) raises the peak at once with its exact figure,
-//! so a small peak (1,000 bytes held by one iteration) is measured, not
-//! lost in the batch; other threads' contributions are within
-//! [`PEAK_BATCH`] each.
-//! Totals (allocations, bytes, live bytes) are exact: readers add up the
-//! threads' counters. The `alloc` benchmark measures the cost.
-//!
+//! allocation with a 16-byte header (more if its alignment is larger)
+//! naming the scope that made it, so a free is credited to the allocating
+//! scope whichever thread frees it (see `perf_runtime::memory` for
+//! installing it, attribution and cost; scopes are [`crate::measure::scope`]).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ptr;
