@@ -325,6 +325,56 @@ mod tests {
         Ok(load)
     }
 
+    fn config_with(vars: &[(&str, &str)]) -> Result<Config, Error> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(&|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn the_end_of_run_configuration_comes_from_the_lookup_alone() {
+        assert_eq!(config_with(&[]).unwrap(), Config::default());
+        let c = config_with(&[
+            ("PERFORMANCE_TEST_BASELINE_VERSION", "v0"),
+            ("PERF_REQUIRE_BASELINE", "yes"),
+            ("PERF_SAVE_BASELINE", "v2"),
+            ("PERF_ALPHA", "0.01"),
+            ("PERF_PUBLISH", "emf,cloudwatch"),
+            ("PERF_NAMESPACE", "Shop/Perf"),
+            ("PERF_VERSION", "1.2.3"),
+            ("PERF_RESULTS", "s3://b/p/"),
+            ("PERF_SUMMARY", "never"),
+        ])
+        .unwrap();
+        assert_eq!(c.baseline.as_deref(), Some("v0"));
+        assert!(c.require_baseline);
+        assert_eq!(c.save_baseline.as_deref(), Some("v2"));
+        assert_eq!(c.alpha, Some(0.01));
+        assert_eq!(c.publish, Some(vec![Publish::Emf, Publish::CloudWatch]));
+        assert_eq!(c.namespace.as_deref(), Some("Shop/Perf"));
+        assert_eq!(c.version.as_deref(), Some("1.2.3"));
+        assert_eq!(c.results.as_deref(), Some("s3://b/p/"));
+        assert_eq!(c.summary, SummaryMode::Never);
+        // The framework's own name wins over the older one.
+        let both = config_with(&[
+            ("PERF_BASELINE", "v1"),
+            ("PERFORMANCE_TEST_BASELINE_VERSION", "v0"),
+        ])
+        .unwrap();
+        assert_eq!(both.baseline.as_deref(), Some("v1"));
+        for (var, value) in [
+            ("PERF_ALPHA", "0.9"),
+            ("PERF_REQUIRE_BASELINE", "maybe"),
+            ("PERF_PUBLISH", "kafka"),
+            ("PERF_SUMMARY", "loud"),
+        ] {
+            let e = config_with(&[(var, value)]).unwrap_err().to_string();
+            assert!(e.contains(var) && e.contains(value), "{e}");
+        }
+    }
+
     #[test]
     fn overrides_and_precedence() {
         let l = apply_with(&[

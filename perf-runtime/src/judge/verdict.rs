@@ -230,3 +230,233 @@ fn verdict(r: &Report) -> bool {
     let baseline = r.baseline.as_ref().is_none_or(|b| b.holds());
     ran_out && thresholds && baseline
 }
+
+/// Judging on hand-built measured data: no clock, no environment.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::baseline::{BaselineComparison, MetricComparison, Verdict};
+    use crate::model::measured::new_histogram;
+    use crate::model::shard::Shard;
+
+    /// `iterations` iterations of `latency` each over 2 s, `errors` of
+    /// them failed, `dropped` arrivals not run.
+    fn measured(iterations: u64, latency: Duration, errors: u64, dropped: u64) -> Measured {
+        let mut histogram = new_histogram();
+        histogram
+            .record_n(latency.as_nanos() as u64, iterations)
+            .unwrap();
+        let recorded = Recorded {
+            iterations,
+            errors,
+            dropped,
+            histogram,
+            ..Recorded::empty(false)
+        };
+        Measured::of(recorded, UNIX_EPOCH, Duration::from_secs(2))
+    }
+
+    fn judged(
+        m: Measured,
+        load: LoadShape,
+        thresholds: &[Threshold],
+        shard: Option<Shard>,
+    ) -> Report {
+        Report::build("judge::t".into(), load, m, thresholds, false, None, shard)
+    }
+
+    fn closed() -> LoadShape {
+        LoadShape::default()
+    }
+
+    fn open() -> LoadShape {
+        LoadShape {
+            rate: Some(50.0),
+            ..LoadShape::default()
+        }
+    }
+
+    #[test]
+    fn every_threshold_is_evaluated_and_the_failure_names_the_broken_ones() {
+        let ten_ms = measured(10, Duration::from_millis(10), 0, 0);
+        let report = judged(
+            ten_ms,
+            closed(),
+            &[
+                Threshold::p(50.0).lt(Duration::from_millis(1)),
+                Threshold::mean().lt(Duration::from_secs(10)),
+                Threshold::p(99.0).lt(Duration::from_millis(2)),
+                Threshold::max().lt(Duration::from_secs(20)),
+                Threshold::error_rate().le(0.0),
+            ],
+            None,
+        );
+        let verdicts: Vec<(&str, bool)> = report
+            .thresholds
+            .iter()
+            .map(|t| (t.metric.as_str(), t.passed))
+            .collect();
+        assert_eq!(
+            verdicts,
+            [
+                ("p50", false),
+                ("mean", true),
+                ("p99", false),
+                ("max", true),
+                ("error_rate", true)
+            ]
+        );
+        assert!(!report.passed);
+        let message = crate::output::summary::failure(&report);
+        assert!(message.contains("2 of 5 thresholds broken"), "{message}");
+        assert!(
+            message.contains("✗ p50: observed 10ms") && message.contains("(limit < 1ms)"),
+            "{message}"
+        );
+        assert!(message.contains("(limit < 2ms)"), "{message}");
+        assert!(!message.contains("✗ mean"), "{message}");
+        assert!(message.contains("✓ mean < 10s"), "{message}");
+    }
+
+    #[test]
+    fn observed_values_are_the_reports_figures() {
+        let report = judged(
+            measured(20, Duration::from_millis(2), 0, 0),
+            closed(),
+            &[
+                Threshold::p(95.0).lt(Duration::from_secs(1)),
+                Threshold::throughput().ge(1.0),
+            ],
+            None,
+        );
+        assert_eq!(
+            report.thresholds[0].observed,
+            Some(report.percentile(95.0).as_nanos() as f64)
+        );
+        assert_eq!(report.thresholds[1].observed, Some(report.throughput));
+        assert_eq!(report.throughput, 10.0, "20 iterations in 2 s");
+        assert!(report.passed);
+    }
+
+    #[test]
+    fn a_test_without_an_error_rate_threshold_fails_on_any_error() {
+        let t = [Threshold::p(95.0).lt(Duration::from_secs(1))];
+        let clean = judged(
+            measured(100, Duration::from_millis(1), 0, 0),
+            closed(),
+            &t,
+            None,
+        );
+        assert!(clean.passed);
+        let implicit: Vec<_> = clean.thresholds.iter().filter(|o| o.default).collect();
+        assert_eq!(implicit.len(), 1, "{:?}", clean.thresholds);
+        assert_eq!(implicit[0].threshold, "error_rate <= 0");
+
+        let one_error = judged(
+            measured(100, Duration::from_millis(1), 1, 0),
+            closed(),
+            &t,
+            None,
+        );
+        assert!(!one_error.passed);
+        // A declared error rate replaces the default.
+        let allowed = [Threshold::error_rate().lt(0.05)];
+        let declared = judged(
+            measured(100, Duration::from_millis(1), 1, 0),
+            closed(),
+            &allowed,
+            None,
+        );
+        assert!(declared.passed);
+        assert!(declared.thresholds.iter().all(|o| !o.default));
+    }
+
+    #[test]
+    fn an_open_model_test_fails_when_it_could_not_generate_its_load() {
+        let m = |dropped| measured(99, Duration::from_millis(1), 0, dropped);
+        // 1% of the arrivals dropped: the default `dropped_rate < 0.01` breaks.
+        let dropped = judged(m(1), open(), &[], None);
+        assert!(!dropped.passed);
+        let broken: Vec<_> = dropped.failed_thresholds().map(|o| &o.threshold).collect();
+        assert_eq!(broken, ["dropped_rate < 0.01"]);
+        assert!(judged(m(0), open(), &[], None).passed);
+        // A closed-model test has no dropped arrivals to judge.
+        let closed_run = judged(m(1), closed(), &[], None);
+        assert!(closed_run
+            .thresholds
+            .iter()
+            .all(|o| o.metric != "dropped_rate"));
+        // A declared `dropped` threshold replaces the default.
+        let lenient = [Threshold::dropped().le(5)];
+        let declared = judged(m(1), open(), &lenient, None);
+        assert!(declared.passed, "{:?}", declared.thresholds);
+        assert!(declared
+            .thresholds
+            .iter()
+            .all(|o| !o.default || o.metric == "error_rate"));
+    }
+
+    #[test]
+    fn a_shard_defers_its_thresholds_to_the_merge_but_not_its_own_failures() {
+        let t = [Threshold::p(50.0).lt(Duration::from_millis(1))];
+        let shard = Shard::new(2, 4).unwrap();
+        let slow = || measured(10, Duration::from_millis(10), 0, 0);
+        let single = judged(slow(), closed(), &t, None);
+        assert!(!single.passed);
+        let as_shard = judged(slow(), closed(), &t, Some(shard));
+        assert!(as_shard.passed, "the merge judges the thresholds");
+        assert!(!as_shard.thresholds[0].passed, "the outcome is still shown");
+        let mut timed_out = slow();
+        timed_out.timed_out = true;
+        assert!(!judged(timed_out, closed(), &t, Some(shard)).passed);
+        let mut interrupted = slow();
+        interrupted.interrupted = true;
+        assert!(!judged(interrupted, closed(), &t, Some(shard)).passed);
+    }
+
+    fn comparison(verdict: Verdict, missing: bool, required: bool) -> BaselineComparison {
+        BaselineComparison {
+            version: "v1".into(),
+            path: "v1/judge/t.json".into(),
+            missing: missing.then(|| "no baseline v1".to_owned()),
+            metrics: vec![MetricComparison {
+                metric: "p95".into(),
+                old: 1e6,
+                new: 1.5e6,
+                delta: 0.5,
+                p_value: Some(0.001),
+                need_more: None,
+                budget: Some(0.1),
+                verdict,
+            }],
+            required,
+        }
+    }
+
+    #[test]
+    fn the_baseline_comparison_enters_the_one_verdict() {
+        let with = |c: BaselineComparison| {
+            let mut r = judged(
+                measured(10, Duration::from_millis(1), 0, 0),
+                closed(),
+                &[],
+                None,
+            );
+            assert!(r.passed);
+            r.baseline = Some(c);
+            settle(&mut r);
+            r.passed
+        };
+        assert!(!with(comparison(Verdict::Regressed, false, false)));
+        assert!(with(comparison(Verdict::WorseWithinBudget, false, false)));
+        assert!(with(comparison(Verdict::Inconclusive, false, false)));
+        assert!(
+            with(comparison(Verdict::Unchanged, true, false)),
+            "missing, not required"
+        );
+        assert!(
+            !with(comparison(Verdict::Unchanged, true, true)),
+            "missing and required"
+        );
+    }
+}
