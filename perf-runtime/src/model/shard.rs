@@ -222,7 +222,6 @@ impl SavedMetric {
     /// The metric again (names are interned for the process's life).
     pub(crate) fn load(&self) -> Result<perf_spec::Metric, String> {
         use perf_spec::{Metric as M, Percentile, Stat};
-        let leak = |s: &str| -> &'static str { Box::leak(s.to_owned().into_boxed_str()) };
         let p = |v: f64| Percentile::new(v);
         Ok(match self {
             SavedMetric::Mean => M::Mean,
@@ -238,13 +237,13 @@ impl SavedMetric {
             SavedMetric::BytesPerIter => M::BytesPerIter,
             SavedMetric::Leaks => M::Leaks,
             SavedMetric::LeakPerIter => M::LeakPerIter,
-            SavedMetric::ClassRate(c) => M::ClassRate(leak(c)),
+            SavedMetric::ClassRate(c) => M::ClassRate(intern(c)),
             SavedMetric::Custom {
                 name,
                 stat,
                 duration,
             } => M::Custom {
-                name: leak(name),
+                name: intern(name),
                 stat: match stat.strip_prefix('p').and_then(|v| v.parse::<f64>().ok()) {
                     Some(v) => Stat::Percentile(p(v)?),
                     None => Stat::from_name(stat)
@@ -272,7 +271,6 @@ impl SavedThreshold {
     /// The threshold again (names are interned for the process's life).
     pub fn load(&self) -> Result<Threshold, String> {
         use perf_spec::Op;
-        let leak = |s: &str| -> &'static str { Box::leak(s.to_owned().into_boxed_str()) };
         let metric = self.metric.load()?;
         let op = match self.op.as_str() {
             "<" => Op::Lt,
@@ -287,12 +285,29 @@ impl SavedThreshold {
             op,
             limit: self.limit,
             window: self.window_secs.map(Duration::from_secs),
-            tag: self.tag.as_deref().map(leak),
+            tag: self.tag.as_deref().map(intern),
         };
         spec.check()
             .map_err(|e| format!("threshold `{}`: {e}", self.text))?;
         Ok(Threshold::from_spec(spec))
     }
+}
+
+/// A name read from a file as the `&'static str` a [`perf_spec::Metric`]
+/// holds: each distinct name is kept once for the process's life, so
+/// reading a thousand shard results of one test costs its names once.
+fn intern(name: &str) -> &'static str {
+    static NAMES: std::sync::Mutex<std::collections::BTreeSet<&'static str>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut names = NAMES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(&known) = names.get(name) {
+        return known;
+    }
+    let kept: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    names.insert(kept);
+    kept
 }
 
 /// A histogram, HdrHistogram V2 + DEFLATE, base64.
@@ -493,6 +508,14 @@ fn is_zero(n: &u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_read_from_files_are_kept_once() {
+        let a = intern(&String::from("cold_invoke"));
+        let b = intern(&String::from("cold_invoke"));
+        assert!(std::ptr::eq(a, b));
+        assert_eq!(a, "cold_invoke");
+    }
 
     #[test]
     fn shares_add_up_to_the_declared_load() {
