@@ -6,7 +6,7 @@
 //! moves it). `PERF_SAVE_BASELINE=v1.0.1 cargo test` saves; a test with
 //! `baseline = "v1.0.0"` (or `PERF_BASELINE` /
 //! `PERFORMANCE_TEST_BASELINE_VERSION` in the environment) compares. A
-//! baseline file holds the whole [`Report`] (summary, every latency in the
+//! baseline file holds the whole [`Report`](crate::Report) (summary, every latency in the
 //! serialised histogram, counts, load shape) and the environment it was
 //! measured in.
 

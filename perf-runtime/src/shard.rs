@@ -41,7 +41,7 @@
 //! directory or `s3://bucket/prefix/` (feature `s3`). It does not judge the
 //! thresholds: [`merge`] adds the histograms (never averaging
 //! percentiles), checks that shards 1..N are each there exactly once, and
-//! builds the same [`Report`] a single machine would have, on which the
+//! builds the same [`Report`](crate::Report) a single machine would have, on which the
 //! thresholds are evaluated once. `perf-report merge` does that from the
 //! command line.
 pub use crate::distributed::merge::{merge, MergeError, MAX_TIMELINE_SECONDS, START_SLACK};

@@ -50,7 +50,7 @@ pub enum FanOutError {
 }
 
 /// Runs a perf test as `shards` concurrent invocations of a load-generator
-/// function (see the [module docs](self)).
+/// function (see the [module docs](crate::aws::lambda::fanout)).
 #[derive(Debug)]
 pub struct FanOut<'a> {
     pub(crate) function: &'a dyn Invoker,

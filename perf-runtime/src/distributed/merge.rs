@@ -214,7 +214,7 @@ fn check_starts(results: &[ShardResult]) -> Result<(), MergeError> {
 }
 
 /// Merges the results of every shard of one test into the report a
-/// single machine would have produced (see the [module docs](self)).
+/// single machine would have produced (see the [module docs](crate::shard)).
 pub fn merge(mut results: Vec<ShardResult>) -> Result<Report, MergeError> {
     let first = results.first().ok_or(MergeError::Empty)?;
     let (name, total) = (first.name.clone(), first.shard.total);

@@ -12,7 +12,7 @@ use crate::output::sink::Sink;
 
 impl Shard {
     /// The shard this process runs, from the environment (see the
-    /// [module docs](self)); `None` when it is not sharded.
+    /// [module docs](crate::shard)); `None` when it is not sharded.
     pub fn from_env() -> Result<Option<Shard>, Error> {
         Shard::from_lookup(&crate::io::config::process)
     }

@@ -27,7 +27,7 @@ pub struct MemoryProfiler {
 pub struct ProfilerStats {
     /// Bytes allocated since `start` and not yet freed.
     pub heap_alloc_bytes: i64,
-    /// Most bytes held at once since `start` (within [`PEAK_BATCH`]).
+    /// Most bytes held at once since `start` (within [`PEAK_BATCH`](crate::memory::PEAK_BATCH)).
     pub peak_bytes: i64,
     /// Allocations since `start`.
     pub allocations: u64,
@@ -43,7 +43,7 @@ impl MemoryProfiler {
     /// Starts counting this thread's allocations.
     ///
     /// # Panics
-    /// If the [`TrackingAllocator`] is not the global allocator (see
+    /// If the [`TrackingAllocator`](crate::memory::TrackingAllocator) is not the global allocator (see
     /// [`track_allocations!`](crate::track_allocations)).
     pub fn start() -> MemoryProfiler {
         assert!(

@@ -308,7 +308,7 @@ impl Report {
     }
 
     /// A shard's result (when this run was one shard of a distributed
-    /// test), for [`merge`](crate::distributed::merge).
+    /// test), for [`merge`](crate::shard::merge).
     pub fn shard_result(&self) -> Option<&ShardResult> {
         self.shard_result.as_deref()
     }

@@ -57,7 +57,7 @@ impl Shard {
         n / total + u64::from(u64::from(self.index - 1) < n % total)
     }
 
-    /// This shard's part of `load` (see the [module docs](self)).
+    /// This shard's part of `load` (see the [module docs](crate::shard)).
     pub fn split(self, load: &LoadShape) -> Result<LoadShape, Error> {
         let mut part = load.clone();
         let n = f64::from(self.total);

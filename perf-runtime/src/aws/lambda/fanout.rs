@@ -4,12 +4,12 @@
 //! Artillery's Lambda mode do, with an exact merge.
 //!
 //! Two halves share the perf test's definition (a function returning the
-//! [`PerfTest`], and its body):
+//! [`PerfTest`](crate::PerfTest), and its body):
 //!
 //! - **the load-generator function**, a binary of the user's test crate
 //!   built with `lambda_runtime`, whose handler passes each
 //!   [`GeneratorRequest`] to [`GeneratorRequest::run`] and answers with the
-//!   [`ShardResult`];
+//!   [`ShardResult`](crate::shard::ShardResult);
 //! - **the test**, which connects to that function and calls
 //!   [`FanOut::run`]: it invokes the `N` shards concurrently with a common
 //!   start a little ahead ([`FanOut::lead`]), merges their results with

@@ -2,7 +2,7 @@
 //! slope, and whether it is a leak.
 
 /// Memory samples across warm invocations (see
-/// [`Function::memory_growth`]).
+/// [`Function::memory_growth`](super::Function::memory_growth)).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MemoryGrowth {
     /// `(invocation, bytes)` after each successful invocation.
