@@ -380,12 +380,12 @@ fn check(sources: &BTreeMap<PathBuf, String>) -> Vec<Violation> {
                 file: cycle[0].clone(),
                 line: 1,
                 message: format!(
-                    "import cycle across layers: {}",
+                    "import cycle across layers: each of these files reaches the others through its imports: {}",
                     cycle
                         .iter()
                         .map(|f| f.display().to_string())
                         .collect::<Vec<_>>()
-                        .join(" → ")
+                        .join(", ")
                 ),
             });
         }
