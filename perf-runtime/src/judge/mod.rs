@@ -9,6 +9,7 @@
 pub(crate) mod baseline;
 pub(crate) mod cases;
 pub(crate) mod figures;
+pub(crate) mod interval;
 pub(crate) mod leak;
 pub(crate) mod live;
 pub(crate) mod sla;

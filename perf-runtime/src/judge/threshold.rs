@@ -4,11 +4,12 @@
 
 use std::time::Duration;
 
-use perf_spec::{format_duration, Metric, MetricKind, Stat};
+use perf_spec::{format_duration, Metric, MetricKind, Stat, ThresholdSpec};
 
 use crate::judge::figures::Figures;
+use crate::judge::interval::{self, DEFAULT_CONFIDENCE};
 use crate::model::report::{percentile_ns, Report};
-use crate::model::threshold::{Threshold, ThresholdOutcome, WindowVerdict};
+use crate::model::threshold::{Decision, Interval, Threshold, ThresholdOutcome, WindowVerdict};
 use crate::model::timeline::Timeline;
 
 impl Threshold {
@@ -76,12 +77,16 @@ impl Threshold {
             passed: false,
             default: false,
             windows: None,
+            interval: None,
+            decision: None,
+            more_iterations: None,
         };
         let Some(w) = self.window_seconds() else {
             outcome.observed = observe(spec.metric, whole);
             if let Some(v) = outcome.observed {
                 outcome.observed_display = display(spec.metric, v, spec.limit, whole);
                 outcome.passed = spec.op.holds(v, spec.limit);
+                judge_interval(&mut outcome, spec, whole, v);
             } else if let Some(why) = custom_mismatch(spec.metric, whole) {
                 outcome.observed_display = why;
             }
@@ -135,6 +140,53 @@ impl Threshold {
         outcome.windows = Some(verdict);
         outcome
     }
+}
+
+/// The interval of a figure estimated from samples (see
+/// [`crate::judge::interval`]), `None` for exact ones.
+fn interval_of(metric: Metric, f: &Figures<'_>, confidence: f64) -> Option<(f64, f64)> {
+    let z = interval::z_for(confidence);
+    match metric {
+        Metric::Percentile(p) => interval::percentile(f.latency, p.value(), 1.0 - confidence),
+        Metric::Mean => interval::mean(f.latency, z),
+        Metric::ErrorRate => interval::wilson(f.errors, f.iterations, z),
+        Metric::DroppedRate => interval::wilson(f.dropped, f.iterations + f.dropped, z),
+        Metric::ClassRate(class) => {
+            let failed = f.classes?.get(class).copied().unwrap_or(0);
+            interval::wilson(failed, f.iterations, z)
+        }
+        _ => None,
+    }
+}
+
+/// Adds the interval of the observed value `v`, what it decides, and for
+/// an undecided one how many more iterations would likely decide it.
+fn judge_interval(outcome: &mut ThresholdOutcome, spec: ThresholdSpec, f: &Figures<'_>, v: f64) {
+    let metric = spec.metric;
+    let Some((low, high)) = interval_of(metric, f, DEFAULT_CONFIDENCE) else {
+        return;
+    };
+    let (op, limit) = (spec.op, spec.limit);
+    let decision = interval::decide((low, high), |x| op.holds(x, limit));
+    outcome.interval = Some(Interval {
+        confidence: DEFAULT_CONFIDENCE,
+        low,
+        high: high.is_finite().then_some(high),
+    });
+    if decision == Decision::Inconclusive {
+        let n = match metric {
+            Metric::DroppedRate => f.iterations + f.dropped,
+            _ => f.iterations.max(f.latency.len()),
+        };
+        let at_least = match metric {
+            Metric::Percentile(p) => {
+                interval::samples_to_bound(p.value(), 1.0 - DEFAULT_CONFIDENCE)
+            }
+            _ => 0,
+        };
+        outcome.more_iterations = interval::more_iterations(n, v, (low, high), limit, at_least);
+    }
+    outcome.decision = Some(decision);
 }
 
 fn observe(metric: Metric, f: &Figures<'_>) -> Option<f64> {

@@ -358,6 +358,30 @@ impl std::fmt::Display for Threshold {
     }
 }
 
+/// What a threshold's interval says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// The whole interval is on the right side of the limit.
+    Pass,
+    /// The whole interval is on the wrong side.
+    Fail,
+    /// The limit lies inside the interval: the run cannot tell.
+    Inconclusive,
+}
+
+/// A confidence interval of an observed figure, in the limit's unit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    /// The confidence level (`0.95`).
+    pub confidence: f64,
+    /// The lower bound.
+    pub low: f64,
+    /// The upper bound; `None` when the run cannot bound it (p99.9 of 100
+    /// samples).
+    pub high: Option<f64>,
+}
+
 /// The verdict of one threshold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThresholdOutcome {
@@ -383,4 +407,16 @@ pub struct ThresholdOutcome {
     /// the worst window's value).
     #[serde(default)]
     pub windows: Option<WindowVerdict>,
+    /// The observed figure's confidence interval, for figures estimated
+    /// from samples (percentiles, mean, error and class rates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<Interval>,
+    /// What the interval says: `passed` is decided by the observed value;
+    /// `inconclusive` marks a verdict decided by noise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
+    /// Inconclusive only: iterations beyond this run's that would likely
+    /// settle it at the observed spread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub more_iterations: Option<u64>,
 }

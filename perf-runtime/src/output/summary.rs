@@ -12,8 +12,20 @@ use crate::model::baseline::MetricComparison;
 use crate::model::load::{LoadShape, Stop, Warmup};
 use crate::model::measured::ErrorKind;
 use crate::model::report::{LatencyStats, Report};
+use crate::model::threshold::{Decision, ThresholdOutcome};
 
 pub(crate) use perf_spec::format_rate as rate;
+
+/// `3400` as `3,400` (a rate's digit groups, without the unit).
+fn grouped(n: u64) -> String {
+    let text = rate(n as f64);
+    let digits = text.trim_end_matches("/s");
+    if n < 100 {
+        n.to_string()
+    } else {
+        digits.to_owned()
+    }
+}
 
 fn d(ns: u64) -> String {
     format_duration(Duration::from_nanos(ns))
@@ -332,9 +344,10 @@ pub(crate) fn render(r: &Report) -> String {
             };
             let _ = writeln!(
                 out,
-                "    {mark} {:.<width$} {}",
+                "    {mark} {:.<width$} {}{}",
                 label(t),
-                t.observed_display
+                t.observed_display,
+                interval_text(t)
             );
         }
     }
@@ -450,6 +463,39 @@ fn still_running(r: &Report) -> Option<String> {
 }
 
 /// The panic message of a failed run: what failed, then the summary.
+/// ` [low, high]` after an observed figure that has an interval, and for
+/// an inconclusive verdict what would settle it.
+fn interval_text(t: &ThresholdOutcome) -> String {
+    let Some(iv) = t.interval else {
+        return String::new();
+    };
+    // Only latencies (nanoseconds) and fractions have intervals.
+    let latency = t.metric == "mean" || t.metric.starts_with('p');
+    let show = |x: f64| {
+        if latency {
+            d(x.round() as u64)
+        } else {
+            format!("{x:.4}")
+        }
+    };
+    let high = iv
+        .high
+        .map_or_else(|| "∞)".to_owned(), |h| format!("{}]", show(h)));
+    let mut text = format!("  [{}, {high}", show(iv.low));
+    if t.decision == Some(Decision::Inconclusive) {
+        let point = if t.passed { "passes" } else { "fails" };
+        let settle = t.more_iterations.map_or_else(
+            || "the value sits on the limit: more iterations will not settle it".to_owned(),
+            |n| format!("~{} more iterations would likely settle it", grouped(n)),
+        );
+        text.push_str(&format!(
+            "  inconclusive at {:.0}%: the value {point}, the limit is inside the interval; {settle}",
+            iv.confidence * 100.0
+        ));
+    }
+    text
+}
+
 pub(crate) fn failure(r: &Report) -> String {
     let failed: Vec<_> = r.failed_thresholds().collect();
     let mut causes = Vec::new();

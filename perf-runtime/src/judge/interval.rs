@@ -1,0 +1,445 @@
+//! Confidence intervals for judged figures, and the three verdicts they
+//! give a threshold: *pass* (the whole interval is on the right side of the
+//! limit), *fail* (the whole interval is on the wrong side), *inconclusive*
+//! (the limit lies inside it).
+//!
+//! - **Percentiles**: distribution-free, from order statistics. The number
+//!   of samples below the true quantile is binomial(n, q); the interval is
+//!   the two samples whose ranks leave each tail of that binomial as close
+//!   to `(1 − confidence) / 2` as a whole rank can (computed exactly, from
+//!   the log-gamma form), widened to the edges of their histogram buckets (HdrHistogram keeps values to 3 significant
+//!   digits, so a bucket is at most 0.1% wide). A rank beyond the samples
+//!   leaves that side unbounded (0 below, +∞ above): the run cannot say.
+//! - **Mean**: the normal approximation (central limit theorem), mean ±
+//!   z·s/√n with the samples' standard deviation. Latencies are skewed;
+//!   at 200 samples of a log-normal the coverage is still within 93–97%
+//!   (see the coverage test).
+//! - **Error rate, class rates, dropped rate**: the Wilson score interval,
+//!   which stays inside [0, 1] and is right at 0 failures.
+//! - Throughput, custom metrics and exact counts (memory figures,
+//!   `dropped`, min, max) have no interval yet: their verdict is the
+//!   value's.
+//!
+//! Every interval treats iterations as independent samples. Bursts of
+//! preemption make neighbouring iterations alike, which the baseline gate
+//! accounts for separately; a threshold's interval is about the run it
+//! judges.
+
+use hdrhistogram::Histogram;
+
+use crate::model::threshold::Decision;
+
+/// The confidence level of every interval unless a test says otherwise.
+pub const DEFAULT_CONFIDENCE: f64 = 0.95;
+
+/// The two-sided standard normal quantile for `confidence` (0.95 → 1.96),
+/// by Acklam's rational approximation (relative error below 1.2e-9).
+pub(crate) fn z_for(confidence: f64) -> f64 {
+    let p = 1.0 - (1.0 - confidence) / 2.0;
+    normal_quantile(p)
+}
+
+fn normal_quantile(p: f64) -> f64 {
+    const A: [f64; 6] = [
+        -3.969_683_028_665_376e1,
+        2.209_460_984_245_205e2,
+        -2.759_285_104_469_687e2,
+        1.383_577_518_672_69e2,
+        -3.066_479_806_614_716e1,
+        2.506_628_277_459_239,
+    ];
+    const B: [f64; 5] = [
+        -5.447_609_879_822_406e1,
+        1.615_858_368_580_409e2,
+        -1.556_989_798_598_866e2,
+        6.680_131_188_771_972e1,
+        -1.328_068_155_288_572e1,
+    ];
+    const C: [f64; 6] = [
+        -7.784_894_002_430_293e-3,
+        -3.223_964_580_411_365e-1,
+        -2.400_758_277_161_838,
+        -2.549_732_539_343_734,
+        4.374_664_141_464_968,
+        2.938_163_982_698_783,
+    ];
+    const D: [f64; 4] = [
+        7.784_695_709_041_462e-3,
+        3.224_671_290_700_398e-1,
+        2.445_134_137_142_996,
+        3.754_408_661_907_416,
+    ];
+    let tail = |q: f64| {
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    };
+    if p < 0.02425 {
+        tail((-2.0 * p.ln()).sqrt())
+    } else if p > 1.0 - 0.02425 {
+        -tail((-2.0 * (1.0 - p).ln()).sqrt())
+    } else {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    }
+}
+
+/// The value of 1-based rank `rank` among the histogram's samples.
+fn at_rank(h: &Histogram<u64>, rank: u64) -> u64 {
+    let mut seen = 0;
+    for v in h.iter_recorded() {
+        seen += v.count_at_value();
+        if seen >= rank {
+            return v.value_iterated_to();
+        }
+    }
+    h.max()
+}
+
+/// The ranks `(l, u)` (1-based; `0` and `n + 1` mean unbounded) whose
+/// order statistics bracket the `q` quantile of `n` samples with the
+/// coverage closest to `1 − alpha`. `B`, the samples at or below the true
+/// quantile, is binomial(n, q); the bracket misses below when `B < l` and
+/// above when `B ≥ u`. Each tail is aimed at `alpha / 2`, to the nearest
+/// attainable probability (aiming at "at most" over-covers: 98.6% for p99
+/// of 200 samples); a tail that no rank can bound (p99 of 200 samples has
+/// no upper bound) gives its share to the other.
+fn ranks(n: u64, q: f64, alpha: f64) -> (u64, u64) {
+    let nf = n as f64;
+    let sd = (nf * q * (1.0 - q)).sqrt();
+    let from = (nf * q - 12.0 * sd - 12.0).floor().max(0.0) as u64;
+    let to = ((nf * q + 12.0 * sd + 12.0).ceil() as u64).min(n);
+    // cdf[k - from] = P(B ≤ k), by the log-gamma form of the pmf.
+    let ln_choose = |k: u64| {
+        libm::lgamma(nf + 1.0) - libm::lgamma(k as f64 + 1.0) - libm::lgamma((n - k) as f64 + 1.0)
+    };
+    let mut below = 0.0;
+    let cdf: Vec<f64> = (from..=to)
+        .map(|k| {
+            let ln_p = ln_choose(k) + k as f64 * q.ln() + (n - k) as f64 * (1.0 - q).ln();
+            below += ln_p.exp();
+            below.min(1.0)
+        })
+        .collect();
+    // P(B ≤ k), exact enough outside the window (below ~1e-30 or ~1).
+    let at = |k: i64| -> f64 {
+        if k < from as i64 {
+            0.0
+        } else if k > to as i64 {
+            1.0
+        } else {
+            cdf[(k as u64 - from) as usize]
+        }
+    };
+    // Upper tail: u in from..=n+1, miss P(B ≥ u) = 1 − P(B ≤ u − 1).
+    let upper = (from.max(1)..=n + 1)
+        .take_while(|&u| u <= to + 2 || u == n + 1)
+        .chain(std::iter::once(n + 1))
+        .min_by(|&a, &b| {
+            let miss = |u: u64| if u > n { 0.0 } else { 1.0 - at(u as i64 - 1) };
+            (miss(a) - alpha / 2.0)
+                .abs()
+                .total_cmp(&(miss(b) - alpha / 2.0).abs())
+        })
+        .unwrap_or(n + 1);
+    let upper_miss = if upper > n {
+        0.0
+    } else {
+        1.0 - at(upper as i64 - 1)
+    };
+    let aim = (alpha - upper_miss).max(0.0);
+    // Lower tail: l in 0..=to+1, miss P(B < l) = P(B ≤ l − 1) (0 for l = 0).
+    let lower = std::iter::once(0)
+        .chain(from.max(1)..=(to + 1).min(n))
+        .min_by(|&a, &b| {
+            let miss = |l: u64| if l == 0 { 0.0 } else { at(l as i64 - 1) };
+            (miss(a) - aim).abs().total_cmp(&(miss(b) - aim).abs())
+        })
+        .unwrap_or(0);
+    (lower, upper.max(lower + 1))
+}
+
+/// The interval of percentile `p` (0–100) of the samples in `h`, at the
+/// confidence `1 − alpha`.
+pub(crate) fn percentile(h: &Histogram<u64>, p: f64, alpha: f64) -> Option<(f64, f64)> {
+    let n = h.len();
+    if n == 0 {
+        return None;
+    }
+    let q = (p / 100.0).clamp(1e-9, 1.0 - 1e-9);
+    let (low_rank, high_rank) = ranks(n, q, alpha);
+    let low = if low_rank == 0 {
+        0.0
+    } else {
+        h.lowest_equivalent(at_rank(h, low_rank)) as f64
+    };
+    let high = if high_rank > n {
+        f64::INFINITY
+    } else {
+        h.highest_equivalent(at_rank(h, high_rank)) as f64
+    };
+    Some((low, high))
+}
+
+/// The interval of the samples' mean.
+pub(crate) fn mean(h: &Histogram<u64>, z: f64) -> Option<(f64, f64)> {
+    let n = h.len();
+    if n < 2 {
+        return None;
+    }
+    let half = z * h.stdev() / (n as f64).sqrt();
+    Some(((h.mean() - half).max(0.0), h.mean() + half))
+}
+
+/// The Wilson score interval of `k` successes in `n` trials.
+pub(crate) fn wilson(k: u64, n: u64, z: f64) -> Option<(f64, f64)> {
+    if n == 0 {
+        return None;
+    }
+    let (all, none) = (k >= n, k == 0);
+    let (n, p) = (n as f64, k as f64 / n as f64);
+    let z2 = z * z;
+    let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+    let half = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / (1.0 + z2 / n);
+    // At 0 or n successes a bound is exactly 0 or 1 (rounding aside).
+    let low = if none { 0.0 } else { (centre - half).max(0.0) };
+    let high = if all { 1.0 } else { (centre + half).min(1.0) };
+    Some((low, high))
+}
+
+/// The decision of `holds` (the limit test) on an interval: pass if it
+/// holds at both ends, fail if at neither.
+pub(crate) fn decide(interval: (f64, f64), holds: impl Fn(f64) -> bool) -> Decision {
+    match (holds(interval.0), holds(interval.1)) {
+        (true, true) => Decision::Pass,
+        (false, false) => Decision::Fail,
+        _ => Decision::Inconclusive,
+    }
+}
+
+/// Iterations beyond `n` that would likely shrink the interval to clear
+/// `limit` at the observed spread (an interval's half-width falls as
+/// 1/√n). A side the run could not bound takes the other side's width as
+/// the spread; `at_least` is the sample count below which that side stays
+/// unbounded. `None` when the value sits on the limit.
+pub(crate) fn more_iterations(
+    n: u64,
+    value: f64,
+    interval: (f64, f64),
+    limit: f64,
+    at_least: u64,
+) -> Option<u64> {
+    let gap = (value - limit).abs();
+    let (below, above) = (value - interval.0, interval.1 - value);
+    let toward_limit = if limit >= value { above } else { below };
+    let other = if limit >= value { below } else { above };
+    let half = if toward_limit.is_finite() {
+        toward_limit
+    } else {
+        other
+    };
+    if gap <= 0.0 || !half.is_finite() || half <= 0.0 || n == 0 {
+        return None;
+    }
+    let needed = (n as f64 * (half / gap).powi(2))
+        .ceil()
+        .max(at_least as f64);
+    (needed.is_finite() && needed < 1e12).then(|| (needed as u64).saturating_sub(n).max(1))
+}
+
+/// The fewest samples with which percentile `p`'s interval is bounded on
+/// both sides at the confidence `1 − alpha`: the chance that every sample
+/// falls on one side of the quantile must be below `alpha / 2`.
+pub(crate) fn samples_to_bound(p: f64, alpha: f64) -> u64 {
+    let q = (p / 100.0).clamp(1e-9, 1.0 - 1e-9);
+    let side = q.max(1.0 - q);
+    ((alpha / 2.0).ln() / side.ln()).ceil() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::measured::new_histogram;
+    use rand::{rngs::StdRng, SeedableRng};
+    use rand_distr::{Distribution, Exp, LogNormal};
+
+    #[test]
+    fn the_normal_quantiles_are_the_textbook_ones() {
+        assert!((z_for(0.95) - 1.959_964).abs() < 1e-5);
+        assert!((z_for(0.99) - 2.575_829).abs() < 1e-5);
+        assert!((z_for(0.90) - 1.644_854).abs() < 1e-5);
+    }
+
+    #[test]
+    fn wilson_stays_inside_zero_and_one() {
+        let (lo, hi) = wilson(0, 100, 1.96).unwrap();
+        assert_eq!(lo, 0.0);
+        assert!(hi > 0.03 && hi < 0.04, "{hi}");
+        let (lo, hi) = wilson(100, 100, 1.96).unwrap();
+        assert!(lo > 0.96 && hi == 1.0, "{lo} {hi}");
+        assert_eq!(wilson(0, 0, 1.96), None);
+    }
+
+    #[test]
+    fn a_rank_beyond_the_samples_leaves_that_side_open() {
+        let mut h = new_histogram();
+        for v in 1..=100u64 {
+            h.record(v * 1_000).unwrap();
+        }
+        let (lo, hi) = percentile(&h, 99.9, 0.05).unwrap();
+        assert!(lo > 90_000.0, "{lo}");
+        assert_eq!(hi, f64::INFINITY, "100 samples cannot bound p99.9 above");
+    }
+
+    /// Latencies in nanoseconds from three distributions, with their true
+    /// quantile function and mean.
+    enum Shape {
+        LogNormal,
+        Exponential,
+        Bimodal,
+    }
+
+    impl Shape {
+        fn sample(&self, rng: &mut StdRng) -> f64 {
+            match self {
+                Shape::LogNormal => LogNormal::new(13.8, 0.5).unwrap().sample(rng),
+                Shape::Exponential => 1e5 + Exp::new(1.0 / 1e6).unwrap().sample(rng),
+                Shape::Bimodal => {
+                    let slow = rand_distr::Bernoulli::new(0.1).unwrap().sample(rng);
+                    let centre = if slow { 8e6 } else { 1e6 };
+                    LogNormal::new(f64::ln(centre), 0.1).unwrap().sample(rng)
+                }
+            }
+        }
+
+        /// The true quantile and mean, from a million samples of a seed
+        /// of their own (the truth is known to far better than the
+        /// intervals' width at 20,000 samples).
+        fn truth(&self, q: &[f64]) -> (Vec<f64>, f64) {
+            let mut rng = StdRng::seed_from_u64(0xC0FFEE);
+            let mut v: Vec<f64> = (0..1_000_000).map(|_| self.sample(&mut rng)).collect();
+            v.sort_by(f64::total_cmp);
+            let mean = v.iter().sum::<f64>() / v.len() as f64;
+            let quantiles = q
+                .iter()
+                .map(|q| v[((q * v.len() as f64) as usize).min(v.len() - 1)])
+                .collect();
+            (quantiles, mean)
+        }
+    }
+
+    /// Over 1,000 seeded runs per distribution and size, the 95% intervals
+    /// of p50, p95, p99 and the mean contain the true value in 93–97% of
+    /// runs. Prints the table (README, "Confidence intervals").
+    #[test]
+    fn intervals_cover_the_truth_as_often_as_they_say() {
+        let runs = 1_000;
+        let qs = [0.50, 0.95, 0.99];
+        let z = z_for(0.95);
+        let mut table = String::from(
+            "| distribution | samples | p50 | p95 | p99 | mean |\n|---|---|---|---|---|---|\n",
+        );
+        let mut failures = Vec::new();
+        for (name, shape) in [
+            ("log-normal", Shape::LogNormal),
+            ("exponential", Shape::Exponential),
+            ("bimodal", Shape::Bimodal),
+        ] {
+            let (true_q, true_mean) = shape.truth(&qs);
+            for n in [200usize, 2_000, 20_000] {
+                let mut covered = [0u32; 4];
+                let mut rng = StdRng::seed_from_u64(n as u64 ^ 0x5EED);
+                for _ in 0..runs {
+                    let mut h = new_histogram();
+                    for _ in 0..n {
+                        h.record(shape.sample(&mut rng).round().max(1.0) as u64)
+                            .unwrap();
+                    }
+                    for (i, q) in qs.iter().enumerate() {
+                        let (lo, hi) = percentile(&h, q * 100.0, 0.05).unwrap();
+                        covered[i] += u32::from(lo <= true_q[i] && true_q[i] <= hi);
+                    }
+                    let (lo, hi) = mean(&h, z).unwrap();
+                    covered[3] += u32::from(lo <= true_mean && true_mean <= hi);
+                }
+                let pct: Vec<f64> = covered
+                    .iter()
+                    .map(|&c| 100.0 * f64::from(c) / runs as f64)
+                    .collect();
+                table.push_str(&format!(
+                    "| {name} | {n} | {:.1}% | {:.1}% | {:.1}% | {:.1}% |\n",
+                    pct[0], pct[1], pct[2], pct[3]
+                ));
+                for (figure, p) in ["p50", "p95", "p99", "mean"].iter().zip(&pct) {
+                    if !(93.0..=97.0).contains(p) {
+                        failures.push(format!("{name} n={n} {figure}: {p:.1}%"));
+                    }
+                }
+            }
+        }
+        println!("{table}");
+        assert!(
+            failures.is_empty(),
+            "coverage outside 93–97%: {failures:?}\n{table}"
+        );
+    }
+
+    /// With the limit 20% above the true p95 and 20,000 samples the
+    /// verdict is pass in ≥ 99% of runs; with the limit at the true p95 it
+    /// is inconclusive in ≥ 90% and fail in ≤ 2.5%.
+    #[test]
+    fn verdicts_are_right_as_often_as_promised() {
+        let shape = Shape::LogNormal;
+        let (true_q, _) = shape.truth(&[0.95]);
+        let mut rng = StdRng::seed_from_u64(42);
+        let (mut pass_far, mut inconclusive_at, mut fail_at) = (0, 0, 0);
+        let runs = 500;
+        for _ in 0..runs {
+            let mut h = new_histogram();
+            for _ in 0..20_000 {
+                h.record(shape.sample(&mut rng).round() as u64).unwrap();
+            }
+            let interval = percentile(&h, 95.0, 0.05).unwrap();
+            let below = |limit: f64| move |v: f64| v < limit;
+            pass_far += u32::from(decide(interval, below(true_q[0] * 1.2)) == Decision::Pass);
+            match decide(interval, below(true_q[0])) {
+                Decision::Inconclusive => inconclusive_at += 1,
+                Decision::Fail => fail_at += 1,
+                Decision::Pass => {}
+            }
+        }
+        let share = |k: u32| f64::from(k) / runs as f64;
+        assert!(share(pass_far) >= 0.99, "pass {}", share(pass_far));
+        assert!(
+            share(inconclusive_at) >= 0.90,
+            "inconclusive {}",
+            share(inconclusive_at)
+        );
+        assert!(share(fail_at) <= 0.025, "fail {}", share(fail_at));
+    }
+
+    #[test]
+    fn more_iterations_follow_the_square_root_law() {
+        // Half-width 10 at n = 1,000; the value 5 below the limit: the
+        // interval must halve, which takes four times the samples.
+        assert_eq!(
+            more_iterations(1_000, 95.0, (85.0, 105.0), 100.0, 0),
+            Some(3_000)
+        );
+        assert_eq!(more_iterations(1_000, 100.0, (90.0, 110.0), 100.0, 0), None);
+        // Unbounded above: the spread below stands in for it, and the
+        // samples must be enough to bound it at all.
+        assert_eq!(
+            more_iterations(1_000, 95.0, (85.0, f64::INFINITY), 100.0, 0),
+            Some(3_000)
+        );
+        assert_eq!(
+            more_iterations(30, 26.0, (22.0, f64::INFINITY), 50.0, 72),
+            Some(42)
+        );
+        // p95 at 95%: 0.95^72 < 0.025 < 0.95^71.
+        assert_eq!(samples_to_bound(95.0, 0.05), 72);
+        assert_eq!(samples_to_bound(50.0, 0.05), 6);
+    }
+}
