@@ -24,7 +24,7 @@ use crate::model::baseline::BaselineComparison;
 use crate::model::error::{BaselineError, Error};
 use crate::model::report::Report;
 use crate::output::emf::{EmfStdout, MetricsExport};
-use crate::output::print::PrintSummary;
+use crate::output::print::{with_notes, PrintSummary};
 use crate::output::sink::{Sink, Sinks};
 
 pub use crate::model::after::{AfterRun, Publish, DEFAULT_NAMESPACE};
@@ -61,11 +61,7 @@ pub(crate) fn results_sink(to: &str) -> Box<dyn Sink> {
         #[cfg(feature = "s3")]
         return Box::new(crate::aws::s3::S3Results(to.to_owned()));
         #[cfg(not(feature = "s3"))]
-        return Box::new(Misconfigured(Error::Env {
-            var: "PERF_RESULTS".into(),
-            value: to.into(),
-            reason: "s3:// destinations need perf-runtime's `s3` feature".into(),
-        }));
+        return Box::new(NeedsS3(to.to_owned()));
     }
     Box::new(ShardDir(PathBuf::from(to)))
 }
@@ -87,20 +83,17 @@ impl Sink for Unavailable {
     }
 }
 
-/// A destination that is wrong: delivering to it is the error.
+/// A `PERF_RESULTS` this build cannot write to: delivering is the error.
 #[cfg(not(feature = "s3"))]
-struct Misconfigured(Error);
+struct NeedsS3(String);
 
 #[cfg(not(feature = "s3"))]
-impl Sink for Misconfigured {
+impl Sink for NeedsS3 {
     fn deliver(&self, _: &Report, _: &mut Vec<String>) -> Result<(), Error> {
-        Err(match &self.0 {
-            Error::Env { var, value, reason } => Error::Env {
-                var: var.clone(),
-                value: value.clone(),
-                reason: reason.clone(),
-            },
-            other => Error::Config(other.to_string()),
+        Err(Error::Env {
+            var: "PERF_RESULTS".into(),
+            value: self.0.clone(),
+            reason: "s3:// destinations need perf-runtime's `s3` feature".into(),
         })
     }
 }
@@ -110,13 +103,8 @@ struct PrintWith<F>(std::cell::RefCell<Option<F>>);
 
 impl<F: FnOnce(String)> Sink for PrintWith<F> {
     fn deliver(&self, report: &Report, notes: &mut Vec<String>) -> Result<(), Error> {
-        let mut summary = report.summary();
-        for note in notes.iter() {
-            summary.push_str("\n  ");
-            summary.push_str(note);
-        }
         if let Some(print) = self.0.borrow_mut().take() {
-            print(summary);
+            print(with_notes(report, notes));
         }
         Ok(())
     }
@@ -185,7 +173,7 @@ impl AfterRun {
     ) -> Result<(), Error> {
         let config = Config::from_lookup(env)?;
         let print = PrintWith(std::cell::RefCell::new(Some(print)));
-        self.end(report, baselines, json, &config, Some(&print))
+        self.end(report, baselines, json, &config, Some(Box::new(print)))
     }
 
     /// The end of a single-machine run: as [`finish`](Self::finish), with
@@ -198,16 +186,12 @@ impl AfterRun {
         config: &Config,
         quiet: bool,
     ) -> Result<(), Error> {
-        let print = PrintSummary {
-            mode: config.summary,
-        };
-        self.end(
-            report,
-            baselines,
-            json,
-            config,
-            (!quiet).then_some(&print as _),
-        )
+        let print = (!quiet).then(|| {
+            Box::new(PrintSummary {
+                mode: config.summary,
+            }) as Box<dyn Sink>
+        });
+        self.end(report, baselines, json, config, print)
     }
 
     /// Judges `report`, then delivers it: baseline save, summary, JSON
@@ -218,7 +202,7 @@ impl AfterRun {
         baselines: &Path,
         json: Option<&Path>,
         config: &Config,
-        print: Option<&dyn Sink>,
+        print: Option<Box<dyn Sink + '_>>,
     ) -> Result<(), Error> {
         self.compare_with_baseline(report, baselines, config)?;
         let mut sinks = Sinks::default();
@@ -226,7 +210,7 @@ impl AfterRun {
             sinks.push(save);
         }
         if let Some(print) = print {
-            sinks.push_ref(print);
+            sinks.push(print);
         }
         if let Some(path) = json {
             sinks.push(JsonFile(path.to_owned()));

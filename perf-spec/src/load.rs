@@ -9,7 +9,15 @@ pub fn format_rate(per_second: f64) -> String {
     if per_second < 100.0 {
         return format!("{per_second:.1}/s");
     }
-    let digits = format!("{per_second:.0}");
+    format!("{}/s", group_digits(&format!("{per_second:.0}")))
+}
+
+/// A whole number for people, in groups of three: `3,400`.
+pub fn format_count(n: u64) -> String {
+    group_digits(&n.to_string())
+}
+
+fn group_digits(digits: &str) -> String {
     let mut grouped = String::new();
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i) % 3 == 0 {
@@ -17,7 +25,7 @@ pub fn format_rate(per_second: f64) -> String {
         }
         grouped.push(c);
     }
-    format!("{grouped}/s")
+    grouped
 }
 
 /// Parses an arrival rate: `"500/s"`, `"30000/m"`, `"2/ms"`, `"100/h"` or a

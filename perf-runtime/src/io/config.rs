@@ -172,12 +172,11 @@ pub fn env_flag(var: &str) -> Result<bool, Error> {
 }
 
 /// The significance level of baseline comparisons: `PERF_ALPHA`, a number
-/// in (0, 0.5], else `default`.
-pub(crate) fn alpha(get: &dyn Fn(&str) -> Option<String>, default: f64) -> Result<f64, Error> {
-    match get("PERF_ALPHA") {
-        None => Ok(default),
-        Some(v) => perf_spec::parse_alpha(&v).map_err(|r| env_error("PERF_ALPHA", &v, r)),
-    }
+/// in (0, 0.5], if set.
+fn alpha(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<f64>, Error> {
+    get("PERF_ALPHA")
+        .map(|v| perf_spec::parse_alpha(&v).map_err(|r| env_error("PERF_ALPHA", &v, r)))
+        .transpose()
 }
 
 /// `PERF_SUMMARY`: `stderr` (default), `captured` or `never`.
@@ -214,15 +213,9 @@ pub(crate) fn namespace(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<S
 /// `environment variable X="v": …`.
 pub(crate) fn check(get: &dyn Fn(&str) -> Option<String>) -> Result<(), Error> {
     flag(get, "PERF_PROGRESS")?;
-    flag(get, "PERF_REQUIRE_BASELINE")?;
-    summary_mode(get)?;
-    alpha(get, 0.05)?;
-    namespace(get)?;
+    Config::from_lookup(get)?;
     if let Some(v) = get("PERF_RATE") {
         rate(&v)?;
-    }
-    if let Some(v) = get("PERF_PUBLISH") {
-        perf_spec::parse_publish_targets(&v).map_err(|r| env_error("PERF_PUBLISH", &v, r))?;
     }
     Ok(())
 }
@@ -278,9 +271,7 @@ impl Config {
             baseline: get("PERF_BASELINE").or_else(|| get("PERFORMANCE_TEST_BASELINE_VERSION")),
             require_baseline: flag(get, "PERF_REQUIRE_BASELINE")?.unwrap_or(false),
             save_baseline: get("PERF_SAVE_BASELINE"),
-            alpha: get("PERF_ALPHA")
-                .map(|v| perf_spec::parse_alpha(&v).map_err(|r| env_error("PERF_ALPHA", &v, r)))
-                .transpose()?,
+            alpha: alpha(get)?,
             publish,
             namespace: namespace(get)?,
             version: get("PERF_VERSION"),
@@ -492,7 +483,7 @@ mod tests {
             );
         }
         assert_eq!(flag(&lookup(&[]), "PERF_REQUIRE_BASELINE").unwrap(), None);
-        assert_eq!(alpha(&lookup(&[]), 0.05).unwrap(), 0.05);
+        assert_eq!(alpha(&lookup(&[])).unwrap(), None);
         assert_eq!(
             summary_mode(&lookup(&[("PERF_SUMMARY", "Never")])).unwrap(),
             SummaryMode::Never

@@ -42,12 +42,17 @@ pub(crate) struct PrintSummary {
 
 impl Sink for PrintSummary {
     fn deliver(&self, report: &Report, notes: &mut Vec<String>) -> Result<(), Error> {
-        let mut summary = report.summary();
-        for note in notes.iter() {
-            summary.push_str("\n  ");
-            summary.push_str(note);
-        }
-        print(&summary, self.mode);
+        print(&with_notes(report, notes), self.mode);
         Ok(())
     }
+}
+
+/// The report's summary, then a line for each note.
+pub(crate) fn with_notes(report: &Report, notes: &[String]) -> String {
+    let mut summary = report.summary();
+    for note in notes {
+        summary.push_str("\n  ");
+        summary.push_str(note);
+    }
+    summary
 }

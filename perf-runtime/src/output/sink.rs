@@ -24,32 +24,21 @@ impl<T: Sink + ?Sized> Sink for Box<T> {
 
 /// The sinks of one run, in delivery order.
 #[derive(Default)]
-pub(crate) struct Sinks<'a>(Vec<Slot<'a>>);
-
-enum Slot<'a> {
-    Owned(Box<dyn Sink>),
-    Borrowed(&'a dyn Sink),
-}
+pub(crate) struct Sinks<'a>(Vec<Box<dyn Sink + 'a>>);
 
 impl<'a> Sinks<'a> {
     /// Adds a sink after those already there.
-    pub(crate) fn push(&mut self, sink: impl Sink + 'static) {
-        self.0.push(Slot::Owned(Box::new(sink)));
-    }
-
-    /// Adds a sink the caller keeps.
-    pub(crate) fn push_ref(&mut self, sink: &'a dyn Sink) {
-        self.0.push(Slot::Borrowed(sink));
+    pub(crate) fn push(&mut self, sink: impl Sink + 'a) {
+        self.0.push(Box::new(sink));
     }
 
     /// Delivers `report` to every sink in order; the first error stops the
     /// delivery (what was delivered before it stays).
     pub(crate) fn deliver(&self, report: &Report) -> Result<(), Error> {
         let mut notes = Vec::new();
-        self.0.iter().try_for_each(|slot| match slot {
-            Slot::Owned(sink) => sink.deliver(report, &mut notes),
-            Slot::Borrowed(sink) => sink.deliver(report, &mut notes),
-        })
+        self.0
+            .iter()
+            .try_for_each(|sink| sink.deliver(report, &mut notes))
     }
 }
 

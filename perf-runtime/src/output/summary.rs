@@ -16,17 +16,6 @@ use crate::model::threshold::{Decision, ThresholdOutcome};
 
 pub(crate) use perf_spec::format_rate as rate;
 
-/// `3400` as `3,400` (a rate's digit groups, without the unit).
-fn grouped(n: u64) -> String {
-    let text = rate(n as f64);
-    let digits = text.trim_end_matches("/s");
-    if n < 100 {
-        n.to_string()
-    } else {
-        digits.to_owned()
-    }
-}
-
 fn d(ns: u64) -> String {
     format_duration(Duration::from_nanos(ns))
 }
@@ -486,7 +475,12 @@ fn interval_text(t: &ThresholdOutcome) -> String {
         let point = if t.passed { "passes" } else { "fails" };
         let settle = t.more_iterations.map_or_else(
             || "the value sits on the limit: more iterations will not settle it".to_owned(),
-            |n| format!("~{} more iterations would likely settle it", grouped(n)),
+            |n| {
+                format!(
+                    "~{} more iterations would likely settle it",
+                    perf_spec::format_count(n)
+                )
+            },
         );
         text.push_str(&format!(
             "  inconclusive at {:.0}%: the value {point}, the limit is inside the interval; {settle}",
