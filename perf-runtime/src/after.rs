@@ -248,6 +248,7 @@ impl AfterRun {
                 )),
                 path: shown,
                 metrics: Vec::new(),
+                machine: None,
                 required,
             });
         };
@@ -268,6 +269,10 @@ impl AfterRun {
             path: shown,
             missing: None,
             metrics: crate::judge::baseline::compare(&old.report, report, &self.regressions, alpha),
+            machine: match (&report.calibration, &old.report.calibration) {
+                (Some(now), Some(then)) => now.differs_from(then),
+                _ => None,
+            },
             required,
         })
     }

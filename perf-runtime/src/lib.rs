@@ -68,15 +68,16 @@ pub use model::report::{
     CustomStats, LatencyStats, PercentileValue, Report, TagStats, WarmupStats,
     REPORT_SCHEMA_VERSION,
 };
+pub use model::runs::{Calibration, RunFigures};
 pub use model::threshold::{
-    ByteBound, CountBound, FractionBound, LatencyBound, RateBound, Threshold, ThresholdOutcome,
-    ValueBound, WindowVerdict,
+    ByteBound, CountBound, Decision, FractionBound, Interval, Judging, LatencyBound, RateBound,
+    Threshold, ThresholdOutcome, ValueBound, WindowVerdict, DEFAULT_CONFIDENCE,
 };
 pub use model::timeline::TimelinePoint;
 pub use perf_macros::perf_test;
 pub use perf_spec::{
-    format_duration, parse_alpha, parse_duration, parse_rate, Metric, Op, Percentile, Profile,
-    Stage,
+    format_duration, parse_alpha, parse_duration, parse_rate, Inconclusive, Metric, Op, Percentile,
+    Profile, Stage,
 };
 pub use run::builder::PerfTest;
 pub use run::ctx::Ctx;

@@ -5,18 +5,21 @@
 //! run, which a merge of shards shares).
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use crate::io::config::{self, Config};
 use crate::io::{baseline_file, files, shard_file, shard_file::ShardDir};
 use crate::judge::live::AbortCheck;
-use crate::measure::{alloc, scope};
+use crate::measure::{alloc, calibrate, scope};
 use crate::model::error::Error;
 use crate::model::load::{LoadShape, DEFAULT_OPEN_POOL};
 use crate::model::measured::Measured;
 use crate::model::outcome::IntoOutcome;
 use crate::model::report::Report;
+use crate::model::runs::merge_runs;
 use crate::model::shard::{Shard, ShardResult};
+use crate::model::threshold::{Judging, DEFAULT_CONFIDENCE};
 use crate::output::print::PrintSummary;
 use crate::output::sink::Sinks;
 use crate::run::builder::{PerfTest, ReportDir};
@@ -31,7 +34,16 @@ struct Prepared {
     shard: Option<Shard>,
     load: LoadShape,
     start_at: Option<SystemTime>,
+    /// Independent runs of the whole load.
+    runs: u32,
+    judging: Judging,
 }
+
+/// Runs a baseline is saved from when the test does not say: enough for
+/// its spread to stand for the machine's run-to-run noise (a one-sided t
+/// test on 4 degrees of freedom), few enough to keep saving cheap. Go
+/// users' `go test -count=5` habit.
+pub const SAVE_RUNS: u32 = 5;
 
 impl PerfTest {
     /// What a run needs before it starts (`own_runtime`: on a runtime of
@@ -48,12 +60,52 @@ impl PerfTest {
         };
         let start_at = self.start_time()?;
         self.check_memory_thresholds(own_runtime)?;
+        let (runs, judging) = self.judging(shard.is_some())?;
         Ok(Ok(Prepared {
             declared,
             shard,
             load,
             start_at,
+            runs,
+            judging,
         }))
+    }
+
+    /// The runs and the judging: `PERF_RUNS`, `PERF_CONFIDENCE` and
+    /// `PERF_INCONCLUSIVE` over what the test declares; a test saving a
+    /// baseline runs [`SAVE_RUNS`] times unless it says how many.
+    fn judging(&self, sharded: bool) -> Result<(u32, Judging), Error> {
+        let config = if self.env_overrides {
+            Config::from_env()?
+        } else {
+            Config::default()
+        };
+        let confidence = config
+            .confidence
+            .or(self.confidence)
+            .unwrap_or(DEFAULT_CONFIDENCE);
+        perf_spec::check_confidence(confidence)
+            .map_err(|r| Error::Config(format!("confidence: {r}")))?;
+        let judging = Judging {
+            confidence,
+            inconclusive: config
+                .inconclusive
+                .or(self.inconclusive)
+                .unwrap_or_default(),
+        };
+        let saving = config.save_baseline.is_some() || self.after.save_baseline.is_some();
+        let runs = match config.runs.or(self.runs) {
+            Some(n) => perf_spec::check_runs(u64::from(n))
+                .map_err(|r| Error::Config(format!("runs: {r}")))?,
+            None if saving && !sharded => SAVE_RUNS,
+            None => 1,
+        };
+        if runs > 1 && sharded {
+            return Err(Error::Config(format!(
+                "runs = {runs} on a shard: repeated runs are for one machine; a distributed test's shards are its runs"
+            )));
+        }
+        Ok((runs, judging))
     }
 
     /// The declared load (checked), and the shard with its part of it.
@@ -170,6 +222,8 @@ impl PerfTest {
             shard,
             load,
             start_at,
+            runs,
+            judging,
         } = match self.prepare(true)? {
             Ok(p) => p,
             Err(skipped) => return Ok(skipped),
@@ -193,7 +247,9 @@ impl PerfTest {
                 })
                 .on_thread_stop(scope::leave_thread);
         }
-        let watching = self.watching()?;
+        let watching = (0..runs)
+            .map(|_| self.watching())
+            .collect::<Result<Vec<_>, _>>()?;
         let runtime = builder.build().map_err(Error::Runtime)?;
         crate::run::panics::prepare_thread();
         let measured = runtime.block_on(async {
@@ -203,15 +259,15 @@ impl PerfTest {
             if let Some(at) = start_at {
                 scheduler::wait_until(at, deadline).await;
             }
-            scheduler::execute(&load, watching, scope, deadline, f).await
+            run_each(&load, watching, scope, deadline, f).await
         });
-        if measured.abandoned() {
+        if measured.last().is_some_and(Measured::abandoned) {
             // Their threads are blocked: waiting for them would hang the test.
             runtime.shutdown_background();
         } else {
             drop(runtime);
         }
-        self.finish(declared, load, shard, measured)
+        self.finish(declared, load, shard, measured, judging)
     }
 
     /// Like [`run`](Self::run), on the tokio runtime you are already in
@@ -227,6 +283,8 @@ impl PerfTest {
             shard,
             mut load,
             start_at,
+            runs,
+            judging,
         } = match self.prepare(false)? {
             Ok(p) => p,
             Err(skipped) => return Ok(skipped),
@@ -237,8 +295,11 @@ impl PerfTest {
         if let Some(at) = start_at {
             scheduler::wait_until(at, deadline).await;
         }
-        let measured = scheduler::execute(&load, self.watching()?, None, deadline, f).await;
-        self.finish(declared, load, shard, measured)
+        let watching = (0..runs)
+            .map(|_| self.watching())
+            .collect::<Result<Vec<_>, _>>()?;
+        let measured = run_each(&load, watching, None, deadline, f).await;
+        self.finish(declared, load, shard, measured, judging)
     }
 
     fn finish(
@@ -246,13 +307,16 @@ impl PerfTest {
         declared: LoadShape,
         load: LoadShape,
         shard: Option<Shard>,
-        measured: Measured,
+        runs: Vec<Measured>,
+        judging: Judging,
     ) -> Result<Report, Error> {
         let config = if self.env_overrides {
             Config::from_env()?
         } else {
             Config::default()
         };
+        let (measured, each) =
+            merge_runs(runs).map_err(|e| Error::Config(format!("merging the runs: {e}")))?;
         let dir = match &self.report_dir {
             ReportDir::Off => None,
             ReportDir::Dir(dir) => Some(dir.clone()),
@@ -262,6 +326,7 @@ impl PerfTest {
         let shard_result = shard.map(|shard| ShardResult {
             // What the merge does with the merged report.
             after: self.after.clone(),
+            judging,
             origin: shard_file::origin(),
             ..ShardResult::new(
                 &self.name,
@@ -279,9 +344,11 @@ impl PerfTest {
             measured,
             &self.thresholds,
             self.debug_build,
-            path.clone().filter(|_| shard_result.is_none()),
+            judging,
             shard,
         );
+        report.path = path.clone().filter(|_| shard_result.is_none());
+        report.runs = each;
         if let Some(result) = shard_result {
             // A shard's end: its own figures printed, its result written
             // (next to the report and to `PERF_RESULTS`), no verdict on the
@@ -306,6 +373,17 @@ impl PerfTest {
             .baseline_dir
             .clone()
             .unwrap_or_else(baseline_file::default_dir);
+        let baseline_io = [
+            &config.baseline,
+            &self.after.baseline,
+            &config.save_baseline,
+            &self.after.save_baseline,
+        ];
+        if baseline_io.iter().any(|v| v.is_some()) {
+            // The machine check: compared with the calibration a saved
+            // baseline carries (see `crate::measure::calibrate`).
+            report.calibration = Some(calibrate::calibrate());
+        }
         self.after.finish_run(
             &mut report,
             &baselines,
@@ -315,4 +393,33 @@ impl PerfTest {
         )?;
         Ok(report)
     }
+}
+
+/// The test's runs one after another (each a whole load with its own
+/// warm-up), stopping after one that timed out, was interrupted, aborted
+/// or left tasks behind: the remaining runs would measure nothing sound.
+async fn run_each<F, Fut>(
+    load: &LoadShape,
+    watching: Vec<Watching>,
+    scope: Option<&'static scope::Scope>,
+    deadline: Option<Instant>,
+    f: F,
+) -> Vec<Measured>
+where
+    F: Fn(Ctx) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: IntoOutcome,
+{
+    let f = Arc::new(f);
+    let mut runs = Vec::with_capacity(watching.len());
+    for watching in watching {
+        let f = Arc::clone(&f);
+        let m = scheduler::execute(load, watching, scope, deadline, move |ctx| (*f)(ctx)).await;
+        let stop = m.timed_out || m.interrupted || m.aborted.is_some() || m.stopped.is_some();
+        runs.push(m);
+        if stop {
+            break;
+        }
+    }
+    runs
 }

@@ -31,4 +31,5 @@ pub use crate::judge::stats::{
     format_delta, format_p, mann_whitney_greater, proportion_greater, quantile_greater,
     significant, Test, DEFAULT_ALPHA, NOISE_THRESHOLD,
 };
+pub use crate::judge::student::{benjamini_hochberg, holm};
 pub use crate::model::baseline::{MetricComparison, Verdict};

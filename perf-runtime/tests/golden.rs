@@ -106,6 +106,7 @@ fn shard_result(index: u32) -> ShardResult {
         load: part,
         thresholds: thresholds(),
         after: Default::default(),
+        judging: Default::default(),
         started_at_unix_ns: 1_764_331_200_000_000_000,
         elapsed_ns: SECONDS * 1_000_000_000,
         timed_out: false,

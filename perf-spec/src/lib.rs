@@ -17,6 +17,7 @@ mod publish;
 mod size;
 mod suggest;
 mod threshold;
+mod verdict;
 
 #[cfg(test)]
 mod fuzz;
@@ -35,4 +36,8 @@ pub use size::{format_size, format_size_digits, format_size_limit, parse_size};
 pub use suggest::closest;
 pub use threshold::{
     check_consistency, Metric, MetricKind, Op, Percentile, Stat, ThresholdSpec, METRIC_NAMES,
+};
+pub use verdict::{
+    check_confidence, check_runs, parse_confidence, parse_inconclusive, parse_runs, Inconclusive,
+    INCONCLUSIVE_NAMES, MAX_RUNS,
 };

@@ -321,7 +321,7 @@ pub fn merge(mut results: Vec<ShardResult>) -> Result<Report, MergeError> {
         measured,
         &thresholds,
         results.iter().any(|r| r.debug_build),
-        None,
+        results[0].judging,
         None,
     ))
 }

@@ -179,6 +179,17 @@ fn alpha(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<f64>, Error> {
         .transpose()
 }
 
+/// `var` parsed by `parse`, if set.
+fn parsed<T>(
+    get: &dyn Fn(&str) -> Option<String>,
+    var: &str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Option<T>, Error> {
+    get(var)
+        .map(|v| parse(&v).map_err(|r| env_error(var, &v, r)))
+        .transpose()
+}
+
 /// `PERF_SUMMARY`: `stderr` (default), `captured` or `never`.
 pub(crate) fn summary_mode(get: &dyn Fn(&str) -> Option<String>) -> Result<SummaryMode, Error> {
     let Some(value) = get("PERF_SUMMARY") else {
@@ -251,6 +262,12 @@ pub(crate) struct Config {
     pub(crate) results: Option<String>,
     /// `PERF_SUMMARY`.
     pub(crate) summary: SummaryMode,
+    /// `PERF_RUNS`: independent runs of the whole load.
+    pub(crate) runs: Option<u32>,
+    /// `PERF_CONFIDENCE`: the confidence of every interval.
+    pub(crate) confidence: Option<f64>,
+    /// `PERF_INCONCLUSIVE`: what an inconclusive verdict does.
+    pub(crate) inconclusive: Option<perf_spec::Inconclusive>,
 }
 
 impl Config {
@@ -277,6 +294,9 @@ impl Config {
             version: get("PERF_VERSION"),
             results: get("PERF_RESULTS"),
             summary: summary_mode(get)?,
+            runs: parsed(get, "PERF_RUNS", perf_spec::parse_runs)?,
+            confidence: parsed(get, "PERF_CONFIDENCE", perf_spec::parse_confidence)?,
+            inconclusive: parsed(get, "PERF_INCONCLUSIVE", perf_spec::parse_inconclusive)?,
         })
     }
 
@@ -337,8 +357,14 @@ mod tests {
             ("PERF_VERSION", "1.2.3"),
             ("PERF_RESULTS", "s3://b/p/"),
             ("PERF_SUMMARY", "never"),
+            ("PERF_RUNS", "5"),
+            ("PERF_CONFIDENCE", "0.99"),
+            ("PERF_INCONCLUSIVE", "fail"),
         ])
         .unwrap();
+        assert_eq!(c.runs, Some(5));
+        assert_eq!(c.confidence, Some(0.99));
+        assert_eq!(c.inconclusive, Some(perf_spec::Inconclusive::Fail));
         assert_eq!(c.baseline.as_deref(), Some("v0"));
         assert!(c.require_baseline);
         assert_eq!(c.save_baseline.as_deref(), Some("v2"));
@@ -356,6 +382,9 @@ mod tests {
         .unwrap();
         assert_eq!(both.baseline.as_deref(), Some("v1"));
         for (var, value) in [
+            ("PERF_RUNS", "0"),
+            ("PERF_CONFIDENCE", "1.5"),
+            ("PERF_INCONCLUSIVE", "maybe"),
             ("PERF_ALPHA", "0.9"),
             ("PERF_REQUIRE_BASELINE", "maybe"),
             ("PERF_PUBLISH", "kafka"),

@@ -16,9 +16,10 @@
 //!   (see the coverage test).
 //! - **Error rate, class rates, dropped rate**: the Wilson score interval,
 //!   which stays inside [0, 1] and is right at 0 failures.
-//! - Throughput, custom metrics and exact counts (memory figures,
-//!   `dropped`, min, max) have no interval yet: their verdict is the
-//!   value's.
+//! - **Throughput**: the score interval of a Poisson count over the run's
+//!   length (the length is known; the count is what varies).
+//! - Custom metrics and exact counts (memory figures, `dropped`, min, max)
+//!   have no interval: their verdict is the value's.
 //!
 //! Every interval treats iterations as independent samples. Bursts of
 //! preemption make neighbouring iterations alike, which the baseline gate
@@ -27,10 +28,10 @@
 
 use hdrhistogram::Histogram;
 
-use crate::model::threshold::Decision;
+use perf_spec::{Metric, ThresholdSpec};
 
-/// The confidence level of every interval unless a test says otherwise.
-pub const DEFAULT_CONFIDENCE: f64 = 0.95;
+use crate::judge::figures::Figures;
+use crate::model::threshold::{Decision, Interval, ThresholdOutcome};
 
 /// The two-sided standard normal quantile for `confidence` (0.95 → 1.96),
 /// by Acklam's rational approximation (relative error below 1.2e-9).
@@ -39,7 +40,7 @@ pub(crate) fn z_for(confidence: f64) -> f64 {
     normal_quantile(p)
 }
 
-fn normal_quantile(p: f64) -> f64 {
+pub(crate) fn normal_quantile(p: f64) -> f64 {
     const A: [f64; 6] = [
         -3.969_683_028_665_376e1,
         2.209_460_984_245_205e2,
@@ -192,6 +193,23 @@ pub(crate) fn mean(h: &Histogram<u64>, z: f64) -> Option<(f64, f64)> {
     Some(((h.mean() - half).max(0.0), h.mean() + half))
 }
 
+/// The interval of a rate of `n` events in `seconds`: the score interval
+/// of a Poisson count, `(n + z²/2 ± z·√(n + z²/4)) / seconds`. Iterations
+/// of a closed loop arrive more regularly than Poisson events, so this is
+/// on the wide (safe) side for throughput.
+pub(crate) fn rate(n: u64, seconds: f64, z: f64) -> Option<(f64, f64)> {
+    if seconds <= 0.0 || !seconds.is_finite() {
+        return None;
+    }
+    let n = n as f64;
+    let centre = n + z * z / 2.0;
+    let half = z * (n + z * z / 4.0).sqrt();
+    Some((
+        ((centre - half) / seconds).max(0.0),
+        (centre + half) / seconds,
+    ))
+}
+
 /// The Wilson score interval of `k` successes in `n` trials.
 pub(crate) fn wilson(k: u64, n: u64, z: f64) -> Option<(f64, f64)> {
     if n == 0 {
@@ -255,6 +273,58 @@ pub(crate) fn samples_to_bound(p: f64, alpha: f64) -> u64 {
     let q = (p / 100.0).clamp(1e-9, 1.0 - 1e-9);
     let side = q.max(1.0 - q);
     ((alpha / 2.0).ln() / side.ln()).ceil() as u64
+}
+
+/// The interval of a figure estimated from samples (see
+/// [`crate::judge::interval`]), `None` for exact ones.
+pub(crate) fn interval_of(metric: Metric, f: &Figures<'_>, confidence: f64) -> Option<(f64, f64)> {
+    let z = z_for(confidence);
+    match metric {
+        Metric::Percentile(p) => percentile(f.latency, p.value(), 1.0 - confidence),
+        Metric::Mean => mean(f.latency, z),
+        Metric::ErrorRate => wilson(f.errors, f.iterations, z),
+        Metric::DroppedRate => wilson(f.dropped, f.iterations + f.dropped, z),
+        Metric::ClassRate(class) => {
+            let failed = f.classes?.get(class).copied().unwrap_or(0);
+            wilson(failed, f.iterations, z)
+        }
+        Metric::Throughput => rate(f.iterations, f.seconds, z),
+        _ => None,
+    }
+}
+
+/// Adds the interval of the observed value `v`, what it decides, and for
+/// an undecided one how many more iterations would likely decide it.
+pub(crate) fn judge_interval(
+    outcome: &mut ThresholdOutcome,
+    spec: ThresholdSpec,
+    f: &Figures<'_>,
+    v: f64,
+    confidence: f64,
+) {
+    let metric = spec.metric;
+    let Some((low, high)) = interval_of(metric, f, confidence) else {
+        return;
+    };
+    let (op, limit) = (spec.op, spec.limit);
+    let decision = decide((low, high), |x| op.holds(x, limit));
+    outcome.interval = Some(Interval {
+        confidence,
+        low,
+        high: high.is_finite().then_some(high),
+    });
+    if decision == Decision::Inconclusive {
+        let n = match metric {
+            Metric::DroppedRate => f.iterations + f.dropped,
+            _ => f.iterations.max(f.latency.len()),
+        };
+        let at_least = match metric {
+            Metric::Percentile(p) => samples_to_bound(p.value(), 1.0 - confidence),
+            _ => 0,
+        };
+        outcome.more_iterations = more_iterations(n, v, (low, high), limit, at_least);
+    }
+    outcome.decision = Some(decision);
 }
 
 #[cfg(test)]

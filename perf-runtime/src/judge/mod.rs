@@ -8,11 +8,13 @@
 
 pub(crate) mod baseline;
 pub(crate) mod cases;
+pub(crate) mod change;
 pub(crate) mod figures;
 pub(crate) mod interval;
 pub(crate) mod leak;
 pub(crate) mod live;
 pub(crate) mod sla;
 pub(crate) mod stats;
+pub(crate) mod student;
 pub(crate) mod threshold;
 pub(crate) mod verdict;

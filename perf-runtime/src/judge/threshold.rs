@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
-use perf_spec::{format_duration, Metric, MetricKind, Stat, ThresholdSpec};
+use perf_spec::{format_duration, Metric, MetricKind, Stat};
 
 use crate::judge::figures::Figures;
-use crate::judge::interval::{self, DEFAULT_CONFIDENCE};
+use crate::judge::interval::{self, interval_of, judge_interval};
 use crate::model::report::{percentile_ns, Report};
-use crate::model::threshold::{Decision, Interval, Threshold, ThresholdOutcome, WindowVerdict};
+use crate::model::threshold::{Decision, Judging, Threshold, ThresholdOutcome, WindowVerdict};
 use crate::model::timeline::Timeline;
 
 impl Threshold {
@@ -38,12 +38,17 @@ impl Threshold {
     pub fn evaluate_report(&self, report: &Report) -> ThresholdOutcome {
         if let Some(tag) = self.0.tag {
             let Some(t) = report.tag_histograms.get(tag) else {
-                return self.evaluate(&Figures::empty(), &Timeline::default(), 0);
+                return self.evaluate_judged(
+                    report.judging,
+                    &Figures::empty(),
+                    &Timeline::default(),
+                    0,
+                );
             };
             // A report read from JSON has no tag histograms: no data.
             let errors = report.tags.get(tag).map_or(0, |s| s.errors);
             let figures = Figures::tagged(t, errors, report.elapsed().as_secs_f64());
-            return self.evaluate(&figures, &Timeline::default(), 0);
+            return self.evaluate_judged(report.judging, &figures, &Timeline::default(), 0);
         }
         let figures = Figures {
             memory: report.memory.as_ref(),
@@ -55,13 +60,27 @@ impl Threshold {
             seconds: report.elapsed().as_secs_f64(),
             latency: &report.histogram,
         };
-        self.evaluate(&figures, &Timeline::default(), 0)
+        self.evaluate_judged(report.judging, &figures, &Timeline::default(), 0)
+    }
+
+    /// [`evaluate_judged`](Self::evaluate_judged) at the default
+    /// confidence and policy.
+    #[cfg(test)]
+    pub(crate) fn evaluate(
+        &self,
+        whole: &Figures<'_>,
+        timeline: &Timeline,
+        complete_seconds: u32,
+    ) -> ThresholdOutcome {
+        self.evaluate_judged(Judging::default(), whole, timeline, complete_seconds)
     }
 
     /// Checks this threshold against a whole run: over the run, or over
-    /// every full window of its timeline.
-    pub(crate) fn evaluate(
+    /// every full window of its timeline, with intervals at `judging`'s
+    /// confidence and its policy for inconclusive verdicts.
+    pub(crate) fn evaluate_judged(
         &self,
+        judging: Judging,
         whole: &Figures<'_>,
         timeline: &Timeline,
         complete_seconds: u32,
@@ -85,8 +104,8 @@ impl Threshold {
             outcome.observed = observe(spec.metric, whole);
             if let Some(v) = outcome.observed {
                 outcome.observed_display = display(spec.metric, v, spec.limit, whole);
-                outcome.passed = spec.op.holds(v, spec.limit);
-                judge_interval(&mut outcome, spec, whole, v);
+                judge_interval(&mut outcome, spec, whole, v, judging.confidence);
+                outcome.passed = judging.holds(spec.op.holds(v, spec.limit), outcome.decision);
             } else if let Some(why) = custom_mismatch(spec.metric, whole) {
                 outcome.observed_display = why;
             }
@@ -97,6 +116,7 @@ impl Threshold {
             seconds: w,
             checked: 0,
             broken: 0,
+            inconclusive: 0,
             worst_start: None,
             first_broken_start: None,
         };
@@ -107,7 +127,22 @@ impl Threshold {
             let Some(v) = observe(spec.metric, &figures) else {
                 continue;
             };
-            if !spec.op.holds(v, spec.limit) {
+            // A window breaks when its own interval is beyond the limit; one
+            // whose interval holds the limit (too few samples to tell) is
+            // inconclusive, and breaks only under `inconclusive = "fail"`.
+            let point = spec.op.holds(v, spec.limit);
+            let decision = interval_of(spec.metric, &figures, judging.confidence)
+                .map(|iv| interval::decide(iv, |x| spec.op.holds(x, spec.limit)));
+            if decision == Some(Decision::Inconclusive) {
+                verdict.inconclusive += 1;
+            }
+            let holds = match decision {
+                Some(Decision::Inconclusive) => {
+                    judging.inconclusive != perf_spec::Inconclusive::Fail
+                }
+                _ => judging.holds(point, decision),
+            };
+            if !holds {
                 verdict.broken += 1;
                 verdict.first_broken_start.get_or_insert(window.start);
             }
@@ -129,8 +164,16 @@ impl Threshold {
         } else if let Some((v, text)) = worst {
             let start = verdict.worst_start.unwrap_or_default();
             outcome.observed = Some(v);
+            let unsure = if verdict.inconclusive > 0 {
+                format!(
+                    " ({} inconclusive: too few samples to tell)",
+                    verdict.inconclusive
+                )
+            } else {
+                String::new()
+            };
             outcome.observed_display = format!(
-                "worst {text} in {start}s–{}s; {} of {} windows broken",
+                "worst {text} in {start}s–{}s; {} of {} windows broken{unsure}",
                 start + w,
                 verdict.broken,
                 verdict.checked
@@ -140,53 +183,6 @@ impl Threshold {
         outcome.windows = Some(verdict);
         outcome
     }
-}
-
-/// The interval of a figure estimated from samples (see
-/// [`crate::judge::interval`]), `None` for exact ones.
-fn interval_of(metric: Metric, f: &Figures<'_>, confidence: f64) -> Option<(f64, f64)> {
-    let z = interval::z_for(confidence);
-    match metric {
-        Metric::Percentile(p) => interval::percentile(f.latency, p.value(), 1.0 - confidence),
-        Metric::Mean => interval::mean(f.latency, z),
-        Metric::ErrorRate => interval::wilson(f.errors, f.iterations, z),
-        Metric::DroppedRate => interval::wilson(f.dropped, f.iterations + f.dropped, z),
-        Metric::ClassRate(class) => {
-            let failed = f.classes?.get(class).copied().unwrap_or(0);
-            interval::wilson(failed, f.iterations, z)
-        }
-        _ => None,
-    }
-}
-
-/// Adds the interval of the observed value `v`, what it decides, and for
-/// an undecided one how many more iterations would likely decide it.
-fn judge_interval(outcome: &mut ThresholdOutcome, spec: ThresholdSpec, f: &Figures<'_>, v: f64) {
-    let metric = spec.metric;
-    let Some((low, high)) = interval_of(metric, f, DEFAULT_CONFIDENCE) else {
-        return;
-    };
-    let (op, limit) = (spec.op, spec.limit);
-    let decision = interval::decide((low, high), |x| op.holds(x, limit));
-    outcome.interval = Some(Interval {
-        confidence: DEFAULT_CONFIDENCE,
-        low,
-        high: high.is_finite().then_some(high),
-    });
-    if decision == Decision::Inconclusive {
-        let n = match metric {
-            Metric::DroppedRate => f.iterations + f.dropped,
-            _ => f.iterations.max(f.latency.len()),
-        };
-        let at_least = match metric {
-            Metric::Percentile(p) => {
-                interval::samples_to_bound(p.value(), 1.0 - DEFAULT_CONFIDENCE)
-            }
-            _ => 0,
-        };
-        outcome.more_iterations = interval::more_iterations(n, v, (low, high), limit, at_least);
-    }
-    outcome.decision = Some(decision);
 }
 
 fn observe(metric: Metric, f: &Figures<'_>) -> Option<f64> {

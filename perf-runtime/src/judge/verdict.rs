@@ -5,7 +5,6 @@
 //! assigns `Report::passed`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
 
 use hdrhistogram::Histogram;
@@ -17,7 +16,7 @@ use crate::model::report::{
     CustomStats, LatencyStats, Report, TagStats, WarmupStats, REPORT_SCHEMA_VERSION,
 };
 use crate::model::shard::Shard;
-use crate::model::threshold::{Threshold, ThresholdOutcome};
+use crate::model::threshold::{Judging, Threshold, ThresholdOutcome};
 
 /// Percentiles every report lists, besides those thresholds ask for.
 const STANDARD_PERCENTILES: [f64; 6] = [50.0, 75.0, 90.0, 95.0, 99.0, 99.9];
@@ -29,7 +28,7 @@ impl Report {
         m: Measured,
         thresholds: &[Threshold],
         debug_build: bool,
-        path: Option<PathBuf>,
+        judging: Judging,
         shard: Option<Shard>,
     ) -> Report {
         let main = m.main;
@@ -74,12 +73,13 @@ impl Report {
             .iter()
             .map(|t| match t.tag() {
                 // A tag never seen has no data: the threshold fails.
-                Some(tag) => t.evaluate(
+                Some(tag) => t.evaluate_judged(
+                    judging,
                     &tag_figures(tag).unwrap_or_else(|| Figures::empty()),
                     &Default::default(),
                     0,
                 ),
-                None => t.evaluate(&whole, &main.timeline, complete),
+                None => t.evaluate_judged(judging, &whole, &main.timeline, complete),
             })
             .collect();
         let declared = |m: &[perf_spec::Metric]| thresholds.iter().any(|t| m.contains(&t.metric()));
@@ -93,7 +93,13 @@ impl Report {
             defaults.push(Threshold::default_dropped_rate());
         }
         for t in defaults {
-            let mut implicit = t.evaluate(&whole, &main.timeline, complete);
+            // An implicit `error_rate <= 0` is about what happened (no
+            // failure), which no interval can prove: the count decides.
+            let counted = Judging {
+                inconclusive: perf_spec::Inconclusive::Warn,
+                ..judging
+            };
+            let mut implicit = t.evaluate_judged(counted, &whole, &main.timeline, complete);
             implicit.default = true;
             outcomes.push(implicit);
         }
@@ -175,9 +181,12 @@ impl Report {
             debug_build,
             passed: false,
             histogram: main.histogram,
-            path,
+            path: None,
+            judging,
             shard,
             shard_result: None,
+            runs: Vec::new(),
+            calibration: None,
         };
         settle(&mut report);
         report
@@ -211,7 +220,15 @@ impl Report {
             stop: crate::model::load::Stop::Repeat(measured.main.iterations.max(1)),
             ..LoadShape::default()
         };
-        Report::build(name.into(), load, measured, &[], false, None, None)
+        Report::build(
+            name.into(),
+            load,
+            measured,
+            &[],
+            false,
+            Judging::default(),
+            None,
+        )
     }
 }
 
@@ -262,7 +279,15 @@ mod tests {
         thresholds: &[Threshold],
         shard: Option<Shard>,
     ) -> Report {
-        Report::build("judge::t".into(), load, m, thresholds, false, None, shard)
+        Report::build(
+            "judge::t".into(),
+            load,
+            m,
+            thresholds,
+            false,
+            Judging::default(),
+            shard,
+        )
     }
 
     fn closed() -> LoadShape {
@@ -426,9 +451,13 @@ mod tests {
                 delta: 0.5,
                 p_value: Some(0.001),
                 need_more: None,
+                interval: Some([0.3, 0.7]),
+                runs: [5, 1],
                 budget: Some(0.1),
                 verdict,
+                reason: None,
             }],
+            machine: None,
             required,
         }
     }

@@ -1,11 +1,13 @@
 //! Layer 2, the hot path: the recorder (per-worker buffers, stripes, the
 //! per-second timeline), notes (tags, error classes, custom metrics), and
-//! the tracking allocator with its per-test scopes.
+//! the tracking allocator with its per-test scopes, the machine
+//! calibration.
 //!
 //! Imports: `model`.
 
 pub(crate) mod alloc;
 pub(crate) mod busy;
+pub(crate) mod calibrate;
 pub(crate) mod notes;
 pub(crate) mod profiler;
 pub(crate) mod recorder;

@@ -115,6 +115,11 @@ pub struct BaselineComparison {
     pub missing: Option<String>,
     /// One row per metric.
     pub metrics: Vec<MetricComparison>,
+    /// Why the machine is measurably different from when the baseline was
+    /// saved (its calibration moved), if it is: regressions are then
+    /// inconclusive, not blamed on the code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
     /// `PERF_REQUIRE_BASELINE` was set: a missing baseline fails the run
     /// (decided before the report is written, so not serialised).
     #[serde(skip)]
@@ -137,16 +142,19 @@ impl BaselineComparison {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
-    /// Worse by more than the budget, and significant.
+    /// Worse by more than the budget: the whole interval of the change lies
+    /// beyond it (after the correction for the several metrics gated).
     Regressed,
-    /// Significantly worse (beyond the 1% noise threshold), but within the
-    /// budget.
+    /// Significantly worse (beyond the 1% noise threshold), and the
+    /// interval does not reach the budget (or the metric is not gated).
     WorseWithinBudget,
     /// Significantly better.
     Improved,
     /// No significant change (`~` in tables).
     Unchanged,
-    /// Too few samples to tell.
+    /// The data cannot tell: too few samples, a gated metric significantly
+    /// worse whose interval reaches past the budget, one run on each side
+    /// (run-to-run noise unknown), or a machine that changed.
     Inconclusive,
 }
 
@@ -165,10 +173,25 @@ pub struct MetricComparison {
     pub p_value: Option<f64>,
     /// Iterations still needed, when inconclusive.
     pub need_more: Option<u64>,
+    /// The change's interval, as relative deltas `[low, high]`: each bound
+    /// one-sided at the significance level (a 90% interval at alpha 0.05).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<[f64; 2]>,
+    /// Runs on each side, `[baseline, this]`: with several on a side, their
+    /// spread is the noise the change is tested against.
+    #[serde(default = "one_run_each")]
+    pub runs: [u32; 2],
+    /// Why the verdict is inconclusive, when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// The budget, if this metric is gated (`0.10` for 10%).
     pub budget: Option<f64>,
     /// The conclusion.
     pub verdict: Verdict,
+}
+
+fn one_run_each() -> [u32; 2] {
+    [1, 1]
 }
 
 impl MetricComparison {

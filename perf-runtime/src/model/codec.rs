@@ -108,6 +108,33 @@ pub(crate) fn decode<T: Counter>(text: &str) -> Result<Histogram<T>, String> {
     Ok(h)
 }
 
+/// Serde for a latency histogram field: [`encode`]d text, decoded into an
+/// auto-resizing histogram.
+pub(crate) mod serde_histogram {
+    use hdrhistogram::Histogram;
+    use serde::de::Error as _;
+    use serde::Deserialize;
+
+    pub(crate) fn serialize<S: serde::Serializer>(
+        h: &Histogram<u64>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::encode(h))
+    }
+
+    pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Histogram<u64>, D::Error> {
+        let text = String::deserialize(d)?;
+        let h: Histogram<u64> = super::decode(&text).map_err(D::Error::custom)?;
+        let mut merged = crate::model::measured::new_histogram();
+        merged
+            .add(&h)
+            .map_err(|e| D::Error::custom(format!("{e:?}")))?;
+        Ok(merged)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

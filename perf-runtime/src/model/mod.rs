@@ -14,6 +14,7 @@ pub(crate) mod measured;
 pub(crate) mod memory;
 pub(crate) mod outcome;
 pub(crate) mod report;
+pub(crate) mod runs;
 pub(crate) mod shard;
 pub(crate) mod threshold;
 pub(crate) mod timeline;

@@ -14,7 +14,9 @@ use crate::model::baseline::BaselineComparison;
 use crate::model::load::LoadShape;
 use crate::model::measured::{new_histogram, CustomAgg, ErrorCount, ErrorSample, StillRunning};
 use crate::model::memory::MemoryStats;
+use crate::model::runs::{Calibration, RunFigures};
 use crate::model::shard::{Shard, ShardResult};
+use crate::model::threshold::Judging;
 use crate::model::threshold::ThresholdOutcome;
 use crate::model::timeline::TimelinePoint;
 
@@ -246,7 +248,7 @@ pub struct Report {
     /// Every threshold held, and the run neither timed out nor aborted.
     pub passed: bool,
     /// The latency histogram, HdrHistogram V2 + DEFLATE, base64.
-    #[serde(with = "histogram_base64")]
+    #[serde(with = "crate::model::codec::serde_histogram")]
     pub histogram: Histogram<u64>,
     /// Where this report was written, if anywhere.
     #[serde(skip)]
@@ -258,6 +260,18 @@ pub struct Report {
     /// A shard's result, for merging.
     #[serde(skip)]
     pub(crate) shard_result: Option<Box<ShardResult>>,
+    /// With `runs = N` (N > 1): each run's own figures; the fields above
+    /// are of all runs together.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<RunFigures>,
+    /// The confidence of the intervals and what an inconclusive verdict
+    /// did.
+    #[serde(default)]
+    pub judging: Judging,
+    /// The machine's calibration, measured when the report was compared
+    /// with a baseline or saved as one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
 }
 
 impl Report {
@@ -304,6 +318,9 @@ impl Report {
             path: None,
             shard: None,
             shard_result: None,
+            runs: Vec::new(),
+            judging: Judging::default(),
+            calibration: None,
         }
     }
 
@@ -352,29 +369,5 @@ pub(crate) fn percentile_ns(h: &Histogram<u64>, p: f64) -> u64 {
         0
     } else {
         h.value_at_quantile(p / 100.0)
-    }
-}
-
-mod histogram_base64 {
-    use super::*;
-    use serde::de::Error as _;
-
-    pub(super) fn serialize<S: serde::Serializer>(
-        h: &Histogram<u64>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&crate::model::codec::encode(h))
-    }
-
-    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(
-        d: D,
-    ) -> Result<Histogram<u64>, D::Error> {
-        let text = String::deserialize(d)?;
-        let h: Histogram<u64> = crate::model::codec::decode(&text).map_err(D::Error::custom)?;
-        let mut merged = new_histogram();
-        merged
-            .add(&h)
-            .map_err(|e| D::Error::custom(format!("{e:?}")))?;
-        Ok(merged)
     }
 }

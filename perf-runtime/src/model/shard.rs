@@ -118,6 +118,9 @@ pub struct ShardResult {
     /// result (absent in results written before they were carried).
     #[serde(default)]
     pub after: AfterRun,
+    /// How the merged result's thresholds are judged.
+    #[serde(default)]
+    pub judging: crate::model::threshold::Judging,
     /// Start of the measured phase, nanoseconds since the Unix epoch.
     pub started_at_unix_ns: u64,
     /// Length of the measured phase, in nanoseconds.
@@ -474,6 +477,7 @@ impl ShardResult {
             load: load.clone(),
             thresholds: thresholds.iter().map(SavedThreshold::save).collect(),
             after: AfterRun::default(),
+            judging: Default::default(),
             started_at_unix_ns: m
                 .started_at
                 .duration_since(UNIX_EPOCH)

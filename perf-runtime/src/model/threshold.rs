@@ -346,6 +346,10 @@ pub struct WindowVerdict {
     pub checked: u32,
     /// Windows where the threshold broke.
     pub broken: u32,
+    /// Windows whose interval holds the limit (too few samples to tell):
+    /// not broken unless `inconclusive = "fail"`.
+    #[serde(default)]
+    pub inconclusive: u32,
     /// Start (seconds into the run) of the worst window.
     pub worst_start: Option<u32>,
     /// Start of the first broken window.
@@ -368,6 +372,64 @@ pub enum Decision {
     Fail,
     /// The limit lies inside the interval: the run cannot tell.
     Inconclusive,
+}
+
+/// How a test's thresholds are judged: the confidence of their intervals
+/// and what an inconclusive one does (`confidence`, `inconclusive`;
+/// `PERF_CONFIDENCE`, `PERF_INCONCLUSIVE`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Judging {
+    /// The confidence level of every interval (`0.95`).
+    pub confidence: f64,
+    /// What an inconclusive verdict does.
+    #[serde(with = "policy_name")]
+    pub inconclusive: perf_spec::Inconclusive,
+}
+
+impl Default for Judging {
+    fn default() -> Judging {
+        Judging {
+            confidence: DEFAULT_CONFIDENCE,
+            inconclusive: perf_spec::Inconclusive::Warn,
+        }
+    }
+}
+
+/// The confidence level of every interval unless a test says otherwise.
+pub const DEFAULT_CONFIDENCE: f64 = 0.95;
+
+impl Judging {
+    /// Whether a threshold holds: by its interval's `decision` under the
+    /// `fail` and `pass` policies, by the point estimate (`point`) under
+    /// `warn` or when the figure has no interval.
+    pub fn holds(&self, point: bool, decision: Option<Decision>) -> bool {
+        use perf_spec::Inconclusive as P;
+        match (decision, self.inconclusive) {
+            (Some(Decision::Inconclusive), P::Fail) => false,
+            (Some(Decision::Inconclusive), P::Pass) => true,
+            (Some(Decision::Pass), _) => true,
+            (Some(Decision::Fail), _) => false,
+            _ => point,
+        }
+    }
+}
+
+mod policy_name {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        p: &perf_spec::Inconclusive,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_str(p)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<perf_spec::Inconclusive, D::Error> {
+        let text = String::deserialize(d)?;
+        perf_spec::parse_inconclusive(&text).map_err(serde::de::Error::custom)
+    }
 }
 
 /// A confidence interval of an observed figure, in the limit's unit.

@@ -4,6 +4,7 @@
 //!
 //! Imports: `model`, `measure`, `run`, `judge`.
 
+pub(crate) mod comparison;
 pub(crate) mod emf;
 pub(crate) mod print;
 pub(crate) mod sink;

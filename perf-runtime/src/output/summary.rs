@@ -7,16 +7,16 @@ use std::time::Duration;
 
 use perf_spec::format_duration;
 
-use crate::model::baseline::BaselineComparison;
 use crate::model::baseline::MetricComparison;
 use crate::model::load::{LoadShape, Stop, Warmup};
 use crate::model::measured::ErrorKind;
 use crate::model::report::{LatencyStats, Report};
-use crate::model::threshold::{Decision, ThresholdOutcome};
+use crate::model::threshold::{Decision, Judging, ThresholdOutcome};
+use crate::output::comparison::{baseline_section, compared_value, delta_with_interval, with_eq};
 
 pub(crate) use perf_spec::format_rate as rate;
 
-fn d(ns: u64) -> String {
+pub(crate) fn d(ns: u64) -> String {
     format_duration(Duration::from_nanos(ns))
 }
 
@@ -85,57 +85,6 @@ fn load_line(l: &LoadShape) -> String {
         let _ = write!(load, " (from {})", l.overrides.join(", "));
     }
     load
-}
-
-/// A compared value for people: a latency, or a fraction.
-pub(crate) fn compared_value(metric: &str, v: f64) -> String {
-    if metric == "error_rate" {
-        format!("{v:.4}")
-    } else {
-        d(v.round() as u64)
-    }
-}
-
-/// `=0.012` or `<0.001`.
-fn with_eq(p: String) -> String {
-    if p.starts_with('<') {
-        p
-    } else {
-        format!("={p}")
-    }
-}
-
-/// One comparison row: `p95  12.1ms → 15.9ms  +31.2%  p=0.000  REGRESSED (budget 10%)`.
-pub(crate) fn comparison_row(m: &MetricComparison) -> String {
-    let p = match (m.p_value, m.need_more) {
-        (Some(p), _) => format!("p{}", with_eq(crate::judge::stats::format_p(p, 3))),
-        (None, Some(n)) => format!("need {n} more iterations"),
-        _ => String::new(),
-    };
-    let budget = m
-        .budget
-        .map(|b| format!(" (budget {:.0}%)", b * 100.0))
-        .unwrap_or_default();
-    format!(
-        "{:<10} {:>9} → {:<9} {:>7}  {p}  {}{budget}",
-        m.metric,
-        compared_value(&m.metric, m.old),
-        compared_value(&m.metric, m.new),
-        crate::judge::stats::format_delta(m.delta),
-        m.verdict
-    )
-}
-
-fn baseline_section(out: &mut String, b: &BaselineComparison) {
-    if let Some(missing) = &b.missing {
-        let _ = writeln!(out, "  baseline: {missing}");
-        return;
-    }
-    let _ = writeln!(out, "  vs baseline {} ({}):", b.version, b.path.display());
-    for m in &b.metrics {
-        let mark = if m.regressed() { "✗" } else { " " };
-        let _ = writeln!(out, "    {mark} {}", comparison_row(m));
-    }
 }
 
 fn latency_line(lat: &LatencyStats) -> String {
@@ -336,7 +285,16 @@ pub(crate) fn render(r: &Report) -> String {
                 "    {mark} {:.<width$} {}{}",
                 label(t),
                 t.observed_display,
-                interval_text(t)
+                // An implicit threshold is decided by its count, whatever
+                // the policy.
+                interval_text(
+                    t,
+                    if t.default {
+                        Judging::default()
+                    } else {
+                        r.judging
+                    }
+                )
             );
         }
     }
@@ -454,15 +412,33 @@ fn still_running(r: &Report) -> Option<String> {
 /// The panic message of a failed run: what failed, then the summary.
 /// ` [low, high]` after an observed figure that has an interval, and for
 /// an inconclusive verdict what would settle it.
-fn interval_text(t: &ThresholdOutcome) -> String {
+/// Whether the observed value itself is on the right side of the limit
+/// (what decides under `inconclusive = "warn"`).
+fn point_holds(t: &ThresholdOutcome) -> bool {
+    let Some(v) = t.observed else {
+        return false;
+    };
+    match t.op.as_str() {
+        "<" => v < t.limit,
+        "<=" => v <= t.limit,
+        ">" => v > t.limit,
+        ">=" => v >= t.limit,
+        _ => v == t.limit,
+    }
+}
+
+fn interval_text(t: &ThresholdOutcome, judging: Judging) -> String {
     let Some(iv) = t.interval else {
         return String::new();
     };
-    // Only latencies (nanoseconds) and fractions have intervals.
+    // Latencies (nanoseconds), rates per second and fractions have
+    // intervals.
     let latency = t.metric == "mean" || t.metric.starts_with('p');
     let show = |x: f64| {
         if latency {
             d(x.round() as u64)
+        } else if t.metric == "throughput" {
+            rate(x)
         } else {
             format!("{x:.4}")
         }
@@ -472,7 +448,7 @@ fn interval_text(t: &ThresholdOutcome) -> String {
         .map_or_else(|| "∞)".to_owned(), |h| format!("{}]", show(h)));
     let mut text = format!("  [{}, {high}", show(iv.low));
     if t.decision == Some(Decision::Inconclusive) {
-        let point = if t.passed { "passes" } else { "fails" };
+        let point = if point_holds(t) { "passes" } else { "fails" };
         let settle = t.more_iterations.map_or_else(
             || "the value sits on the limit: more iterations will not settle it".to_owned(),
             |n| {
@@ -482,8 +458,15 @@ fn interval_text(t: &ThresholdOutcome) -> String {
                 )
             },
         );
+        let policy = match judging.inconclusive {
+            perf_spec::Inconclusive::Warn => String::new(),
+            p => format!(
+                " (inconclusive = \"{p}\": the test {}s)",
+                if t.passed { "pass" } else { "fail" }
+            ),
+        };
         text.push_str(&format!(
-            "  inconclusive at {:.0}%: the value {point}, the limit is inside the interval; {settle}",
+            "  inconclusive at {:.0}%{policy}: the value {point}, the limit is inside the interval; {settle}",
             iv.confidence * 100.0
         ));
     }
@@ -553,7 +536,7 @@ pub(crate) fn failure(r: &Report) -> String {
             out,
             "\n  ✗ {} regression: {} ({} → {}, p{}) over the {:.0}% budget",
             m.metric,
-            crate::judge::stats::format_delta(m.delta),
+            delta_with_interval(m),
             compared_value(&m.metric, m.old),
             compared_value(&m.metric, m.new),
             with_eq(crate::judge::stats::format_p(m.p_value.unwrap_or(0.0), 4)),

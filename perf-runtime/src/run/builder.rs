@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use perf_spec::{Metric, Profile, Stage};
+use perf_spec::{Inconclusive, Metric, Profile, Stage};
 
 use crate::model::after::{AfterRun, Publish};
 use crate::model::baseline::Regression;
@@ -54,6 +54,9 @@ pub struct PerfTest {
     pub(crate) baseline_dir: Option<PathBuf>,
     pub(crate) shard: Option<Shard>,
     pub(crate) start_at: Option<SystemTime>,
+    pub(crate) runs: Option<u32>,
+    pub(crate) confidence: Option<f64>,
+    pub(crate) inconclusive: Option<Inconclusive>,
 }
 
 impl PerfTest {
@@ -74,6 +77,9 @@ impl PerfTest {
             baseline_dir: None,
             shard: None,
             start_at: None,
+            runs: None,
+            confidence: None,
+            inconclusive: None,
         }
     }
 
@@ -243,6 +249,31 @@ impl PerfTest {
     /// `perf-baselines` at the workspace root).
     pub fn baseline_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.baseline_dir = Some(dir.into());
+        self
+    }
+
+    /// Measure `n` independent runs of the whole load (1 to 100; default 1,
+    /// and 5 when saving a baseline): their spread is the run-to-run noise
+    /// the baseline gate tests a change against. Thresholds are judged on
+    /// all runs' iterations together. `PERF_RUNS` overrides it.
+    pub fn runs(mut self, n: u32) -> Self {
+        self.runs = Some(n);
+        self
+    }
+
+    /// The confidence of every threshold's interval (default 0.95, in
+    /// [0.5, 0.9999]). `PERF_CONFIDENCE` overrides it.
+    pub fn confidence(mut self, level: f64) -> Self {
+        self.confidence = Some(level);
+        self
+    }
+
+    /// What a threshold whose interval holds its limit does: fail the test
+    /// (it must prove its SLA), pass it (it must prove a violation), or
+    /// (the default) let the point estimate decide and mark it as decided
+    /// by noise. `PERF_INCONCLUSIVE` overrides it.
+    pub fn inconclusive(mut self, policy: Inconclusive) -> Self {
+        self.inconclusive = Some(policy);
         self
     }
 
