@@ -258,6 +258,42 @@ impl Config {
                 let g = gate_lit(v, errors);
                 set_once(&mut self.gate, key, g, errors)
             }
+            ("runs", Some(v)) => {
+                let n = bounded_int(v, &name, "runs", perf_spec::MAX_RUNS, errors);
+                set_once(&mut self.runs, key, n, errors)
+            }
+            ("confidence", Some(v)) => {
+                let c = match v {
+                    v if is_number(v) => number(v, errors).and_then(|c| {
+                        perf_spec::check_confidence(c)
+                            .map_err(|e| errors.at(v.span(), format!("`confidence`: {e}")))
+                            .ok()
+                    }),
+                    _ => {
+                        errors.at(
+                            v.span(),
+                            "`confidence` takes a number in [0.5, 0.9999], e.g. `confidence = 0.99`",
+                        );
+                        None
+                    }
+                };
+                set_once(&mut self.confidence, key, c, errors)
+            }
+            ("inconclusive", Some(v)) => {
+                let p = match v {
+                    Lit::Str(s) => perf_spec::parse_inconclusive(&s.value())
+                        .map_err(|e| errors.at(s.span(), format!("`inconclusive`: {e}")))
+                        .ok(),
+                    _ => {
+                        errors.at(
+                            v.span(),
+                            "`inconclusive` takes \"fail\", \"pass\" or \"warn\" (what a threshold whose interval holds its limit does)",
+                        );
+                        None
+                    }
+                };
+                set_once(&mut self.inconclusive, key, p, errors)
+            }
             ("baseline", Some(v)) => {
                 let version = match v {
                     Lit::Str(s) if is_version_name(&s.value()) => Some(s.value()),
@@ -404,6 +440,9 @@ impl Config {
             iteration_timeout: pick(&over.iteration_timeout, &self.iteration_timeout),
             abort_on_fail: pick(&over.abort_on_fail, &self.abort_on_fail),
             gate: pick(&over.gate, &self.gate),
+            runs: pick(&over.runs, &self.runs),
+            confidence: pick(&over.confidence, &self.confidence),
+            inconclusive: pick(&over.inconclusive, &self.inconclusive),
             worker_threads: pick(&over.worker_threads, &self.worker_threads),
             thresholds,
             baseline: pick(&over.baseline, &self.baseline),

@@ -276,6 +276,18 @@ pub(crate) fn setters(config: &Config, rt: &TokenStream) -> Vec<TokenStream> {
         let v = &g.value;
         setters.push(quote_spanned!(g.span=> .gate(#v)));
     }
+    if let Some(n) = &config.runs {
+        let v = n.value as u32;
+        setters.push(quote_spanned!(n.span=> .runs(#v)));
+    }
+    if let Some(c) = &config.confidence {
+        let v = Literal::f64_suffixed(c.value);
+        setters.push(quote_spanned!(c.span=> .confidence(#v)));
+    }
+    if let Some(p) = &config.inconclusive {
+        let v = format_ident!("{}", format!("{:?}", p.value));
+        setters.push(quote_spanned!(p.span=> .inconclusive(#rt::Inconclusive::#v)));
+    }
     if let Some(b) = &config.baseline {
         let v = &b.value;
         setters.push(quote_spanned!(b.span=> .baseline(#v)));

@@ -67,11 +67,28 @@ use proc_macro::TokenStream;
 /// | key | example | builder |
 /// |---|---|---|
 /// | `baseline` | `baseline = "v1.0.0"`: compare with that saved baseline | `.baseline("v1.0.0")` |
-/// | `regression` | `regression < "10%"` (mean, p50, p95, p99) or `p95 regression < 0.2`: fail on a significant regression beyond the budget | `.regression_all(0.10)`, `.regression(Metric::Percentile(..), 0.2)` |
+/// | `regression` | `regression < "10%"` (mean, p50, p95, p99) or `p95 regression < 0.2`: fail when the change's whole interval lies beyond the budget (Holm over the gated metrics) | `.regression_all(0.10)`, `.regression(Metric::Percentile(..), 0.2)` |
+/// | `runs` | `runs = 5`: independent runs of the whole load (1 to 100); their spread is the run-to-run noise a baseline comparison tests against. Default 1, and 5 when saving a baseline | `.runs(5)` |
 /// | `sla` | `sla = CHECKOUT_SLA`: every limit of a `const PerformanceSLA` | `.sla(&CHECKOUT_SLA)` |
 /// | `validate` | `validate = check_order`: check every output (`fn(&Output) -> bool` or `-> Result<(), E>`) | (in the iteration) |
 /// | `publish` | `publish = "cloudwatch,emf:/tmp/m.log"`: where the metrics go | `.publish_targets("cloudwatch")` |
 /// | `namespace` | `namespace = "Perf/Checkout"`: the CloudWatch namespace (not `AWS/…`, at most 255 characters) | `.namespace("Perf/Checkout")` |
+///
+/// # Verdicts
+///
+/// Every estimated figure (percentiles, mean, error and class rates,
+/// dropped rate, throughput) gets a confidence interval; a threshold
+/// *passes* when its whole interval is on the right side of the limit,
+/// *fails* when it is on the wrong side, and is *inconclusive* when the
+/// limit lies inside it.
+///
+/// | key | example | builder | default |
+/// |---|---|---|---|
+/// | `confidence` | `confidence = 0.99`: the level of every interval, in [0.5, 0.9999] | `.confidence(0.99)` | 0.95 |
+/// | `inconclusive` | `inconclusive = "fail"`: an inconclusive threshold fails the test (it must prove its SLA); `"pass"` passes it (it must prove a violation); `"warn"` lets the value decide and marks it | `.inconclusive(Inconclusive::Fail)` | `"warn"` |
+///
+/// `PERF_RUNS`, `PERF_CONFIDENCE` and `PERF_INCONCLUSIVE` override them at
+/// run time.
 ///
 /// # Thresholds
 ///

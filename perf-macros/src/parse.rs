@@ -31,6 +31,9 @@ pub(crate) const KEYS: &[&str] = &[
     "iteration_timeout",
     "abort_on_fail",
     "gate",
+    "runs",
+    "confidence",
+    "inconclusive",
     "baseline",
     "publish",
     "namespace",
@@ -52,6 +55,8 @@ pub(crate) const RENAMED: &[(&str, &str)] = &[
     ("arrival_rate", "rate"),
     ("rps", "rate"),
     ("scenario", "profile"),
+    ("count_runs", "runs"),
+    ("confidence_level", "confidence"),
 ];
 
 /// Collects errors so that all of them are reported at once.
@@ -115,6 +120,12 @@ pub(crate) struct Config {
     /// The grace period (zero for none).
     pub(crate) abort_on_fail: Option<Spanned<Duration>>,
     pub(crate) gate: Option<Spanned<String>>,
+    /// `runs = 5`: independent runs of the whole load.
+    pub(crate) runs: Option<Spanned<u64>>,
+    /// `confidence = 0.99`.
+    pub(crate) confidence: Option<Spanned<f64>>,
+    /// `inconclusive = "fail"`.
+    pub(crate) inconclusive: Option<Spanned<perf_spec::Inconclusive>>,
     pub(crate) worker_threads: Option<Spanned<u64>>,
     pub(crate) thresholds: Vec<Spanned<ThresholdSpec>>,
     pub(crate) baseline: Option<Spanned<String>>,

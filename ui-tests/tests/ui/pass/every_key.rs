@@ -23,6 +23,9 @@ use perf_runtime::perf_test;
 )]
 async fn closed_model_by_count() {}
 
+#[perf_test(repeat = 300, runs = 3, confidence = 0.99, inconclusive = "fail", p95 < "10ms")]
+async fn verdict_keys() {}
+
 #[perf_test(workers = 4, duration = "30s", warmup = "2s", timeout = "1m", error_rate <= "1%", throughput > 10.5, avg < "1s")]
 async fn closed_model_by_time() {}
 
