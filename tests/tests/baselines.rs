@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use perf_runtime::prelude::*;
 use perf_runtime::stats::Verdict;
-use perf_runtime::Metric;
 use perf_tests::panic_message;
 
 /// Busy-waits: a body whose duration is known to a microsecond.
@@ -35,19 +34,20 @@ fn run_with(dir: &Path, micros: u64, configure: impl FnOnce(PerfTest) -> PerfTes
 #[test]
 fn save_then_gate_unchanged_slower_and_slightly_slower_runs() {
     let dir = tempfile::tempdir().unwrap();
-    // The gate is on the median. A spin is wall time: its mean, p95 and p99
-    // carry every time slice a busy 2-core CI machine takes away (p99 moved
-    // +17% between two runs of the same body there; with two other busy
-    // processes the mean of the 30% slower body was not even significant),
-    // so a 10% budget on them would gate the machine, not the code. Which
-    // rows a budget gates, and the tests' power on the mean and the tails,
-    // are tested on synthetic data (`perf-runtime/src/baseline.rs` and
-    // `stats.rs`); here the other rows only inform.
-    let median = Metric::from_name("p50").unwrap();
-    let gated = |t: PerfTest| t.baseline("v1").regression(median, 0.10);
+    // The gate is on mean, p50, p95 and p99 (a bare budget). A spin is
+    // wall time: its mean, p95 and p99 carry every time slice a busy
+    // 2-core CI machine takes away (p99 moved +17% between two runs of
+    // the same body there), which a within-run test would call a
+    // regression. It is not one here because the baseline is saved from
+    // 5 runs and the change is tested against their spread, with Holm's
+    // correction over the four metrics: this test relies on that
+    // mechanism, not on a widened budget.
+    let gated = |t: PerfTest| t.baseline("v1").regression_all(0.10);
 
     let saved = run_with(dir.path(), 500, |t| t.save_baseline("v1"));
     assert!(saved.passed);
+    assert_eq!(saved.runs.len(), 5, "a baseline is saved from 5 runs");
+    assert_eq!(saved.iterations, 5_000);
     assert!(dir.path().join("v1/baselines/spin.json").is_file());
 
     // The same body again: within noise, no regression.
@@ -57,8 +57,11 @@ fn save_then_gate_unchanged_slower_and_slightly_slower_runs() {
     assert!(same.passed, "{}", same.summary());
     let p50 = cmp.metrics.iter().find(|m| m.metric == "p50").unwrap();
     assert!(p50.delta.abs() < 0.05, "{p50:?}");
+    assert_eq!(p50.runs, [5, 1]);
+    assert!(same.summary().contains("5 runs vs 1"), "{}", same.summary());
 
-    // 30% slower: fails, naming the metric, both values and the p-value.
+    // 30% slower: fails, naming the metric, both values, the interval and
+    // the p-value.
     let slower = run_with(dir.path(), 650, gated);
     assert!(!slower.passed);
     let regressed: Vec<&str> = slower
@@ -68,7 +71,7 @@ fn save_then_gate_unchanged_slower_and_slightly_slower_runs() {
         .regressions()
         .map(|m| m.metric.as_str())
         .collect();
-    assert_eq!(regressed, ["p50"], "{}", slower.summary());
+    assert!(regressed.contains(&"p50"), "{}", slower.summary());
     let message = panic_message(|| slower.assert_passed());
     assert!(
         message.contains("regressed against baseline v1"),
@@ -82,14 +85,12 @@ fn save_then_gate_unchanged_slower_and_slightly_slower_runs() {
         line.contains("+30") || line.contains("+29") || line.contains("+31"),
         "{line}"
     );
+    assert!(line.contains(" [+"), "the interval of the change: {line}");
     assert!(
         line.contains("500µs → 650µs") || line.contains("→ 65"),
         "{line}"
     );
-    assert!(
-        line.contains("p<0.0001") && line.contains("over the 10% budget"),
-        "{line}"
-    );
+    assert!(line.contains("over the 10% budget"), "{line}");
 
     // 2% slower under a 10% budget: significant perhaps, but within budget.
     let slightly = run_with(dir.path(), 510, gated);
@@ -104,6 +105,30 @@ fn save_then_gate_unchanged_slower_and_slightly_slower_runs() {
         .unwrap();
     assert!(
         matches!(p50.verdict, Verdict::WorseWithinBudget | Verdict::Unchanged),
+        "{p50:?}"
+    );
+
+    // A baseline of one run knows nothing of this machine's run-to-run
+    // noise: 30% slower is inconclusive, saying why, and does not fail.
+    let single = run_with(dir.path(), 500, |t| t.runs(1).save_baseline("v0"));
+    assert!(single.runs.is_empty());
+    let slower = run_with(dir.path(), 650, |t| t.baseline("v0").regression_all(0.10));
+    assert!(slower.passed, "{}", slower.summary());
+    let p50 = slower
+        .baseline
+        .as_ref()
+        .unwrap()
+        .metrics
+        .iter()
+        .find(|m| m.metric == "p50")
+        .unwrap()
+        .clone();
+    assert_eq!(p50.verdict, Verdict::Inconclusive, "{p50:?}");
+    assert!(
+        p50.reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("one run on each side"),
         "{p50:?}"
     );
 }

@@ -101,6 +101,9 @@ impl Report {
             };
             let mut implicit = t.evaluate_judged(counted, &whole, &main.timeline, complete);
             implicit.default = true;
+            // Its interval is shown, but it decides nothing.
+            implicit.decision = None;
+            implicit.more_iterations = None;
             outcomes.push(implicit);
         }
         let tags = main
