@@ -64,11 +64,16 @@ pub fn compare(
             let short = stat
                 .short_of(old.histogram.len())
                 .max(stat.short_of(new.histogram.len()));
+            let (old_value, new_value) = (
+                mean(&logs(&old_runs, stat)).exp(),
+                mean(&logs(&new_runs, stat)).exp(),
+            );
             let row = MetricComparison {
                 metric: name.clone(),
-                old: mean(&logs(&old_runs, stat)).exp(),
-                new: mean(&logs(&new_runs, stat)).exp(),
-                delta: 0.0,
+                old: old_value,
+                new: new_value,
+                // The estimate's replaces it when the row is compared.
+                delta: new_value / old_value - 1.0,
                 p_value: None,
                 need_more: short,
                 interval: None,
