@@ -1,10 +1,17 @@
 //! `perf-report compare OLD NEW`: a benchstat-like table per test and
 //! metric, and an exit code for CI.
+//!
+//! Within a test, the gated metrics are corrected with Holm's method (as
+//! a test's own gate does); across the tests compared, the tests'
+//! smallest Holm-adjusted p-values go through Benjamini–Hochberg at
+//! `alpha`, so that among a suite's flagged tests at most a fraction
+//! `alpha` are expected to be false alarms: a family-wise bound over
+//! hundreds of tests would hide every real change.
 
 use crate::out::outln;
 use anyhow::Result;
 use perf_runtime::baseline::{compare, Regression};
-use perf_runtime::stats::Verdict;
+use perf_runtime::stats::{benjamini_hochberg, MetricComparison, Verdict};
 
 use crate::inputs::load;
 
@@ -23,7 +30,7 @@ pub fn run(old: &str, new: &str, budget: Option<f64>, alpha: f64) -> Result<bool
     outln!("new: {new}");
     if let Some(b) = budget {
         outln!(
-            "budget: {:.0}% on mean, p50, p95, p99 (one-sided tests, alpha {alpha})",
+            "budget: {:.0}% on mean, p50, p95, p99 (alpha {alpha}; Holm within a test, Benjamini–Hochberg across tests)",
             b * 100.0
         );
     }
@@ -37,15 +44,29 @@ pub fn run(old: &str, new: &str, budget: Option<f64>, alpha: f64) -> Result<bool
         "delta",
         "p"
     );
+    let compared: Vec<(&String, Vec<MetricComparison>)> = new_results
+        .iter()
+        .filter_map(|(name, new_report)| {
+            let old_report = old_results.get(name)?;
+            Some((name, compare(old_report, new_report, &budgets, alpha)))
+        })
+        .collect();
+    // A test's evidence of a regression: its smallest p of "worse by more
+    // than the budget", Holm-adjusted (times the number of gated rows).
+    let test_p: Vec<f64> = compared
+        .iter()
+        .map(|(_, rows)| {
+            let gated: Vec<f64> = rows.iter().filter_map(|m| m.p_beyond_budget).collect();
+            gated
+                .iter()
+                .fold(1.0f64, |lowest, &p| lowest.min(p * gated.len() as f64))
+        })
+        .collect();
+    let across = benjamini_hochberg(&test_p, alpha);
     let mut regressions = 0;
-    for (name, new_report) in &new_results {
-        let Some(old_report) = old_results.get(name) else {
-            continue;
-        };
-        for (i, m) in compare(old_report, new_report, &budgets, alpha)
-            .iter()
-            .enumerate()
-        {
+    let mut held_back = 0;
+    for ((name, rows), kept) in compared.iter().zip(across) {
+        for (i, m) in rows.iter().enumerate() {
             let test = if i == 0 { name.as_str() } else { "" };
             let p = match (m.p_value, m.need_more) {
                 (Some(p), _) => perf_runtime::stats::format_p(p, 3),
@@ -53,6 +74,10 @@ pub fn run(old: &str, new: &str, budget: Option<f64>, alpha: f64) -> Result<bool
                 _ => String::new(),
             };
             let verdict = match m.verdict {
+                Verdict::Regressed if !kept => {
+                    held_back += 1;
+                    "worse (not significant across the tests compared)".to_owned()
+                }
                 Verdict::Regressed => {
                     regressions += 1;
                     format!("REGRESSED (budget {:.0}%)", m.budget.unwrap_or(0.0) * 100.0)
@@ -77,6 +102,12 @@ pub fn run(old: &str, new: &str, budget: Option<f64>, alpha: f64) -> Result<bool
         outln!("only in new: {name}");
     }
     outln!();
+    if held_back > 0 {
+        outln!(
+            "{held_back} row(s) beyond the budget within their test are not significant across the {} tests compared",
+            compared.len()
+        );
+    }
     if regressions > 0 {
         outln!("{regressions} regression(s) beyond the budget");
     } else {

@@ -7,7 +7,9 @@
 //!
 //! One line per test: the name (`::` becomes `/`, a `-<CPUs>` suffix as Go
 //! writes it), the iteration count, the mean as `ns/op`, then extra metrics
-//! in Go's `value unit` form.
+//! in Go's `value unit` form. A test of several runs (`runs = 5`) is one
+//! line per run, as `go test -count=5` writes it, so that benchstat sees
+//! the spread between runs.
 
 use crate::out::outln;
 use anyhow::Result;
@@ -24,10 +26,27 @@ pub fn run(inputs: &[String]) -> Result<()> {
         if r.skipped.is_some() {
             continue;
         }
+        let bench = format!("Benchmark{}-{cpus}", name.replace("::", "/"));
+        for run in &r.runs {
+            let h = &run.histogram;
+            let secs = run.elapsed().as_secs_f64();
+            outln!(
+                "{bench}\t{}\t{:.0} ns/op\t{} p50-ns\t{} p95-ns\t{} p99-ns\t{:.0} iter/s\t{} errors",
+                run.iterations,
+                h.mean(),
+                h.value_at_quantile(0.50),
+                h.value_at_quantile(0.95),
+                h.value_at_quantile(0.99),
+                if secs > 0.0 { run.iterations as f64 / secs } else { 0.0 },
+                run.errors
+            );
+        }
+        if !r.runs.is_empty() {
+            continue;
+        }
         let pct = |p: f64| r.latency.percentile(p).map_or(0, |d| d.as_nanos());
         let mut line = format!(
-            "Benchmark{}-{cpus}\t{}\t{:.0} ns/op\t{} p50-ns\t{} p95-ns\t{} p99-ns\t{:.0} iter/s\t{} errors",
-            name.replace("::", "/"),
+            "{bench}\t{}\t{:.0} ns/op\t{} p50-ns\t{} p95-ns\t{} p99-ns\t{:.0} iter/s\t{} errors",
             r.iterations,
             r.latency.mean_ns,
             pct(50.0),

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use perf_runtime::Report;
+use perf_runtime::{Report, RunFigures};
 
 /// 2,000 latencies spread evenly over 1–2 ms, scaled.
 fn histogram(scale: f64) -> Histogram<u64> {
@@ -18,8 +18,23 @@ fn histogram(scale: f64) -> Histogram<u64> {
     h
 }
 
+/// A report of 5 runs of [`histogram`] (run `r` scaled by `1 + r/1000`:
+/// runs differ a little), `errors` failed in all.
 fn write(dir: &Path, name: &str, scale: f64, errors: u64) {
-    let report = Report::from_parts(name, histogram(scale), errors, Duration::from_secs(2));
+    let mut all = Histogram::new(3).unwrap();
+    let mut runs = Vec::new();
+    for r in 0..5 {
+        let h = histogram(scale * (1.0 + r as f64 / 1000.0));
+        all.add(&h).unwrap();
+        runs.push(RunFigures {
+            iterations: h.len(),
+            errors: 0,
+            elapsed_ns: 2_000_000_000,
+            histogram: h,
+        });
+    }
+    let mut report = Report::from_parts(name, all, errors, Duration::from_secs(10));
+    report.runs = runs;
     let path = dir.join(format!("{}.json", name.replace("::", "_")));
     report.write_json(&path).unwrap();
 }
@@ -99,10 +114,13 @@ fn go_bench_format_is_what_benchstat_reads() {
     let out = perf_report(&["go-bench", "new"], dir.path());
     assert!(out.status.success());
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let line = stdout
+    // Five runs: five lines, as `go test -count=5` writes them.
+    let lines: Vec<&str> = stdout
         .lines()
-        .find(|l| l.starts_with("Benchmarksvc/get_item-"))
-        .expect(&stdout);
+        .filter(|l| l.starts_with("Benchmarksvc/get_item-"))
+        .collect();
+    assert_eq!(lines.len(), 5, "{stdout}");
+    let line = lines[0];
     let fields: Vec<&str> = line.split('\t').collect();
     assert_eq!(fields[1], "2000");
     assert!(

@@ -1,30 +1,77 @@
-//! Statistics for comparing two runs: is a difference real, or noise?
+//! Statistics for comparing runs: is a difference real, or noise?
 //!
-//! A change counts as a regression only if it is larger than its budget
-//! *and* statistically significant (one-sided, `p < alpha`, 0.05 by
-//! default). The tests work on the HDR histograms the runs recorded (3
-//! significant digits), so they use every sample, not a summary:
+//! # The regression gate
 //!
-//! - **mean** (and any shift of the whole distribution): the Mann-Whitney U
-//!   test. Latencies are skewed and have outliers; a rank test assumes no
-//!   distribution, is not dragged by a few huge values, and its ties (equal
-//!   histogram buckets) are handled with mid-ranks and the usual variance
-//!   correction. The normal approximation is used, so each side needs at
-//!   least 20 samples.
-//! - **percentiles** (`p50`, `p95`, `p99`, …): a quantile test. Under "no
-//!   change", a fraction `1 − q` of the new run lies above the old run's
-//!   `q`-quantile; the observed fraction is compared with a binomial
-//!   z-test whose variance counts the sampling noise of both runs,
-//!   `q(1 − q)(1/n_old + 1/n_new)`. Mann-Whitney would miss a tail that
-//!   moved while the median did not, and a bootstrap would need thousands
-//!   of resamples of up to millions of values; this test is exact enough,
-//!   distribution-free, and O(histogram buckets). It needs at least 5
-//!   expected samples above the quantile on each side (`n(1 − q) ≥ 5`:
-//!   1,000 iterations for p99.5, 500 for p99).
+//! Two runs of unchanged code at different times differ by more than the
+//! sampling noise inside either (preemption bursts, CPU frequency steps,
+//! a neighbour's load, a cache that was warm once), and neighbouring
+//! iterations are alike (a burst slows several at once), so a test that
+//! treats every iteration as an independent sample calls that difference
+//! significant. The gate therefore tests a change against the spread
+//! *between runs*:
+//!
+//! - A baseline is saved from several independent runs (5 by default,
+//!   `runs = N` / `PERF_RUNS`); a comparison may be several runs too. Each
+//!   run's value of the metric (mean, p50, p95, p99, any gated percentile)
+//!   is taken on the log scale, where a slowdown is a shift and a budget is
+//!   a ratio.
+//! - The change is the difference of the two sides' mean logs (the ratio of
+//!   geometric means), with Student's t: the pooled between-run variance
+//!   when both sides have several runs (`k + l − 2` degrees of freedom),
+//!   the several-run side's variance when the other is one run (that run
+//!   is one more draw of the same noise: `s²(1 + 1/k)`, `k − 1` degrees of
+//!   freedom). A run's value already holds its sampling noise and its
+//!   iterations' dependence, so nothing inside a run needs to be modelled;
+//!   the variance is never taken below the sampling variance of the
+//!   histograms (the order-statistic interval of a percentile, the delta
+//!   method for the mean), which five close runs can undercut by chance.
+//! - **Regressed** means the change exceeds its budget: the one-sided test
+//!   of "worse by more than the budget" rejects, i.e. the whole interval
+//!   lies beyond the budget, not merely "significantly worse with the
+//!   point estimate beyond it". The gated metrics of one test (four for a
+//!   bare `regression < "10%"`) are corrected together with Holm's
+//!   step-down method ([`holm`]), valid whatever their dependence (the
+//!   metrics of one run are strongly dependent), so a test's chance of any
+//!   false regression stays at `alpha`. `perf-report compare` then applies
+//!   Benjamini–Hochberg ([`benjamini_hochberg`]) across the tests compared.
+//! - With **one run on each side** the machine's run-to-run noise is
+//!   unknown: a change the sampling noise alone calls beyond the budget is
+//!   *inconclusive*, not a regression. A gated metric significantly worse
+//!   whose interval reaches past the budget is *inconclusive* too.
+//! - **The machine check**: a calibration (a fixed CPU loop and 1 ms
+//!   sleeps) is stored with the baseline and measured again when
+//!   comparing; a machine more than 25% off makes a regression
+//!   inconclusive, named in one line.
+//! - The error rate: the log of the rate ratio with Katz's interval (half
+//!   a failure added to each count), from all runs' counts.
+//!
+//! Why not benchstat's rank test over per-run values: with 5 baseline runs
+//! and one new run, the smallest one-sided p a Mann–Whitney test can give
+//! is 1/6, so it can never detect anything; it needs many runs on both
+//! sides. A hierarchical bootstrap (resampling runs, then iterations)
+//! would work but is slow for million-sample histograms and unreliable
+//! with five runs. The t interval on log values is exact for normal
+//! run-to-run noise, is robust enough for the symmetric noise seen on real
+//! machines (see the README's gate benchmark), and gives an interval of
+//! the change to print.
+//!
+//! # Tests of two histograms
+//!
+//! For comparisons of two single measurements (cases of a table test), on
+//! every sample of the HDR histograms (3 significant digits):
+//!
+//! - **a shift of the whole distribution**: the Mann-Whitney U test, with
+//!   mid-ranks for ties (equal histogram buckets) and the normal
+//!   approximation, so each side needs at least 20 samples.
+//! - **percentiles**: under "no change", a fraction `1 − q` of the new run
+//!   lies above the old run's `q`-quantile; the observed fraction is
+//!   compared with a binomial z-test whose variance counts both runs'
+//!   sampling noise, `q(1 − q)(1/n_old + 1/n_new)`. It needs at least 5
+//!   expected samples above the quantile on each side.
 //! - **error rate**: a two-proportion z-test (pooled), with at least 5
 //!   expected errors in all.
 //!
-//! With too few samples the verdict is *inconclusive*, with how many more
+//! With too few samples a verdict is *inconclusive*, with how many more
 //! iterations would make it conclusive, as benchstat does.
 
 pub use crate::judge::stats::{

@@ -21,7 +21,9 @@ fn slowdown() -> f64 {
                 v.parse::<f64>()
                     .ok()
                     .filter(|f| f.is_finite() && (0.1..=10.0).contains(f))
-                    .unwrap_or_else(|| panic!("GATE_SLOWDOWN={v:?}: expected a factor in [0.1, 10]"))
+                    .unwrap_or_else(|| {
+                        panic!("GATE_SLOWDOWN={v:?}: expected a factor in [0.1, 10]")
+                    })
             })
             .unwrap_or(1.0)
     })

@@ -6,9 +6,10 @@
 use std::time::{Duration, UNIX_EPOCH};
 
 use crate::model::load::LoadShape;
-use crate::model::measured::{Measured, Recorded};
+use crate::model::measured::{latencies, Measured, Recorded};
 use crate::model::memory::{LeakVerdict, MemoryStats};
 use crate::model::report::{Report, WarmupStats};
+use crate::model::runs::RunFigures;
 use crate::model::shard::{SavedThreshold, Shard, ShardResult};
 
 /// Why shard results could not be merged.
@@ -315,7 +316,25 @@ pub fn merge(mut results: Vec<ShardResult>) -> Result<Report, MergeError> {
     };
     let mut load = results[0].declared.clone();
     load.overrides.push(format!("{total} shards"));
-    Ok(Report::build(
+    // Each shard is an independent measurement of its part of the load on
+    // a machine of its own: their spread is the noise a baseline gate
+    // tests the merged run against, as a single machine's runs are.
+    let runs = if results.len() >= 2 {
+        results
+            .iter()
+            .map(|r| {
+                Ok(RunFigures {
+                    iterations: r.data.iterations,
+                    errors: r.data.errors,
+                    elapsed_ns: r.elapsed_ns,
+                    histogram: latencies(&r.data.histogram).map_err(|e| corrupt(r, e))?,
+                })
+            })
+            .collect::<Result<Vec<_>, MergeError>>()?
+    } else {
+        Vec::new()
+    };
+    let mut report = Report::build(
         name,
         load,
         measured,
@@ -323,7 +342,9 @@ pub fn merge(mut results: Vec<ShardResult>) -> Result<Report, MergeError> {
         results.iter().any(|r| r.debug_build),
         results[0].judging,
         None,
-    ))
+    );
+    report.runs = runs;
+    Ok(report)
 }
 
 /// Memory figures of all shards: allocation counts add up, per-iteration

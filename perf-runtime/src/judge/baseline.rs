@@ -81,6 +81,7 @@ pub fn compare(
                 budget: budget_for(name),
                 verdict: Verdict::Inconclusive,
                 reason: short.map(|n| format!("too few samples: {n} more iterations")),
+                p_beyond_budget: None,
             };
             let est = short
                 .is_none()
@@ -103,6 +104,9 @@ pub fn compare(
         })
         .collect();
     let beyond = holm(&p_budget, alpha);
+    for (&i, &p) in gated.iter().zip(&p_budget) {
+        rows[i].0.p_beyond_budget = Some(p);
+    }
     for (i, (row, est)) in rows.iter_mut().enumerate() {
         let Some(est) = est else { continue };
         let over = gated
@@ -182,6 +186,7 @@ fn error_rate_row(
         budget,
         verdict: Verdict::Inconclusive,
         reason: short.map(|n| format!("too few samples: {n} more iterations")),
+        p_beyond_budget: None,
     };
     if old.errors + new.errors == 0 && short.is_none() {
         // Nothing failed on either side: no change, and nothing to test.

@@ -459,6 +459,7 @@ mod tests {
                 budget: Some(0.1),
                 verdict,
                 reason: None,
+                p_beyond_budget: Some(0.0001),
             }],
             machine: None,
             required,

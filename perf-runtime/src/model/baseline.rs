@@ -181,6 +181,10 @@ pub struct MetricComparison {
     /// spread is the noise the change is tested against.
     #[serde(default = "one_run_each")]
     pub runs: [u32; 2],
+    /// Gated rows: the one-sided p-value of "worse by more than the
+    /// budget" (before Holm's correction over the test's gated rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_beyond_budget: Option<f64>,
     /// Why the verdict is inconclusive, when it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,

@@ -277,7 +277,7 @@ impl Recorded {
 /// no value above the recorder's one-hour ceiling (a histogram that holds
 /// one was not written by perf-runtime, and would make every second of a
 /// merged timeline as large as its range).
-fn latencies<T: Counter>(e: &EncodedHistogram) -> Result<Histogram<T>, String> {
+pub(crate) fn latencies<T: Counter>(e: &EncodedHistogram) -> Result<Histogram<T>, String> {
     let h: Histogram<T> = e.decode()?;
     if h.max() > MAX_LATENCY_NS {
         return Err(format!(

@@ -44,10 +44,9 @@ pub struct Calibration {
 }
 
 /// How far the machine may drift (as a ratio of a calibration figure)
-/// before a comparison stops blaming the code: 25%, above the spread of
-/// the calibration's medians on a loaded 2-core machine (under 10% there,
-/// see the `calibration` benchmark) and below the slowdown a busier or
-/// throttled machine shows.
+/// before a comparison stops blaming the code: 25%, well above the spread
+/// of the calibration's medians between runs on one machine, and below
+/// the slowdown of a machine twice as loaded or a throttled CPU.
 pub const MACHINE_TOLERANCE: f64 = 1.25;
 
 impl Calibration {
