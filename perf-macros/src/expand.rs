@@ -446,6 +446,36 @@ pub(crate) fn iteration(
     }
 }
 
+/// A compile-time warning (a `#[deprecated]` call, an error under
+/// `#![deny(deprecated)]` or `-D warnings`) for each whole-run percentile
+/// threshold the attribute's fixed iteration count cannot estimate at all:
+/// fewer than 10 samples expected beyond it (`p999 < …` with
+/// `repeat = 2000`). A count set at run time gets the run-time note.
+pub(crate) fn sample_size_warnings(
+    config: &Config,
+    rt: &TokenStream,
+    lints: &[Attribute],
+) -> Vec<TokenStream> {
+    let Some(repeat) = config.repeat.as_ref().filter(|_| config.duration.is_none()) else {
+        return Vec::new();
+    };
+    config
+        .thresholds
+        .iter()
+        .filter(|t| t.value.window.is_none() && t.value.tag.is_none())
+        .filter(|t| match t.value.metric {
+            perf_spec::Metric::Percentile(p) => {
+                perf_spec::too_few_beyond(p.value(), repeat.value).is_some()
+            }
+            _ => false,
+        })
+        // Beside the test, not in it: a `#[test]` function is compiled
+        // only by `cargo test`, and the warning is for every build.
+        // The function's own lint attributes (`#[allow(deprecated)]`) apply.
+        .map(|t| quote_spanned! {t.span=> #(#lints)* const _: () = #rt::too_few_samples_for_this_percentile(); })
+        .collect()
+}
+
 fn generate(func: ItemFn, config: &Config, shape: &Shape) -> TokenStream {
     let rt = runtime_path(config);
     let ItemFn {
@@ -461,7 +491,9 @@ fn generate(func: ItemFn, config: &Config, shape: &Shape) -> TokenStream {
     let (lint_attrs, test_attrs): (Vec<_>, Vec<_>) = attrs.into_iter().partition(is_lint_attr);
     let setters = setters(config, &rt);
     let call = iteration(name, shape, config, None, &rt);
+    let warnings = sample_size_warnings(config, &rt, &lint_attrs);
     quote! {
+        #(#warnings)*
         #(#test_attrs)*
         #[::core::prelude::v1::test]
         #vis fn #name() {

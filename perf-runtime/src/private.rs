@@ -50,3 +50,12 @@ where
 pub fn new_test(module_path: &str, name: &str, debug_build: bool) -> PerfTest {
     PerfTest::new(format!("{module_path}::{name}")).debug_build(debug_build)
 }
+
+/// Called (spanned at the threshold) by `#[perf_test]` for a whole-run
+/// percentile its fixed `repeat` cannot estimate: a compile-time warning
+/// (an error under `-D warnings` or `#![deny(deprecated)]`). The summary's
+/// note gives the figures.
+#[deprecated(
+    note = "too few iterations for this percentile: fewer than 10 samples are expected beyond it, so its value is one of the few slowest samples; raise `repeat` or judge a lower percentile (the run's summary says how many iterations it takes)"
+)]
+pub const fn too_few_samples_for_this_percentile() {}

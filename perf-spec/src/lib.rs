@@ -38,6 +38,6 @@ pub use threshold::{
     check_consistency, Metric, MetricKind, Op, Percentile, Stat, ThresholdSpec, METRIC_NAMES,
 };
 pub use verdict::{
-    check_confidence, check_runs, parse_confidence, parse_inconclusive, parse_runs, Inconclusive,
-    INCONCLUSIVE_NAMES, MAX_RUNS,
+    check_confidence, check_runs, parse_confidence, parse_inconclusive, parse_runs, too_few_beyond,
+    Inconclusive, INCONCLUSIVE_NAMES, MAX_RUNS, MIN_BEYOND,
 };

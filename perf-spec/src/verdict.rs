@@ -84,6 +84,27 @@ pub fn parse_runs(text: &str) -> Result<u32, String> {
     check_runs(n)
 }
 
+/// Expected samples beyond a percentile a run needs for it to be estimated at all
+/// (with fewer, its value is one of the few slowest samples).
+pub const MIN_BEYOND: f64 = 10.0;
+
+/// Why `n` samples cannot estimate percentile `p` (0–100), if they cannot:
+/// fewer than [`MIN_BEYOND`] expected beyond it (p99.9 from 2,000).
+pub fn too_few_beyond(p: f64, n: u64) -> Option<String> {
+    let tail = (1.0 - p / 100.0).min(p / 100.0);
+    let beyond = n as f64 * tail;
+    // (Tolerances: 0.001 × 10,000 is 9.999… in floating point.)
+    (beyond * (1.0 + 1e-9) < MIN_BEYOND).then(|| {
+        let needed = (MIN_BEYOND / tail * (1.0 - 1e-9)).ceil() as u64;
+        format!(
+            "p{p} from {} iterations rests on {:.0} sample(s) beyond it; it takes ~{} to estimate",
+            crate::format_count(n),
+            beyond,
+            crate::format_count(needed)
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +124,18 @@ mod tests {
         assert!(parse_runs("0").unwrap_err().contains("1 to 100"));
         assert!(parse_runs("101").is_err());
         assert!(parse_runs("-1").is_err());
+    }
+
+    #[test]
+    fn a_percentile_beyond_the_samples_says_how_many_it_needs() {
+        let note = too_few_beyond(99.9, 2_000).unwrap();
+        assert!(
+            note.contains("p99.9 from 2,000 iterations rests on 2 sample(s)"),
+            "{note}"
+        );
+        assert!(note.contains("~10,000"), "{note}");
+        assert_eq!(too_few_beyond(99.9, 10_000), None);
+        assert_eq!(too_few_beyond(50.0, 20), None);
+        assert!(too_few_beyond(95.0, 100).is_some());
     }
 }

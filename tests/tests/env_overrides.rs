@@ -14,7 +14,7 @@ use std::time::Duration;
 use perf_runtime::prelude::*;
 use perf_runtime::Stop;
 
-#[perf_test(workers = 2, repeat = 10, p95 < "5s")]
+#[perf_test(workers = 2, repeat = 10, mean < "5s")]
 async fn env_target() {
     tokio::time::sleep(Duration::from_millis(1)).await;
 }

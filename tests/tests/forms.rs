@@ -71,6 +71,7 @@ async fn ctx_by_reference_full_path(ctx: &perf_runtime::Ctx) {
 
 /// Doc comments are kept (this one is on the generated test).
 #[perf_test(repeat = 5, p95 < "1s")]
+#[allow(deprecated)] // the form is tested, not the percentile: too few iterations for it
 #[should_panic(expected = "boom in every iteration")]
 async fn should_panic_is_kept() {
     panic!("boom in every iteration")
@@ -113,7 +114,9 @@ mod my_reexport {
 }
 
 #[my_reexport::perf_test(crate = "my_reexport", repeat = 3, p99 < "1s")]
+#[allow(deprecated)] // the form is tested, not the percentile: too few iterations for it
 async fn renamed_runtime_path() {}
 
 #[perf_test(repeat = 20, p(99.99) < "1s", avg < "1s", p999 < "900ms", error_rate < "1%", throughput >= 1)]
+#[allow(deprecated)] // the form is tested, not the percentile: too few iterations for it
 async fn every_threshold_spelling() {}

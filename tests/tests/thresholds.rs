@@ -7,8 +7,11 @@ use std::time::Duration;
 use perf_runtime::prelude::*;
 
 // Each iteration sleeps 20 ms; a 5 ms p95 cannot hold on any machine.
+// Ten iterations cannot estimate a p95 (the attribute warns so), but here
+// every one of them is over the limit: the warning is allowed.
 #[perf_test(repeat = 10, p95 < "5ms")]
 #[should_panic(expected = "p95: observed")]
+#[allow(deprecated)]
 async fn slow_p95_fails() {
     tokio::time::sleep(Duration::from_millis(20)).await;
 }
@@ -30,7 +33,7 @@ async fn low_throughput_fails() {
     tokio::time::sleep(Duration::from_millis(20)).await;
 }
 
-#[perf_test(repeat = 20, error_rate < "50%", p99 < "10s")]
+#[perf_test(repeat = 20, error_rate < "50%", max < "10s")]
 async fn errors_within_budget_pass(ctx: Ctx) -> Result<(), String> {
     if ctx.iteration() == 3 {
         return Err("one failure in twenty".into());

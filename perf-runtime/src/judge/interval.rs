@@ -308,6 +308,9 @@ pub(crate) fn judge_interval(
     };
     let (op, limit) = (spec.op, spec.limit);
     let decision = decide((low, high), |x| op.holds(x, limit));
+    if let Metric::Percentile(p) = metric {
+        outcome.sample_size = perf_spec::too_few_beyond(p.value(), f.latency.len());
+    }
     outcome.interval = Some(Interval {
         confidence,
         low,

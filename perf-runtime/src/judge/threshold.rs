@@ -99,6 +99,7 @@ impl Threshold {
             interval: None,
             decision: None,
             more_iterations: None,
+            sample_size: None,
         };
         let Some(w) = self.window_seconds() else {
             outcome.observed = observe(spec.metric, whole);

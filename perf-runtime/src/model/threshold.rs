@@ -481,4 +481,7 @@ pub struct ThresholdOutcome {
     /// settle it at the observed spread.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub more_iterations: Option<u64>,
+    /// A percentile the run has too few samples to estimate at all: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_size: Option<String>,
 }

@@ -359,6 +359,11 @@ pub(crate) fn render(r: &Report) -> String {
             );
         }
     }
+    for t in &r.thresholds {
+        if let Some(why) = &t.sample_size {
+            let _ = writeln!(out, "  note: `{}`: {why}", t.threshold);
+        }
+    }
     if r.debug_build {
         let _ = writeln!(
             out,
