@@ -29,6 +29,13 @@ fn run_with(dir: &Path, micros: u64, configure: impl FnOnce(PerfTest) -> PerfTes
         .unwrap()
 }
 
+/// The comparison's p50 row.
+fn p50_row(report: &Report) -> perf_runtime::stats::MetricComparison {
+    let comparison = report.baseline.as_ref().expect("compared with a baseline");
+    let row = comparison.metrics.iter().find(|m| m.metric == "p50");
+    row.expect("a p50 row").clone()
+}
+
 /// One test, so that no other test of this binary competes for the CPU
 /// while the four runs are compared.
 #[test]
@@ -95,14 +102,7 @@ fn save_then_gate_unchanged_slower_and_slightly_slower_runs() {
     // 2% slower under a 10% budget: significant perhaps, but within budget.
     let slightly = run_with(dir.path(), 510, gated);
     assert!(slightly.passed, "{}", slightly.summary());
-    let p50 = slightly
-        .baseline
-        .as_ref()
-        .unwrap()
-        .metrics
-        .iter()
-        .find(|m| m.metric == "p50")
-        .unwrap();
+    let p50 = p50_row(&slightly);
     assert!(
         matches!(p50.verdict, Verdict::WorseWithinBudget | Verdict::Unchanged),
         "{p50:?}"
@@ -114,15 +114,7 @@ fn save_then_gate_unchanged_slower_and_slightly_slower_runs() {
     assert!(single.runs.is_empty());
     let slower = run_with(dir.path(), 650, |t| t.baseline("v0").regression_all(0.10));
     assert!(slower.passed, "{}", slower.summary());
-    let p50 = slower
-        .baseline
-        .as_ref()
-        .unwrap()
-        .metrics
-        .iter()
-        .find(|m| m.metric == "p50")
-        .unwrap()
-        .clone();
+    let p50 = p50_row(&slower);
     assert_eq!(p50.verdict, Verdict::Inconclusive, "{p50:?}");
     assert!(
         p50.reason
