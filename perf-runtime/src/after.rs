@@ -269,10 +269,7 @@ impl AfterRun {
             path: shown,
             missing: None,
             metrics: crate::judge::baseline::compare(&old.report, report, &self.regressions, alpha),
-            machine: match (&report.calibration, &old.report.calibration) {
-                (Some(now), Some(then)) => now.differs_from(then),
-                _ => None,
-            },
+            machine: crate::judge::baseline::machine_note(&old.report, report),
             required,
         })
     }

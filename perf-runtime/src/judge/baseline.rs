@@ -8,8 +8,8 @@
 
 use perf_spec::Metric;
 
-use crate::judge::change::{estimate, logs, mean, runs_of, Estimate, Stat, MIN_SAMPLES};
-use crate::judge::stats::NOISE_THRESHOLD;
+use crate::judge::change::{estimate, logs, mean, runs_of, Estimate, Stat};
+use crate::judge::stats::{MIN_SAMPLES, NOISE_THRESHOLD};
 use crate::judge::student::holm;
 use crate::model::baseline::{MetricComparison, Regression, Verdict};
 use crate::model::report::Report;
@@ -51,10 +51,7 @@ pub fn compare(
             }
         }
     }
-    let machine = match (&new.calibration, &old.calibration) {
-        (Some(now), Some(then)) => now.differs_from(then),
-        _ => None,
-    };
+    let machine = machine_note(old, new);
     let (old_runs, new_runs) = (runs_of(old), runs_of(new));
     let runs = [old_runs.len() as u32, new_runs.len() as u32];
     let mut rows: Vec<(MetricComparison, Option<Estimate>)> = names
@@ -92,30 +89,32 @@ pub fn compare(
     rows.push(error_rate_row(old, new, budget_for("error_rate"), runs));
 
     // Holm over the gated rows' "worse by more than the budget" tests.
-    let gated: Vec<usize> = (0..rows.len())
-        .filter(|&i| rows[i].0.budget.is_some() && rows[i].1.is_some())
-        .collect();
-    let p_budget: Vec<f64> = gated
-        .iter()
-        .map(|&i| {
-            let (row, est) = &rows[i];
-            est.as_ref()
-                .map_or(1.0, |e| e.p_above(row.budget.unwrap_or(0.0).ln_1p()))
-        })
-        .collect();
-    let beyond = holm(&p_budget, alpha);
-    for (&i, &p) in gated.iter().zip(&p_budget) {
-        rows[i].0.p_beyond_budget = Some(p);
+    for (row, est) in &mut rows {
+        if let (Some(budget), Some(est)) = (row.budget, est) {
+            row.p_beyond_budget = Some(est.p_above(budget.ln_1p()));
+        }
     }
-    for (i, (row, est)) in rows.iter_mut().enumerate() {
-        let Some(est) = est else { continue };
-        let over = gated
-            .iter()
-            .position(|&g| g == i)
-            .is_some_and(|at| beyond[at]);
-        decide(row, est, over, alpha, machine.as_deref());
+    let p_budget: Vec<f64> = rows
+        .iter()
+        .filter_map(|(row, _)| row.p_beyond_budget)
+        .collect();
+    let mut beyond = holm(&p_budget, alpha).into_iter();
+    for (row, est) in &mut rows {
+        let over = row.p_beyond_budget.is_some() && beyond.next().unwrap_or(false);
+        if let Some(est) = est {
+            decide(row, est, over, alpha, machine.as_deref());
+        }
     }
     rows.into_iter().map(|(row, _)| row).collect()
+}
+
+/// Why the machine now (`new`'s calibration) is measurably different
+/// from when `old` was measured, if both were calibrated and it is.
+pub(crate) fn machine_note(old: &Report, new: &Report) -> Option<String> {
+    match (&new.calibration, &old.calibration) {
+        (Some(now), Some(then)) => now.differs_from(then),
+        _ => None,
+    }
 }
 
 /// Fills a row's delta, interval, p-value and verdict from its estimate;

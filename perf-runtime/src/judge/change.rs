@@ -5,13 +5,9 @@
 use hdrhistogram::Histogram;
 
 use crate::judge::interval;
+use crate::judge::stats::{quantile_samples_needed, MIN_SAMPLES};
 use crate::judge::student::{t_quantile_upper, t_upper};
 use crate::model::report::Report;
-
-/// Expected samples beyond a quantile a run needs for it to be compared.
-pub(crate) const MIN_TAIL_SAMPLES: f64 = 5.0;
-/// Samples a side needs for its mean to be compared.
-pub(crate) const MIN_SAMPLES: u64 = 20;
 
 /// A latency statistic.
 #[derive(Clone, Copy)]
@@ -41,7 +37,7 @@ impl Stat {
     pub(crate) fn short_of(self, n: u64) -> Option<u64> {
         let need = match self {
             Stat::Mean => MIN_SAMPLES,
-            Stat::Quantile(q) => (MIN_TAIL_SAMPLES / (1.0 - q).min(q)).ceil() as u64,
+            Stat::Quantile(q) => quantile_samples_needed(q),
         };
         (n < need).then(|| need - n)
     }

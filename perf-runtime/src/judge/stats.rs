@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 
+use crate::judge::student::normal_upper;
+
 /// The significance level used when none is given.
 pub const DEFAULT_ALPHA: f64 = 0.05;
 
@@ -20,14 +22,16 @@ pub fn significant(p_value: Option<f64>, delta: f64) -> bool {
     p_value.is_some_and(|p| p < DEFAULT_ALPHA) && delta.abs() > NOISE_THRESHOLD
 }
 
-/// Samples each side needs for the Mann-Whitney normal approximation.
-const MIN_RANK_SAMPLES: u64 = 20;
+/// Samples each side needs for a normal approximation (Mann-Whitney, the
+/// mean, the error rate).
+pub(crate) const MIN_SAMPLES: u64 = 20;
 /// Expected samples beyond a quantile each side needs.
-const MIN_TAIL_SAMPLES: f64 = 5.0;
+pub(crate) const MIN_TAIL_SAMPLES: f64 = 5.0;
 
-/// Standard normal upper tail, `P(Z > z)`.
-fn upper_tail(z: f64) -> f64 {
-    0.5 * libm::erfc(z / std::f64::consts::SQRT_2)
+/// Samples a side needs for its `q`-quantile to be compared: `n·(1 − q)`
+/// (or `n·q`) at least [`MIN_TAIL_SAMPLES`].
+pub(crate) fn quantile_samples_needed(q: f64) -> u64 {
+    (MIN_TAIL_SAMPLES / (1.0 - q).min(q)).ceil() as u64
 }
 
 /// A one-sided test's outcome: the p-value of "new is worse than old", or
@@ -43,8 +47,8 @@ pub enum Test {
 /// Mann-Whitney U, one-sided: is `new` stochastically greater than `old`?
 pub fn mann_whitney_greater(old: &Histogram<u64>, new: &Histogram<u64>) -> Test {
     let (n1, n2) = (old.len(), new.len());
-    if n1.min(n2) < MIN_RANK_SAMPLES {
-        return Test::NeedMore(MIN_RANK_SAMPLES - n1.min(n2));
+    if n1.min(n2) < MIN_SAMPLES {
+        return Test::NeedMore(MIN_SAMPLES - n1.min(n2));
     }
     let mut counts: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
     for v in old.iter_recorded() {
@@ -78,23 +82,22 @@ pub fn mann_whitney_greater(old: &Histogram<u64>, new: &Histogram<u64>) -> Test 
     }
     // Continuity correction towards the mean.
     let z = (u - mean - 0.5) / variance.sqrt();
-    Test::P(upper_tail(z))
+    Test::P(normal_upper(z))
 }
 
 /// One-sided quantile test: is the `q`-quantile of `new` above that of
 /// `old`? See the module docs.
 pub fn quantile_greater(old: &Histogram<u64>, new: &Histogram<u64>, q: f64) -> Test {
-    let (n1, n2) = (old.len() as f64, new.len() as f64);
-    let tail = (1.0 - q).min(q);
-    let need = (MIN_TAIL_SAMPLES / tail).ceil();
-    if n1.min(n2) < need {
-        return Test::NeedMore((need - n1.min(n2)) as u64);
+    let need = quantile_samples_needed(q);
+    if old.len().min(new.len()) < need {
+        return Test::NeedMore(need - old.len().min(new.len()));
     }
+    let (n1, n2) = (old.len() as f64, new.len() as f64);
     let threshold = old.value_at_quantile(q);
     let above = new.count_between(old.highest_equivalent(threshold) + 1, u64::MAX) as f64;
     let observed = above / n2;
     let sd = (q * (1.0 - q) * (1.0 / n1 + 1.0 / n2)).sqrt();
-    Test::P(upper_tail((observed - (1.0 - q)) / sd))
+    Test::P(normal_upper((observed - (1.0 - q)) / sd))
 }
 
 /// One-sided two-proportion z-test: is `new_errors / new_total` above
@@ -107,7 +110,7 @@ pub fn proportion_greater(
 ) -> Test {
     let (n1, n2) = (old_total as f64, new_total as f64);
     if old_total == 0 || new_total == 0 {
-        return Test::NeedMore(MIN_RANK_SAMPLES);
+        return Test::NeedMore(MIN_SAMPLES);
     }
     let pooled = (old_errors + new_errors) as f64 / (n1 + n2);
     if pooled == 0.0 || pooled == 1.0 {
@@ -121,7 +124,7 @@ pub fn proportion_greater(
     }
     let diff = new_errors as f64 / n2 - old_errors as f64 / n1;
     let sd = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt();
-    Test::P(upper_tail(diff / sd))
+    Test::P(normal_upper(diff / sd))
 }
 
 /// A relative change for people: `+12.3%`, `-4.0%`, `+∞%`.
