@@ -71,15 +71,21 @@ impl PerfTest {
         }))
     }
 
+    /// The end-of-run settings of the environment, when the test allows
+    /// overrides.
+    fn config(&self) -> Result<Config, Error> {
+        if self.env_overrides {
+            Config::from_env()
+        } else {
+            Ok(Config::default())
+        }
+    }
+
     /// The runs and the judging: `PERF_RUNS`, `PERF_CONFIDENCE` and
     /// `PERF_INCONCLUSIVE` over what the test declares; a test saving a
     /// baseline runs [`SAVE_RUNS`] times unless it says how many.
     fn judging(&self, sharded: bool) -> Result<(u32, Judging), Error> {
-        let config = if self.env_overrides {
-            Config::from_env()?
-        } else {
-            Config::default()
-        };
+        let config = self.config()?;
         let confidence = config
             .confidence
             .or(self.confidence)
@@ -310,11 +316,7 @@ impl PerfTest {
         runs: Vec<Measured>,
         judging: Judging,
     ) -> Result<Report, Error> {
-        let config = if self.env_overrides {
-            Config::from_env()?
-        } else {
-            Config::default()
-        };
+        let config = self.config()?;
         let (measured, each) =
             merge_runs(runs).map_err(|e| Error::Config(format!("merging the runs: {e}")))?;
         let dir = match &self.report_dir {

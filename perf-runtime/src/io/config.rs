@@ -171,14 +171,6 @@ pub fn env_flag(var: &str) -> Result<bool, Error> {
     flag(&process, var).map(|on| on.unwrap_or(false))
 }
 
-/// The significance level of baseline comparisons: `PERF_ALPHA`, a number
-/// in (0, 0.5], if set.
-fn alpha(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<f64>, Error> {
-    get("PERF_ALPHA")
-        .map(|v| perf_spec::parse_alpha(&v).map_err(|r| env_error("PERF_ALPHA", &v, r)))
-        .transpose()
-}
-
 /// `var` parsed by `parse`, if set.
 fn parsed<T>(
     get: &dyn Fn(&str) -> Option<String>,
@@ -288,7 +280,7 @@ impl Config {
             baseline: get("PERF_BASELINE").or_else(|| get("PERFORMANCE_TEST_BASELINE_VERSION")),
             require_baseline: flag(get, "PERF_REQUIRE_BASELINE")?.unwrap_or(false),
             save_baseline: get("PERF_SAVE_BASELINE"),
-            alpha: alpha(get)?,
+            alpha: parsed(get, "PERF_ALPHA", perf_spec::parse_alpha)?,
             publish,
             namespace: namespace(get)?,
             version: get("PERF_VERSION"),
@@ -512,7 +504,10 @@ mod tests {
             );
         }
         assert_eq!(flag(&lookup(&[]), "PERF_REQUIRE_BASELINE").unwrap(), None);
-        assert_eq!(alpha(&lookup(&[])).unwrap(), None);
+        assert_eq!(
+            parsed(&lookup(&[]), "PERF_ALPHA", perf_spec::parse_alpha).unwrap(),
+            None
+        );
         assert_eq!(
             summary_mode(&lookup(&[("PERF_SUMMARY", "Never")])).unwrap(),
             SummaryMode::Never

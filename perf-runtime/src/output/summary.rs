@@ -285,16 +285,8 @@ pub(crate) fn render(r: &Report) -> String {
                 "    {mark} {:.<width$} {}{}",
                 label(t),
                 t.observed_display,
-                // An implicit threshold is decided by its count, whatever
-                // the policy.
-                interval_text(
-                    t,
-                    if t.default {
-                        Judging::default()
-                    } else {
-                        r.judging
-                    }
-                )
+                // (An implicit threshold has no decision: its count decides.)
+                interval_text(t, r.judging)
             );
         }
     }
