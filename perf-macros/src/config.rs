@@ -222,9 +222,33 @@ impl Config {
                 let n = bounded_int(v, &name, "workers", perf_spec::MAX_WORKERS, errors);
                 set_once(&mut self.workers, key, n, errors)
             }
+            ("repeat", Some(Lit::Str(s))) => {
+                if self.repeat.is_some() {
+                    errors.at(key.span(), "duplicate key `repeat`");
+                } else if s.value() == "auto" {
+                    set_once(&mut self.auto, key, Some(()), errors)
+                } else {
+                    errors.at(
+                        s.span(),
+                        format!(
+                            "`repeat` takes a whole number of iterations (`repeat = 1000`) or \"auto\" \
+                             (iterate until every threshold is conclusive), not {:?}",
+                            s.value()
+                        ),
+                    );
+                }
+            }
             ("repeat", Some(v)) => {
                 let n = positive_int(v, &name, "iterations", errors);
-                set_once(&mut self.repeat, key, n, errors)
+                if self.auto.is_some() {
+                    errors.at(key.span(), "duplicate key `repeat`");
+                } else {
+                    set_once(&mut self.repeat, key, n, errors)
+                }
+            }
+            ("max_repeat", Some(v)) => {
+                let n = positive_int(v, &name, "iterations", errors);
+                set_once(&mut self.max_repeat, key, n, errors)
             }
             ("worker_threads", Some(v)) => {
                 let n = bounded_int(v, &name, "threads", perf_spec::MAX_WORKER_THREADS, errors);
@@ -421,13 +445,20 @@ impl Config {
         Config {
             krate: pick(&over.krate, &self.krate),
             workers: pick(&over.workers, &self.workers),
-            // A case choosing a count or a time replaces either of the base's.
-            repeat: if over.duration.is_some() {
+            // A case choosing a count or a time replaces either of the
+            // base's; `repeat = "auto"` is a count.
+            auto: if over.repeat.is_some() || over.duration.is_some() {
+                over.auto.clone()
+            } else {
+                pick(&over.auto, &self.auto)
+            },
+            max_repeat: pick(&over.max_repeat, &self.max_repeat),
+            repeat: if over.duration.is_some() || over.auto.is_some() {
                 over.repeat.clone()
             } else {
                 pick(&over.repeat, &self.repeat)
             },
-            duration: if over.repeat.is_some() {
+            duration: if over.repeat.is_some() || over.auto.is_some() {
                 over.duration.clone()
             } else {
                 pick(&over.duration, &self.duration)
@@ -464,6 +495,7 @@ impl Config {
     }
 
     pub(crate) fn check_combination(&self, errors: &mut Errors) {
+        self.check_auto(errors);
         if let (Some(_), Some(d)) = (&self.repeat, &self.duration) {
             errors.at(
                 d.span,
@@ -582,6 +614,42 @@ impl Config {
         let specs: Vec<ThresholdSpec> = self.thresholds.iter().map(|t| t.value).collect();
         for (index, message) in check_consistency(&specs) {
             errors.at(self.thresholds[index].span, message);
+        }
+    }
+}
+
+impl Config {
+    /// `repeat = "auto"` and its cap: a closed-model run without stages,
+    /// with a threshold the looks can settle.
+    fn check_auto(&self, errors: &mut Errors) {
+        let Some(auto) = &self.auto else {
+            if let Some(m) = &self.max_repeat {
+                errors.at(
+                    m.span,
+                    "`max_repeat` caps `repeat = \"auto\"`: with a fixed count, `repeat` says how many",
+                );
+            }
+            return;
+        };
+        if self.rate.is_some() || self.stages.is_some() {
+            errors.at(
+                auto.span,
+                "`repeat = \"auto\"` is for closed-model runs without `stages`: an open-model or staged run's length is its time",
+            );
+        }
+        let settled = self.thresholds.iter().any(|t| {
+            let spec = t.value;
+            spec.window.is_none()
+                && spec.tag.is_none()
+                && spec.metric.has_interval()
+                && !matches!(spec.metric, Metric::Custom { .. })
+        });
+        if !settled {
+            errors.at(
+                auto.span,
+                "`repeat = \"auto\"` iterates until every threshold is conclusive: add a threshold it can settle \
+                 (a percentile, the mean, a rate or throughput over the whole run), e.g. `p95 < \"200ms\"`",
+            );
         }
     }
 }

@@ -229,6 +229,13 @@ pub(crate) fn setters(config: &Config, rt: &TokenStream) -> Vec<TokenStream> {
         let v = u64_lit(r.value);
         setters.push(quote_spanned!(r.span=> .repeat(#v)));
     }
+    if let Some(m) = &config.max_repeat {
+        let v = u64_lit(m.value);
+        setters.push(quote_spanned!(m.span=> .max_repeat(#v)));
+    }
+    if let Some(a) = &config.auto {
+        setters.push(quote_spanned!(a.span=> .repeat_auto()));
+    }
     if let Some(d) = &config.duration {
         let v = dur(d.value);
         setters.push(quote_spanned!(d.span=> .duration(#v)));

@@ -45,8 +45,9 @@ use proc_macro::TokenStream;
 /// | key | example | builder | default |
 /// |---|---|---|---|
 /// | `workers` | `workers = 100`: concurrent workers (with `rate`: the pool that starts iterations on schedule) | `.workers(100)` | 1 (100 with `rate`) |
-/// | `repeat` | `repeat = 1000`: total iterations, shared by all workers | `.repeat(1000)` | 100 if no `duration` |
-/// | `duration` | `duration = "30s"`: run until this much time has passed (instead of `repeat`) | `.duration(Duration::from_secs(30))` | |
+/// | `repeat` | `repeat = 1000`: total iterations, shared by all workers; `repeat = "auto"`: until every threshold is conclusive (see Verdicts) | `.repeat(1000)`, `.repeat_auto()` | 100 if no `duration` |
+/// | `max_repeat` | `max_repeat = 20_000`: the most iterations of `repeat = "auto"` | `.max_repeat(20_000)` | 100,000 |
+/// | `duration` | `duration = "30s"`: run until this much time has passed (instead of `repeat`; beside `repeat = "auto"`, the longest it runs) | `.duration(Duration::from_secs(30))` | |
 /// | `rate` | `rate = 1000` or `rate = "30000/m"`: open model, iterations started per second on schedule | `.rate(1000.0)` | closed model |
 /// | `stages` | `stages = [("30s", 100), ("1m", 1000)]`: ramp linearly to each target (rate with `rate`, active workers without) | `.stage(Duration::from_secs(30), 100.0)` | |
 /// | `profile` | `profile = "spike"`: `normal`, `peak`, `stress`, `spike` or `endurance`, relative to `rate` and `duration` | `.profile(Profile::Spike)` | |
@@ -89,6 +90,15 @@ use proc_macro::TokenStream;
 ///
 /// `PERF_RUNS`, `PERF_CONFIDENCE` and `PERF_INCONCLUSIVE` override them at
 /// run time.
+///
+/// `repeat = "auto"` keeps iterating until every whole-run threshold with
+/// an interval is conclusive, then stops (at most `max_repeat` iterations,
+/// `duration`, `timeout`). It looks at the thresholds each time the count
+/// has doubled (from 100), and look `k` takes its intervals at the
+/// confidence `1 − (1 − c) / (k (k + 1))`: the looks together spend no
+/// more than `1 − c`, so looking often does not make wrong verdicts more
+/// likely. The report records the looks (`auto`). `PERF_REPEAT=auto`
+/// turns it on at run time.
 ///
 /// # Thresholds
 ///

@@ -22,6 +22,7 @@ use crate::thresholds::{regression, threshold};
 pub(crate) const KEYS: &[&str] = &[
     "workers",
     "repeat",
+    "max_repeat",
     "duration",
     "rate",
     "stages",
@@ -110,6 +111,10 @@ pub(crate) struct Config {
     pub(crate) krate: Option<syn::Path>,
     pub(crate) workers: Option<Spanned<u64>>,
     pub(crate) repeat: Option<Spanned<u64>>,
+    /// `repeat = "auto"`: iterate until every threshold is conclusive.
+    pub(crate) auto: Option<Spanned<()>>,
+    /// `max_repeat = 20_000`: the cap of `repeat = "auto"`.
+    pub(crate) max_repeat: Option<Spanned<u64>>,
     pub(crate) duration: Option<Spanned<Duration>>,
     pub(crate) rate: Option<Spanned<f64>>,
     pub(crate) stages: Option<Spanned<Vec<Stage>>>,

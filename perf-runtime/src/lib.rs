@@ -60,8 +60,11 @@ mod table;
 pub use io::config::env_flag;
 pub use io::files::{file_name_part, report_path, write_atomically, MAX_NAME_BYTES};
 pub use judge::sla::{PerformanceSLA, SlaViolation};
+pub use model::auto::{AutoRun, AutoStopped, Look};
 pub use model::error::Error;
-pub use model::load::{LoadShape, Stop, Warmup, DEFAULT_OPEN_POOL, DEFAULT_REPEAT};
+pub use model::load::{
+    Auto, LoadShape, Stop, Warmup, DEFAULT_MAX_REPEAT, DEFAULT_OPEN_POOL, DEFAULT_REPEAT,
+};
 pub use model::measured::{ErrorCount, ErrorKind, ErrorSample, StillRunning};
 pub use model::outcome::IntoOutcome;
 pub use model::report::{

@@ -11,6 +11,7 @@ use std::time::{Instant, SystemTime};
 use crate::io::config::{self, Config};
 use crate::io::{baseline_file, files, shard_file, shard_file::ShardDir};
 use crate::judge::live::AbortCheck;
+use crate::judge::until::UntilConclusive;
 use crate::measure::{alloc, calibrate, scope};
 use crate::model::error::Error;
 use crate::model::load::{LoadShape, DEFAULT_OPEN_POOL};
@@ -61,6 +62,11 @@ impl PerfTest {
         let start_at = self.start_time()?;
         self.check_memory_thresholds(own_runtime)?;
         let (runs, judging) = self.judging(shard.is_some())?;
+        if shard.is_some() && load.auto.is_some() {
+            return Err(Error::Config(
+                "`repeat = \"auto\"` on a shard: each shard would stop on its own figures; give a distributed test a fixed `repeat` or `duration`".into(),
+            ));
+        }
         Ok(Ok(Prepared {
             declared,
             shard,
@@ -141,13 +147,24 @@ impl PerfTest {
     }
 
     /// What the run's monitor needs: the name, `PERF_PROGRESS` (checked
-    /// before the run), and the thresholds' live check.
-    fn watching(&self) -> Result<Watching, Error> {
+    /// before the run), the thresholds' live check, and the looks of a
+    /// `repeat = "auto"` run.
+    fn watching(&self, load: &LoadShape, judging: Judging) -> Result<Watching, Error> {
         let progress = config::flag(&config::process, "PERF_PROGRESS")?.unwrap_or(false);
+        let until = load.auto.map(|auto| {
+            let max_repeat = match load.stop {
+                crate::model::load::Stop::Repeat(n) => n,
+                crate::model::load::Stop::Duration(_) => u64::MAX,
+            };
+            let check =
+                UntilConclusive::new(&self.thresholds, judging.confidence, auto, max_repeat);
+            Box::new(check) as _
+        });
         Ok(Watching {
             name: self.name.clone(),
             progress,
             live: AbortCheck::of(&self.thresholds),
+            until,
         })
     }
 
@@ -157,6 +174,16 @@ impl PerfTest {
         if self.env_overrides {
             config::check(&config::process)?;
             config::apply(&mut load, &config::process)?;
+        }
+        if let Some(max) = self.max_repeat {
+            if self.load.auto.is_none() {
+                return Err(Error::Config(
+                    "`max_repeat` caps `repeat = \"auto\"`, and this test has a fixed `repeat` or `duration`".into(),
+                ));
+            }
+            if load.auto.is_some() {
+                load.stop = crate::model::load::Stop::Repeat(max);
+            }
         }
         if load.is_open()
             && !self.workers_set
@@ -254,7 +281,7 @@ impl PerfTest {
                 .on_thread_stop(scope::leave_thread);
         }
         let watching = (0..runs)
-            .map(|_| self.watching())
+            .map(|_| self.watching(&load, judging))
             .collect::<Result<Vec<_>, _>>()?;
         let runtime = builder.build().map_err(Error::Runtime)?;
         crate::run::panics::prepare_thread();
@@ -302,7 +329,7 @@ impl PerfTest {
             scheduler::wait_until(at, deadline).await;
         }
         let watching = (0..runs)
-            .map(|_| self.watching())
+            .map(|_| self.watching(&load, judging))
             .collect::<Result<Vec<_>, _>>()?;
         let measured = run_each(&load, watching, None, deadline, f).await;
         self.finish(declared, load, shard, measured, judging)

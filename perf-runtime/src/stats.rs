@@ -55,6 +55,43 @@
 //! machines (see the README's gate benchmark), and gives an interval of
 //! the change to print.
 //!
+//! # Runs that stop when they know
+//!
+//! `repeat = "auto"` looks at a run's thresholds while it goes on and
+//! stops it once every one is conclusive. Looking again and again at a
+//! 95% interval and stopping at the first that clears the limit makes a
+//! wrong verdict far likelier than 5%: with the limit at the true p95 and
+//! looks at doubling counts up to 25,600 samples, 25% of seeded runs stop
+//! on a wrong pass or fail (`looking_again_and_again_does_not_inflate_wrong_verdicts`).
+//! So the looks *spend* the error allowance:
+//!
+//! - Looks come when the count has doubled since the last one (the first
+//!   at 100 iterations; at most twice a second, on what the workers have
+//!   flushed, so a run stops within about a second of being conclusive).
+//! - Look `k` takes its intervals at the confidence
+//!   `1 − (1 − c) / (k (k + 1))` ([`look_confidence`]): 97.5%, 99.17%,
+//!   99.58%, … for `c = 0.95`. The shares `1/(k(k+1))` add up to 1 over
+//!   any number of looks, so by the union bound the chance that any look's
+//!   interval misses the truth, and with it the chance of a wrong verdict
+//!   at whichever look stops the run, is at most `1 − c`, whatever the
+//!   data make the run do. The final verdicts are judged at the stopping
+//!   look's confidence (one more look's when a cap ended the run).
+//! - Why an alpha-spending schedule over a confidence sequence (such as
+//!   the stitched or mixture bounds of Howard et al.): it keeps the exact,
+//!   distribution-free order-statistic interval of a percentile and the
+//!   Wilson interval of a rate, with only their level changed, instead of
+//!   replacing them by a bound for bounded or sub-Gaussian data that
+//!   latencies are not. Its price is a wider interval at later looks
+//!   (z = 2.64 at the second look, 3.51 at the tenth, against 1.96),
+//!   which doubling looks keep small: 17 looks reach ten million
+//!   iterations, and a run stops near the sample count it needs instead
+//!   of a fixed one chosen for the worst case.
+//! - Measured on synthetic log-normal latencies (1,000 seeded runs each,
+//!   `auto_runs_stop_right_and_sooner_with_a_larger_margin`): with the
+//!   true p95 10% below the limit, 99.8% stop *pass* and 0.2% *fail*,
+//!   after 1,880 iterations on average; 5% below, 8,210; 20% below, 446;
+//!   40% below, 141.
+//!
 //! # Tests of two histograms
 //!
 //! For comparisons of two single measurements (cases of a table test), on
@@ -79,4 +116,5 @@ pub use crate::judge::stats::{
     significant, Test, DEFAULT_ALPHA, NOISE_THRESHOLD,
 };
 pub use crate::judge::student::{benjamini_hochberg, holm};
+pub use crate::judge::until::look_confidence;
 pub use crate::model::baseline::{MetricComparison, Verdict};

@@ -212,6 +212,24 @@ impl Metric {
         }
     }
 
+    /// Whether the run estimates this figure from samples, with a
+    /// confidence interval (a percentile, the mean, a rate, throughput, a
+    /// custom metric's mean or percentile), so that its verdict can be
+    /// inconclusive. Exact figures (min, max, counts, memory, a custom
+    /// metric's sum) decide by their value.
+    pub fn has_interval(self) -> bool {
+        match self {
+            Metric::Percentile(_)
+            | Metric::Mean
+            | Metric::ErrorRate
+            | Metric::DroppedRate
+            | Metric::ClassRate(_)
+            | Metric::Throughput => true,
+            Metric::Custom { stat, .. } => matches!(stat, Stat::Mean | Stat::Percentile(_)),
+            _ => false,
+        }
+    }
+
     /// Whether this is a memory figure (needs the tracking allocator).
     pub fn is_memory(self) -> bool {
         matches!(

@@ -8,8 +8,8 @@
 //! | variable | overrides | also read (the Go framework's name) |
 //! |---|---|---|
 //! | `PERF_WORKERS` | `workers` | `PERFORMANCE_TEST_CONCURRENCY` |
-//! | `PERF_REPEAT` | `repeat` (and drops `duration`) | |
-//! | `PERF_DURATION` | `duration` (and drops `repeat`) | `PERFORMANCE_TEST_DURATION` |
+//! | `PERF_REPEAT` | `repeat` (and drops `duration`); `auto` makes it `repeat = "auto"` | |
+//! | `PERF_DURATION` | `duration` (and drops `repeat`, `"auto"` too) | `PERFORMANCE_TEST_DURATION` |
 //! | `PERF_RATE` | `rate` of open-model tests (`1000`, `"500/s"`, `"30000/m"`) | |
 //! | `PERF_PROFILE` | `profile` of open-model tests with a `duration` | |
 //!
@@ -26,7 +26,7 @@
 
 use crate::model::after::Publish;
 use crate::model::error::Error;
-use crate::model::load::{LoadShape, Stop};
+use crate::model::load::{Auto, LoadShape, Stop, DEFAULT_MAX_REPEAT};
 use crate::output::print::SummaryMode;
 
 /// Applies the overrides found through `get` (the process environment in
@@ -65,7 +65,15 @@ pub(crate) fn apply(
         }
     });
     if let Some((var, value)) = repeat {
-        load.stop = Stop::Repeat(positive(&var, &value, "iterations")?);
+        if value.trim() == "auto" {
+            if load.auto.is_none() {
+                load.auto = Some(Auto { max_duration: None });
+                load.stop = Stop::Repeat(DEFAULT_MAX_REPEAT);
+            }
+        } else {
+            load.stop = Stop::Repeat(positive(&var, &value, "iterations")?);
+            load.auto = None;
+        }
         load.overrides.push(format!("{var}={value}"));
     }
     if let Some((var, value)) = duration {
@@ -82,6 +90,7 @@ pub(crate) fn apply(
             });
         }
         load.stop = Stop::Duration(d);
+        load.auto = None;
         load.overrides.push(format!("{var}={value}"));
     }
     if load.is_open() {
@@ -385,6 +394,37 @@ mod tests {
             let e = config_with(&[(var, value)]).unwrap_err().to_string();
             assert!(e.contains(var) && e.contains(value), "{e}");
         }
+    }
+
+    #[test]
+    fn perf_repeat_turns_auto_on_and_a_count_or_time_turns_it_off() {
+        let l = apply_with(&[("PERF_REPEAT", "auto")]).unwrap();
+        assert_eq!(l.auto, Some(Auto { max_duration: None }));
+        assert_eq!(l.stop, Stop::Repeat(DEFAULT_MAX_REPEAT));
+        let capped = LoadShape {
+            auto: Some(Auto { max_duration: None }),
+            stop: Stop::Repeat(500),
+            ..LoadShape::default()
+        };
+        for (var, value, auto, stop) in [
+            ("PERF_REPEAT", "auto", true, Stop::Repeat(500)),
+            ("PERF_REPEAT", "300", false, Stop::Repeat(300)),
+            (
+                "PERF_DURATION",
+                "2s",
+                false,
+                Stop::Duration(Duration::from_secs(2)),
+            ),
+        ] {
+            let mut l = capped.clone();
+            let get = |k: &str| (k == var).then(|| value.to_owned());
+            apply(&mut l, &get).unwrap();
+            assert_eq!((l.auto.is_some(), l.stop), (auto, stop), "{var}={value}");
+        }
+        let e = apply_with(&[("PERF_REPEAT", "often")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("PERF_REPEAT") && e.contains("often"), "{e}");
     }
 
     #[test]

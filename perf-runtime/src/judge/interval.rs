@@ -333,9 +333,9 @@ pub(crate) fn judge_interval(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::judge::synthetic::Shape;
     use crate::model::measured::new_histogram;
     use rand::{rngs::StdRng, SeedableRng};
-    use rand_distr::{Distribution, Exp, LogNormal};
 
     #[test]
     fn the_normal_quantiles_are_the_textbook_ones() {
@@ -363,43 +363,6 @@ mod tests {
         let (lo, hi) = percentile(&h, 99.9, 0.05).unwrap();
         assert!(lo > 90_000.0, "{lo}");
         assert_eq!(hi, f64::INFINITY, "100 samples cannot bound p99.9 above");
-    }
-
-    /// Latencies in nanoseconds from three distributions, with their true
-    /// quantile function and mean.
-    enum Shape {
-        LogNormal,
-        Exponential,
-        Bimodal,
-    }
-
-    impl Shape {
-        fn sample(&self, rng: &mut StdRng) -> f64 {
-            match self {
-                Shape::LogNormal => LogNormal::new(13.8, 0.5).unwrap().sample(rng),
-                Shape::Exponential => 1e5 + Exp::new(1.0 / 1e6).unwrap().sample(rng),
-                Shape::Bimodal => {
-                    let slow = rand_distr::Bernoulli::new(0.1).unwrap().sample(rng);
-                    let centre = if slow { 8e6 } else { 1e6 };
-                    LogNormal::new(f64::ln(centre), 0.1).unwrap().sample(rng)
-                }
-            }
-        }
-
-        /// The true quantile and mean, from a million samples of a seed
-        /// of their own (the truth is known to far better than the
-        /// intervals' width at 20,000 samples).
-        fn truth(&self, q: &[f64]) -> (Vec<f64>, f64) {
-            let mut rng = StdRng::seed_from_u64(0xC0FFEE);
-            let mut v: Vec<f64> = (0..1_000_000).map(|_| self.sample(&mut rng)).collect();
-            v.sort_by(f64::total_cmp);
-            let mean = v.iter().sum::<f64>() / v.len() as f64;
-            let quantiles = q
-                .iter()
-                .map(|q| v[((q * v.len() as f64) as usize).min(v.len() - 1)])
-                .collect();
-            (quantiles, mean)
-        }
     }
 
     /// Over 1,000 seeded runs per distribution and size, the 95% intervals

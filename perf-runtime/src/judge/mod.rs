@@ -1,5 +1,6 @@
 //! Layer 4, pure functions from measured data to verdicts: thresholds
-//! (whole run, per window, live for `abort_on_fail`, implicit defaults),
+//! (whole run, per window, live for `abort_on_fail`, implicit defaults,
+//! the looks of `repeat = "auto"`),
 //! the verdict of a run (computed once, in [`verdict`]), SLAs,
 //! statistics, baseline and case comparisons, leak detection. No clock,
 //! no environment, no files: what they need is passed in.
@@ -16,5 +17,8 @@ pub(crate) mod live;
 pub(crate) mod sla;
 pub(crate) mod stats;
 pub(crate) mod student;
+#[cfg(test)]
+pub(crate) mod synthetic;
 pub(crate) mod threshold;
+pub(crate) mod until;
 pub(crate) mod verdict;

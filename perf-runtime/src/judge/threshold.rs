@@ -39,7 +39,7 @@ impl Threshold {
         if let Some(tag) = self.0.tag {
             let Some(t) = report.tag_histograms.get(tag) else {
                 return self.evaluate_judged(
-                    report.judging,
+                    report.judged_at(),
                     &Figures::empty(),
                     &Timeline::default(),
                     0,
@@ -48,7 +48,7 @@ impl Threshold {
             // A report read from JSON has no tag histograms: no data.
             let errors = report.tags.get(tag).map_or(0, |s| s.errors);
             let figures = Figures::tagged(t, errors, report.elapsed().as_secs_f64());
-            return self.evaluate_judged(report.judging, &figures, &Timeline::default(), 0);
+            return self.evaluate_judged(report.judged_at(), &figures, &Timeline::default(), 0);
         }
         let figures = Figures {
             memory: report.memory.as_ref(),
@@ -60,7 +60,7 @@ impl Threshold {
             seconds: report.elapsed().as_secs_f64(),
             latency: &report.histogram,
         };
-        self.evaluate_judged(report.judging, &figures, &Timeline::default(), 0)
+        self.evaluate_judged(report.judged_at(), &figures, &Timeline::default(), 0)
     }
 
     /// [`evaluate_judged`](Self::evaluate_judged) at the default

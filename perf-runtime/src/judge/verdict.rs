@@ -32,6 +32,16 @@ impl Report {
         shard: Option<Shard>,
     ) -> Report {
         let main = m.main;
+        // A `repeat = "auto"` run's verdicts are at its stopping look's
+        // confidence (see `crate::judge::until`).
+        let nominal = judging;
+        let judging = match &m.auto {
+            Some(auto) => Judging {
+                confidence: auto.confidence,
+                ..judging
+            },
+            None => judging,
+        };
         let mut wanted: Vec<f64> = STANDARD_PERCENTILES.to_vec();
         for t in thresholds {
             match t.metric() {
@@ -185,11 +195,12 @@ impl Report {
             passed: false,
             histogram: main.histogram,
             path: None,
-            judging,
+            judging: nominal,
             shard,
             shard_result: None,
             runs: Vec::new(),
             calibration: None,
+            auto: m.auto,
         };
         settle(&mut report);
         report

@@ -79,6 +79,8 @@ pub struct LoadShape {
     pub overrides: Vec<String>,
     /// The shard this load is one part of, in a distributed run.
     pub shard: Option<crate::model::shard::Shard>,
+    /// `repeat = "auto"`: stop when every threshold is conclusive.
+    pub auto: Option<Auto>,
 }
 
 impl Default for LoadShape {
@@ -96,8 +98,23 @@ impl Default for LoadShape {
             worker_threads: std::thread::available_parallelism().map_or(1, usize::from),
             overrides: Vec::new(),
             shard: None,
+            auto: None,
         }
     }
+}
+
+/// Iterations a `repeat = "auto"` run stops at if its thresholds are
+/// still inconclusive (`max_repeat` sets another).
+pub const DEFAULT_MAX_REPEAT: u64 = 100_000;
+
+/// `repeat = "auto"`: the measured phase iterates until every threshold is
+/// conclusive (see [`crate::stats`]), up to these caps and `timeout`. The
+/// run's [`Stop`] is `Repeat(max_repeat)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Auto {
+    /// The longest the measured phase may last (`duration` beside
+    /// `repeat = "auto"`).
+    pub max_duration: Option<Duration>,
 }
 
 /// How iterations are started.
@@ -197,6 +214,34 @@ impl LoadShape {
             }
             _ => {}
         }
+        if self.auto.is_some() {
+            if self.is_open() || !self.stages.is_empty() {
+                return bad(format!(
+                    "`repeat = \"auto\"` is for closed-model runs without `stages`: an open-model or staged run's length is its time{from_env}"
+                ));
+            }
+            if !matches!(self.stop, Stop::Repeat(_)) {
+                return bad(format!(
+                    "`repeat = \"auto\"` stops at a count (`max_repeat`){from_env}"
+                ));
+            }
+            if self
+                .auto
+                .and_then(|a| a.max_duration)
+                .is_some_and(|d| d.is_zero())
+            {
+                return bad("`duration` must be longer than zero".into());
+            }
+            let judged = thresholds
+                .iter()
+                .any(|t| t.window_seconds().is_none() && t.metric().has_interval());
+            if !judged {
+                return bad(format!(
+                    "`repeat = \"auto\"` iterates until every threshold is conclusive, and this test has no threshold \
+                     with an interval (a percentile, the mean, a rate, throughput): add one, e.g. `p95 < \"200ms\"`{from_env}"
+                ));
+            }
+        }
         if !self.stages.is_empty() {
             perf_spec::check_stages(&self.stages).or_else(bad)?;
         }
@@ -294,6 +339,11 @@ struct LoadShapeJson {
     overrides: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     shard: Option<crate::model::shard::Shard>,
+    /// `repeat = "auto"` (then `repeat` is its `max_repeat`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    auto: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    auto_max_duration_ns: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -340,6 +390,8 @@ impl From<LoadShape> for LoadShapeJson {
             worker_threads: l.worker_threads,
             overrides: l.overrides,
             shard: l.shard,
+            auto: l.auto.is_some(),
+            auto_max_duration_ns: l.auto.and_then(|a| a.max_duration).map(ns),
         }
     }
 }
@@ -384,6 +436,9 @@ impl TryFrom<LoadShapeJson> for LoadShape {
             worker_threads: j.worker_threads,
             overrides: j.overrides,
             shard: j.shard,
+            auto: j.auto.then(|| Auto {
+                max_duration: j.auto_max_duration_ns.map(Duration::from_nanos),
+            }),
         })
     }
 }

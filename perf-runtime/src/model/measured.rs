@@ -120,6 +120,8 @@ pub(crate) struct Measured {
     pub(crate) stopped: Option<StillRunning>,
     /// Open model: arrivals the generator could not start on schedule.
     pub(crate) unscheduled: u64,
+    /// `repeat = "auto"`: the looks taken and why the run stopped.
+    pub(crate) auto: Option<crate::model::auto::AutoRun>,
 }
 
 /// Iterations still running when a run was stopped (timeout, signal, a
@@ -147,6 +149,7 @@ impl Measured {
             interrupted: false,
             stopped: None,
             unscheduled: 0,
+            auto: None,
         }
     }
 

@@ -6,6 +6,7 @@
 //! Imports: nothing of this crate outside `model`.
 
 pub(crate) mod after;
+pub(crate) mod auto;
 pub(crate) mod baseline;
 pub(crate) mod codec;
 pub(crate) mod error;

@@ -272,9 +272,26 @@ pub struct Report {
     /// with a baseline or saved as one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration: Option<Calibration>,
+    /// `repeat = "auto"`: the looks the run took and why it stopped. Its
+    /// thresholds are judged at the stopping look's confidence
+    /// ([`Report::judged_at`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto: Option<crate::model::auto::AutoRun>,
 }
 
 impl Report {
+    /// How its thresholds were judged: [`judging`](Self::judging), at the
+    /// stopping look's confidence for a `repeat = "auto"` run.
+    pub fn judged_at(&self) -> crate::model::threshold::Judging {
+        match &self.auto {
+            Some(auto) => crate::model::threshold::Judging {
+                confidence: auto.confidence,
+                ..self.judging
+            },
+            None => self.judging,
+        }
+    }
+
     /// The report of a test its gate kept from running.
     pub(crate) fn skipped(name: String, load: LoadShape, reason: String) -> Report {
         let empty = new_histogram();
@@ -321,6 +338,7 @@ impl Report {
             runs: Vec::new(),
             judging: Judging::default(),
             calibration: None,
+            auto: None,
         }
     }
 

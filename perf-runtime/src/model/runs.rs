@@ -126,6 +126,7 @@ pub(crate) fn merge_runs(runs: Vec<Measured>) -> Result<(Measured, Vec<RunFigure
         interrupted: runs.iter().any(|m| m.interrupted),
         stopped: runs.iter().rev().find_map(|m| m.stopped),
         unscheduled: runs.iter().map(|m| m.unscheduled).sum(),
+        auto: crate::model::auto::AutoRun::merge(runs.iter().filter_map(|m| m.auto.clone())),
         ..Measured::of(main, first.started_at, runs.iter().map(|m| m.elapsed).sum())
     };
     Ok((merged, figures))

@@ -9,3 +9,4 @@ pub(crate) mod emf;
 pub(crate) mod print;
 pub(crate) mod sink;
 pub(crate) mod summary;
+pub(crate) mod verdicts;

@@ -11,8 +11,8 @@ use crate::model::baseline::MetricComparison;
 use crate::model::load::{LoadShape, Stop, Warmup};
 use crate::model::measured::ErrorKind;
 use crate::model::report::{LatencyStats, Report};
-use crate::model::threshold::{Decision, Judging, ThresholdOutcome};
 use crate::output::comparison::{baseline_section, compared_value, delta_with_interval, with_eq};
+use crate::output::verdicts::{auto_line, interval_text};
 
 pub(crate) use perf_spec::format_rate as rate;
 
@@ -64,9 +64,19 @@ fn load_line(l: &LoadShape) -> String {
             )
         }
         (None, _, true) => {
-            let stop = match l.stop {
-                Stop::Repeat(n) => format!("{n} iterations"),
-                Stop::Duration(t) => format!("for {}", format_duration(t)),
+            let stop = match (l.stop, l.auto) {
+                (Stop::Repeat(n), Some(auto)) => {
+                    let time = auto
+                        .max_duration
+                        .map(|d| format!(" or {}", format_duration(d)))
+                        .unwrap_or_default();
+                    format!(
+                        "repeat = \"auto\" (until conclusive, at most {} iterations{time})",
+                        perf_spec::format_count(n)
+                    )
+                }
+                (Stop::Repeat(n), None) => format!("{n} iterations"),
+                (Stop::Duration(t), _) => format!("for {}", format_duration(t)),
             };
             format!("closed model, {}, {stop}", plural(l.workers, "worker"))
         }
@@ -286,8 +296,11 @@ pub(crate) fn render(r: &Report) -> String {
                 label(t),
                 t.observed_display,
                 // (An implicit threshold has no decision: its count decides.)
-                interval_text(t, r.judging)
+                interval_text(t, r.judged_at())
             );
+        }
+        if let Some(auto) = &r.auto {
+            let _ = writeln!(out, "    {}", auto_line(auto, r.judging.confidence));
         }
     }
     if let Some(b) = &r.baseline {
@@ -411,65 +424,6 @@ fn still_running(r: &Report) -> Option<String> {
 /// an inconclusive verdict what would settle it.
 /// Whether the observed value itself is on the right side of the limit
 /// (what decides under `inconclusive = "warn"`).
-fn point_holds(t: &ThresholdOutcome) -> bool {
-    let Some(v) = t.observed else {
-        return false;
-    };
-    match t.op.as_str() {
-        "<" => v < t.limit,
-        "<=" => v <= t.limit,
-        ">" => v > t.limit,
-        ">=" => v >= t.limit,
-        _ => v == t.limit,
-    }
-}
-
-fn interval_text(t: &ThresholdOutcome, judging: Judging) -> String {
-    let Some(iv) = t.interval else {
-        return String::new();
-    };
-    // Latencies (nanoseconds), rates per second and fractions have
-    // intervals.
-    let latency = t.metric == "mean" || t.metric.starts_with('p');
-    let show = |x: f64| {
-        if latency {
-            d(x.round() as u64)
-        } else if t.metric == "throughput" {
-            rate(x)
-        } else {
-            format!("{x:.4}")
-        }
-    };
-    let high = iv
-        .high
-        .map_or_else(|| "∞)".to_owned(), |h| format!("{}]", show(h)));
-    let mut text = format!("  [{}, {high}", show(iv.low));
-    if t.decision == Some(Decision::Inconclusive) {
-        let point = if point_holds(t) { "passes" } else { "fails" };
-        let settle = t.more_iterations.map_or_else(
-            || "the value sits on the limit: more iterations will not settle it".to_owned(),
-            |n| {
-                format!(
-                    "~{} more iterations would likely settle it",
-                    perf_spec::format_count(n)
-                )
-            },
-        );
-        let policy = match judging.inconclusive {
-            perf_spec::Inconclusive::Warn => String::new(),
-            p => format!(
-                " (inconclusive = \"{p}\": the test {}s)",
-                if t.passed { "pass" } else { "fail" }
-            ),
-        };
-        text.push_str(&format!(
-            "  inconclusive at {:.0}%{policy}: the value {point}, the limit is inside the interval; {settle}",
-            iv.confidence * 100.0
-        ));
-    }
-    text
-}
-
 pub(crate) fn failure(r: &Report) -> String {
     let failed: Vec<_> = r.failed_thresholds().collect();
     let mut causes = Vec::new();

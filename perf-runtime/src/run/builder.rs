@@ -8,7 +8,7 @@ use perf_spec::{Inconclusive, Metric, Profile, Stage};
 
 use crate::model::after::{AfterRun, Publish};
 use crate::model::baseline::Regression;
-use crate::model::load::{LoadShape, Stop, Warmup};
+use crate::model::load::{Auto, LoadShape, Stop, Warmup, DEFAULT_MAX_REPEAT};
 use crate::model::shard::Shard;
 use crate::model::threshold::Threshold;
 
@@ -57,6 +57,7 @@ pub struct PerfTest {
     pub(crate) runs: Option<u32>,
     pub(crate) confidence: Option<f64>,
     pub(crate) inconclusive: Option<Inconclusive>,
+    pub(crate) max_repeat: Option<u64>,
 }
 
 impl PerfTest {
@@ -80,6 +81,7 @@ impl PerfTest {
             runs: None,
             confidence: None,
             inconclusive: None,
+            max_repeat: None,
         }
     }
 
@@ -145,12 +147,42 @@ impl PerfTest {
     /// `duration` set before. Closed model only.
     pub fn repeat(mut self, n: u64) -> Self {
         self.load.stop = Stop::Repeat(n);
+        self.load.auto = None;
         self
     }
 
-    /// Run for this long instead of a count. Replaces a `repeat` set before.
+    /// `repeat = "auto"`: iterate until every threshold is conclusive (its
+    /// interval clear of the limit, with intervals that stay valid however
+    /// often the run looks; see [`crate::stats`]), then stop; at most
+    /// [`max_repeat`](Self::max_repeat) iterations (default 100,000), or
+    /// for at most a [`duration`](Self::duration), within `timeout`.
+    pub fn repeat_auto(mut self) -> Self {
+        let max_duration = match self.load.stop {
+            Stop::Duration(d) => Some(d),
+            Stop::Repeat(_) => None,
+        };
+        self.load.auto = Some(Auto { max_duration });
+        self.load.stop = Stop::Repeat(self.max_repeat.unwrap_or(DEFAULT_MAX_REPEAT));
+        self
+    }
+
+    /// The most iterations a [`repeat_auto`](Self::repeat_auto) run takes.
+    pub fn max_repeat(mut self, n: u64) -> Self {
+        self.max_repeat = Some(n);
+        if self.load.auto.is_some() {
+            self.load.stop = Stop::Repeat(n);
+        }
+        self
+    }
+
+    /// Run for this long instead of a count. Replaces a `repeat` set
+    /// before; with [`repeat_auto`](Self::repeat_auto), the longest the run
+    /// may go on.
     pub fn duration(mut self, d: Duration) -> Self {
-        self.load.stop = Stop::Duration(d);
+        match &mut self.load.auto {
+            Some(auto) => auto.max_duration = Some(d),
+            None => self.load.stop = Stop::Duration(d),
+        }
         self
     }
 

@@ -11,16 +11,20 @@
 //! - with `abort_on_fail`, after the grace period, evaluates every threshold
 //!   on the run so far (and per-window thresholds on the newest full
 //!   window), and stops the run at the first broken one.
+//! - with `repeat = "auto"`, takes a look at the thresholds when one is due
+//!   and stops the run once they are conclusive (or its `duration` cap
+//!   has passed); the looks are the judge's ([`crate::judge::until`]).
 
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use perf_spec::format_duration;
 
-use crate::measure::recorder::Shared;
+use crate::measure::recorder::{lock, Shared};
+use crate::model::auto::AutoRun;
 use crate::model::load::{LoadShape, Stop};
 use perf_spec::format_rate as rate;
 
@@ -49,6 +53,8 @@ pub(crate) struct Watching {
     pub(crate) progress: bool,
     /// The `abort_on_fail` check, if the test has thresholds.
     pub(crate) live: Option<Box<dyn LiveCheck>>,
+    /// `repeat = "auto"`'s looks.
+    pub(crate) until: Option<Box<dyn StopCheck>>,
 }
 
 /// `abort_on_fail`'s question about the run so far, answered by the judge
@@ -58,8 +64,27 @@ pub(crate) trait LiveCheck: Send + 'static {
     fn broken(&self, shared: &Shared, elapsed: Duration) -> Option<String>;
 }
 
+/// `repeat = "auto"`'s question at every tick, answered by the judge
+/// ([`crate::judge::until`]): stop the run now?
+pub(crate) trait StopCheck: Send + 'static {
+    /// Takes a look if one is due; `true` when the run should stop (its
+    /// thresholds are conclusive, or a cap has passed).
+    fn look(&mut self, shared: &Shared, elapsed: Duration) -> bool;
+    /// The looks taken and why the run stopped, after `iterations`.
+    fn finish(&mut self, iterations: u64) -> AutoRun;
+}
+
+/// How a watched run ended, as far as the monitor knows.
+pub(crate) struct Watched {
+    /// Why `abort_on_fail` stopped it, if it did.
+    pub(crate) aborted: Option<String>,
+    /// `repeat = "auto"`'s looks, for the check to finish.
+    pub(crate) until: Option<Arc<Mutex<Box<dyn StopCheck>>>>,
+}
+
 pub(crate) struct Monitor {
     task: tokio::task::JoinHandle<Option<String>>,
+    until: Option<Arc<Mutex<Box<dyn StopCheck>>>>,
 }
 
 struct State {
@@ -70,6 +95,7 @@ struct State {
     repeat: Option<u64>,
     live: Option<Box<dyn LiveCheck>>,
     abort_after: Option<Duration>,
+    until: Option<Arc<Mutex<Box<dyn StopCheck>>>>,
     display: Display,
 }
 
@@ -84,7 +110,9 @@ impl Monitor {
             name,
             progress: forced,
             live,
+            until,
         } = watching;
+        let until = until.map(|u| Arc::new(Mutex::new(u)));
         let display = if std::io::stderr().is_terminal() {
             Display::Bar(None)
         } else if forced {
@@ -103,6 +131,7 @@ impl Monitor {
             },
             live,
             abort_after: load.abort_on_fail,
+            until: until.clone(),
             display,
         };
         // Created here, where allocations are not counted for the test.
@@ -118,25 +147,32 @@ impl Monitor {
                     state.clear();
                     return Some(reason);
                 }
+                if state.enough() {
+                    state.shared.stop.store(true, Relaxed);
+                }
             }
         });
-        Monitor { task }
+        Monitor { task, until }
     }
 
     /// Stops watching; returns why the run was aborted, if it was. Without
     /// `wait` (worker threads are blocked, so the task may never be polled
     /// again) it only asks the task to stop.
-    pub(crate) async fn finish(self, wait: bool) -> Option<String> {
+    pub(crate) async fn finish(self, wait: bool) -> Watched {
+        let until = self.until;
         if self.task.is_finished() {
-            return self.task.await.ok().flatten();
+            let aborted = self.task.await.ok().flatten();
+            return Watched { aborted, until };
         }
         self.task.abort();
-        if !wait {
-            return None;
+        if wait {
+            // An aborted monitor drops its state, which clears the bar.
+            let _ = self.task.await;
         }
-        // An aborted monitor drops its state, which clears the bar.
-        let _ = self.task.await;
-        None
+        Watched {
+            aborted: None,
+            until,
+        }
     }
 }
 
@@ -212,6 +248,15 @@ impl State {
             bars().remove(bar);
         }
         self.display = Display::Off;
+    }
+
+    /// `repeat = "auto"`: whether the looks say to stop.
+    fn enough(&self) -> bool {
+        let Some(until) = &self.until else {
+            return false;
+        };
+        let elapsed = self.start.elapsed();
+        lock(until).look(&self.shared, elapsed)
     }
 
     fn check_abort(&self) -> Option<String> {

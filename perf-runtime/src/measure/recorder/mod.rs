@@ -219,6 +219,16 @@ impl Shared {
         h
     }
 
+    /// Failed iterations per error class so far.
+    pub(crate) fn classes_so_far(&self) -> std::collections::BTreeMap<String, u64> {
+        let _paused = pause();
+        lock(&self.log)
+            .classes
+            .iter()
+            .map(|(c, n)| ((*c).to_owned(), *n))
+            .collect()
+    }
+
     /// Seconds `[start, start + len)`, provided they are complete.
     pub(crate) fn window(&self, start: u32, len: u32) -> crate::model::timeline::Window {
         self.roll_all(start + len);

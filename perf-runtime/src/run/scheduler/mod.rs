@@ -244,6 +244,7 @@ pub(crate) async fn execute<B: Body>(
     let started_at = SystemTime::now();
     let start = Instant::now();
     let mut aborted = None;
+    let mut until = None;
     let mut memory_span = None;
     if stopped.is_none() {
         let (dog, alarms) = watch(&shared);
@@ -289,10 +290,15 @@ pub(crate) async fn execute<B: Body>(
         // With tasks abandoned on blocked threads the monitor may never be
         // polled again: do not wait for it.
         let wait = stopped.as_ref().is_none_or(|s| s.still.abandoned == 0);
-        aborted = monitor.finish(wait).await;
+        let watched = monitor.finish(wait).await;
+        (aborted, until) = (watched.aborted, watched.until);
     }
     let elapsed = start.elapsed();
     let main = shared.collect();
+    let auto = until.map(|u| {
+        let _paused = pause();
+        crate::measure::recorder::lock(&u).finish(main.iterations)
+    });
     let memory = memory_span.map(|(scope, before, after)| {
         let _paused = pause();
         MemoryStats::of(scope, before, after, main.iterations, &shared.checkpoints())
@@ -329,6 +335,7 @@ pub(crate) async fn execute<B: Body>(
         interrupted,
         stopped: stopped.map(|s| s.still),
         unscheduled: shared.unscheduled(),
+        auto,
     }
 }
 
