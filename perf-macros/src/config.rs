@@ -637,13 +637,7 @@ impl Config {
                 "`repeat = \"auto\"` is for closed-model runs without `stages`: an open-model or staged run's length is its time",
             );
         }
-        let settled = self.thresholds.iter().any(|t| {
-            let spec = t.value;
-            spec.window.is_none()
-                && spec.tag.is_none()
-                && spec.metric.has_interval()
-                && !matches!(spec.metric, Metric::Custom { .. })
-        });
+        let settled = self.thresholds.iter().any(|t| t.value.judged_by_looks());
         if !settled {
             errors.at(
                 auto.span,

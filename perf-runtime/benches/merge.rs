@@ -120,6 +120,7 @@ fn shard_result(index: u32, total: u32) -> ShardResult {
                     min: db.min() as f64,
                     max: db.max() as f64,
                     histogram: Some(EncodedHistogram::encode(&db)),
+                    m2: None,
                 },
             )]
             .into(),

@@ -167,6 +167,7 @@ fn shard_result(index: u32) -> ShardResult {
                     min: db.min() as f64,
                     max: db.max() as f64,
                     histogram: Some(EncodedHistogram::encode(&db)),
+                    m2: Some(db.stdev().powi(2) * (db.len() - 1) as f64),
                 },
             )]
             .into_iter()

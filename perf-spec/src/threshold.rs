@@ -364,6 +364,17 @@ pub struct ThresholdSpec {
 }
 
 impl ThresholdSpec {
+    /// Whether the looks of `repeat = "auto"` judge this threshold while
+    /// the run goes on: a whole-run, untagged figure with an interval that
+    /// the run shows as it goes (custom metrics, tagged and per-window
+    /// thresholds are judged at the end only).
+    pub fn judged_by_looks(&self) -> bool {
+        self.window.is_none()
+            && self.tag.is_none()
+            && self.metric.has_interval()
+            && !matches!(self.metric, Metric::Custom { .. })
+    }
+
     /// Checks the operator and the limit on their own (not against other
     /// thresholds: see [`check_consistency`]).
     pub fn check(&self) -> Result<(), String> {

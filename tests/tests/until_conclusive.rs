@@ -104,7 +104,7 @@ fn a_run_that_cannot_stop_by_its_looks_is_refused_before_it_starts() {
         100,
         Threshold::max().lt(Duration::from_millis(1)),
     ));
-    assert!(e.contains("no threshold with an interval"), "{e}");
+    assert!(e.contains("no threshold the looks can settle"), "{e}");
     let open = auto(
         "open",
         1,

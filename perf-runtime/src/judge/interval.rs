@@ -18,8 +18,13 @@
 //!   which stays inside [0, 1] and is right at 0 failures.
 //! - **Throughput**: the score interval of a Poisson count over the run's
 //!   length (the length is known; the count is what varies).
-//! - Custom metrics and exact counts (memory figures, `dropped`, min, max)
-//!   have no interval: their verdict is the value's.
+//! - **Custom metrics**: a duration metric's percentiles as the latency's
+//!   (order statistics of its histogram), a metric's mean as the latency's
+//!   (normal approximation, with the values' standard deviation from
+//!   Welford's update, merged across workers and shards with Chan's
+//!   formula). Their sum, min, max and count are exact.
+//! - Exact counts (memory figures, `dropped`, min, max) have no interval:
+//!   their verdict is the value's.
 //!
 //! Every interval treats iterations as independent samples. Bursts of
 //! preemption make neighbouring iterations alike, which the baseline gate
@@ -28,7 +33,7 @@
 
 use hdrhistogram::Histogram;
 
-use perf_spec::{Metric, ThresholdSpec};
+use perf_spec::{Metric, Stat, ThresholdSpec};
 
 use crate::judge::figures::Figures;
 use crate::model::threshold::{Decision, Interval, ThresholdOutcome};
@@ -289,6 +294,19 @@ pub(crate) fn interval_of(metric: Metric, f: &Figures<'_>, confidence: f64) -> O
             wilson(failed, f.iterations, z)
         }
         Metric::Throughput => rate(f.iterations, f.seconds, z),
+        Metric::Custom { name, stat, .. } => {
+            let c = f.custom?.get(name)?;
+            match stat {
+                Stat::Mean => {
+                    let half = z * c.stdev? / (c.count as f64).sqrt();
+                    Some((c.mean - half, c.mean + half))
+                }
+                Stat::Percentile(p) => {
+                    percentile(c.histogram.as_ref()?, p.value(), 1.0 - confidence)
+                }
+                _ => None,
+            }
+        }
         _ => None,
     }
 }
@@ -319,10 +337,17 @@ pub(crate) fn judge_interval(
     if decision == Decision::Inconclusive {
         let n = match metric {
             Metric::DroppedRate => f.iterations + f.dropped,
+            Metric::Custom { name, .. } => {
+                f.custom.and_then(|c| c.get(name)).map_or(0, |c| c.count)
+            }
             _ => f.iterations.max(f.latency.len()),
         };
         let at_least = match metric {
-            Metric::Percentile(p) => samples_to_bound(p.value(), 1.0 - confidence),
+            Metric::Percentile(p)
+            | Metric::Custom {
+                stat: Stat::Percentile(p),
+                ..
+            } => samples_to_bound(p.value(), 1.0 - confidence),
             _ => 0,
         };
         outcome.more_iterations = more_iterations(n, v, (low, high), limit, at_least);
@@ -453,6 +478,69 @@ mod tests {
             share(inconclusive_at)
         );
         assert!(share(fail_at) <= 0.025, "fail {}", share(fail_at));
+    }
+
+    #[test]
+    fn a_custom_metric_has_its_spread_merged_and_an_interval() {
+        use crate::model::measured::CustomAgg;
+        use crate::model::report::CustomStats;
+        use crate::model::threshold::Threshold;
+        let values: Vec<f64> = (0..1_000).map(|i| 1e6 + f64::from(i % 37) * 1e4).collect();
+        // Two workers' parts merged, against the textbook formula.
+        let mut parts = [CustomAgg::new("value", None), CustomAgg::new("value", None)];
+        for (i, v) in values.iter().enumerate() {
+            parts[usize::from(i % 3 == 0)].add_value(*v);
+        }
+        let [mut all, other] = parts;
+        all.add_part(other.count, other.sum, other.m2, other.min, other.max);
+        let mean = values.iter().sum::<f64>() / 1_000.0;
+        let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 999.0;
+        assert!((all.stdev().unwrap() - var.sqrt()).abs() < 1e-6 * var.sqrt());
+        // A part without its spread (an older shard): no interval, not a wrong one.
+        let mut unknown = CustomAgg::new("value", None);
+        unknown.add_part(10, 10.0, None, 1.0, 1.0);
+        assert_eq!(unknown.stdev(), None);
+
+        let mut h = new_histogram();
+        let mut durations = CustomAgg::new("duration", None);
+        for v in &values {
+            h.record(*v as u64).unwrap();
+            durations.add_value(*v);
+        }
+        durations.histogram = Some(h);
+        let custom = [
+            ("rcu".to_owned(), CustomStats::of(&all, &[95.0])),
+            ("cold".to_owned(), CustomStats::of(&durations, &[95.0])),
+        ]
+        .into_iter()
+        .collect();
+        let empty = new_histogram();
+        let figures = Figures {
+            custom: Some(&custom),
+            ..Figures::tagged(&empty, 0, 1.0)
+        };
+        let judged = |t: Threshold| {
+            let o = t.evaluate_judged(Default::default(), &figures, &Default::default(), 0);
+            (o.decision, o.interval)
+        };
+        // The mean is 1.18e6 ± ~6.7e3 (sd ~1.07e5 over √1000, ×1.96).
+        let (far, iv) = judged(Threshold::of("rcu").mean().lt(1.25e6));
+        assert_eq!(far, Some(Decision::Pass));
+        let iv = iv.unwrap();
+        assert!(iv.low < mean && iv.high.unwrap() > mean && iv.high.unwrap() - iv.low < 2e4);
+        assert_eq!(
+            judged(Threshold::of("rcu").mean().lt(mean)).0,
+            Some(Decision::Inconclusive)
+        );
+        let limit = std::time::Duration::from_micros;
+        let (p95, iv) = judged(Threshold::of("cold").p(95.0).lt_duration(limit(1_500)));
+        assert_eq!(p95, Some(Decision::Pass));
+        assert!(iv.unwrap().high.is_some());
+        assert_eq!(
+            judged(Threshold::of("cold").p(95.0).lt_duration(limit(1_340))).0,
+            Some(Decision::Inconclusive),
+            "a limit at the values around the p95 (1.34ms, 1.35ms)"
+        );
     }
 
     #[test]

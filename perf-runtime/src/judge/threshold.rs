@@ -412,6 +412,8 @@ mod tests {
                     percentile: 95.0,
                     value_ns: 8_000_000,
                 }],
+                stdev: None,
+                histogram: None,
             };
             Synthetic {
                 latency,

@@ -39,17 +39,6 @@ pub fn look_confidence(confidence: f64, look: u32) -> f64 {
     1.0 - (1.0 - confidence) / (k * (k + 1.0))
 }
 
-/// Whether the looks judge this threshold: a whole-run, untagged figure
-/// with an interval that the run shows while it goes on (custom metrics
-/// and per-window thresholds are judged at the end only).
-pub(crate) fn looked_at(t: &Threshold) -> bool {
-    let metric = t.metric();
-    t.window_seconds().is_none()
-        && t.tag().is_none()
-        && metric.has_interval()
-        && !matches!(metric, perf_spec::Metric::Custom { .. })
-}
-
 /// How many of the looked-at `thresholds` are still inconclusive (or have
 /// no data yet) on `figures` at `confidence`.
 pub(crate) fn still_open(thresholds: &[Threshold], figures: &Figures<'_>, confidence: f64) -> u32 {
@@ -57,10 +46,13 @@ pub(crate) fn still_open(thresholds: &[Threshold], figures: &Figures<'_>, confid
         confidence,
         ..Judging::default()
     };
-    let open = thresholds.iter().filter(|t| looked_at(t)).filter(|t| {
-        let outcome = t.evaluate_judged(judging, figures, &Timeline::default(), 0);
-        outcome.observed.is_none() || outcome.decision == Some(Decision::Inconclusive)
-    });
+    let open = thresholds
+        .iter()
+        .filter(|t| t.judged_by_looks())
+        .filter(|t| {
+            let outcome = t.evaluate_judged(judging, figures, &Timeline::default(), 0);
+            outcome.observed.is_none() || outcome.decision == Some(Decision::Inconclusive)
+        });
     open.count() as u32
 }
 

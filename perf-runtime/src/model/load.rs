@@ -232,13 +232,11 @@ impl LoadShape {
             {
                 return bad("`duration` must be longer than zero".into());
             }
-            let judged = thresholds
-                .iter()
-                .any(|t| t.window_seconds().is_none() && t.metric().has_interval());
+            let judged = thresholds.iter().any(Threshold::judged_by_looks);
             if !judged {
                 return bad(format!(
                     "`repeat = \"auto\"` iterates until every threshold is conclusive, and this test has no threshold \
-                     with an interval (a percentile, the mean, a rate, throughput): add one, e.g. `p95 < \"200ms\"`{from_env}"
+                     the looks can settle (a percentile, the mean, a rate or throughput over the whole run): add one, e.g. `p95 < \"200ms\"`{from_env}"
                 ));
             }
         }

@@ -73,6 +73,65 @@ pub(crate) struct CustomAgg {
     pub(crate) max: f64,
     /// Durations only, in nanoseconds.
     pub(crate) histogram: Option<Histogram<u64>>,
+    /// The sum of squared deviations from the mean (Welford's update,
+    /// Chan's merge); `None` when a part came without it (a shard result
+    /// of an older version), and then the mean has no interval.
+    pub(crate) m2: Option<f64>,
+}
+
+impl CustomAgg {
+    /// No values yet.
+    pub(crate) fn new(kind: &'static str, histogram: Option<Histogram<u64>>) -> CustomAgg {
+        CustomAgg {
+            kind,
+            count: 0,
+            sum: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            histogram,
+            m2: Some(0.0),
+        }
+    }
+
+    /// Adds one value (a duration's histogram is recorded by the caller).
+    pub(crate) fn add_value(&mut self, v: f64) {
+        let before = if self.count == 0 {
+            0.0
+        } else {
+            self.sum / self.count as f64
+        };
+        self.count += 1;
+        self.sum += v;
+        self.min = self.min.min(v);
+        self.max = self.max.max(v);
+        let after = self.sum / self.count as f64;
+        self.m2 = self.m2.map(|m2| m2 + (v - before) * (v - after));
+    }
+
+    /// Adds another part's counts: `count` values summing to `sum`, with
+    /// squared deviations `m2` about their own mean.
+    pub(crate) fn add_part(&mut self, count: u64, sum: f64, m2: Option<f64>, min: f64, max: f64) {
+        let (n_a, n_b) = (self.count as f64, count as f64);
+        self.m2 = match (self.m2, m2) {
+            (Some(a), Some(b)) if n_a > 0.0 && n_b > 0.0 => {
+                let delta = sum / n_b - self.sum / n_a;
+                Some(a + b + delta * delta * n_a * n_b / (n_a + n_b))
+            }
+            (Some(a), Some(b)) => Some(a + b),
+            _ => None,
+        };
+        self.count += count;
+        self.sum += sum;
+        self.min = self.min.min(min);
+        self.max = self.max.max(max);
+    }
+
+    /// The values' sample standard deviation, if known.
+    pub(crate) fn stdev(&self) -> Option<f64> {
+        let m2 = self.m2?;
+        (self.count >= 2 && m2.is_finite() && m2 >= 0.0)
+            .then(|| (m2 / (self.count - 1) as f64).sqrt())
+    }
 }
 
 /// The merged result of a phase.
@@ -238,24 +297,14 @@ impl Recorded {
             let own = self
                 .custom
                 .entry(metric.clone())
-                .or_insert_with(|| CustomAgg {
-                    kind,
-                    count: 0,
-                    sum: 0.0,
-                    min: f64::INFINITY,
-                    max: f64::NEG_INFINITY,
-                    histogram: None,
-                });
+                .or_insert_with(|| CustomAgg::new(kind, None));
             if own.kind != kind {
                 return Err(format!(
                     "custom metric {metric:?} is a {} on one shard and a {kind} on another",
                     own.kind
                 ));
             }
-            own.count += c.count;
-            own.sum += c.sum;
-            own.min = own.min.min(c.min);
-            own.max = own.max.max(c.max);
+            own.add_part(c.count, c.sum, c.m2, c.min, c.max);
             if let Some(h) = &c.histogram {
                 add(
                     own.histogram.get_or_insert_with(new_histogram),

@@ -99,6 +99,13 @@ pub struct CustomStats {
     pub mean: f64,
     /// Durations only: percentiles, ascending.
     pub percentiles: Vec<PercentileValue>,
+    /// The values' standard deviation (for the mean's interval).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdev: Option<f64>,
+    /// Durations: every value, for the percentiles' intervals (not in the
+    /// JSON; a report read back judges by the listed values).
+    #[serde(skip)]
+    pub(crate) histogram: Option<hdrhistogram::Histogram<u64>>,
 }
 
 impl CustomStats {
@@ -127,6 +134,8 @@ impl CustomStats {
                 .histogram
                 .as_ref()
                 .map_or_else(Vec::new, |h| LatencyStats::of(h, percentiles).percentiles),
+            stdev: c.stdev(),
+            histogram: c.histogram.clone(),
         }
     }
 }

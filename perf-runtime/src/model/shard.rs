@@ -400,6 +400,9 @@ pub struct CustomData {
     pub max: f64,
     /// Durations: their histogram.
     pub histogram: Option<EncodedHistogram>,
+    /// The squared deviations from their mean (for the mean's interval).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub m2: Option<f64>,
 }
 
 impl RecordedData {
@@ -449,6 +452,7 @@ impl RecordedData {
                         min: c.min,
                         max: c.max,
                         histogram: c.histogram.as_ref().map(EncodedHistogram::encode),
+                        m2: c.m2,
                     };
                     (k.clone(), data)
                 })

@@ -204,6 +204,12 @@ impl Threshold {
     pub fn window_seconds(&self) -> Option<u32> {
         self.0.window.map(|w| w.as_secs() as u32)
     }
+
+    /// Whether the looks of `repeat = "auto"` judge this threshold
+    /// ([`ThresholdSpec::judged_by_looks`]).
+    pub(crate) fn judged_by_looks(&self) -> bool {
+        self.0.judged_by_looks()
+    }
 }
 
 /// Half-built threshold on a custom metric: pick the statistic.

@@ -25,7 +25,11 @@ pub(crate) fn interval_text(t: &ThresholdOutcome, judging: Judging) -> String {
     };
     // Latencies (nanoseconds), rates per second and fractions have
     // intervals.
-    let latency = t.metric == "mean" || t.metric.starts_with('p');
+    // (A custom metric's percentiles are durations; its mean is one when
+    // its limit is, which the threshold as written shows by a unit.)
+    let custom_duration =
+        t.metric.starts_with("mean of") && t.threshold.ends_with(char::is_alphabetic);
+    let latency = t.metric == "mean" || t.metric.starts_with('p') || custom_duration;
     let show = |x: f64| {
         if latency {
             d(x.round() as u64)

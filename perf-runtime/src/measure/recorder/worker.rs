@@ -150,18 +150,11 @@ impl WorkerRecorder {
                 Value::Duration(d) => ("duration", d.as_nanos() as f64),
                 Value::Count(n) => ("count", n as f64),
             };
-            let agg = extras.custom.entry(name).or_insert_with(|| CustomAgg {
-                kind,
-                count: 0,
-                sum: 0.0,
-                min: f64::INFINITY,
-                max: f64::NEG_INFINITY,
-                histogram: (kind == "duration").then(new_histogram),
-            });
-            agg.count += 1;
-            agg.sum += v;
-            agg.min = agg.min.min(v);
-            agg.max = agg.max.max(v);
+            let agg = extras
+                .custom
+                .entry(name)
+                .or_insert_with(|| CustomAgg::new(kind, (kind == "duration").then(new_histogram)));
+            agg.add_value(v);
             if let Some(h) = &mut agg.histogram {
                 h.record((v as u64).min(MAX_LATENCY_NS))
                     .expect("auto-resizing histograms accept values up to their limit");
