@@ -26,16 +26,19 @@
 //! - Exact counts (memory figures, `dropped`, min, max) have no interval:
 //!   their verdict is the value's.
 //!
-//! Every interval treats iterations as independent samples. Bursts of
-//! preemption make neighbouring iterations alike, which the baseline gate
-//! accounts for separately; a threshold's interval is about the run it
-//! judges.
+//! Neighbouring iterations are often alike (a burst of preemption slows
+//! a second's worth at once): on a run of 10 seconds or more, the
+//! intervals of percentiles, the mean, the error and dropped rates and
+//! throughput are widened by the design effect measured from the run's
+//! seconds ([`crate::judge::blocks`]); shorter runs are judged as
+//! independent samples.
 
 use hdrhistogram::Histogram;
 
 use perf_spec::{Metric, Stat, ThresholdSpec};
 
 use crate::judge::figures::Figures;
+pub(crate) use crate::judge::order::{percentile, percentile_thinned, samples_to_bound};
 use crate::model::threshold::{Decision, Interval, ThresholdOutcome};
 
 /// The two-sided standard normal quantile for `confidence` (0.95 → 1.96),
@@ -89,103 +92,6 @@ pub(crate) fn normal_quantile(p: f64) -> f64 {
         (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
             / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
     }
-}
-
-/// The value of 1-based rank `rank` among the histogram's samples.
-fn at_rank(h: &Histogram<u64>, rank: u64) -> u64 {
-    let mut seen = 0;
-    for v in h.iter_recorded() {
-        seen += v.count_at_value();
-        if seen >= rank {
-            return v.value_iterated_to();
-        }
-    }
-    h.max()
-}
-
-/// The ranks `(l, u)` (1-based; `0` and `n + 1` mean unbounded) whose
-/// order statistics bracket the `q` quantile of `n` samples with the
-/// coverage closest to `1 − alpha`. `B`, the samples at or below the true
-/// quantile, is binomial(n, q); the bracket misses below when `B < l` and
-/// above when `B ≥ u`. Each tail is aimed at `alpha / 2`, to the nearest
-/// attainable probability (aiming at "at most" over-covers: 98.6% for p99
-/// of 200 samples); a tail that no rank can bound (p99 of 200 samples has
-/// no upper bound) gives its share to the other.
-fn ranks(n: u64, q: f64, alpha: f64) -> (u64, u64) {
-    let nf = n as f64;
-    let sd = (nf * q * (1.0 - q)).sqrt();
-    let from = (nf * q - 12.0 * sd - 12.0).floor().max(0.0) as u64;
-    let to = ((nf * q + 12.0 * sd + 12.0).ceil() as u64).min(n);
-    // cdf[k - from] = P(B ≤ k), by the log-gamma form of the pmf.
-    let ln_choose = |k: u64| {
-        libm::lgamma(nf + 1.0) - libm::lgamma(k as f64 + 1.0) - libm::lgamma((n - k) as f64 + 1.0)
-    };
-    let mut below = 0.0;
-    let cdf: Vec<f64> = (from..=to)
-        .map(|k| {
-            let ln_p = ln_choose(k) + k as f64 * q.ln() + (n - k) as f64 * (1.0 - q).ln();
-            below += ln_p.exp();
-            below.min(1.0)
-        })
-        .collect();
-    // P(B ≤ k), exact enough outside the window (below ~1e-30 or ~1).
-    let at = |k: i64| -> f64 {
-        if k < from as i64 {
-            0.0
-        } else if k > to as i64 {
-            1.0
-        } else {
-            cdf[(k as u64 - from) as usize]
-        }
-    };
-    // Upper tail: u in from..=n+1, miss P(B ≥ u) = 1 − P(B ≤ u − 1).
-    let upper = (from.max(1)..=n + 1)
-        .take_while(|&u| u <= to + 2 || u == n + 1)
-        .chain(std::iter::once(n + 1))
-        .min_by(|&a, &b| {
-            let miss = |u: u64| if u > n { 0.0 } else { 1.0 - at(u as i64 - 1) };
-            (miss(a) - alpha / 2.0)
-                .abs()
-                .total_cmp(&(miss(b) - alpha / 2.0).abs())
-        })
-        .unwrap_or(n + 1);
-    let upper_miss = if upper > n {
-        0.0
-    } else {
-        1.0 - at(upper as i64 - 1)
-    };
-    let aim = (alpha - upper_miss).max(0.0);
-    // Lower tail: l in 0..=to+1, miss P(B < l) = P(B ≤ l − 1) (0 for l = 0).
-    let lower = std::iter::once(0)
-        .chain(from.max(1)..=(to + 1).min(n))
-        .min_by(|&a, &b| {
-            let miss = |l: u64| if l == 0 { 0.0 } else { at(l as i64 - 1) };
-            (miss(a) - aim).abs().total_cmp(&(miss(b) - aim).abs())
-        })
-        .unwrap_or(0);
-    (lower, upper.max(lower + 1))
-}
-
-/// The interval of percentile `p` (0–100) of the samples in `h`, at the
-/// confidence `1 − alpha`.
-pub(crate) fn percentile(h: &Histogram<u64>, p: f64, alpha: f64) -> Option<(f64, f64)> {
-    let n = h.len();
-    if n == 0 {
-        return None;
-    }
-    let q = (p / 100.0).clamp(1e-9, 1.0 - 1e-9);
-    let (low_rank, high_rank) = ranks(n, q, alpha);
-    let low = if low_rank == 0 {
-        0.0
-    } else {
-        h.lowest_equivalent(at_rank(h, low_rank)) as f64
-    };
-    let high = if high_rank > n {
-        f64::INFINITY
-    } else {
-        h.highest_equivalent(at_rank(h, high_rank)) as f64
-    };
-    Some((low, high))
 }
 
 /// The interval of the samples' mean.
@@ -271,29 +177,45 @@ pub(crate) fn more_iterations(
     (needed.is_finite() && needed < 1e12).then(|| (needed as u64).saturating_sub(n).max(1))
 }
 
-/// The fewest samples with which percentile `p`'s interval is bounded on
-/// both sides at the confidence `1 − alpha`: the chance that every sample
-/// falls on one side of the quantile must be below `alpha / 2`.
-pub(crate) fn samples_to_bound(p: f64, alpha: f64) -> u64 {
-    let q = (p / 100.0).clamp(1e-9, 1.0 - 1e-9);
-    let side = q.max(1.0 - q);
-    ((alpha / 2.0).ln() / side.ln()).ceil() as u64
-}
-
 /// The interval of a figure estimated from samples (see
 /// [`crate::judge::interval`]), `None` for exact ones.
 pub(crate) fn interval_of(metric: Metric, f: &Figures<'_>, confidence: f64) -> Option<(f64, f64)> {
+    interval_with(metric, f, confidence, 1.0)
+}
+
+/// [`interval_of`] widened by the design effect `d` of neighbouring
+/// iterations' likeness ([`crate::judge::blocks`]; 1 for independent
+/// samples): counts are taken as `n / d` samples, the mean's half-width
+/// grows by `√d`.
+pub(crate) fn interval_with(
+    metric: Metric,
+    f: &Figures<'_>,
+    confidence: f64,
+    d: f64,
+) -> Option<(f64, f64)> {
     let z = z_for(confidence);
+    let d = if d.is_finite() { d.max(1.0) } else { 1.0 };
+    // A count of `k` in `n` as `n / d` independent samples.
+    let thin = |k: u64, n: u64| ((k as f64 / d).round() as u64, (n as f64 / d).round() as u64);
     match metric {
-        Metric::Percentile(p) => percentile(f.latency, p.value(), 1.0 - confidence),
-        Metric::Mean => mean(f.latency, z),
-        Metric::ErrorRate => wilson(f.errors, f.iterations, z),
-        Metric::DroppedRate => wilson(f.dropped, f.iterations + f.dropped, z),
+        Metric::Percentile(p) => percentile_thinned(f.latency, p.value(), 1.0 - confidence, d),
+        Metric::Mean => mean(f.latency, z * d.sqrt()),
+        Metric::ErrorRate => {
+            let (k, n) = thin(f.errors, f.iterations);
+            wilson(k, n.max(1).min(f.iterations), z)
+        }
+        Metric::DroppedRate => {
+            let (k, n) = thin(f.dropped, f.iterations + f.dropped);
+            wilson(k, n.max(1).min(f.iterations + f.dropped), z)
+        }
         Metric::ClassRate(class) => {
             let failed = f.classes?.get(class).copied().unwrap_or(0);
             wilson(failed, f.iterations, z)
         }
-        Metric::Throughput => rate(f.iterations, f.seconds, z),
+        Metric::Throughput => {
+            let (lo, hi) = rate(f.iterations, f.seconds, z * d.sqrt())?;
+            Some((lo, hi))
+        }
         Metric::Custom { name, stat, .. } => {
             let c = f.custom?.get(name)?;
             match stat {
@@ -319,11 +241,14 @@ pub(crate) fn judge_interval(
     f: &Figures<'_>,
     v: f64,
     confidence: f64,
+    design_effect: Option<f64>,
 ) {
     let metric = spec.metric;
-    let Some((low, high)) = interval_of(metric, f, confidence) else {
+    let d = design_effect.unwrap_or(1.0);
+    let Some((low, high)) = interval_with(metric, f, confidence, d) else {
         return;
     };
+    outcome.blocks = (d > 1.0).then_some(d);
     let (op, limit) = (spec.op, spec.limit);
     let decision = decide((low, high), |x| op.holds(x, limit));
     if let Metric::Percentile(p) = metric {

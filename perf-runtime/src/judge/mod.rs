@@ -8,12 +8,14 @@
 //! Imports: `model`, `measure`, `run`.
 
 pub(crate) mod baseline;
+pub(crate) mod blocks;
 pub(crate) mod cases;
 pub(crate) mod change;
 pub(crate) mod figures;
 pub(crate) mod interval;
 pub(crate) mod leak;
 pub(crate) mod live;
+pub(crate) mod order;
 pub(crate) mod sla;
 pub(crate) mod stats;
 pub(crate) mod student;

@@ -100,12 +100,20 @@ impl Threshold {
             decision: None,
             more_iterations: None,
             sample_size: None,
+            blocks: None,
         };
         let Some(w) = self.window_seconds() else {
             outcome.observed = observe(spec.metric, whole);
             if let Some(v) = outcome.observed {
                 outcome.observed_display = display(spec.metric, v, spec.limit, whole);
-                judge_interval(&mut outcome, spec, whole, v, judging.confidence);
+                let d = crate::judge::blocks::design_effect(
+                    spec.metric,
+                    whole,
+                    timeline,
+                    complete_seconds,
+                    judging.confidence,
+                );
+                judge_interval(&mut outcome, spec, whole, v, judging.confidence, d);
                 outcome.passed = judging.holds(spec.op.holds(v, spec.limit), outcome.decision);
             } else if let Some(why) = custom_mismatch(spec.metric, whole) {
                 outcome.observed_display = why;

@@ -490,4 +490,9 @@ pub struct ThresholdOutcome {
     /// A percentile the run has too few samples to estimate at all: why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample_size: Option<String>,
+    /// The design effect of neighbouring iterations' likeness, measured
+    /// from the run's seconds, when above 1: the interval is that of
+    /// `n / blocks` independent samples (see `crate::judge::blocks`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<f64>,
 }

@@ -43,6 +43,11 @@ pub(crate) fn interval_text(t: &ThresholdOutcome, judging: Judging) -> String {
         .high
         .map_or_else(|| "∞)".to_owned(), |h| format!("{}]", show(h)));
     let mut text = format!("  [{}, {high}", show(iv.low));
+    if let Some(d) = t.blocks.filter(|d| *d >= 1.05) {
+        text.push_str(&format!(
+            " (widened: the run's seconds differ more than independent samples would, design effect {d:.1})"
+        ));
+    }
     if t.decision == Some(Decision::Inconclusive) {
         let point = if point_holds(t) { "passes" } else { "fails" };
         let settle = t.more_iterations.map_or_else(
