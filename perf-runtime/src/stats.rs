@@ -75,7 +75,9 @@
 //!   interval misses the truth, and with it the chance of a wrong verdict
 //!   at whichever look stops the run, is at most `1 − c`, whatever the
 //!   data make the run do. The final verdicts are judged at the stopping
-//!   look's confidence (one more look's when a cap ended the run).
+//!   look's confidence (one more look's when a cap ended the run). A look
+//!   widens its intervals by the run's seconds so far, as the final
+//!   verdict does (see "Neighbouring iterations" in the README).
 //! - Why an alpha-spending schedule over a confidence sequence (such as
 //!   the stitched or mixture bounds of Howard et al.): it keeps the exact,
 //!   distribution-free order-statistic interval of a percentile and the

@@ -40,8 +40,16 @@ pub fn look_confidence(confidence: f64, look: u32) -> f64 {
 }
 
 /// How many of the looked-at `thresholds` are still inconclusive (or have
-/// no data yet) on `figures` at `confidence`.
-pub(crate) fn still_open(thresholds: &[Threshold], figures: &Figures<'_>, confidence: f64) -> u32 {
+/// no data yet) on `figures` at `confidence`, with the intervals widened
+/// by the run's first `complete` seconds as the final verdict's are
+/// ([`crate::judge::blocks`]).
+pub(crate) fn still_open(
+    thresholds: &[Threshold],
+    figures: &Figures<'_>,
+    timeline: &Timeline,
+    complete: u32,
+    confidence: f64,
+) -> u32 {
     let judging = Judging {
         confidence,
         ..Judging::default()
@@ -50,7 +58,7 @@ pub(crate) fn still_open(thresholds: &[Threshold], figures: &Figures<'_>, confid
         .iter()
         .filter(|t| t.judged_by_looks())
         .filter(|t| {
-            let outcome = t.evaluate_judged(judging, figures, &Timeline::default(), 0);
+            let outcome = t.evaluate_judged(judging, figures, timeline, complete);
             outcome.observed.is_none() || outcome.decision == Some(Decision::Inconclusive)
         });
     open.count() as u32
@@ -83,13 +91,15 @@ impl Schedule {
         &mut self,
         thresholds: &[Threshold],
         figures: &Figures<'_>,
+        timeline: &Timeline,
         seconds: f64,
     ) -> Option<u32> {
         if !self.due(figures.iterations) {
             return None;
         }
         let confidence = look_confidence(self.confidence, self.looks.len() as u32 + 1);
-        let open = still_open(thresholds, figures, confidence);
+        let complete = seconds as u32;
+        let open = still_open(thresholds, figures, timeline, complete, confidence);
         self.looks.push(Look {
             iterations: figures.iterations,
             seconds,
@@ -147,6 +157,7 @@ impl StopCheck for UntilConclusive {
             return false;
         }
         let (latency, classes) = (s.latency_so_far(), s.classes_so_far());
+        let timeline = s.timeline_so_far(elapsed.as_secs() as u32);
         let figures = Figures {
             memory: None,
             classes: Some(&classes),
@@ -159,7 +170,7 @@ impl StopCheck for UntilConclusive {
         };
         let open = self
             .schedule
-            .look(&self.thresholds, &figures, elapsed.as_secs_f64());
+            .look(&self.thresholds, &figures, &timeline, elapsed.as_secs_f64());
         if open == Some(0) {
             self.stopped = Some(AutoStopped::Conclusive);
         }
@@ -218,11 +229,11 @@ mod tests {
             if schedule.due(n) || n >= cap {
                 let figures = Figures::tagged(&h, 0, 1.0);
                 let open = if spend {
-                    schedule.look(&threshold, &figures, 0.0)
+                    schedule.look(&threshold, &figures, &Timeline::default(), 0.0)
                 } else {
                     schedule.due(n).then(|| {
                         schedule.next_at = 2 * n;
-                        still_open(&threshold, &figures, 0.95)
+                        still_open(&threshold, &figures, &Timeline::default(), 0, 0.95)
                     })
                 };
                 let conclusive = open == Some(0);

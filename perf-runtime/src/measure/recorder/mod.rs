@@ -219,6 +219,13 @@ impl Shared {
         h
     }
 
+    /// The timeline's complete seconds so far (the first `complete`).
+    pub(crate) fn timeline_so_far(&self, complete: u32) -> Timeline {
+        let _paused = pause();
+        self.roll_all(complete);
+        lock(&self.timeline).clone()
+    }
+
     /// Failed iterations per error class so far.
     pub(crate) fn classes_so_far(&self) -> std::collections::BTreeMap<String, u64> {
         let _paused = pause();
