@@ -246,6 +246,11 @@ impl Config {
                     set_once(&mut self.repeat, key, n, errors)
                 }
             }
+            ("exclusive", Some(Lit::Bool(b))) => set_once(&mut self.exclusive, key, Some(b.value), errors),
+            ("exclusive", Some(v)) => errors.at(
+                v.span(),
+                "`exclusive` takes `true` (the default: wait for other perf tests, and keep them waiting) or `false`",
+            ),
             ("max_repeat", Some(v)) => {
                 let n = positive_int(v, &name, "iterations", errors);
                 set_once(&mut self.max_repeat, key, n, errors)
@@ -453,6 +458,7 @@ impl Config {
                 pick(&over.auto, &self.auto)
             },
             max_repeat: pick(&over.max_repeat, &self.max_repeat),
+            exclusive: pick(&over.exclusive, &self.exclusive),
             repeat: if over.duration.is_some() || over.auto.is_some() {
                 over.repeat.clone()
             } else {

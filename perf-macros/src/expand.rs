@@ -233,6 +233,10 @@ pub(crate) fn setters(config: &Config, rt: &TokenStream) -> Vec<TokenStream> {
         let v = u64_lit(m.value);
         setters.push(quote_spanned!(m.span=> .max_repeat(#v)));
     }
+    if let Some(e) = &config.exclusive {
+        let v = e.value;
+        setters.push(quote_spanned!(e.span=> .exclusive(#v)));
+    }
     if let Some(a) = &config.auto {
         setters.push(quote_spanned!(a.span=> .repeat_auto()));
     }

@@ -23,6 +23,7 @@ pub(crate) const KEYS: &[&str] = &[
     "workers",
     "repeat",
     "max_repeat",
+    "exclusive",
     "duration",
     "rate",
     "stages",
@@ -115,6 +116,8 @@ pub(crate) struct Config {
     pub(crate) auto: Option<Spanned<()>>,
     /// `max_repeat = 20_000`: the cap of `repeat = "auto"`.
     pub(crate) max_repeat: Option<Spanned<u64>>,
+    /// `exclusive = false`: overlap other perf tests.
+    pub(crate) exclusive: Option<Spanned<bool>>,
     pub(crate) duration: Option<Spanned<Duration>>,
     pub(crate) rate: Option<Spanned<f64>>,
     pub(crate) stages: Option<Spanned<Vec<Stage>>>,

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use crate::io::config::{self, Config};
+use crate::io::exclusive::Turn;
 use crate::io::{baseline_file, files, shard_file, shard_file::ShardDir};
 use crate::judge::live::AbortCheck;
 use crate::judge::until::UntilConclusive;
@@ -38,6 +39,8 @@ struct Prepared {
     /// Independent runs of the whole load.
     runs: u32,
     judging: Judging,
+    /// Whether the runs wait for other perf tests (see `crate::io::exclusive`).
+    exclusive: bool,
 }
 
 /// Runs a baseline is saved from when the test does not say: enough for
@@ -67,6 +70,7 @@ impl PerfTest {
                 "`repeat = \"auto\"` on a shard: each shard would stop on its own figures; give a distributed test a fixed `repeat` or `duration`".into(),
             ));
         }
+        let exclusive = self.takes_turns(shard.is_some() || start_at.is_some())?;
         Ok(Ok(Prepared {
             declared,
             shard,
@@ -74,6 +78,7 @@ impl PerfTest {
             start_at,
             runs,
             judging,
+            exclusive,
         }))
     }
 
@@ -85,6 +90,18 @@ impl PerfTest {
         } else {
             Ok(Config::default())
         }
+    }
+
+    /// `PERF_EXCLUSIVE` over the test's `exclusive`; by default a test
+    /// takes turns unless it is a shard or has a common start (those are
+    /// meant to overlap).
+    fn takes_turns(&self, meant_to_overlap: bool) -> Result<bool, Error> {
+        let from_env = if self.env_overrides {
+            config::flag(&config::process, "PERF_EXCLUSIVE")?
+        } else {
+            None
+        };
+        Ok(from_env.or(self.exclusive).unwrap_or(!meant_to_overlap))
     }
 
     /// The runs and the judging: `PERF_RUNS`, `PERF_CONFIDENCE` and
@@ -257,10 +274,13 @@ impl PerfTest {
             start_at,
             runs,
             judging,
+            exclusive,
         } = match self.prepare(true)? {
             Ok(p) => p,
             Err(skipped) => return Ok(skipped),
         };
+        // Waiting for another perf test is not this one's time.
+        let turn = Turn::take_blocking(exclusive);
         let _running = crate::run::signals::Running::new();
         // The timeout counts from here: a wait for a common start is in it.
         let deadline = load.timeout.map(|t| Instant::now() + t);
@@ -300,7 +320,7 @@ impl PerfTest {
         } else {
             drop(runtime);
         }
-        self.finish(declared, load, shard, measured, judging)
+        self.finish(declared, load, shard, measured, judging, &turn)
     }
 
     /// Like [`run`](Self::run), on the tokio runtime you are already in
@@ -318,10 +338,12 @@ impl PerfTest {
             start_at,
             runs,
             judging,
+            exclusive,
         } = match self.prepare(false)? {
             Ok(p) => p,
             Err(skipped) => return Ok(skipped),
         };
+        let turn = Turn::take(exclusive).await;
         let _running = crate::run::signals::Running::new();
         let deadline = load.timeout.map(|t| Instant::now() + t);
         load.worker_threads = tokio::runtime::Handle::current().metrics().num_workers();
@@ -332,7 +354,7 @@ impl PerfTest {
             .map(|_| self.watching(&load, judging))
             .collect::<Result<Vec<_>, _>>()?;
         let measured = run_each(&load, watching, None, deadline, f).await;
-        self.finish(declared, load, shard, measured, judging)
+        self.finish(declared, load, shard, measured, judging, &turn)
     }
 
     fn finish(
@@ -342,6 +364,7 @@ impl PerfTest {
         shard: Option<Shard>,
         runs: Vec<Measured>,
         judging: Judging,
+        turn: &Turn,
     ) -> Result<Report, Error> {
         let config = self.config()?;
         let (measured, each) =
@@ -378,6 +401,9 @@ impl PerfTest {
         );
         report.path = path.clone().filter(|_| shard_result.is_none());
         report.runs = each;
+        report.overlapped = turn.overlap();
+        report.waited_ns = (turn.waited >= std::time::Duration::from_secs(1))
+            .then_some(turn.waited.as_nanos() as u64);
         if let Some(result) = shard_result {
             // A shard's end: its own figures printed, its result written
             // (next to the report and to `PERF_RESULTS`), no verdict on the

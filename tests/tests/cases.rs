@@ -75,7 +75,7 @@ async fn produce(ctx: &Ctx, offset: u64) -> Result<u64, String> {
 }
 
 fn is_even(v: &u64) -> bool {
-    v % 2 == 0
+    v.is_multiple_of(2)
 }
 
 #[test]

@@ -100,7 +100,9 @@ fn iteration_timeout_cancels_and_counts() {
     let cancelled = Arc::new(AtomicU64::new(0));
     let c = cancelled.clone();
     let start = Instant::now();
+    // Timed against the wall clock below: no waiting for other perf tests.
     let report = quiet("errors::iteration_timeout")
+        .exclusive(false)
         .workers(2)
         .repeat(10)
         .iteration_timeout(Duration::from_millis(50))

@@ -169,7 +169,7 @@ fn error_classes_are_counted_and_gated() {
 #[perf_test(workers = 2, repeat = 40, p95 for "warm" < "1s", throttle_rate < 0.5, error_rate < 0.5)]
 async fn the_attribute_takes_tag_and_class_thresholds(ctx: &Ctx) -> Result<(), &'static str> {
     ctx.tag("warm");
-    if ctx.iteration() % 4 == 0 {
+    if ctx.iteration().is_multiple_of(4) {
         ctx.error_class("throttle");
         return Err("throttled");
     }
@@ -179,7 +179,7 @@ async fn the_attribute_takes_tag_and_class_thresholds(ctx: &Ctx) -> Result<(), &
 #[perf_test(repeat = 20, throttle_rate < 0.1, error_rate <= 1)]
 #[should_panic(expected = "throttle_rate: observed 0.5000 (10 of 20)")]
 async fn a_class_rate_threshold_fails_the_test(ctx: Ctx) -> Result<(), &'static str> {
-    if ctx.iteration() % 2 == 0 {
+    if ctx.iteration().is_multiple_of(2) {
         ctx.error_class("throttle");
         return Err("throttled");
     }

@@ -19,7 +19,7 @@ async fn slow_p95_fails() {
 #[perf_test(repeat = 20, error_rate < 0.1)]
 #[should_panic(expected = "error_rate: observed 0.5000 (10 of 20) (limit < 0.1)")]
 async fn error_rate_fails(ctx: Ctx) -> Result<(), &'static str> {
-    if ctx.iteration() % 2 == 0 {
+    if ctx.iteration().is_multiple_of(2) {
         Err("even iterations fail")
     } else {
         Ok(())

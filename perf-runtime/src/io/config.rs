@@ -225,6 +225,7 @@ pub(crate) fn namespace(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<S
 /// `environment variable X="v": …`.
 pub(crate) fn check(get: &dyn Fn(&str) -> Option<String>) -> Result<(), Error> {
     flag(get, "PERF_PROGRESS")?;
+    flag(get, "PERF_EXCLUSIVE")?;
     Config::from_lookup(get)?;
     if let Some(v) = get("PERF_RATE") {
         rate(&v)?;
@@ -500,6 +501,7 @@ mod tests {
         for (var, value) in [
             ("PERF_REQUIRE_BASELINE", "maybe"),
             ("PERF_PROGRESS", "yes please"),
+            ("PERF_EXCLUSIVE", "sometimes"),
             ("PERF_SUMMARY", "nevr"),
             ("PERF_ALPHA", "lots"),
             ("PERF_ALPHA", "NaN"),

@@ -80,8 +80,15 @@ pub(crate) fn default_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("PERF_REPORT_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);
     }
+    target_dir().join("perf")
+}
+
+/// The cargo target directory the test binary runs from:
+/// `CARGO_TARGET_DIR`, else the nearest ancestor of the executable with a
+/// `CACHEDIR.TAG` (cargo writes one), else `target`.
+pub(crate) fn target_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir).join("perf");
+        return PathBuf::from(dir);
     }
     let from_exe = std::env::current_exe().ok().and_then(|exe| {
         exe.ancestors()
@@ -89,9 +96,7 @@ pub(crate) fn default_dir() -> PathBuf {
             .find(|d| d.join("CACHEDIR.TAG").is_file())
             .map(Path::to_owned)
     });
-    from_exe
-        .unwrap_or_else(|| PathBuf::from("target"))
-        .join("perf")
+    from_exe.unwrap_or_else(|| PathBuf::from("target"))
 }
 
 /// `<dir>/<part>/<part>/<last>.json` for a `::`-separated test name.

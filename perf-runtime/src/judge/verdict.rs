@@ -201,6 +201,8 @@ impl Report {
             runs: Vec::new(),
             calibration: None,
             auto: m.auto,
+            overlapped: None,
+            waited_ns: None,
         };
         settle(&mut report);
         report

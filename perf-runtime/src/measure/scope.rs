@@ -305,7 +305,7 @@ impl Checkpoints {
         if self.stride == 0 {
             self.stride = 1;
         }
-        if self.seen % self.stride != 0 {
+        if !self.seen.is_multiple_of(self.stride) {
             return;
         }
         let _paused = pause();

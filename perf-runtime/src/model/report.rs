@@ -286,6 +286,14 @@ pub struct Report {
     /// ([`Report::judged_at`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto: Option<crate::model::auto::AutoRun>,
+    /// With `exclusive = false`: that another perf test ran beside this
+    /// one, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlapped: Option<String>,
+    /// How long the test waited for its turn, when it waited a second or
+    /// more (see `exclusive`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waited_ns: Option<u64>,
 }
 
 impl Report {
@@ -348,6 +356,8 @@ impl Report {
             judging: Judging::default(),
             calibration: None,
             auto: None,
+            overlapped: None,
+            waited_ns: None,
         }
     }
 

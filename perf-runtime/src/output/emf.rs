@@ -355,7 +355,7 @@ mod tests {
             .run(|ctx: crate::Ctx| async move {
                 ctx.tag(if ctx.iteration() < 10 { "cold" } else { "warm" });
                 ctx.record("consumed_rcu", 0.5);
-                if ctx.iteration() % 50 == 0 {
+                if ctx.iteration().is_multiple_of(50) {
                     ctx.error_class("throttle");
                     return Err("throttled");
                 }

@@ -309,6 +309,16 @@ pub(crate) fn render(r: &Report) -> String {
     if let Some(reason) = &r.aborted {
         let _ = writeln!(out, "  ✗ {reason}");
     }
+    if let Some(o) = &r.overlapped {
+        let _ = writeln!(out, "  ! {o}");
+    }
+    if let Some(ns) = r.waited_ns {
+        let _ = writeln!(
+            out,
+            "  waited {} for other perf tests to finish first (perf tests take turns; `exclusive = false` opts out)",
+            format_duration(Duration::from_nanos(ns))
+        );
+    }
     if r.timed_out {
         let limit = r.load.timeout.map(format_duration).unwrap_or_default();
         let _ = writeln!(

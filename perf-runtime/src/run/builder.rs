@@ -58,6 +58,7 @@ pub struct PerfTest {
     pub(crate) confidence: Option<f64>,
     pub(crate) inconclusive: Option<Inconclusive>,
     pub(crate) max_repeat: Option<u64>,
+    pub(crate) exclusive: Option<bool>,
 }
 
 impl PerfTest {
@@ -82,6 +83,7 @@ impl PerfTest {
             confidence: None,
             inconclusive: None,
             max_repeat: None,
+            exclusive: None,
         }
     }
 
@@ -163,6 +165,16 @@ impl PerfTest {
         };
         self.load.auto = Some(Auto { max_duration });
         self.load.stop = Stop::Repeat(self.max_repeat.unwrap_or(DEFAULT_MAX_REPEAT));
+        self
+    }
+
+    /// Whether the test's runs wait for every other perf test of the
+    /// machine's workspace to finish, and keep them waiting (default
+    /// `true`; `false` for a shard or a test with a common start, which are
+    /// meant to overlap). `PERF_EXCLUSIVE` overrides it. A test that does
+    /// not take turns says in its summary when another ran beside it.
+    pub fn exclusive(mut self, exclusive: bool) -> Self {
+        self.exclusive = Some(exclusive);
         self
     }
 
