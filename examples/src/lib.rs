@@ -48,7 +48,11 @@ pub mod orders {
 
     /// An order: customer `pk`, number `sk`, a status every 5th is "open".
     pub fn order(customer: u64, number: u64) -> Item {
-        let status = if number.is_multiple_of(5) { "open" } else { "shipped" };
+        let status = if number.is_multiple_of(5) {
+            "open"
+        } else {
+            "shipped"
+        };
         HashMap::from([
             (
                 "pk".into(),
