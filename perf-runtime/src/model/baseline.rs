@@ -146,8 +146,10 @@ pub enum Verdict {
     /// beyond it (after the correction for the several metrics gated).
     Regressed,
     /// Significantly worse (beyond the 1% noise threshold), and the
-    /// interval does not reach the budget (or the metric is not gated).
+    /// interval does not reach the budget.
     WorseWithinBudget,
+    /// Significantly worse, on a metric without a budget.
+    Worse,
     /// Significantly better.
     Improved,
     /// No significant change (`~` in tables).
@@ -210,7 +212,8 @@ impl fmt::Display for Verdict {
         f.write_str(match self {
             Verdict::Regressed => "REGRESSED",
             Verdict::WorseWithinBudget => "worse (within budget)",
-            Verdict::Improved => "improved",
+            Verdict::Worse => "worse",
+            Verdict::Improved => "better",
             Verdict::Unchanged => "~",
             Verdict::Inconclusive => "inconclusive",
         })

@@ -470,10 +470,11 @@ pub(crate) fn failure(r: &Report) -> String {
             .as_ref()
             .map(|b| b.version.as_str())
             .unwrap_or_default();
-        causes.push(format!(
-            "{} metrics regressed against baseline {version}:",
-            regressions.len()
-        ));
+        let metrics = match regressions.len() {
+            1 => "1 metric".to_owned(),
+            n => format!("{n} metrics"),
+        };
+        causes.push(format!("{metrics} regressed against baseline {version}:"));
     }
     if let Some(missing) = r.baseline.as_ref().and_then(|b| b.missing.as_ref()) {
         causes.push(missing.clone());
