@@ -224,7 +224,8 @@ pub(crate) fn generate(
     };
     let tests = cases.iter().map(|case| {
         let merged = config.merged(&case.overrides);
-        let setters = setters(&merged, &rt);
+        let mut setters = setters(&merged, &rt);
+        setters.extend(crate::expand::expects_failure(&test_attrs));
         let call = iteration(name, shape, &merged, Some(case), &rt);
         let (ident, case_name) = (&case.ident, &case.name);
         let bindings = case

@@ -212,6 +212,15 @@ pub(crate) fn runtime_path(config: &Config) -> TokenStream {
     quote!(#krate::__private)
 }
 
+/// `.expect_failure()` for a `#[should_panic]` test, whose summary then
+/// says it failed as expected.
+pub(crate) fn expects_failure(test_attrs: &[syn::Attribute]) -> Option<TokenStream> {
+    test_attrs
+        .iter()
+        .any(|a| a.path().is_ident("should_panic"))
+        .then(|| quote!(.expect_failure()))
+}
+
 /// The builder calls for a configuration.
 pub(crate) fn setters(config: &Config, rt: &TokenStream) -> Vec<TokenStream> {
     let mut setters = Vec::new();
@@ -500,7 +509,8 @@ fn generate(func: ItemFn, config: &Config, shape: &Shape) -> TokenStream {
     // function; everything else (docs, #[should_panic], #[ignore], #[cfg])
     // stays on the test.
     let (lint_attrs, test_attrs): (Vec<_>, Vec<_>) = attrs.into_iter().partition(is_lint_attr);
-    let setters = setters(config, &rt);
+    let mut setters = setters(config, &rt);
+    setters.extend(expects_failure(&test_attrs));
     let call = iteration(name, shape, config, None, &rt);
     let warnings = sample_size_warnings(config, &rt, &lint_attrs);
     quote! {

@@ -191,6 +191,7 @@ impl AfterRun {
                 mode: config.summary,
             }) as Box<dyn Sink>
         });
+        report.printed = !quiet && config.summary != crate::output::print::SummaryMode::Never;
         self.end(report, baselines, json, config, print)
     }
 

@@ -402,6 +402,7 @@ impl PerfTest {
         report.path = path.clone().filter(|_| shard_result.is_none());
         report.runs = each;
         report.overlapped = turn.overlap();
+        report.expected_to_fail = self.expected_to_fail;
         report.waited_ns = (turn.waited >= std::time::Duration::from_secs(1))
             .then_some(turn.waited.as_nanos() as u64);
         if let Some(result) = shard_result {

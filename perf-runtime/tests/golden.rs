@@ -129,18 +129,24 @@ fn shard_result(index: u32) -> ShardResult {
             error_counts: vec![
                 ErrorCount {
                     kind: ErrorKind::Error,
-                    message: "ThrottlingException: rate exceeded".into(),
+                    message: "ThrottlingException: rate exceeded (request <id>)".into(),
                     count: 4,
+                    example: "ThrottlingException: rate exceeded (request 8f3a9c2e1b)".into(),
+                    cause: None,
                 },
                 ErrorCount {
                     kind: ErrorKind::Timeout,
                     message: "iteration cancelled after iteration_timeout (1s)".into(),
                     count: 1,
+                    example: "iteration cancelled after iteration_timeout (1s)".into(),
+                    cause: None,
                 },
                 ErrorCount {
                     kind: ErrorKind::Panic,
                     message: "index out of bounds".into(),
                     count: 1,
+                    example: "index out of bounds".into(),
+                    cause: Some("the index was 7".into()),
                 },
             ],
             first_errors: vec![ErrorSample {

@@ -148,3 +148,58 @@ fn iteration_timeout_cancels_and_counts() {
 async fn iteration_timeout_fails_the_default_error_rate() {
     tokio::time::sleep(Duration::from_secs(10)).await;
 }
+
+/// What a request error looks like: the URL and the request id differ per
+/// request, the cause ("Connection refused") sits at the end.
+#[derive(Debug)]
+#[allow(dead_code)]
+struct RequestError {
+    url: String,
+    request_id: String,
+    source: std::io::Error,
+}
+
+#[test]
+fn errors_that_differ_in_urls_and_ids_are_one_group_and_name_their_cause() {
+    let report = PerfTest::new("errors::grouped")
+        .repeat(40)
+        .no_report_file()
+        .quiet()
+        .threshold(Threshold::error_rate().lt(0.5))
+        .run(|ctx| async move {
+            Err::<(), _>(RequestError {
+                url: format!("http://127.0.0.1:1/orders/{}", 10_000 + ctx.iteration()),
+                request_id: format!("req{:08x}", 0xa5a5_0000u64 + ctx.iteration()),
+                // ECONNREFUSED, as a failed connect gives it.
+                source: std::io::Error::from_raw_os_error(111),
+            })
+        })
+        .unwrap();
+    assert_eq!(report.error_counts.len(), 1, "{:?}", report.error_counts);
+    let group = &report.error_counts[0];
+    assert_eq!(group.count, 40);
+    assert!(group.example.contains("/orders/1"), "{}", group.example);
+    assert!(
+        group.message.contains("url: \"<url>\""),
+        "{}",
+        group.message
+    );
+    assert_eq!(group.cause.as_deref(), Some("Connection refused"));
+    let summary = report.summary();
+    assert!(summary.contains("40 × error: RequestError"), "{summary}");
+    assert!(summary.contains("(cause: Connection refused)"), "{summary}");
+
+    // The panic message names the most frequent error, and, the summary
+    // not printed (quiet), carries it once.
+    let failure = std::panic::catch_unwind(|| report.assert_passed()).unwrap_err();
+    let message = failure.downcast_ref::<String>().unwrap();
+    assert!(
+        message.contains("most frequent error: 40 × error: RequestError"),
+        "{message}"
+    );
+    assert_eq!(
+        message.matches("errors by message:").count(),
+        1,
+        "{message}"
+    );
+}

@@ -414,6 +414,8 @@ pub(crate) mod tests {
             kind: crate::ErrorKind::Error,
             message: "Throttled".into(),
             count: throttles,
+            example: "Throttled".into(),
+            cause: None,
         });
         let load = LoadShape::default();
         let measured = Measured::of(

@@ -203,6 +203,8 @@ impl Report {
             auto: m.auto,
             overlapped: None,
             waited_ns: None,
+            printed: false,
+            expected_to_fail: false,
         };
         settle(&mut report);
         report

@@ -51,10 +51,19 @@ pub struct ErrorSample {
 pub struct ErrorCount {
     /// Error, panic or timeout.
     pub kind: ErrorKind,
-    /// The message (`"(other messages)"` past the first 100 distinct ones).
+    /// The group's message: the messages with URLs, long numbers and ids
+    /// replaced (`<url>`, `<n>`, `<id>`; `"(other messages)"` past the
+    /// first 100 groups).
     pub message: String,
     /// Occurrences.
     pub count: u64,
+    /// One whole message of the group, as the iteration gave it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub example: String,
+    /// The innermost cause the messages name (`Connection refused`), if
+    /// they name one apart from themselves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
 }
 
 /// Latency of the iterations with one tag.

@@ -269,6 +269,13 @@ pub struct Report {
     /// A shard's result, for merging.
     #[serde(skip)]
     pub(crate) shard_result: Option<Box<ShardResult>>,
+    /// Whether the summary was printed (stderr, or the harness's capture):
+    /// then a failure's panic message does not repeat it.
+    #[serde(skip)]
+    pub(crate) printed: bool,
+    /// The test is `#[should_panic]`: a failure is what it expects.
+    #[serde(skip)]
+    pub(crate) expected_to_fail: bool,
     /// With `runs = N` (N > 1): each run's own figures; the fields above
     /// are of all runs together.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -358,6 +365,8 @@ impl Report {
             auto: None,
             overlapped: None,
             waited_ns: None,
+            printed: false,
+            expected_to_fail: false,
         }
     }
 

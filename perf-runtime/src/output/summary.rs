@@ -120,6 +120,7 @@ pub(crate) fn render(r: &Report) -> String {
         Some(shard) if r.passed => format!("· shard {shard} (judged after the merge)"),
         Some(shard) => format!("✗ shard {shard} FAILED"),
         None if r.passed => "✓ passed".to_owned(),
+        None if r.expected_to_fail => "✗ failed, as #[should_panic] expects".to_owned(),
         None => "✗ FAILED".to_owned(),
     };
     let _ = writeln!(out, "perf test {}  {verdict}", r.name);
@@ -347,13 +348,7 @@ pub(crate) fn render(r: &Report) -> String {
     if !r.error_counts.is_empty() {
         let _ = writeln!(out, "  errors by message:");
         for c in r.error_counts.iter().take(5) {
-            let _ = writeln!(
-                out,
-                "    {:>6} × {}: {}",
-                c.count,
-                kind(c.kind),
-                truncate(&c.message)
-            );
+            let _ = writeln!(out, "    {}", error_group(c));
         }
         if r.error_counts.len() > 5 {
             let _ = writeln!(
@@ -366,11 +361,14 @@ pub(crate) fn render(r: &Report) -> String {
         for e in r.first_errors.iter().take(3) {
             let _ = writeln!(
                 out,
-                "    iteration {} (worker {}): {}: {}",
+                "    iteration {} (worker {}): {}: {}{}",
                 e.iteration,
                 e.worker,
                 kind(e.kind),
-                truncate(&e.message)
+                truncate(&e.message),
+                crate::measure::errors::root_cause(&e.message)
+                    .map(|c| format!("  (cause: {c})"))
+                    .unwrap_or_default()
             );
         }
     }
@@ -429,11 +427,23 @@ fn still_running(r: &Report) -> Option<String> {
     Some(line)
 }
 
+/// One group of errors: how many, what kind, its message cut to a line,
+/// and its cause in full.
+fn error_group(c: &crate::ErrorCount) -> String {
+    let cause = c
+        .cause
+        .as_ref()
+        .map(|cause| format!("  (cause: {cause})"))
+        .unwrap_or_default();
+    format!(
+        "{:>6} × {}: {}{cause}",
+        c.count,
+        kind(c.kind),
+        truncate(&c.message)
+    )
+}
+
 /// The panic message of a failed run: what failed, then the summary.
-/// ` [low, high]` after an observed figure that has an interval, and for
-/// an inconclusive verdict what would settle it.
-/// Whether the observed value itself is on the right side of the limit
-/// (what decides under `inconclusive = "warn"`).
 pub(crate) fn failure(r: &Report) -> String {
     let failed: Vec<_> = r.failed_thresholds().collect();
     let mut causes = Vec::new();
@@ -493,6 +503,16 @@ pub(crate) fn failure(r: &Report) -> String {
             t.metric, t.observed_display
         );
     }
+    let errors_broke = failed.iter().any(|t| {
+        t.metric == "error_rate" || (t.metric.ends_with("_rate") && t.metric != "dropped_rate")
+    });
+    if let Some(c) = r.error_counts.first().filter(|_| errors_broke) {
+        let _ = write!(
+            out,
+            "\n  most frequent error: {}",
+            error_group(c).trim_start()
+        );
+    }
     for m in &regressions {
         let _ = write!(
             out,
@@ -505,7 +525,16 @@ pub(crate) fn failure(r: &Report) -> String {
             m.budget.unwrap_or(0.0) * 100.0
         );
     }
-    let _ = write!(out, "\n\n{}", render(r));
+    if r.printed {
+        // The summary went to stderr (or the harness's capture) already.
+        let _ = write!(out, "\n  (figures in the summary above");
+        if let Some(p) = &r.path {
+            let _ = write!(out, "; report: {}", p.display());
+        }
+        out.push(')');
+    } else {
+        let _ = write!(out, "\n\n{}", render(r));
+    }
     out
 }
 

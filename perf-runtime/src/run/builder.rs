@@ -59,6 +59,7 @@ pub struct PerfTest {
     pub(crate) inconclusive: Option<Inconclusive>,
     pub(crate) max_repeat: Option<u64>,
     pub(crate) exclusive: Option<bool>,
+    pub(crate) expected_to_fail: bool,
 }
 
 impl PerfTest {
@@ -84,6 +85,7 @@ impl PerfTest {
             inconclusive: None,
             max_repeat: None,
             exclusive: None,
+            expected_to_fail: false,
         }
     }
 
@@ -175,6 +177,13 @@ impl PerfTest {
     /// not take turns says in its summary when another ran beside it.
     pub fn exclusive(mut self, exclusive: bool) -> Self {
         self.exclusive = Some(exclusive);
+        self
+    }
+
+    /// The test is expected to fail (`#[should_panic]`): its summary says
+    /// "failed, as expected" instead of "FAILED".
+    pub fn expect_failure(mut self) -> Self {
+        self.expected_to_fail = true;
         self
     }
 

@@ -44,7 +44,9 @@ const MAX_DISTINCT_ERRORS: usize = 100;
 
 #[derive(Default)]
 struct ErrorLog {
-    counts: HashMap<(ErrorKind, String), u64>,
+    /// Per group (kind and [`fingerprint`](crate::measure::errors::fingerprint)):
+    /// occurrences and the first whole message.
+    counts: HashMap<(ErrorKind, String), (u64, String)>,
     first: Vec<ErrorSample>,
     classes: HashMap<&'static str, u64>,
 }
@@ -283,10 +285,12 @@ impl Shared {
         let mut error_counts: Vec<ErrorCount> = log
             .counts
             .iter()
-            .map(|((kind, message), count)| ErrorCount {
+            .map(|((kind, message), (count, example))| ErrorCount {
                 kind: *kind,
                 message: message.clone(),
                 count: *count,
+                cause: crate::measure::errors::root_cause(example),
+                example: example.clone(),
             })
             .collect();
         error_counts.sort_by(|a, b| {
@@ -401,6 +405,27 @@ mod tests {
         assert_eq!(rec.saturated, 1);
         assert_eq!(rec.histogram.len(), 2);
         assert!(rec.histogram.max() >= MAX_LATENCY_NS);
+    }
+
+    #[test]
+    fn errors_that_differ_in_ids_are_one_group_with_an_example_and_a_cause() {
+        let shared = Shared::new(1, false, None);
+        let mut r = WorkerRecorder::new(shared.clone(), 0);
+        for i in 0..50u64 {
+            let message = format!(
+                r#"Error {{ url: "http://127.0.0.1:9/items/{}", source: Os {{ code: 111, kind: ConnectionRefused, message: "Connection refused" }} }}"#,
+                10_000 + i
+            );
+            r.record_error(i, ErrorKind::Error, message, None);
+        }
+        drop(r);
+        let rec = shared.collect();
+        assert_eq!(rec.error_counts.len(), 1, "{:?}", rec.error_counts);
+        let group = &rec.error_counts[0];
+        assert_eq!(group.count, 50);
+        assert!(group.message.contains("<url>"), "{}", group.message);
+        assert!(group.example.contains("/items/10000"), "{}", group.example);
+        assert_eq!(group.cause.as_deref(), Some("Connection refused"));
     }
 
     #[test]

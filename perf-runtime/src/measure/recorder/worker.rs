@@ -99,6 +99,7 @@ impl WorkerRecorder {
             ErrorKind::Panic => s.panics.fetch_add(1, Relaxed),
             ErrorKind::Error => 0,
         };
+        let group = crate::measure::errors::fingerprint(&message);
         let mut log = lock(&s.log);
         if log.first.len() < FIRST_ERRORS {
             log.first.push(ErrorSample {
@@ -109,13 +110,13 @@ impl WorkerRecorder {
             });
         }
         let key = if log.counts.len() < MAX_DISTINCT_ERRORS
-            || log.counts.contains_key(&(kind, message.clone()))
+            || log.counts.contains_key(&(kind, group.clone()))
         {
-            (kind, message)
+            (kind, group)
         } else {
             (kind, "(other messages)".to_owned())
         };
-        *log.counts.entry(key).or_insert(0) += 1;
+        log.counts.entry(key).or_insert_with(|| (0, message)).0 += 1;
         let class = match kind {
             ErrorKind::Error => class.unwrap_or("error"),
             ErrorKind::Panic => "panic",
