@@ -84,6 +84,7 @@ pub use perf_spec::{
 };
 pub use run::builder::PerfTest;
 pub use run::ctx::Ctx;
+pub use run::setup::{WithSetup, WithWorkers};
 pub use table::{Benchmark, Outliers, TableReport, TableTest, DEFAULT_PARALLEL_WORKERS};
 
 /// What a perf test file usually needs: `use perf_runtime::prelude::*;`.

@@ -28,6 +28,7 @@ use crate::run::builder::{PerfTest, ReportDir};
 use crate::run::ctx::Ctx;
 use crate::run::monitor::Watching;
 use crate::run::scheduler;
+use crate::run::setup::Stages;
 
 /// A run about to start: the declared load, the shard and its part of
 /// the load (or the whole), the common start.
@@ -267,6 +268,23 @@ impl PerfTest {
         Fut: Future + Send + 'static,
         Fut::Output: IntoOutcome,
     {
+        self.run_staged(Stages::none(), move |ctx, _, _| f(ctx))
+    }
+
+    /// [`run`](Self::run) with a setup, per-worker state and a teardown
+    /// around the load (see [`crate::run::setup`]).
+    pub(crate) fn run_staged<S, W, F, Fut>(
+        self,
+        stages: Stages<S, W>,
+        f: F,
+    ) -> Result<Report, Error>
+    where
+        S: Send + Sync + 'static,
+        W: Send + Sync + 'static,
+        F: Fn(Ctx, Arc<S>, Arc<W>) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoOutcome,
+    {
         let Prepared {
             declared,
             shard,
@@ -312,7 +330,23 @@ impl PerfTest {
             if let Some(at) = start_at {
                 scheduler::wait_until(at, deadline).await;
             }
-            run_each(&load, watching, scope, deadline, f).await
+            let prepared = {
+                // The setup's state is not the iterations' memory. (This
+                // thread polls the whole future, so the pause holds across
+                // the awaits.)
+                let _paused = scope::pause();
+                Stages::prepare(stages.setup, &stages.per_worker, load.pool_size()).await
+            };
+            staged_runs(
+                prepared,
+                stages.teardown,
+                &load,
+                watching,
+                scope,
+                deadline,
+                f,
+            )
+            .await
         });
         if measured.last().is_some_and(Measured::abandoned) {
             // Their threads are blocked: waiting for them would hang the test.
@@ -328,6 +362,24 @@ impl PerfTest {
     pub async fn run_async<F, Fut>(self, f: F) -> Result<Report, Error>
     where
         F: Fn(Ctx) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoOutcome,
+    {
+        self.run_async_staged(Stages::none(), move |ctx, _, _| f(ctx))
+            .await
+    }
+
+    /// [`run_async`](Self::run_async) with a setup, per-worker state and a
+    /// teardown around the load.
+    pub(crate) async fn run_async_staged<S, W, F, Fut>(
+        self,
+        stages: Stages<S, W>,
+        f: F,
+    ) -> Result<Report, Error>
+    where
+        S: Send + Sync + 'static,
+        W: Send + Sync + 'static,
+        F: Fn(Ctx, Arc<S>, Arc<W>) -> Fut + Send + Sync + 'static,
         Fut: Future + Send + 'static,
         Fut::Output: IntoOutcome,
     {
@@ -353,7 +405,17 @@ impl PerfTest {
         let watching = (0..runs)
             .map(|_| self.watching(&load, judging))
             .collect::<Result<Vec<_>, _>>()?;
-        let measured = run_each(&load, watching, None, deadline, f).await;
+        let prepared = Stages::prepare(stages.setup, &stages.per_worker, load.pool_size()).await;
+        let measured = staged_runs(
+            prepared,
+            stages.teardown,
+            &load,
+            watching,
+            None,
+            deadline,
+            f,
+        )
+        .await;
         self.finish(declared, load, shard, measured, judging, &turn)
     }
 
@@ -449,6 +511,41 @@ impl PerfTest {
         )?;
         Ok(report)
     }
+}
+
+/// The runs on the prepared state (the setup's and each worker's), then
+/// the teardown (not when the last run left iterations stuck on blocked
+/// threads: the teardown could hang behind them).
+async fn staged_runs<S, W, F, Fut>(
+    prepared: (Arc<S>, Arc<[Arc<W>]>),
+    teardown: crate::run::setup::Teardown<S>,
+    load: &LoadShape,
+    watching: Vec<Watching>,
+    scope: Option<&'static scope::Scope>,
+    deadline: Option<Instant>,
+    f: F,
+) -> Vec<Measured>
+where
+    S: Send + Sync + 'static,
+    W: Send + Sync + 'static,
+    F: Fn(Ctx, Arc<S>, Arc<W>) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: IntoOutcome,
+{
+    let (state, workers) = prepared;
+    let body = {
+        let state = state.clone();
+        // Untimed: the clones happen before the iteration's future exists.
+        move |ctx: Ctx| {
+            let mine = workers[ctx.worker % workers.len()].clone();
+            f(ctx, state.clone(), mine)
+        }
+    };
+    let measured = run_each(load, watching, scope, deadline, body).await;
+    if let Some(teardown) = teardown.filter(|_| !measured.last().is_some_and(Measured::abandoned)) {
+        teardown(state).await;
+    }
+    measured
 }
 
 /// The test's runs one after another (each a whole load with its own

@@ -34,6 +34,9 @@ pub(crate) struct Noted {
     pub(crate) tag: Option<&'static str>,
     pub(crate) class: Option<&'static str>,
     pub(crate) values: Vec<(&'static str, Value)>,
+    /// Time the iteration spent outside the timer (`ctx.think`,
+    /// `ctx.untimed`), nanoseconds.
+    pub(crate) untimed_ns: u64,
 }
 
 /// One worker's notes for its current iteration.
@@ -71,6 +74,7 @@ impl Notes {
         noted.tag = None;
         noted.class = None;
         noted.values.clear();
+        noted.untimed_ns = 0;
         Some(r)
     }
 }
@@ -115,6 +119,11 @@ pub(crate) fn tag(tag: &'static str) {
 /// Sets the error class.
 pub(crate) fn class(class: &'static str) {
     note(|n| n.class = Some(class));
+}
+
+/// Adds time spent outside the timer.
+pub(crate) fn untimed(nanos: u64) {
+    note(|n| n.untimed_ns = n.untimed_ns.saturating_add(nanos));
 }
 
 /// Adds a custom metric value.

@@ -73,6 +73,27 @@ impl Ctx {
         crate::measure::notes::value(metric, crate::measure::notes::Value::Duration(duration));
     }
 
+    /// Think time: waits `d` without counting it as latency (a user
+    /// reading the page between two requests; k6's `sleep`, Gatling's
+    /// `pause`). Without it, `sleep(100ms)` between calls makes p95 110 ms.
+    pub async fn think(&self, d: std::time::Duration) {
+        let start = std::time::Instant::now();
+        tokio::time::sleep(d).await;
+        crate::measure::notes::untimed(start.elapsed().as_nanos() as u64);
+    }
+
+    /// Runs `work` outside the timer: its time is not the iteration's
+    /// latency (per-iteration input built before the measured call, as
+    /// criterion's `iter_batched` does; its allocations still count).
+    /// Work in a closure before its `async` block is untimed too, and its
+    /// allocations are not counted.
+    pub async fn untimed<F: std::future::Future>(&self, work: F) -> F::Output {
+        let start = std::time::Instant::now();
+        let out = work.await;
+        crate::measure::notes::untimed(start.elapsed().as_nanos() as u64);
+        out
+    }
+
     /// Adds to a custom counter (its total in the report):
     /// `ctx.count("retries", 2)`.
     pub fn count(&self, metric: &'static str, n: u64) {

@@ -10,5 +10,6 @@ pub(crate) mod ctx;
 pub(crate) mod monitor;
 pub(crate) mod panics;
 pub(crate) mod scheduler;
+pub(crate) mod setup;
 pub(crate) mod signals;
 pub(crate) mod watchdog;

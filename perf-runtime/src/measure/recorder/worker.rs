@@ -67,10 +67,24 @@ impl WorkerRecorder {
         notes: &Notes,
     ) {
         let failed = outcome.is_err();
-        self.record(latency, service, second, failed);
-        let class = notes
-            .finish(|noted| self.record_notes(noted, latency, failed))
-            .flatten();
+        // An iteration that noted something (a tag, a metric, time outside
+        // the timer) is recorded with its notes; the others go straight in.
+        let noted = notes.finish(|noted| {
+            let untimed = noted.untimed_ns;
+            let (latency, service) = (
+                latency.saturating_sub(untimed),
+                service.saturating_sub(untimed),
+            );
+            self.record(latency, service, second, failed);
+            self.record_notes(noted, latency, failed)
+        });
+        let class = match noted {
+            Some(class) => class,
+            None => {
+                self.record(latency, service, second, failed);
+                None
+            }
+        };
         if let Err((kind, message)) = outcome {
             self.record_error(iteration, kind, message, class);
         }

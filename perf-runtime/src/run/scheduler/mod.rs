@@ -451,9 +451,9 @@ async fn run_closed<B: Body>(
                             warmup,
                             shard,
                         };
-                        let begin = Instant::now();
+                        let mut begin = Instant::now();
                         shared.busy.start(worker, iteration);
-                        let outcome = run_one(&*f, ctx, iteration_timeout).await;
+                        let outcome = run_one(&*f, ctx, iteration_timeout, &mut begin).await;
                         let now = Instant::now();
                         let nanos = now.saturating_duration_since(begin).as_nanos() as u64;
                         if now >= next_second {
@@ -488,12 +488,22 @@ impl Drop for IdleAtExit {
 
 /// Runs one iteration: `Err((kind, message))` if it failed. Written as one
 /// state machine (no nested async fns): it is the per-iteration hot path.
+///
+/// The body's synchronous part, before its future (a closure's work
+/// before its `async` block: the macro clones case arguments there), is
+/// preparation: `begin` is set after it, and its allocations are not the
+/// iteration's (criterion's `iter_batched` setup).
 async fn run_one<B: Body>(
     f: &B,
     ctx: Ctx,
     timeout: Option<Duration>,
+    begin: &mut Instant,
 ) -> Result<(), (ErrorKind, String)> {
-    let fut = catching(|| f.call(ctx)).map_err(|m| (ErrorKind::Panic, m))?;
+    let fut = {
+        let _prepare = pause();
+        catching(|| f.call(ctx)).map_err(|m| (ErrorKind::Panic, m))?
+    };
+    *begin = Instant::now();
     let mut fut = std::pin::pin!(fut);
     let guarded = std::future::poll_fn(move |cx| match catching(|| fut.as_mut().poll(cx)) {
         Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),

@@ -86,9 +86,9 @@ pub(super) async fn run<B: Body>(
                         warmup,
                         shard,
                     };
-                    let begin = Instant::now();
+                    let mut begin = Instant::now();
                     recorder.shared().busy.start(worker, job.index);
-                    let outcome = run_one(&*f, ctx, iteration_timeout).await;
+                    let outcome = run_one(&*f, ctx, iteration_timeout, &mut begin).await;
                     recorder.shared().busy.end(worker);
                     let end = Instant::now();
                     free.fetch_add(1, Relaxed);
