@@ -215,7 +215,7 @@ pub(crate) fn generate(
         .iter()
         .filter_map(|p| match p {
             Param::Value(t) => Some(&**t),
-            Param::Ctx(_) => None,
+            Param::Ctx(_) | Param::State | Param::Worker => None,
         })
         .collect();
     let expected_type = match &shape.ret {

@@ -179,11 +179,15 @@ fn value_span(value: &Value) -> Span {
 impl Config {
     pub(crate) fn set(&mut self, key: &Ident, value: Value, errors: &mut Errors) {
         let name = key.to_string();
-        if let ("sla" | "validate", Value::Path(path)) = (name.as_str(), &value) {
-            let slot = if name == "sla" {
-                &mut self.sla
-            } else {
-                &mut self.validate
+        if let ("sla" | "validate" | "setup" | "teardown" | "per_worker", Value::Path(path)) =
+            (name.as_str(), &value)
+        {
+            let slot = match name.as_str() {
+                "sla" => &mut self.sla,
+                "validate" => &mut self.validate,
+                "setup" => &mut self.setup,
+                "teardown" => &mut self.teardown,
+                _ => &mut self.per_worker,
             };
             set_once(slot, key, Some(path.clone()), errors);
             return;
@@ -191,7 +195,10 @@ impl Config {
         let lit = match (&value, name.as_str()) {
             (Value::Lit(l), _) => Some(l),
             (Value::Path(p), _) if KEYS.contains(&name.as_str()) => {
-                let hint = if matches!(name.as_str(), "sla" | "validate") {
+                let hint = if matches!(
+                    name.as_str(),
+                    "sla" | "validate" | "setup" | "teardown" | "per_worker"
+                ) {
                     String::new()
                 } else {
                     " (a literal: a number or a string)".to_owned()
@@ -383,6 +390,10 @@ impl Config {
                 v.span(),
                 "`validate` takes the path of a function, e.g. `validate = check_order` (not a string)",
             ),
+            ("setup" | "teardown" | "per_worker", Some(v)) => errors.at(
+                v.span(),
+                format!("`{name}` takes the path of an async function, e.g. `{name} = my_{name}` (not a string)"),
+            ),
             ("abort_on_fail", v) => {
                 let grace = match v {
                     None => Some(Duration::ZERO),
@@ -488,6 +499,9 @@ impl Config {
             regressions,
             sla: pick(&over.sla, &self.sla),
             validate: pick(&over.validate, &self.validate),
+            setup: pick(&over.setup, &self.setup),
+            teardown: pick(&over.teardown, &self.teardown),
+            per_worker: pick(&over.per_worker, &self.per_worker),
         }
     }
 
@@ -502,6 +516,19 @@ impl Config {
 
     pub(crate) fn check_combination(&self, errors: &mut Errors) {
         self.check_auto(errors);
+        if self.setup.is_none() {
+            for (key, path) in [
+                ("teardown", &self.teardown),
+                ("per_worker", &self.per_worker),
+            ] {
+                if let Some(p) = path {
+                    errors.at(
+                        p.span,
+                        format!("`{key}` goes with a `setup`: add `setup = …` (an `async fn() -> State`)"),
+                    );
+                }
+            }
+        }
         if let (Some(_), Some(d)) = (&self.repeat, &self.duration) {
             errors.at(
                 d.span,

@@ -23,6 +23,10 @@ pub(crate) enum Param {
     Ctx(CtxForm),
     /// A case argument of this type.
     Value(Box<Type>),
+    /// `&S`: the state `setup` made.
+    State,
+    /// `&W`: this worker's state, which `per_worker` made.
+    Worker,
 }
 
 /// What the iteration function returns.
@@ -64,7 +68,19 @@ pub(crate) fn perf_test(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let config = parse_config(args).map_err(|e| errors.push(e)).ok();
     let cases = cases::take_cases(&mut func, &mut errors);
-    let shape = check_signature(&func, !cases.is_empty(), &mut errors);
+    let stateful = config.as_ref().map_or((false, false), |c| {
+        (c.setup.is_some(), c.per_worker.is_some())
+    });
+    if let (Some(setup), false) = (
+        config.as_ref().and_then(|c| c.setup.as_ref()),
+        cases.is_empty(),
+    ) {
+        errors.at(
+            setup.span,
+            "`setup` with #[case] is not supported yet: give the cases' common state through a `static` or `LazyLock`",
+        );
+    }
+    let shape = check_signature(&func, !cases.is_empty(), stateful, &mut errors);
     let cases = match (&config, &shape) {
         (Some(config), Some(shape)) => {
             cases::check(cases, config, shape, &func.sig.ident, &mut errors)
@@ -94,7 +110,12 @@ pub(crate) fn is_lint_attr(attr: &Attribute) -> bool {
 }
 
 /// Checks the function's form; `None` if it cannot be a perf test.
-fn check_signature(func: &ItemFn, has_cases: bool, all_errors: &mut Errors) -> Option<Shape> {
+fn check_signature(
+    func: &ItemFn,
+    has_cases: bool,
+    (setup, per_worker): (bool, bool),
+    all_errors: &mut Errors,
+) -> Option<Shape> {
     let mut errors = Errors::default();
     let sig = &func.sig;
     if sig.asyncness.is_none() {
@@ -122,6 +143,27 @@ fn check_signature(func: &ItemFn, has_cases: bool, all_errors: &mut Errors) -> O
                 }
                 (Some(form), _) => params.push(Param::Ctx(form)),
                 (None, true) => params.push(Param::Value(pat.ty.clone())),
+                (None, false) if setup => {
+                    let taken = |p: &Param| params.iter().any(|q| std::mem::discriminant(q) == std::mem::discriminant(p));
+                    let next = if !taken(&Param::State) {
+                        Some(Param::State)
+                    } else if per_worker && !taken(&Param::Worker) {
+                        Some(Param::Worker)
+                    } else {
+                        None
+                    };
+                    match (next, &*pat.ty) {
+                        (Some(p), Type::Reference(r)) if r.mutability.is_none() => params.push(p),
+                        (Some(_), _) => errors.at(
+                            pat.ty.span(),
+                            "the state `setup` (or `per_worker`) makes is shared by the iterations: take it by reference, `&State`",
+                        ),
+                        (None, _) => errors.at(
+                            pat.span(),
+                            "a perf test with a `setup` takes the context, `&State` and (with `per_worker`) `&WorkerState`",
+                        ),
+                    }
+                }
                 (None, false) if !params.is_empty() => errors.at(
                     pat.span(),
                     "a perf test takes at most one parameter, the context: `ctx: Ctx` or `ctx: &Ctx` \
@@ -411,6 +453,8 @@ pub(crate) fn iteration(
         match p {
             Param::Ctx(CtxForm::ByValue) => args.push(quote!(__ctx)),
             Param::Ctx(CtxForm::ByRef) => args.push(quote!(&__ctx)),
+            Param::State => args.push(quote!(&*__state)),
+            Param::Worker => args.push(quote!(&*__worker)),
             Param::Value(_) => {
                 let arg = format_ident!("__arg{}", value_index);
                 clones.push(quote!(let #arg = ::core::clone::Clone::clone(&#arg);));
@@ -458,8 +502,13 @@ pub(crate) fn iteration(
     } else {
         call
     };
+    let state_params = match (&config.setup, &config.per_worker) {
+        (None, _) => quote!(),
+        (Some(_), None) => quote!(, __state: ::std::sync::Arc<_>),
+        (Some(_), Some(_)) => quote!(, __state: ::std::sync::Arc<_>, __worker: ::std::sync::Arc<_>),
+    };
     quote! {
-        move |__ctx: #rt::Ctx| {
+        move |__ctx: #rt::Ctx #state_params| {
             #(#clones)*
             async move { #body }
         }
@@ -511,6 +560,7 @@ fn generate(func: ItemFn, config: &Config, shape: &Shape) -> TokenStream {
     let (lint_attrs, test_attrs): (Vec<_>, Vec<_>) = attrs.into_iter().partition(is_lint_attr);
     let mut setters = setters(config, &rt);
     setters.extend(expects_failure(&test_attrs));
+    let (stages, runner) = stages(config, &rt);
     let call = iteration(name, shape, config, None, &rt);
     let warnings = sample_size_warnings(config, &rt, &lint_attrs);
     quote! {
@@ -521,15 +571,39 @@ fn generate(func: ItemFn, config: &Config, shape: &Shape) -> TokenStream {
             #(#lint_attrs)*
             #sig #block
 
-            #rt::run_test(
+            #runner(
                 #rt::new_test(
                     ::core::module_path!(),
                     ::core::stringify!(#name),
                     ::core::cfg!(debug_assertions),
                 )
-                #(#setters)*,
+                #(#setters)*
+                #(#stages)*,
                 #call,
             )
         }
     }
+}
+
+/// The calls that add `setup`, `teardown` and `per_worker` to the test,
+/// and the runner that takes what they make.
+fn stages(config: &Config, rt: &TokenStream) -> (Vec<TokenStream>, TokenStream) {
+    let Some(setup) = &config.setup else {
+        return (Vec::new(), quote!(#rt::run_test));
+    };
+    let path = &setup.value;
+    let mut calls = vec![quote_spanned!(path.span()=> .setup(#path))];
+    if let Some(t) = &config.teardown {
+        let path = &t.value;
+        calls.push(quote_spanned!(path.span()=> .teardown(#path)));
+    }
+    let runner = match &config.per_worker {
+        Some(w) => {
+            let path = &w.value;
+            calls.push(quote_spanned!(path.span()=> .per_worker(#path)));
+            quote!(#rt::run_test_with_workers)
+        }
+        None => quote!(#rt::run_test_with_setup),
+    };
+    (calls, runner)
 }

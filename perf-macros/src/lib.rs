@@ -73,6 +73,9 @@ use proc_macro::TokenStream;
 /// | `runs` | `runs = 5`: independent runs of the whole load (1 to 100); their spread is the run-to-run noise a baseline comparison tests against. Default 1, and 5 when saving a baseline | `.runs(5)` |
 /// | `sla` | `sla = CHECKOUT_SLA`: every limit of a `const PerformanceSLA` | `.sla(&CHECKOUT_SLA)` |
 /// | `validate` | `validate = check_order`: check every output (`fn(&Output) -> bool` or `-> Result<(), E>`) | (in the iteration) |
+/// | `setup` | `setup = start_server`: an `async fn() -> State` run once before the load, untimed, on the test's runtime; the body takes `&State` | `.setup(start_server)` |
+/// | `teardown` | `teardown = stop_server`: an `async fn(Arc<State>)` run after the load | `.teardown(stop_server)` |
+/// | `per_worker` | `per_worker = connect`: an `async fn(usize, Arc<State>) -> W` made for each worker before the load; the body takes `&W` after `&State` | `.per_worker(connect)` |
 /// | `publish` | `publish = "cloudwatch,emf:/tmp/m.log"`: where the metrics go | `.publish_targets("cloudwatch")` |
 /// | `namespace` | `namespace = "Perf/Checkout"`: the CloudWatch namespace (not `AWS/…`, at most 255 characters) | `.namespace("Perf/Checkout")` |
 ///

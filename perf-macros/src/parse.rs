@@ -41,6 +41,9 @@ pub(crate) const KEYS: &[&str] = &[
     "namespace",
     "sla",
     "validate",
+    "setup",
+    "teardown",
+    "per_worker",
     "worker_threads",
     "crate",
 ];
@@ -147,6 +150,12 @@ pub(crate) struct Config {
     pub(crate) sla: Option<Spanned<syn::Path>>,
     /// `validate = path::to_fn`: checks each output.
     pub(crate) validate: Option<Spanned<syn::Path>>,
+    /// `setup = start_server`: an `async fn() -> S` run once before the load.
+    pub(crate) setup: Option<Spanned<syn::Path>>,
+    /// `teardown = stop_server`: an `async fn(Arc<S>)` run after it.
+    pub(crate) teardown: Option<Spanned<syn::Path>>,
+    /// `per_worker = connect`: an `async fn(usize, Arc<S>) -> W` per worker.
+    pub(crate) per_worker: Option<Spanned<syn::Path>>,
 }
 
 /// A setting's value as written.

@@ -45,6 +45,35 @@ where
     }
 }
 
+/// [`run_test`] with a `setup` (and `teardown`).
+pub fn run_test_with_setup<S, F, Fut>(test: crate::WithSetup<S>, f: F)
+where
+    S: Send + Sync + 'static,
+    F: Fn(Ctx, std::sync::Arc<S>) -> Fut + Send + Sync + 'static,
+    Fut: core::future::Future + Send + 'static,
+    Fut::Output: IntoOutcome,
+{
+    match test.run(f) {
+        Ok(report) => report.assert_passed(),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// [`run_test`] with a `setup` and `per_worker` state.
+pub fn run_test_with_workers<S, W, F, Fut>(test: crate::WithWorkers<S, W>, f: F)
+where
+    S: Send + Sync + 'static,
+    W: Send + Sync + 'static,
+    F: Fn(Ctx, std::sync::Arc<S>, std::sync::Arc<W>) -> Fut + Send + Sync + 'static,
+    Fut: core::future::Future + Send + 'static,
+    Fut::Output: IntoOutcome,
+{
+    match test.run(f) {
+        Ok(report) => report.assert_passed(),
+        Err(e) => panic!("{e}"),
+    }
+}
+
 /// The test the attribute declares: named after its module and function,
 /// with the build's debug flag of the user's crate (not this one's).
 pub fn new_test(module_path: &str, name: &str, debug_build: bool) -> PerfTest {

@@ -129,3 +129,41 @@ fn think_time_and_untimed_work_are_not_latency() {
         );
     }
 }
+
+/// The attribute form: `setup`, `per_worker` and `teardown` name async
+/// functions; the body borrows what they made.
+async fn start() -> Echo {
+    start_echo().await
+}
+
+async fn stop(echo: Arc<Echo>) {
+    echo.server.abort();
+    assert_eq!(
+        echo.iterations.load(SeqCst),
+        200,
+        "every iteration ran on the setup's server"
+    );
+}
+
+async fn connect(_worker: usize, echo: Arc<Echo>) -> tokio::sync::Mutex<TcpStream> {
+    echo.connections.fetch_add(1, SeqCst);
+    tokio::sync::Mutex::new(TcpStream::connect(("127.0.0.1", echo.port)).await.unwrap())
+}
+
+#[perf_runtime::perf_test(workers = 2, repeat = 200, setup = start, per_worker = connect, teardown = stop, p95 < "1s")]
+async fn echo_through_the_attribute(
+    ctx: &Ctx,
+    echo: &Echo,
+    conn: &tokio::sync::Mutex<TcpStream>,
+) -> std::io::Result<()> {
+    let mut stream = conn.lock().await;
+    stream.write_all(&[ctx.iteration() as u8]).await?;
+    let mut byte = [0u8; 1];
+    stream.read_exact(&mut byte).await?;
+    echo.iterations.fetch_add(1, SeqCst);
+    assert!(
+        echo.connections.load(SeqCst) == 2,
+        "one connection per worker, made before the load"
+    );
+    Ok(())
+}
