@@ -39,10 +39,7 @@ where
     Fut: core::future::Future + Send + 'static,
     Fut::Output: IntoOutcome,
 {
-    match test.run(f) {
-        Ok(report) => report.assert_passed(),
-        Err(e) => panic!("{e}"),
-    }
+    assert_ran(test.run(f));
 }
 
 /// [`run_test`] with a `setup` (and `teardown`).
@@ -53,10 +50,7 @@ where
     Fut: core::future::Future + Send + 'static,
     Fut::Output: IntoOutcome,
 {
-    match test.run(f) {
-        Ok(report) => report.assert_passed(),
-        Err(e) => panic!("{e}"),
-    }
+    assert_ran(test.run(f));
 }
 
 /// [`run_test`] with a `setup` and `per_worker` state.
@@ -68,7 +62,13 @@ where
     Fut: core::future::Future + Send + 'static,
     Fut::Output: IntoOutcome,
 {
-    match test.run(f) {
+    assert_ran(test.run(f));
+}
+
+/// Fails the test on a configuration error or a failed verdict.
+#[track_caller]
+fn assert_ran(result: Result<crate::Report, crate::Error>) {
+    match result {
         Ok(report) => report.assert_passed(),
         Err(e) => panic!("{e}"),
     }
