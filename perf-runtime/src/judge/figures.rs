@@ -42,6 +42,28 @@ impl<'a> Figures<'a> {
     }
 }
 
+impl<'a> Figures<'a> {
+    /// A run still going on, `elapsed` into it: its flushed counts, its
+    /// latency so far and (when given) its error classes so far.
+    pub(crate) fn so_far(
+        s: &crate::measure::recorder::Shared,
+        elapsed: std::time::Duration,
+        latency: &'a Histogram<u64>,
+        classes: Option<&'a BTreeMap<String, u64>>,
+    ) -> Figures<'a> {
+        Figures {
+            memory: None,
+            classes,
+            custom: None,
+            iterations: s.iterations(),
+            errors: s.errors(),
+            dropped: s.dropped(),
+            seconds: elapsed.as_secs_f64(),
+            latency,
+        }
+    }
+}
+
 impl Window {
     /// A window's figures: counts and latency, no memory or custom metrics.
     pub(crate) fn figures(&self) -> Figures<'_> {

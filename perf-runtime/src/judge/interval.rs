@@ -212,10 +212,7 @@ pub(crate) fn interval_with(
             let failed = f.classes?.get(class).copied().unwrap_or(0);
             wilson(failed, f.iterations, z)
         }
-        Metric::Throughput => {
-            let (lo, hi) = rate(f.iterations, f.seconds, z * d.sqrt())?;
-            Some((lo, hi))
-        }
+        Metric::Throughput => rate(f.iterations, f.seconds, z * d.sqrt()),
         Metric::Custom { name, stat, .. } => {
             let c = f.custom?.get(name)?;
             match stat {

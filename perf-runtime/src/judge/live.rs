@@ -24,16 +24,7 @@ impl AbortCheck {
 impl LiveCheck for AbortCheck {
     fn broken(&self, s: &Shared, elapsed: Duration) -> Option<String> {
         let hist = s.latency_so_far();
-        let so_far = Figures {
-            memory: None,
-            classes: None,
-            custom: None,
-            iterations: s.iterations(),
-            errors: s.errors(),
-            dropped: s.dropped(),
-            seconds: elapsed.as_secs_f64(),
-            latency: &hist,
-        };
+        let so_far = Figures::so_far(s, elapsed, &hist, None);
         let complete = elapsed.as_secs() as u32;
         for t in &self.0 {
             let verdict = match t.window_seconds() {

@@ -158,16 +158,7 @@ impl StopCheck for UntilConclusive {
         }
         let (latency, classes) = (s.latency_so_far(), s.classes_so_far());
         let timeline = s.timeline_so_far(elapsed.as_secs() as u32);
-        let figures = Figures {
-            memory: None,
-            classes: Some(&classes),
-            custom: None,
-            iterations: s.iterations(),
-            errors: s.errors(),
-            dropped: s.dropped(),
-            seconds: elapsed.as_secs_f64(),
-            latency: &latency,
-        };
+        let figures = Figures::so_far(s, elapsed, &latency, Some(&classes));
         let open = self
             .schedule
             .look(&self.thresholds, &figures, &timeline, elapsed.as_secs_f64());
