@@ -425,4 +425,27 @@ mod tests {
             (Duration::from_nanos(902), Duration::from_nanos(1_098))
         );
     }
+
+    #[test]
+    fn debug_is_a_few_lines_not_the_histogram() {
+        // 10,000 distinct values: the histogram's own Debug is tens of KB.
+        let values: Vec<(u64, u64)> = (1..=10_000).map(|v| (v * 1_000, 1)).collect();
+        let b = bench(&values);
+        let text = format!("{b:?}");
+        assert!(text.len() < 1_500, "{} bytes: {text}", text.len());
+        assert!(text.contains("case: \"case\"") && text.contains("iterations: 10000"));
+    }
+
+    #[test]
+    fn a_case_table_of_a_debug_build_says_so() {
+        let mut reports: Vec<(String, Report)> = ["a", "b"]
+            .iter()
+            .map(|c| (c.to_string(), bench(&[(1_000, 50)]).report))
+            .collect();
+        let release = compare_cases("t", &reports).unwrap().table();
+        assert!(!release.contains("debug build"), "{release}");
+        reports[1].1.debug_build = true;
+        let debug = compare_cases("t", &reports).unwrap().table();
+        assert!(debug.ends_with("gives figures to trust"), "{debug}");
+    }
 }

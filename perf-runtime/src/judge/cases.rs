@@ -53,6 +53,10 @@ pub struct CaseComparison {
     pub reference: String,
     /// Every finished case, reference first, in declaration order.
     pub cases: Vec<CaseRow>,
+    /// A case ran in a debug build: the table says its figures include
+    /// unoptimised code.
+    #[serde(default)]
+    pub debug_build: bool,
 }
 
 fn two_sided(greater: Test, less: Test) -> Option<f64> {
@@ -109,6 +113,7 @@ pub fn compare_cases(function: &str, cases: &[(String, Report)]) -> Option<CaseC
         function: function.to_owned(),
         reference: reference_name.clone(),
         cases: rows,
+        debug_build: cases.iter().any(|(_, r)| r.debug_build),
     })
 }
 
@@ -151,6 +156,9 @@ impl CaseComparison {
                 let _ = write!(out, " {:>width$}", format!("{value}{mark}"));
             }
             out.push('\n');
+        }
+        if self.debug_build {
+            out.push_str(crate::model::report::DEBUG_BUILD_NOTE);
         }
         out.truncate(out.trim_end().len());
         out

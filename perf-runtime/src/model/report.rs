@@ -158,9 +158,15 @@ pub struct WarmupStats {
     pub errors: u64,
 }
 
+/// The line a summary ends with when the figures come from a debug build.
+pub(crate) const DEBUG_BUILD_NOTE: &str = "  note: debug build: latencies include unoptimised code; `cargo test --release` gives figures to trust\n";
+
 /// Everything a run measured, and its verdict. Serialised as the JSON
 /// report (`schema_version` [`REPORT_SCHEMA_VERSION`]).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+///
+/// Its `Debug` is short (the figures a person reads, not the histograms'
+/// counts); the whole report is its JSON.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Report {
     /// Schema version of this JSON.
     pub schema_version: u32,
@@ -301,6 +307,32 @@ pub struct Report {
     /// more (see `exclusive`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waited_ns: Option<u64>,
+}
+
+impl std::fmt::Debug for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Report")
+            .field("name", &self.name)
+            .field("passed", &self.passed)
+            .field("iterations", &self.iterations)
+            .field("errors", &self.errors)
+            .field("elapsed", &Duration::from_nanos(self.elapsed_ns))
+            .field("throughput", &self.throughput)
+            .field("latency", &self.latency)
+            .field(
+                "thresholds",
+                &self
+                    .thresholds
+                    .iter()
+                    .map(|t| {
+                        let held = if t.passed { "held" } else { "broken" };
+                        format!("{}: {} {held}", t.threshold, t.observed_display)
+                    })
+                    .collect::<Vec<_>>(),
+            )
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Report {

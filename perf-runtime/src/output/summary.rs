@@ -378,10 +378,7 @@ pub(crate) fn render(r: &Report) -> String {
         }
     }
     if r.debug_build {
-        let _ = writeln!(
-            out,
-            "  note: debug build: latencies include unoptimised code; `cargo test --release` gives figures to trust"
-        );
+        out.push_str(crate::model::report::DEBUG_BUILD_NOTE);
     }
     if let Some(p) = &r.path {
         let _ = writeln!(out, "  report: {}", p.display());
