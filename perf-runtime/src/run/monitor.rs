@@ -5,7 +5,9 @@
 //! - updates a progress line on stderr, when stderr is a terminal or
 //!   `PERF_PROGRESS=1`, once the run has gone on for two seconds (so short
 //!   runs never show one). On a terminal it is an `indicatif` bar shared by
-//!   all perf tests of the process; elsewhere a plain line every 5 s. It
+//!   all perf tests of the process; elsewhere a plain line at a steady
+//!   interval until the end (a tenth of the planned length, between 2 s
+//!   and 10 s; every 5 s when the length is not known). It
 //!   shows elapsed/total, the current rate (the last complete second),
 //!   errors, dropped iterations and the p95 so far.
 //! - with `abort_on_fail`, after the grace period, evaluates every threshold
@@ -31,6 +33,20 @@ use perf_spec::format_rate as rate;
 const TICK: Duration = Duration::from_millis(500);
 const SHOW_AFTER: Duration = Duration::from_secs(2);
 const PLAIN_EVERY: Duration = Duration::from_secs(5);
+const PLAIN_AT_MOST_EVERY: Duration = Duration::from_secs(10);
+
+/// How often a plain progress line is printed: about ten lines over a run
+/// of known length, never more often than every 2 s nor less than every
+/// 10 s.
+fn plain_every(planned: Option<Duration>) -> Duration {
+    planned.map_or(PLAIN_EVERY, |t| (t / 10).clamp(SHOW_AFTER, PLAIN_AT_MOST_EVERY))
+}
+
+/// The number of plain lines due `elapsed` into the run: one at every
+/// multiple of `every` (a late tick prints one line, not a burst).
+fn plain_due(elapsed: Duration, every: Duration) -> u32 {
+    (elapsed.as_nanos() / every.as_nanos().max(1)) as u32
+}
 
 /// All progress bars of the process, so that parallel tests do not draw
 /// over each other.
@@ -42,7 +58,8 @@ pub(crate) fn bars() -> &'static MultiProgress {
 enum Display {
     Off,
     Bar(Option<ProgressBar>),
-    Plain(Option<Instant>),
+    /// Lines printed so far, one every `every`.
+    Plain { printed: u32, every: Duration },
 }
 
 /// What the monitor is told about the run it watches.
@@ -116,7 +133,10 @@ impl Monitor {
         let display = if std::io::stderr().is_terminal() {
             Display::Bar(None)
         } else if forced {
-            Display::Plain(None)
+            Display::Plain {
+                printed: 0,
+                every: plain_every(load.planned_length()),
+            }
         } else {
             Display::Off
         };
@@ -231,9 +251,10 @@ impl State {
                 bar.set_message(line);
                 bar.tick();
             }
-            Display::Plain(last) => {
-                if last.is_none_or(|t| t.elapsed() >= PLAIN_EVERY) {
-                    *last = Some(Instant::now());
+            Display::Plain { printed, every } => {
+                let due = plain_due(self.start.elapsed(), *every);
+                if due > *printed {
+                    *printed = due;
                     let _ = std::io::stderr()
                         .lock()
                         .write_all(format!("progress: {line}\n").as_bytes());
@@ -272,5 +293,41 @@ impl State {
 impl Drop for State {
     fn drop(&mut self) {
         self.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The seconds at which plain lines appear, with the monitor's ticks.
+    fn lines(planned: Option<Duration>, run: Duration) -> Vec<f64> {
+        let every = plain_every(planned);
+        let (mut printed, mut at) = (0, Vec::new());
+        let mut t = TICK;
+        while t <= run {
+            let due = plain_due(t, every);
+            if t >= SHOW_AFTER && due > printed {
+                printed = due;
+                at.push(t.as_secs_f64());
+            }
+            t += TICK;
+        }
+        at
+    }
+
+    #[test]
+    fn plain_progress_lines_come_at_a_steady_interval_until_the_end() {
+        let s = Duration::from_secs;
+        // A 6 s run: every 2 s, not once at 2 s.
+        assert_eq!(lines(Some(s(6)), s(6)), [2.0, 4.0, 6.0]);
+        // A minute: every 6 s, ten lines.
+        assert_eq!(lines(Some(s(60)), s(60)).len(), 10);
+        // Ten minutes: every 10 s at most.
+        assert_eq!(lines(Some(s(600)), s(600)).len(), 60);
+        // Unknown length: every 5 s.
+        assert_eq!(lines(None, s(16)), [5.0, 10.0, 15.0]);
+        // A late tick prints one line, not the ones it missed.
+        assert_eq!(plain_due(s(9), s(2)), 4);
     }
 }
