@@ -52,6 +52,12 @@ pub mod export;
 #[cfg(feature = "lambda")]
 mod fanout;
 pub mod memory;
+/// Tags, error classes and custom metrics named at run time
+/// (`ctx.tag(status.as_str())`): interned once per distinct value, and
+/// bounded.
+pub mod names {
+    pub use crate::measure::names::{MAX_NAMES, OVERFLOW};
+}
 mod pipeline;
 pub mod shard;
 pub mod stats;

@@ -166,6 +166,33 @@ fn error_classes_are_counted_and_gated() {
     );
 }
 
+/// A tag and an error class made from a response at run time, as from
+/// `status.as_str()`: thresholds on them work as on literals.
+#[test]
+fn tags_and_classes_made_at_run_time() {
+    let report = quiet("notes::dynamic")
+        .workers(2)
+        .repeat(100)
+        .threshold(Threshold::error_rate().le(1.0))
+        .threshold(Threshold::class_rate("http_503").lt(0.05))
+        .threshold(Threshold::p(95.0).lt(Duration::from_secs(1)).for_tag("status_200"))
+        .run(|ctx| async move {
+            let status = if ctx.iteration() % 10 == 0 { 503 } else { 200 };
+            ctx.tag(format!("status_{status}"));
+            if status >= 500 {
+                ctx.error_class(format!("http_{status}"));
+                return Err("service unavailable");
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(report.tags["status_200"].iterations, 90);
+    assert_eq!(report.tags["status_503"].iterations, 10);
+    assert_eq!(report.error_classes["http_503"], 10);
+    let verdicts: Vec<bool> = report.thresholds.iter().map(|t| t.passed).collect();
+    assert_eq!(verdicts, [true, false, true], "{}", report.summary());
+}
+
 #[perf_test(workers = 2, repeat = 40, p95 for "warm" < "1s", throttle_rate < 0.5, error_rate < 0.5)]
 async fn the_attribute_takes_tag_and_class_thresholds(ctx: &Ctx) -> Result<(), &'static str> {
     ctx.tag("warm");

@@ -9,6 +9,7 @@ pub(crate) mod alloc;
 pub(crate) mod busy;
 pub(crate) mod calibrate;
 pub(crate) mod errors;
+pub(crate) mod names;
 pub(crate) mod notes;
 pub(crate) mod profiler;
 pub(crate) mod recorder;

@@ -1,5 +1,7 @@
 //! What an iteration knows about itself.
 
+use crate::measure::names::intern;
+
 /// The context passed to an iteration: which worker runs it and which
 /// iteration it is.
 ///
@@ -49,27 +51,38 @@ impl Ctx {
     /// its own latency figures, and thresholds can target it
     /// (`p95 for "cold" < "1s"`). Typical: `ctx.tag("cold")` on a Lambda
     /// cold start.
-    pub fn tag(&self, tag: &'static str) {
-        crate::measure::notes::tag(tag);
+    ///
+    /// The tag may be made at run time (`ctx.tag(status.as_str())`,
+    /// `ctx.tag(format!("{region}"))`): each distinct value is interned
+    /// once, and after that tagging allocates nothing, as with a literal.
+    /// Keep tags to a few dozen values (each has its own histogram); past
+    /// [`MAX_NAMES`](crate::names::MAX_NAMES) distinct names a process
+    /// records further ones as [`OVERFLOW`](crate::names::OVERFLOW).
+    pub fn tag(&self, tag: impl AsRef<str>) {
+        crate::measure::notes::tag(intern(tag.as_ref()));
     }
 
     /// The class of this iteration's error, if it fails (`throttle`,
     /// `function_error`, …): classes are counted separately and can be
     /// thresholds (`throttle_rate < 0.001`). Without it, a failed iteration
-    /// is `error`, `panic` or `timeout`.
-    pub fn error_class(&self, class: &'static str) {
-        crate::measure::notes::class(class);
+    /// is `error`, `panic` or `timeout`. Like a [tag](Self::tag), the class
+    /// may be made at run time (`ctx.error_class(err.code())`).
+    pub fn error_class(&self, class: impl AsRef<str>) {
+        crate::measure::notes::class(intern(class.as_ref()));
     }
 
     /// Records a value of a custom metric (count, sum, min, max, mean in
-    /// the report): `ctx.record("consumed_rcu", 0.5)`.
-    pub fn record(&self, metric: &'static str, value: f64) {
+    /// the report): `ctx.record("consumed_rcu", 0.5)`. The name may be
+    /// made at run time, as a [tag](Self::tag)'s.
+    pub fn record(&self, metric: impl AsRef<str>, value: f64) {
+        let metric = intern(metric.as_ref());
         crate::measure::notes::value(metric, crate::measure::notes::Value::Number(value));
     }
 
     /// Records a duration of a custom metric (an HDR histogram with
     /// percentiles in the report): `ctx.record_duration("init", d)`.
-    pub fn record_duration(&self, metric: &'static str, duration: std::time::Duration) {
+    pub fn record_duration(&self, metric: impl AsRef<str>, duration: std::time::Duration) {
+        let metric = intern(metric.as_ref());
         crate::measure::notes::value(metric, crate::measure::notes::Value::Duration(duration));
     }
 
@@ -96,7 +109,8 @@ impl Ctx {
 
     /// Adds to a custom counter (its total in the report):
     /// `ctx.count("retries", 2)`.
-    pub fn count(&self, metric: &'static str, n: u64) {
+    pub fn count(&self, metric: impl AsRef<str>, n: u64) {
+        let metric = intern(metric.as_ref());
         crate::measure::notes::value(metric, crate::measure::notes::Value::Count(n));
     }
 }
