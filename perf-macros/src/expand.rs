@@ -499,6 +499,16 @@ pub(crate) fn iteration(
             })();
             __checked.map_err(#rt::CheckFailed)
         }
+    } else if let Ret::Value(_) = shape.ret {
+        // `()`, `Result` or an alias of it is the outcome; any other value
+        // is a success, black-boxed (decided at compile time by autoref).
+        quote! {
+            let __out = #call;
+            #[allow(unused_imports)]
+            use #rt::{OutcomeKind as _, ValueKind as _};
+            let __kind = (&&#rt::Output(&__out)).kind();
+            __kind.outcome(__out)
+        }
     } else {
         call
     };

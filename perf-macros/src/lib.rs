@@ -129,7 +129,9 @@ use proc_macro::TokenStream;
 /// # Function forms
 ///
 /// `async fn name()`, `async fn name() -> Result<T, E>` (an `Err` is an
-/// error, `E: Debug`), and `async fn name(ctx: Ctx)` or
+/// error, `E: Debug`; any alias of `Result` too), `async fn name() -> T`
+/// for any other `T` (a success, its value black-boxed so that the work
+/// is not optimised away), and `async fn name(ctx: Ctx)` or
 /// `async fn name(ctx: &Ctx)` for the worker and iteration index. A panic in
 /// an iteration is caught and counted as an error. Other attributes
 /// (`#[should_panic]`, `#[ignore]`, docs, `#[cfg]`) stay on the test.

@@ -13,6 +13,25 @@ async fn returns_result() -> Result<u64, String> {
     Ok(1)
 }
 
+/// Any other output is a success, black-boxed.
+#[perf_test(repeat = 10)]
+async fn returns_a_value() -> usize {
+    42
+}
+
+#[perf_test(repeat = 10)]
+async fn returns_a_vec() -> Vec<String> {
+    vec!["kept from the optimiser".into()]
+}
+
+type Outcome = Result<(), std::io::Error>;
+
+/// An alias of `Result` is still an outcome.
+#[perf_test(repeat = 10)]
+async fn returns_an_alias() -> Outcome {
+    Ok(())
+}
+
 #[perf_test(repeat = 10)]
 async fn ctx_by_value(ctx: Ctx) {
     let _ = ctx.iteration();
