@@ -237,10 +237,31 @@ pub(crate) fn generate(
                 let arg = format_ident!("__arg{}", i);
                 quote!(let #arg: #ty = #expr;)
             });
+        // `cargo check` and IDEs do not compile `#[test]` functions: the
+        // case's values are type-checked beside them too (in a closure
+        // never called), so that a wrong type is an error in every build.
+        let typed = case
+            .args
+            .iter()
+            .zip(&value_types)
+            .map(|(expr, ty)| quote!(let _: #ty = #expr;))
+            .chain(case.expected.as_ref().map(|e| quote!(let _: #expected_type = #e;)));
+        let type_check = quote! {
+            #[cfg(not(test))]
+            const _: () = {
+                let _ = || { #(#typed)* };
+            };
+        };
         let expected = case.expected.as_ref().map(|e| {
-            quote!(let __expected: ::std::sync::Arc<#expected_type> = ::std::sync::Arc::new(#e);)
+            // Typed first, so that a wrong type is reported at the value
+            // (not inside `Arc::new`).
+            quote! {
+                let __expected: #expected_type = #e;
+                let __expected = ::std::sync::Arc::new(__expected);
+            }
         });
         quote! {
+            #type_check
             #(#test_attrs)*
             #[::core::prelude::v1::test]
             pub(super) fn #ident() {

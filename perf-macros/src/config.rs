@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use perf_spec::{
     check_consistency, check_stages, closest, format_duration, parse_duration, parse_rate,
-    stages_duration, Metric, Profile, Stage, ThresholdSpec, METRIC_NAMES, PROFILE_NAMES,
+    stages_duration, Metric, MetricKind, Profile, Stage, ThresholdSpec, METRIC_NAMES,
+    PROFILE_NAMES,
 };
 use proc_macro2::Span;
 use syn::spanned::Spanned as _;
@@ -459,6 +460,7 @@ impl Config {
             .collect();
         regressions.extend(over.regressions.iter().cloned());
         Config {
+            incomplete: self.incomplete || over.incomplete,
             krate: pick(&over.krate, &self.krate),
             workers: pick(&over.workers, &self.workers),
             // A case choosing a count or a time replaces either of the
@@ -515,6 +517,9 @@ impl Config {
     }
 
     pub(crate) fn check_combination(&self, errors: &mut Errors) {
+        if self.incomplete {
+            return;
+        }
         self.check_auto(errors);
         if self.setup.is_none() {
             for (key, path) in [
@@ -734,12 +739,28 @@ fn is_env_name(s: &str) -> bool {
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// A threshold on `metric` as a user would write it, with a limit of the
+/// right kind (`leaks == 0`, `error_rate < 0.01`, `p95 < "200ms"`).
+fn threshold_example(metric: Metric, name: &str) -> String {
+    match (metric, metric.kind()) {
+        (Metric::Leaks, _) => format!("{name} == 0"),
+        (_, MetricKind::Latency) => format!("{name} < \"200ms\""),
+        (_, MetricKind::Fraction) => format!("{name} < 0.01"),
+        (_, MetricKind::PerSecond) => format!("{name} > 100"),
+        (_, MetricKind::Bytes) => format!("{name} < \"4KiB\""),
+        (_, MetricKind::Count | MetricKind::Value) => format!("{name} <= 3"),
+    }
+}
+
 fn unknown_key_message(name: &str) -> String {
     if let Some((_, new)) = RENAMED.iter().find(|(old, _)| *old == name) {
         return format!("unknown key `{name}`; did you mean `{new}`?");
     }
-    if Metric::from_name(name).is_some() {
-        return format!("`{name}` is a threshold, not a setting: write e.g. `{name} < \"200ms\"`");
+    if let Some(metric) = Metric::from_name(name) {
+        return format!(
+            "`{name}` is a threshold, not a setting: write e.g. `{}`",
+            threshold_example(metric, name)
+        );
     }
     let mut all: Vec<&str> = KEYS.to_vec();
     all.extend_from_slice(METRIC_NAMES);

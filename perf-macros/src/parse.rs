@@ -12,7 +12,6 @@ use std::time::Duration;
 use perf_spec::{Metric, Op, Profile, Stage, ThresholdSpec};
 use proc_macro2::{Span, TokenStream};
 use syn::parse::{Parse, ParseStream, Parser};
-use syn::punctuated::Punctuated;
 use syn::spanned::Spanned as _;
 use syn::{Ident, Lit, LitStr, Token};
 
@@ -62,6 +61,43 @@ pub(crate) const RENAMED: &[(&str, &str)] = &[
     ("scenario", "profile"),
     ("count_runs", "runs"),
     ("confidence_level", "confidence"),
+    // k6 and Gatling.
+    ("rampUp", "stages"),
+    ("ramp_up", "stages"),
+    ("rampUsers", "stages"),
+    ("maxVUs", "workers"),
+    ("preAllocatedVUs", "workers"),
+    ("iterations_per_vu", "repeat"),
+    ("maxDuration", "timeout"),
+    ("scenarios", "profile"),
+];
+
+/// Metric names of other tools (k6, Gatling, JMeter) and common words,
+/// with the threshold we take for them.
+pub(crate) const METRIC_RENAMED: &[(&str, &str)] = &[
+    ("rps", "throughput > 100"),
+    ("http_reqs", "throughput > 100"),
+    ("iterations", "throughput > 100"),
+    ("requests_per_second", "throughput > 100"),
+    ("requestsPerSec", "throughput > 100"),
+    ("tps", "throughput > 100"),
+    ("errors", "error_rate < 0.01"),
+    ("failures", "error_rate < 0.01"),
+    ("http_req_failed", "error_rate < 0.01"),
+    ("failedRequests", "error_rate < 0.01"),
+    ("error_percent", "error_rate < \"1%\""),
+    ("http_req_duration", "p95 < \"200ms\""),
+    ("iteration_duration", "p95 < \"200ms\""),
+    ("responseTime", "p95 < \"200ms\""),
+    ("response_time", "p95 < \"200ms\""),
+    ("latency", "p95 < \"200ms\""),
+    ("median", "p50 < \"100ms\""),
+    ("med", "p50 < \"100ms\""),
+    ("average", "mean < \"100ms\""),
+    ("p999_9", "p(99.99) < \"1s\""),
+    ("vus", "workers = 10 (a setting)"),
+    ("memory", "peak_heap < \"64MB\""),
+    ("allocations", "allocs_per_iter <= 3"),
 ];
 
 /// Collects errors so that all of them are reported at once.
@@ -112,6 +148,9 @@ pub(crate) enum Warmup {
 /// The checked configuration of one `#[perf_test]`.
 #[derive(Default, Clone)]
 pub(crate) struct Config {
+    /// An argument did not parse: how the others combine is not checked
+    /// (a missing `stages` would read as "`rate` needs `stages`").
+    pub(crate) incomplete: bool,
     pub(crate) krate: Option<syn::Path>,
     pub(crate) workers: Option<Spanned<u64>>,
     pub(crate) repeat: Option<Spanned<u64>>,
@@ -236,6 +275,21 @@ fn parse_list(input: ParseStream<'_>) -> syn::Result<Value> {
     Ok(Value::List(items, brackets.span.join()))
 }
 
+/// A string literal, or an error saying that `what` is one (`p95 for cold`
+/// reads `for "cold"`).
+fn quoted(input: ParseStream<'_>, what: &str, example: &str) -> syn::Result<LitStr> {
+    if input.peek(LitStr) {
+        return input.parse();
+    }
+    if let Ok(ident) = input.fork().parse::<Ident>() {
+        return Err(syn::Error::new(
+            ident.span(),
+            format!("{what} is a string: write `\"{ident}\"` (e.g. `{example}`)"),
+        ));
+    }
+    Err(input.error(format!("{what} is a string, e.g. `{example}`")))
+}
+
 impl Parse for Arg {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let key = if input.peek(Token![crate]) {
@@ -263,14 +317,14 @@ impl Parse for Arg {
         // `mean of "consumed_rcu" < 1.0`
         let of = if input.peek(Ident) && input.fork().parse::<Ident>()? == "of" {
             input.parse::<Ident>()?;
-            Some(input.parse::<LitStr>()?)
+            Some(quoted(input, "a custom metric's name", "mean of \"consumed_rcu\"")?)
         } else {
             None
         };
         // `p95 for "cold" < "1s"`
         let tag = if input.peek(Token![for]) {
             input.parse::<Token![for]>()?;
-            Some(input.parse::<LitStr>()?)
+            Some(quoted(input, "a tag", "p95 for \"cold\"")?)
         } else {
             None
         };
@@ -358,6 +412,39 @@ impl Parse for Arg {
     }
 }
 
+/// The comma-separated arguments. An argument that does not parse is
+/// reported and skipped up to the next comma, so that one malformed
+/// argument does not hide the errors of the others.
+fn parse_each(input: ParseStream<'_>) -> syn::Result<(Vec<Arg>, Errors)> {
+    let (mut args, mut errors) = (Vec::new(), Errors::default());
+    let skip_to_comma = |input: ParseStream<'_>| -> syn::Result<()> {
+        while !input.is_empty() && !input.peek(Token![,]) {
+            input.parse::<proc_macro2::TokenTree>()?;
+        }
+        Ok(())
+    };
+    while !input.is_empty() {
+        match input.parse::<Arg>() {
+            Ok(arg) => args.push(arg),
+            Err(e) => {
+                errors.push(e);
+                skip_to_comma(input)?;
+            }
+        }
+        if input.is_empty() {
+            break;
+        }
+        if let Err(e) = input.parse::<Token![,]>() {
+            errors.push(e);
+            skip_to_comma(input)?;
+            if !input.is_empty() {
+                input.parse::<Token![,]>()?;
+            }
+        }
+    }
+    Ok((args, errors))
+}
+
 /// Parses and validates the attribute's arguments.
 pub(crate) fn parse_config(args: TokenStream) -> syn::Result<Config> {
     let (config, mut errors) = parse_args(args)?;
@@ -368,9 +455,11 @@ pub(crate) fn parse_config(args: TokenStream) -> syn::Result<Config> {
 /// Parses arguments without checking how they combine (a case's
 /// overrides are only checked once merged with the attribute's).
 pub(crate) fn parse_args(args: TokenStream) -> syn::Result<(Config, Errors)> {
-    let args = Punctuated::<Arg, Token![,]>::parse_terminated.parse2(args)?;
-    let mut config = Config::default();
-    let mut errors = Errors::default();
+    let (args, mut errors) = parse_each.parse2(args)?;
+    let mut config = Config {
+        incomplete: !errors.is_empty(),
+        ..Config::default()
+    };
     for arg in args {
         match arg {
             Arg::Setting { key, value } => config.set(&key, value, &mut errors),

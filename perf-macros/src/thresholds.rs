@@ -9,7 +9,7 @@ use proc_macro2::Span;
 use syn::{Lit, LitStr};
 
 use crate::config::{duration_lit, is_number, number, positive_duration};
-use crate::parse::{Errors, MetricTok, Spanned, KEYS};
+use crate::parse::{Errors, MetricTok, Spanned, KEYS, METRIC_RENAMED};
 
 pub(crate) fn regression(
     tok: Option<&MetricTok>,
@@ -102,7 +102,10 @@ fn metric(tok: &MetricTok, errors: &mut Errors) -> Option<Metric> {
                 }
             }
             Metric::from_name(&n).or_else(|| {
-                let message = if KEYS.contains(&n.as_str()) {
+                let renamed = METRIC_RENAMED.iter().find(|(old, _)| *old == n);
+                let message = if let Some((_, ours)) = renamed {
+                    format!("unknown metric `{n}`; did you mean `{ours}`?")
+                } else if KEYS.contains(&n.as_str()) {
                     format!("`{n}` is a setting, not a threshold: write `{n} = ...`")
                 } else {
                     let hint = closest(&n, METRIC_NAMES)
