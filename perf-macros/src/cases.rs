@@ -245,7 +245,11 @@ pub(crate) fn generate(
             .iter()
             .zip(&value_types)
             .map(|(expr, ty)| quote!(let _: #ty = #expr;))
-            .chain(case.expected.as_ref().map(|e| quote!(let _: #expected_type = #e;)));
+            .chain(
+                case.expected
+                    .as_ref()
+                    .map(|e| quote!(let _: #expected_type = #e;)),
+            );
         let type_check = quote! {
             #[cfg(not(test))]
             const _: () = {

@@ -317,7 +317,11 @@ impl Parse for Arg {
         // `mean of "consumed_rcu" < 1.0`
         let of = if input.peek(Ident) && input.fork().parse::<Ident>()? == "of" {
             input.parse::<Ident>()?;
-            Some(quoted(input, "a custom metric's name", "mean of \"consumed_rcu\"")?)
+            Some(quoted(
+                input,
+                "a custom metric's name",
+                "mean of \"consumed_rcu\"",
+            )?)
         } else {
             None
         };

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use hdrhistogram::Histogram;
+use perf_runtime::stats;
 use perf_runtime::{format_duration, Report};
 use plotters::prelude::*;
 
@@ -258,12 +259,12 @@ fn section(out: &mut String, report: &Report, baseline: Option<&Report>) -> Resu
             for m in &b.metrics {
                 let _ = write!(
                     out,
-                    "<tr><td>{}</td><td>{:.0}</td><td>{:.0}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     m.metric,
-                    m.old,
-                    m.new,
-                    perf_runtime::stats::format_delta(m.delta),
-                    m.p_value.map_or("-".into(), |p| format!("{p:.3}")),
+                    stats::compared_value(&m.metric, m.old),
+                    stats::compared_value(&m.metric, m.new),
+                    escape(&stats::delta_with_interval(m)),
+                    escape(&m.p_value.map_or("-".into(), |p| stats::format_p(p, 3))),
                     m.verdict
                 );
             }

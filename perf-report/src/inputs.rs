@@ -111,7 +111,7 @@ pub fn load(input: &str) -> Result<Results> {
     let path = if path.exists() {
         path.to_owned()
     } else if perf_runtime::baseline::check_version(input).is_ok() {
-        let dir = perf_runtime::baseline::default_dir().join(input);
+        let dir = perf_runtime::baseline::default_dir_from(&current_dir()?).join(input);
         if !dir.is_dir() {
             bail!(
                 "{input:?} is neither a file, a directory, nor a saved baseline (no {})",
@@ -153,9 +153,8 @@ pub fn load(input: &str) -> Result<Results> {
 
 /// Loads several inputs (default: the reports under target/perf).
 pub fn load_all(inputs: &[String]) -> Result<Results> {
-    let default = [default_reports()];
     let inputs: Vec<String> = if inputs.is_empty() {
-        default.to_vec()
+        vec![default_reports()?]
     } else {
         inputs.to_vec()
     };
@@ -166,8 +165,28 @@ pub fn load_all(inputs: &[String]) -> Result<Results> {
     Ok(all)
 }
 
-/// `$CARGO_TARGET_DIR/perf`, else `target/perf`.
-fn default_reports() -> String {
-    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    Path::new(&target).join("perf").display().to_string()
+/// The directory the tool was run in: where it looks for the workspace
+/// (never its own manifest's, which `cargo run` points
+/// `CARGO_MANIFEST_DIR` at).
+fn current_dir() -> Result<PathBuf> {
+    std::env::current_dir().context("reading the current directory")
+}
+
+/// `$CARGO_TARGET_DIR/perf`, else `target/perf` of the workspace the tool
+/// is run in (from a member's directory too), else `./target/perf`.
+fn default_reports() -> Result<String> {
+    let target = match std::env::var_os("CARGO_TARGET_DIR").filter(|t| !t.is_empty()) {
+        Some(t) => PathBuf::from(t),
+        None => {
+            let cwd = current_dir()?;
+            let root = perf_runtime::baseline::workspace_root(&cwd);
+            let at_root = root.join("target");
+            if at_root.is_dir() {
+                at_root
+            } else {
+                cwd.join("target")
+            }
+        }
+    };
+    Ok(target.join("perf").display().to_string())
 }

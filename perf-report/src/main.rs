@@ -84,6 +84,10 @@ enum Command {
     GoBench {
         /// Results to print (default: the reports in target/perf).
         inputs: Vec<String>,
+        /// Only the tests of this Cargo package (default: the package of
+        /// the current directory; every package at a workspace's root).
+        #[arg(long, short)]
+        package: Option<String>,
     },
 }
 
@@ -117,7 +121,9 @@ fn main() -> ExitCode {
             baseline,
             out,
         } => html::run(&inputs, baseline.as_deref(), &out).map(|()| true),
-        Command::GoBench { inputs } => gobench::run(&inputs).map(|()| true),
+        Command::GoBench { inputs, package } => {
+            gobench::run(&inputs, package.as_deref()).map(|()| true)
+        }
         Command::Merge { results, out, html } => merge::run(&results, &out, html.as_deref()),
     };
     match result {

@@ -64,7 +64,11 @@ fn read_s3(url: &str) -> Result<Vec<ShardResult>> {
 
 #[cfg(not(feature = "s3"))]
 fn read_s3(url: &str) -> Result<Vec<ShardResult>> {
-    bail!("{url}: this perf-report was built without its `s3` feature")
+    bail!(
+        "{url}: reading shard results from S3 needs perf-report's `s3` feature, which is off by default; \
+         build it with `cargo run -p perf-report --features s3 -- merge …` \
+         or `cargo install --path perf-report --features s3`"
+    )
 }
 
 /// Merges per test; every test's shards must all be there exactly once.

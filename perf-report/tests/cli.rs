@@ -117,7 +117,7 @@ fn go_bench_format_is_what_benchstat_reads() {
     // Five runs: five lines, as `go test -count=5` writes them.
     let lines: Vec<&str> = stdout
         .lines()
-        .filter(|l| l.starts_with("Benchmarksvc/get_item-"))
+        .filter(|l| l.starts_with("BenchmarkSvc/get_item-"))
         .collect();
     assert_eq!(lines.len(), 5, "{stdout}");
     let line = lines[0];
@@ -128,6 +128,78 @@ fn go_bench_format_is_what_benchstat_reads() {
         "{line}"
     );
     assert!(stdout.starts_with("goos: "));
+    // Without a recorded package, the test's crate is its package.
+    assert!(stdout.contains("\npkg: svc\n"), "{stdout}");
+}
+
+#[test]
+fn go_bench_takes_the_package_from_the_report_and_filters_by_it() {
+    let dir = fixtures();
+    let shared = dir.path().join("shared");
+    for (pkg, test) in [
+        ("orders-api", "orders_api::get"),
+        ("billing", "invoices::post"),
+    ] {
+        let mut r = Report::from_parts(test, histogram(1.0), 0, Duration::from_secs(1));
+        r.package = Some(pkg.into());
+        r.write_json(&shared.join(format!("{pkg}.json"))).unwrap();
+    }
+    let out = perf_report(
+        &["go-bench", "shared", "--package", "orders-api"],
+        dir.path(),
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("pkg: orders-api\nBenchmarkGet-"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("billing") && !stdout.contains("Invoices"),
+        "{stdout}"
+    );
+    // Run inside a package's directory, that package is the default.
+    let member = dir.path().join("billing");
+    std::fs::create_dir_all(&member).unwrap();
+    std::fs::write(member.join("Cargo.toml"), "[package]\nname = \"billing\"\n").unwrap();
+    let out = perf_report(&["go-bench", "../shared"], &member);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("pkg: billing\nBenchmarkInvoices/post-"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("orders"), "{stdout}");
+    let out = perf_report(&["go-bench", "shared", "-p", "nobody"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no results of package `nobody`"));
+}
+
+#[test]
+fn baselines_are_found_from_the_current_directory_not_the_tools_manifest() {
+    let dir = fixtures();
+    let root = dir.path();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[workspace]\nmembers = [\"svc\"]\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("svc")).unwrap();
+    std::fs::create_dir_all(root.join("perf-baselines")).unwrap();
+    std::fs::rename(root.join("old"), root.join("perf-baselines/v1")).unwrap();
+    // As `cargo run --manifest-path …/perf-report/Cargo.toml` sets it.
+    let out = perf_report_with(
+        &["compare", "v1", "../new"],
+        &root.join("svc"),
+        &[("CARGO_MANIFEST_DIR", Path::new(env!("CARGO_MANIFEST_DIR")))],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("svc::get_item"), "{stdout}");
 }
 
 #[test]
@@ -442,4 +514,59 @@ fn a_histogram_that_claims_gigabytes_is_refused_at_once() {
         "names the file: {stderr}"
     );
     assert!(start.elapsed() < Duration::from_secs(10));
+}
+
+#[cfg(not(feature = "s3"))]
+#[test]
+fn an_s3_input_without_the_feature_names_the_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = perf_report(&["merge", "s3://bucket/run-1/"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("needs perf-report's `s3` feature"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--features s3"), "{stderr}");
+}
+
+#[test]
+fn the_html_baseline_table_reads_as_the_summary_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = Report::from_parts("svc::get", histogram(1.0), 0, Duration::from_secs(1));
+    r.baseline = Some(perf_runtime::baseline::BaselineComparison {
+        version: "v1".into(),
+        path: "perf-baselines/v1/svc/get.json".into(),
+        missing: None,
+        metrics: vec![perf_runtime::stats::MetricComparison {
+            metric: "mean".into(),
+            old: 409_622.0,
+            new: 607_297.0,
+            delta: 0.4826,
+            p_value: Some(0.000_01),
+            need_more: None,
+            interval: Some([0.41, 0.55]),
+            runs: [1, 1],
+            p_beyond_budget: None,
+            reason: None,
+            budget: Some(0.1),
+            verdict: perf_runtime::stats::Verdict::Regressed,
+        }],
+        machine: None,
+        required: false,
+    });
+    r.write_json(&dir.path().join("in/get.json")).unwrap();
+    let out = perf_report(&["html", "in", "--out", "report"], dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(dir.path().join("report/index.html")).unwrap();
+    // Durations and p-values as the summary writes them, not `409622` and
+    // `p 0.000`.
+    assert!(
+        html.contains("<td>mean</td><td>410µs</td><td>607µs</td><td>+48.3% [+41.0%, +55.0%]</td><td>&lt;0.001</td>"),
+        "{html}"
+    );
 }

@@ -10,7 +10,9 @@
 //! serialised histogram, counts, load shape) and the environment it was
 //! measured in.
 
-pub use crate::io::baseline_file::{baseline_path, default_dir, load, parse, save};
+pub use crate::io::baseline_file::{
+    baseline_path, default_dir, default_dir_from, load, parse, save, workspace_root,
+};
 pub use crate::judge::baseline::compare;
 pub use crate::model::baseline::{
     check_version, Baseline, BaselineComparison, Environment, Regression, BASELINE_FORMAT,

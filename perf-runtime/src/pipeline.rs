@@ -462,6 +462,7 @@ impl PerfTest {
             shard,
         );
         report.path = path.clone().filter(|_| shard_result.is_none());
+        report.package = config::process("CARGO_PKG_NAME").filter(|p| !p.is_empty());
         report.runs = each;
         report.overlapped = turn.overlap();
         report.expected_to_fail = self.expected_to_fail;

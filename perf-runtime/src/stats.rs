@@ -120,3 +120,4 @@ pub use crate::judge::stats::{
 pub use crate::judge::student::{benjamini_hochberg, holm};
 pub use crate::judge::until::look_confidence;
 pub use crate::model::baseline::{MetricComparison, Verdict};
+pub use crate::output::comparison::{compared_value, delta_with_interval};

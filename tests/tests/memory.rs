@@ -205,8 +205,11 @@ fn names_made_at_run_time_allocate_nothing_in_the_iteration() {
     // Strings made outside the iteration, borrowed inside it: the first
     // use of each value interns it (the framework's allocation), and no
     // use costs the iteration anything.
-    let statuses: std::sync::Arc<Vec<String>> =
-        std::sync::Arc::new((0..3).map(|i| format!("memory_status_{}", 200 + i)).collect());
+    let statuses: std::sync::Arc<Vec<String>> = std::sync::Arc::new(
+        (0..3)
+            .map(|i| format!("memory_status_{}", 200 + i))
+            .collect(),
+    );
     let report = quiet("memory::dynamic_names")
         .workers(2)
         .repeat(300)

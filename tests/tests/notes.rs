@@ -175,7 +175,11 @@ fn tags_and_classes_made_at_run_time() {
         .repeat(100)
         .threshold(Threshold::error_rate().le(1.0))
         .threshold(Threshold::class_rate("http_503").lt(0.05))
-        .threshold(Threshold::p(95.0).lt(Duration::from_secs(1)).for_tag("status_200"))
+        .threshold(
+            Threshold::p(95.0)
+                .lt(Duration::from_secs(1))
+                .for_tag("status_200"),
+        )
         .run(|ctx| async move {
             let status = if ctx.iteration() % 10 == 0 { 503 } else { 200 };
             ctx.tag(format!("status_{status}"));

@@ -25,26 +25,38 @@ use crate::output::sink::Sink;
 /// from `CARGO_MANIFEST_DIR`, which cargo sets for tests, or the current
 /// directory).
 pub fn default_dir() -> PathBuf {
+    default_dir_from(&package_dir())
+}
+
+/// The test's package directory (`CARGO_MANIFEST_DIR`), else the current
+/// directory.
+fn package_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// `PERF_BASELINE_DIR`, else `perf-baselines` at the root of the workspace
+/// that holds `start`: what a tool run from a directory (`perf-report`,
+/// through `cargo run --manifest-path` from elsewhere) uses, so that it
+/// finds the baselines of the workspace it is run in, not its own.
+pub fn default_dir_from(start: &Path) -> PathBuf {
     if let Some(dir) = std::env::var_os("PERF_BASELINE_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);
     }
-    workspace_root().join("perf-baselines")
+    workspace_root(start).join("perf-baselines")
 }
 
-/// The nearest ancestor of the package directory whose `Cargo.toml` has a
-/// `[workspace]` table, else the package directory.
-fn workspace_root() -> PathBuf {
-    let start = std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .or_else(|| std::env::current_dir().ok())
-        .unwrap_or_else(|| PathBuf::from("."));
+/// The nearest ancestor of `start` whose `Cargo.toml` has a `[workspace]`
+/// table, else the nearest with a `Cargo.toml`, else `start`.
+pub fn workspace_root(start: &Path) -> PathBuf {
+    let manifest = |d: &Path| std::fs::read_to_string(d.join("Cargo.toml")).ok();
     start
         .ancestors()
-        .find(|d| {
-            std::fs::read_to_string(d.join("Cargo.toml")).is_ok_and(|t| t.contains("[workspace]"))
-        })
-        .map(Path::to_owned)
-        .unwrap_or(start)
+        .find(|d| manifest(d).is_some_and(|t| t.contains("[workspace]")))
+        .or_else(|| start.ancestors().find(|d| manifest(d).is_some()))
+        .map_or_else(|| start.to_owned(), Path::to_owned)
 }
 
 /// `<dir>/<version>/<test path>.json`.
@@ -60,7 +72,7 @@ fn environment(debug_build: bool) -> Environment {
         .or_else(|| {
             let out = std::process::Command::new("git")
                 .args(["rev-parse", "HEAD"])
-                .current_dir(workspace_root())
+                .current_dir(workspace_root(&package_dir()))
                 .output()
                 .ok()?;
             out.status

@@ -142,6 +142,7 @@ impl Report {
         let mut report = Report {
             schema_version: REPORT_SCHEMA_VERSION,
             name,
+            package: None,
             load,
             started_at_unix_ms: m
                 .started_at

@@ -52,11 +52,7 @@ pub(crate) fn intern(name: &str) -> &'static str {
 
 /// `name`'s copy in `table`, leaked into it if new and there is room for
 /// it (at most `max` names).
-fn intern_in(
-    table: &Mutex<HashSet<&'static str>>,
-    max: usize,
-    name: &str,
-) -> Option<&'static str> {
+fn intern_in(table: &Mutex<HashSet<&'static str>>, max: usize, name: &str) -> Option<&'static str> {
     let mut table = table.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(found) = table.get(name) {
         return Some(found);
@@ -80,7 +76,9 @@ mod tests {
         assert_eq!(a, "names::status_200");
         assert!(std::ptr::eq(a, b), "the same value interns to one copy");
         // From another thread too (its cache is empty; the table is not).
-        let c = std::thread::spawn(|| intern("names::status_200")).join().unwrap();
+        let c = std::thread::spawn(|| intern("names::status_200"))
+            .join()
+            .unwrap();
         assert!(std::ptr::eq(a, c));
         assert_ne!(intern("names::status_500"), a);
     }

@@ -103,7 +103,11 @@ mod tests {
         let kind = (&&Output(&failed)).kind();
         assert_eq!(kind.outcome(failed).into_outcome(), Err("\"no\"".into()));
         let unit = ();
-        (&&Output(&unit)).kind().outcome(unit).into_outcome().unwrap();
+        (&&Output(&unit))
+            .kind()
+            .outcome(unit)
+            .into_outcome()
+            .unwrap();
         let value = 42usize;
         let out: () = (&&Output(&value)).kind().outcome(value);
         out.into_outcome().unwrap();

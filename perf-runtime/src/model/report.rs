@@ -172,6 +172,10 @@ pub struct Report {
     pub schema_version: u32,
     /// The test's full name (`module::path::test_name`).
     pub name: String,
+    /// The Cargo package the test belongs to (`CARGO_PKG_NAME`, which cargo
+    /// sets when it runs tests), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
     /// The load shape used, after environment overrides.
     pub load: LoadShape,
     /// When the measured phase started, in milliseconds since the Unix epoch.
@@ -354,6 +358,7 @@ impl Report {
         Report {
             schema_version: REPORT_SCHEMA_VERSION,
             name,
+            package: None,
             load,
             started_at_unix_ms: 0,
             elapsed_ns: 0,

@@ -9,7 +9,7 @@ use crate::model::baseline::{BaselineComparison, MetricComparison};
 use crate::output::summary::d;
 
 /// `+12.7% [+3.1%, +22.9%]`: the change and its interval.
-pub(crate) fn delta_with_interval(m: &MetricComparison) -> String {
+pub fn delta_with_interval(m: &MetricComparison) -> String {
     match m.interval {
         Some([lo, hi]) => format!(
             "{} [{}, {}]",
@@ -21,8 +21,8 @@ pub(crate) fn delta_with_interval(m: &MetricComparison) -> String {
     }
 }
 
-/// A compared value for people: a latency, or a fraction.
-pub(crate) fn compared_value(metric: &str, v: f64) -> String {
+/// A compared value for people: a latency (`1.95ms`), or a fraction.
+pub fn compared_value(metric: &str, v: f64) -> String {
     if metric == "error_rate" {
         format!("{v:.4}")
     } else {

@@ -39,7 +39,9 @@ const PLAIN_AT_MOST_EVERY: Duration = Duration::from_secs(10);
 /// of known length, never more often than every 2 s nor less than every
 /// 10 s.
 fn plain_every(planned: Option<Duration>) -> Duration {
-    planned.map_or(PLAIN_EVERY, |t| (t / 10).clamp(SHOW_AFTER, PLAIN_AT_MOST_EVERY))
+    planned.map_or(PLAIN_EVERY, |t| {
+        (t / 10).clamp(SHOW_AFTER, PLAIN_AT_MOST_EVERY)
+    })
 }
 
 /// The number of plain lines due `elapsed` into the run: one at every
@@ -59,7 +61,10 @@ enum Display {
     Off,
     Bar(Option<ProgressBar>),
     /// Lines printed so far, one every `every`.
-    Plain { printed: u32, every: Duration },
+    Plain {
+        printed: u32,
+        every: Duration,
+    },
 }
 
 /// What the monitor is told about the run it watches.
