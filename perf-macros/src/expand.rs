@@ -506,6 +506,7 @@ pub(crate) fn iteration(
             let __out = #call;
             #[allow(unused_imports)]
             use #rt::{OutcomeKind as _, ValueKind as _};
+            #[allow(clippy::needless_borrow)]
             let __kind = (&&#rt::Output(&__out)).kind();
             __kind.outcome(__out)
         }

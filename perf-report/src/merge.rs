@@ -6,7 +6,7 @@ use crate::out::outln;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use perf_runtime::after::AfterRun;
 use perf_runtime::shard::{self, ShardResult};
 use perf_runtime::Report;
@@ -49,6 +49,7 @@ pub fn load(inputs: &[String]) -> Result<Vec<ShardResult>> {
 
 #[cfg(feature = "s3")]
 fn read_s3(url: &str) -> Result<Vec<ShardResult>> {
+    use anyhow::Context as _;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

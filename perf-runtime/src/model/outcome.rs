@@ -95,7 +95,7 @@ impl IsValue {
 mod tests {
     use super::*;
 
-    #[allow(clippy::unnecessary_operation)]
+    #[allow(clippy::unit_arg, clippy::needless_borrow)]
     #[test]
     fn outcomes_pass_through_and_values_are_successes() {
         type Alias = Result<u8, String>;
