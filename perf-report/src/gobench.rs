@@ -26,7 +26,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use perf_runtime::Report;
 
-use crate::inputs::load_all;
+use crate::inputs::{current_dir, load_all};
 use crate::out::outln;
 
 /// A report's package: the one it recorded, else the first segment of
@@ -76,7 +76,7 @@ pub fn run(inputs: &[String], package: Option<&str>) -> Result<()> {
     let results = load_all(inputs)?;
     let wanted = match package {
         Some(p) => Some(p.to_owned()),
-        None => package_here(&std::env::current_dir().context("reading the current directory")?)?,
+        None => package_here(&current_dir()?)?,
     };
     let mut by_package: BTreeMap<String, Vec<&Report>> = BTreeMap::new();
     for r in results.values().filter(|r| r.skipped.is_none()) {

@@ -168,7 +168,7 @@ pub fn load_all(inputs: &[String]) -> Result<Results> {
 /// The directory the tool was run in: where it looks for the workspace
 /// (never its own manifest's, which `cargo run` points
 /// `CARGO_MANIFEST_DIR` at).
-fn current_dir() -> Result<PathBuf> {
+pub fn current_dir() -> Result<PathBuf> {
     std::env::current_dir().context("reading the current directory")
 }
 

@@ -51,6 +51,18 @@ fn fixtures() -> tempfile::TempDir {
     dir
 }
 
+/// Its stdout, after checking that it exited 0 (else both outputs).
+fn succeeded(out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 fn perf_report(args: &[&str], cwd: &Path) -> Output {
     perf_report_with(args, cwd, &[])
 }
@@ -192,13 +204,7 @@ fn baselines_are_found_from_the_current_directory_not_the_tools_manifest() {
         &root.join("svc"),
         &[("CARGO_MANIFEST_DIR", Path::new(env!("CARGO_MANIFEST_DIR")))],
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeeded(&out);
     assert!(stdout.contains("svc::get_item"), "{stdout}");
 }
 
@@ -256,13 +262,7 @@ fn merge_judges_the_merged_shards_and_refuses_a_partial_set() {
         &["merge", "results", "--out", "merged", "--html", "html"],
         dir.path(),
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeeded(&out);
     assert!(stdout.contains("iterations........: 300"), "{stdout}");
     let merged = Report::read_json(&dir.path().join("merged/svc/sharded.json")).unwrap();
     assert_eq!(merged.iterations, 300);
