@@ -10,7 +10,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use perf_runtime::PerfTest;
+use perf_runtime::{Batch, PerfTest};
 
 const WORKERS: usize = 2;
 
@@ -61,6 +61,10 @@ fn framework(iterations: u64) -> (Duration, u64) {
         .workers(WORKERS)
         .worker_threads(WORKERS)
         .repeat(iterations)
+        // The per-sample path: two clock reads and a record per iteration,
+        // as in the hand-written loop (`benches/batching.rs` measures the
+        // batched path).
+        .batch(Batch::Off)
         .env_overrides(false)
         .no_report_file()
         .quiet()

@@ -69,9 +69,10 @@ pub use judge::sla::{PerformanceSLA, SlaViolation};
 pub use model::auto::{AutoRun, AutoStopped, Look};
 pub use model::error::Error;
 pub use model::load::{
-    Auto, LoadShape, Stop, Warmup, DEFAULT_MAX_REPEAT, DEFAULT_OPEN_POOL, DEFAULT_REPEAT,
+    Auto, Batch, LoadShape, Stop, Warmup, DEFAULT_MAX_REPEAT, DEFAULT_OPEN_POOL, DEFAULT_REPEAT,
+    MAX_BATCH,
 };
-pub use model::measured::{ErrorCount, ErrorKind, ErrorSample, StillRunning};
+pub use model::measured::{Batching, ErrorCount, ErrorKind, ErrorSample, StillRunning};
 pub use model::outcome::IntoOutcome;
 pub use model::report::{
     CustomStats, LatencyStats, PercentileValue, Report, TagStats, WarmupStats,

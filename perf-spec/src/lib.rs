@@ -26,7 +26,7 @@ pub use duration::{format_duration, parse_duration, DurationError};
 pub use fraction::{check_fraction, parse_fraction, FractionError};
 pub use load::{
     check_stages, format_count, format_rate, parse_rate, stages_duration, Profile, Stage,
-    ENDURANCE_FACTOR, MAX_WORKERS, MAX_WORKER_THREADS, PROFILE_NAMES,
+    ENDURANCE_FACTOR, MAX_BATCH, MAX_WORKERS, MAX_WORKER_THREADS, PROFILE_NAMES,
 };
 pub use publish::{
     check_namespace, parse_alpha, parse_publish_target, parse_publish_targets, PublishTarget,

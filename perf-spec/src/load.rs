@@ -64,6 +64,11 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
 /// own, and a pool beyond this is a typo, not a load (use shards).
 pub const MAX_WORKERS: u64 = 100_000;
 
+/// The most iterations one closed-model latency sample may cover
+/// (`batch`): 10,000 iterations per clock pair is under 1% for any body
+/// of 1 ns or more.
+pub const MAX_BATCH: u64 = 10_000;
+
 /// The most threads a test's own runtime may have (tokio needs a stack and
 /// a queue per thread; 100,000 threads never finished starting).
 pub const MAX_WORKER_THREADS: u64 = 1_024;

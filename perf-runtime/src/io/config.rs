@@ -12,6 +12,7 @@
 //! | `PERF_DURATION` | `duration` (and drops `repeat`, `"auto"` too) | `PERFORMANCE_TEST_DURATION` |
 //! | `PERF_RATE` | `rate` of open-model tests (`1000`, `"500/s"`, `"30000/m"`) | |
 //! | `PERF_PROFILE` | `profile` of open-model tests with a `duration` | |
+//! | `PERF_BATCH` | iterations per clock pair of sub-microsecond closed-model bodies: `auto` (default), `off` (= `1`), or a number up to 10,000 | |
 //!
 //! `PERF_RATE` and `PERF_PROFILE` leave closed-model tests as they are, so a
 //! whole suite can be run with them. `PERF_REPEAT` on an open-model test,
@@ -26,7 +27,7 @@
 
 use crate::model::after::Publish;
 use crate::model::error::Error;
-use crate::model::load::{Auto, LoadShape, Stop, DEFAULT_MAX_REPEAT};
+use crate::model::load::{Auto, Batch, LoadShape, Stop, DEFAULT_MAX_REPEAT};
 use crate::output::print::SummaryMode;
 
 /// Applies the overrides found through `get` (the process environment in
@@ -91,6 +92,14 @@ pub(crate) fn apply(
         }
         load.stop = Stop::Duration(d);
         load.auto = None;
+        load.overrides.push(format!("{var}={value}"));
+    }
+    if let Some((var, value)) = read(&["PERF_BATCH"]) {
+        load.batch = Batch::parse(&value).map_err(|reason| Error::Env {
+            var: var.clone(),
+            value: value.clone(),
+            reason,
+        })?;
         load.overrides.push(format!("{var}={value}"));
     }
     if load.is_open() {
@@ -452,6 +461,16 @@ mod tests {
         assert_eq!(l.stop, Stop::Duration(Duration::from_secs(90)));
         let l = apply_with(&[("PERF_WORKERS", " ")]).unwrap();
         assert_eq!(l.workers, LoadShape::default().workers);
+        assert_eq!(l.batch, Batch::Auto);
+        for (value, batch) in [
+            ("off", Batch::Off),
+            ("64", Batch::Fixed(64)),
+            ("auto", Batch::Auto),
+        ] {
+            let l = apply_with(&[("PERF_BATCH", value)]).unwrap();
+            assert_eq!(l.batch, batch, "PERF_BATCH={value}");
+            assert_eq!(l.overrides, [format!("PERF_BATCH={value}")]);
+        }
     }
 
     #[test]
@@ -472,6 +491,9 @@ mod tests {
                 "5 minutes",
                 "unknown duration unit",
             ),
+            ("PERF_BATCH", "0", "at least 1 iteration"),
+            ("PERF_BATCH", "many", "expected `auto`, `off`"),
+            ("PERF_BATCH", "20000", "at most 10000"),
         ] {
             let e = apply_with(&[(var, value)]).unwrap_err().to_string();
             assert!(

@@ -191,6 +191,7 @@ impl Report {
             interrupted: m.interrupted,
             still_running: m.stopped,
             unscheduled: m.unscheduled,
+            batching: m.batching,
             skipped: None,
             debug_build,
             passed: false,

@@ -190,6 +190,22 @@ pub(crate) struct Measured {
     pub(crate) unscheduled: u64,
     /// `repeat = "auto"`: the looks taken and why the run stopped.
     pub(crate) auto: Option<crate::model::auto::AutoRun>,
+    /// Closed model: whether samples covered several iterations.
+    pub(crate) batching: Option<Batching>,
+}
+
+/// Samples that covered several iterations each (see
+/// [`Batch`](crate::Batch)): the body was so short that two clock reads
+/// per iteration would have been more than 1% of what was measured.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Batching {
+    /// What one `Instant::now()` cost on this machine, measured at start.
+    pub clock_ns: f64,
+    /// The most iterations one sample covered.
+    pub iterations_per_sample: u64,
+    /// Iterations recorded as part of a batch (the rest, such as each
+    /// worker's first few, were timed one by one).
+    pub batched_iterations: u64,
 }
 
 /// Iterations still running when a run was stopped (timeout, signal, a
@@ -218,6 +234,7 @@ impl Measured {
             stopped: None,
             unscheduled: 0,
             auto: None,
+            batching: None,
         }
     }
 

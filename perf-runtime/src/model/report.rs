@@ -259,6 +259,10 @@ pub struct Report {
     /// (it fell behind the rate), as opposed to `dropped` (no free worker).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unscheduled: u64,
+    /// Closed model: samples covered several iterations each (a body far
+    /// below a microsecond); percentiles are then of batch means.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batching: Option<crate::model::measured::Batching>,
     /// Why the test did not run (its `gate` was not set).
     #[serde(default)]
     pub skipped: Option<String>,
@@ -389,6 +393,7 @@ impl Report {
             interrupted: false,
             still_running: None,
             unscheduled: 0,
+            batching: None,
             skipped: Some(reason),
             debug_build: false,
             passed: true,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::model::measured::{Measured, Recorded};
+use crate::model::measured::{Batching, Measured, Recorded};
 use crate::model::shard::RecordedData;
 
 /// One of a test's repeated runs.
@@ -127,6 +127,14 @@ pub(crate) fn merge_runs(runs: Vec<Measured>) -> Result<(Measured, Vec<RunFigure
         stopped: runs.iter().rev().find_map(|m| m.stopped),
         unscheduled: runs.iter().map(|m| m.unscheduled).sum(),
         auto: crate::model::auto::AutoRun::merge(runs.iter().filter_map(|m| m.auto.clone())),
+        batching: runs
+            .iter()
+            .filter_map(|m| m.batching)
+            .reduce(|a, b| Batching {
+                clock_ns: a.clock_ns.min(b.clock_ns),
+                iterations_per_sample: a.iterations_per_sample.max(b.iterations_per_sample),
+                batched_iterations: a.batched_iterations + b.batched_iterations,
+            }),
         ..Measured::of(main, first.started_at, runs.iter().map(|m| m.elapsed).sum())
     };
     Ok((merged, figures))

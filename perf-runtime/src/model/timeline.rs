@@ -44,12 +44,19 @@ impl Second {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn record(&mut self, nanos: u64, error: bool) {
-        self.latency
-            .record(nanos.min(crate::model::measured::MAX_LATENCY_NS))
-            .expect("auto-resizing histograms accept values up to their limit");
-        self.iterations += 1;
+        self.record_n(nanos, 1);
         self.errors += u64::from(error);
+    }
+
+    /// `n` iterations of this latency (a batch), none failed.
+    pub(crate) fn record_n(&mut self, nanos: u64, n: u64) {
+        let count = u32::try_from(n).unwrap_or(u32::MAX);
+        self.latency
+            .record_n(nanos.min(crate::model::measured::MAX_LATENCY_NS), count)
+            .expect("auto-resizing histograms accept values up to their limit");
+        self.iterations += n;
     }
 
     pub(crate) fn from_parts(

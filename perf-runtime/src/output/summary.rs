@@ -182,6 +182,16 @@ pub(crate) fn render(r: &Report) -> String {
     if let Some(service) = r.service.as_ref().filter(|s| s.count > 0) {
         line(&mut out, "service time", latency_line(service));
     }
+    if let Some(b) = &r.batching {
+        line(
+            &mut out,
+            "samples",
+            format!(
+                "{} of {} iterations timed in batches of up to {} per clock pair (a clock read costs {:.0} ns here); percentiles are of batch means",
+                b.batched_iterations, r.iterations, b.iterations_per_sample, b.clock_ns
+            ),
+        );
+    }
     for (tag, t) in &r.tags {
         line(
             &mut out,

@@ -8,7 +8,7 @@ use perf_spec::{Inconclusive, Metric, Profile, Stage};
 
 use crate::model::after::{AfterRun, Publish};
 use crate::model::baseline::Regression;
-use crate::model::load::{Auto, LoadShape, Stop, Warmup, DEFAULT_MAX_REPEAT};
+use crate::model::load::{Auto, Batch, LoadShape, Stop, Warmup, DEFAULT_MAX_REPEAT};
 use crate::model::shard::Shard;
 use crate::model::threshold::Threshold;
 
@@ -224,6 +224,14 @@ impl PerfTest {
     /// error.
     pub fn iteration_timeout(mut self, d: Duration) -> Self {
         self.load.iteration_timeout = Some(d);
+        self
+    }
+
+    /// How many iterations of a sub-microsecond closed-model body share one
+    /// pair of clock reads (default [`Batch::Auto`]: as many as keep the
+    /// clock's cost under 1% of a sample; `PERF_BATCH` overrides).
+    pub fn batch(mut self, batch: Batch) -> Self {
+        self.load.batch = batch;
         self
     }
 

@@ -110,6 +110,9 @@ pub(crate) struct Shared {
     /// Open model: arrivals the generator could not start on schedule (it
     /// fell behind), as opposed to `dropped` (no free worker).
     unscheduled: AtomicU64,
+    /// Closed model: iterations recorded in batches, and the largest batch.
+    batched: AtomicU64,
+    largest_batch: AtomicU64,
     /// Open model: service time is recorded beside latency.
     open: bool,
     /// With the tracking allocator: the test's scope, and retained bytes
@@ -139,9 +142,11 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn saturate(nanos: u64, saturated: &mut u64) -> u64 {
+/// `nanos`, capped at the histograms' limit; `n` iterations with it are
+/// counted as saturated if it was over.
+fn saturate_n(nanos: u64, n: u64, saturated: &mut u64) -> u64 {
     if nanos > MAX_LATENCY_NS {
-        *saturated += 1;
+        *saturated += n;
         MAX_LATENCY_NS
     } else {
         nanos
@@ -172,6 +177,8 @@ impl Shared {
             stop: StopFlag(AtomicBool::new(false)),
             busy: crate::measure::busy::Busy::new(workers),
             unscheduled: AtomicU64::new(0),
+            batched: AtomicU64::new(0),
+            largest_batch: AtomicU64::new(0),
             open,
             memory: scope.map(|s| (s, Mutex::new(Checkpoints::default()))),
             log: Mutex::new(ErrorLog::default()),
@@ -189,6 +196,16 @@ impl Shared {
     /// behind its schedule.
     pub(crate) fn record_unscheduled(&self, n: u64) {
         self.unscheduled.fetch_add(n, Relaxed);
+    }
+
+    /// Whether samples covered several iterations, with the clock's cost.
+    pub(crate) fn batching(&self, clock_ns: f64) -> Option<crate::model::measured::Batching> {
+        let batched = self.batched.load(Relaxed);
+        (batched > 0).then(|| crate::model::measured::Batching {
+            clock_ns,
+            iterations_per_sample: self.largest_batch.load(Relaxed),
+            batched_iterations: batched,
+        })
     }
 
     /// Arrivals skipped so far because the generator fell behind.
@@ -392,6 +409,48 @@ mod tests {
             (7, 7, 5)
         );
         assert_eq!(rec.histogram.len(), 11);
+    }
+
+    #[test]
+    fn a_batch_counts_each_of_its_iterations_with_the_batch_mean() {
+        let shared = Shared::new(1, false, None);
+        let notes = crate::measure::notes::Notes::new();
+        let mut r = WorkerRecorder::new(shared.clone(), 0);
+        // Two single samples, then two batches of 100 in second 0, and a
+        // batch of 50 with two failures in second 1.
+        r.record(900, 900, 0, false);
+        r.record(1_100, 1_100, 0, false);
+        let mut failures = Vec::new();
+        assert!(!r.finish_batch(100, 50_000, 0, &mut failures, &notes));
+        assert!(!r.finish_batch(100, 70_000, 0, &mut failures, &notes));
+        failures.push((230, (ErrorKind::Error, "no".to_owned())));
+        failures.push((240, (ErrorKind::Panic, "boom".to_owned())));
+        assert!(!r.finish_batch(50, 100_000, 1, &mut failures, &notes));
+        assert!(failures.is_empty(), "the failures are taken");
+        drop(r);
+        let rec = shared.collect();
+        assert_eq!((rec.iterations, rec.histogram.len()), (252, 252));
+        assert_eq!((rec.errors, rec.panics), (2, 1));
+        assert_eq!(rec.first_errors[0].iteration, 230);
+        // 100 at 500 ns, 100 at 700 ns, 50 at 2 µs, and the two singles.
+        assert_eq!(rec.histogram.count_between(500, 500), 100);
+        assert_eq!(rec.histogram.count_between(700, 700), 100);
+        assert_eq!(rec.histogram.count_between(1_999, 2_001), 50);
+        let points = rec.timeline.points();
+        assert_eq!((points[0].iterations, points[0].errors), (202, 0));
+        assert_eq!((points[1].iterations, points[1].errors), (50, 2));
+        let b = shared.batching(20.0).expect("batches were recorded");
+        assert_eq!((b.batched_iterations, b.iterations_per_sample), (250, 100));
+        assert_eq!(b.clock_ns, 20.0);
+    }
+
+    #[test]
+    fn a_phase_without_batches_reports_none() {
+        let shared = Shared::new(1, false, None);
+        let mut r = WorkerRecorder::new(shared.clone(), 0);
+        r.record(900, 900, 0, false);
+        drop(r);
+        assert_eq!(shared.batching(20.0), None);
     }
 
     #[test]

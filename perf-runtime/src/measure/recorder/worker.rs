@@ -9,6 +9,11 @@ pub(crate) struct WorkerRecorder {
     worker: usize,
     /// Latencies of this second's finished iterations, not yet flushed.
     buffer: Vec<u64>,
+    /// Batches of this second (closed model, tiny bodies): each batch's
+    /// mean latency and its number of iterations.
+    batches: Vec<(u64, u64)>,
+    /// Iterations in `batches`.
+    in_batches: u64,
     /// Their service times (open model only).
     service: Option<Vec<u64>>,
     /// The second of the run the buffered iterations ended in.
@@ -29,6 +34,8 @@ impl WorkerRecorder {
             shared,
             worker,
             buffer: Vec::with_capacity(BUFFER),
+            batches: Vec::new(),
+            in_batches: 0,
             service: open.then(|| Vec::with_capacity(BUFFER)),
             second: 0,
             errors: 0,
@@ -56,6 +63,8 @@ impl WorkerRecorder {
     /// `Ctx` (tag, custom metrics, error class), and its error if it failed.
     /// The one place both models' workers hand an iteration over; inlined
     /// into them, as the code it replaces was (the per-iteration hot path).
+    /// Returns whether it was plain: noted nothing (it may have failed; a
+    /// batch records failures one by one too).
     #[inline(always)]
     pub(crate) fn finish_iteration(
         &mut self,
@@ -65,7 +74,7 @@ impl WorkerRecorder {
         second: u32,
         outcome: Result<(), (ErrorKind, String)>,
         notes: &Notes,
-    ) {
+    ) -> bool {
         let failed = outcome.is_err();
         // An iteration that noted something (a tag, a metric, time outside
         // the timer) is recorded with its notes; the others go straight in.
@@ -85,9 +94,57 @@ impl WorkerRecorder {
                 None
             }
         };
+        let plain = noted.is_none();
         if let Err((kind, message)) = outcome {
             self.record_error(iteration, kind, message, class);
         }
+        plain
+    }
+
+    /// Records a batch of `count` iterations (`first..first + count`)
+    /// timed by one clock pair, `total` nanoseconds: each iteration gets
+    /// the batch's mean. `failures` holds the batch's failed iterations;
+    /// it is emptied. Returns whether the batch noted anything through
+    /// its `Ctx` (the worker then stops batching).
+    pub(crate) fn finish_batch(
+        &mut self,
+        count: u64,
+        total: u64,
+        second: u32,
+        failures: &mut Vec<(u64, (ErrorKind, String))>,
+        notes: &Notes,
+    ) -> bool {
+        let failed = failures.len() as u64;
+        let mean = |total: u64| total / count.max(1);
+        let mut class = None;
+        let noted = notes
+            .finish(|noted| {
+                let latency = mean(total.saturating_sub(noted.untimed_ns));
+                self.record_batch(latency, count, second, failed);
+                class = self.record_notes(noted, latency, failed > 0);
+            })
+            .is_some();
+        if !noted {
+            self.record_batch(mean(total), count, second, failed);
+        }
+        for (iteration, (kind, message)) in failures.drain(..) {
+            self.record_error(iteration, kind, message, class);
+        }
+        {
+            let s = &self.shared;
+            s.batched.fetch_add(count, Relaxed);
+            s.largest_batch.fetch_max(count, Relaxed);
+        }
+        noted
+    }
+
+    fn record_batch(&mut self, latency: u64, count: u64, second: u32, errors: u64) {
+        if second != self.second || self.batches.len() == BUFFER {
+            self.flush_for(second);
+        }
+        self.batches.push((latency, count));
+        self.in_batches += count;
+        self.errors += errors;
     }
 
     #[cold]
@@ -180,9 +237,15 @@ impl WorkerRecorder {
 
     /// Hands the buffered samples to the shared histograms now.
     pub(crate) fn flush(&mut self) {
-        if self.buffer.is_empty() {
+        if self.buffer.is_empty() && self.batches.is_empty() {
             return;
         }
+        let samples = self
+            .buffer
+            .iter()
+            .map(|&l| (l, 1))
+            .chain(self.batches.iter().copied());
+        let count = self.buffer.len() as u64 + self.in_batches;
         // The framework's bookkeeping is not the iteration's allocation.
         let _paused = pause();
         let s = &self.shared;
@@ -202,15 +265,15 @@ impl WorkerRecorder {
                 // does not count them again.
                 let mut second = Second::new();
                 let current = st.current.as_mut().expect("late implies a current second");
-                for &latency in &self.buffer {
-                    let latency = saturate(latency, &mut saturated);
-                    second.record(latency, false);
+                for (latency, n) in samples {
+                    let latency = saturate_n(latency, n, &mut saturated);
+                    second.record_n(latency, n);
                     current
                         .base
-                        .record(latency)
+                        .record_n(latency, n)
                         .expect("auto-resizing histograms accept values up to their limit");
                     st.latency
-                        .record(latency)
+                        .record_n(latency, n)
                         .expect("auto-resizing histograms accept values up to their limit");
                 }
                 second.errors = self.errors;
@@ -223,12 +286,12 @@ impl WorkerRecorder {
                     iterations: 0,
                     errors: 0,
                 });
-                current.iterations += self.buffer.len() as u64;
+                current.iterations += count;
                 current.errors += self.errors;
-                for &latency in &self.buffer {
-                    let latency = saturate(latency, &mut saturated);
+                for (latency, n) in samples {
+                    let latency = saturate_n(latency, n, &mut saturated);
                     st.latency
-                        .record(latency)
+                        .record_n(latency, n)
                         .expect("auto-resizing histograms accept values up to their limit");
                 }
             }
@@ -239,14 +302,15 @@ impl WorkerRecorder {
                 }
             }
         }
-        let iterations =
-            s.iterations.fetch_add(self.buffer.len() as u64, Relaxed) + self.buffer.len() as u64;
+        let iterations = s.iterations.fetch_add(count, Relaxed) + count;
         if let Some((scope, checkpoints)) = &s.memory {
             let live = scope.totals().live();
             scope.observe_live(live);
             lock(checkpoints).add(iterations, live);
         }
         self.buffer.clear();
+        self.batches.clear();
+        self.in_batches = 0;
         if let Some(b) = &mut self.service {
             b.clear();
         }

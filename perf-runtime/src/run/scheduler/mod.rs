@@ -17,7 +17,7 @@ use tokio::task::JoinSet;
 
 use crate::measure::recorder::{Shared, WorkerRecorder};
 use crate::measure::scope::{pause, Scope};
-use crate::model::load::{LoadShape, Model, Stop, Warmup};
+use crate::model::load::{Batch, LoadShape, Model, Stop, Warmup};
 use crate::model::measured::ErrorKind;
 use crate::model::measured::{Measured, StillRunning};
 use crate::model::memory::MemoryStats;
@@ -28,7 +28,12 @@ use crate::run::monitor::Watching;
 use crate::run::panics::{catching, install_hook};
 use crate::run::watchdog::{Alarms, Fired, Watch, Watchdog};
 
+mod batch;
 mod open;
+mod ramp;
+
+use batch::{run_batch, Batched, Probe};
+use ramp::Ramp;
 
 /// How a phase ended early.
 pub(crate) struct Stopped {
@@ -56,28 +61,6 @@ where
     }
 }
 
-/// Ramping workers (closed model with stages): how many are active when.
-struct Ramp {
-    start: f64,
-    stages: Vec<Stage>,
-}
-
-impl Ramp {
-    fn active_at(&self, t: Duration) -> usize {
-        let mut from = self.start;
-        let mut at = Duration::ZERO;
-        for s in &self.stages {
-            if t < at + s.duration {
-                let f = (t - at).as_secs_f64() / s.duration.as_secs_f64();
-                return (from + (s.target - from) * f).round() as usize;
-            }
-            at += s.duration;
-            from = s.target;
-        }
-        from.round() as usize
-    }
-}
-
 /// One closed-model phase (warm-up or measured).
 struct ClosedPhase {
     workers: usize,
@@ -86,6 +69,23 @@ struct ClosedPhase {
     iteration_timeout: Option<Duration>,
     warmup: bool,
     shard: Option<crate::model::shard::Shard>,
+    /// Whether samples may cover several iterations, and what a clock
+    /// read costs (see [`Batch`]).
+    batch: Batch,
+    clock_ns: f64,
+}
+
+impl ClosedPhase {
+    /// Iterations per sample from the start (`Fixed`), or `None` when the
+    /// first samples decide (`Auto`) or nothing is batched.
+    fn batching(&self) -> Option<Probe> {
+        let eligible = !self.warmup && self.ramp.is_none() && self.iteration_timeout.is_none();
+        match self.batch {
+            Batch::Off => None,
+            _ if !eligible => None,
+            batch => Some(Probe::new(batch, self.clock_ns)),
+        }
+    }
 }
 
 /// Hands out iteration indices in blocks.
@@ -108,13 +108,15 @@ impl Claims {
         }
     }
 
-    /// The next block of indices, or `None` when the run's count is used up.
-    fn claim(&self) -> Option<(u64, u64)> {
-        let start = self.next.fetch_add(self.block, Relaxed);
+    /// The next block of indices, at least `want` of them unless the
+    /// run's count ends first; `None` when it is used up.
+    fn claim(&self, want: u64) -> Option<(u64, u64)> {
+        let block = self.block.max(want);
+        let start = self.next.fetch_add(block, Relaxed);
         match self.limit {
             Some(limit) if start >= limit => None,
-            Some(limit) => Some((start, (start + self.block).min(limit))),
-            None => Some((start, start + self.block)),
+            Some(limit) => Some((start, (start + block).min(limit))),
+            None => Some((start, start + block)),
         }
     }
 }
@@ -149,6 +151,8 @@ pub(crate) async fn execute<B: Body>(
             shared: shared.clone(),
         })
     };
+    // What a clock read costs, for batching tiny bodies (once a process).
+    let clock_ns = crate::measure::calibrate::clock_ns();
     let mut stopped: Option<Stopped> = None;
     if deadline.is_some_and(|d| Instant::now() >= d) {
         // The wait for the common start used the whole timeout.
@@ -228,6 +232,8 @@ pub(crate) async fn execute<B: Body>(
                         iteration_timeout: load.iteration_timeout,
                         warmup: true,
                         shard: load.shard,
+                        batch: Batch::Off,
+                        clock_ns,
                     };
                     run_closed(&phase, &f, &shared, alarms).await
                 }
@@ -273,6 +279,8 @@ pub(crate) async fn execute<B: Body>(
                     iteration_timeout: load.iteration_timeout,
                     warmup: false,
                     shard: load.shard,
+                    batch: load.batch,
+                    clock_ns,
                 };
                 run_closed(&phase, &f, &shared, alarms).await
             }
@@ -336,6 +344,7 @@ pub(crate) async fn execute<B: Body>(
         stopped: stopped.map(|s| s.still),
         unscheduled: shared.unscheduled(),
         auto,
+        batching: shared.batching(clock_ns),
     }
 }
 
@@ -415,6 +424,7 @@ async fn run_closed<B: Body>(
         );
         let notes = crate::measure::notes::Notes::new();
         let my_notes = notes.clone();
+        let mut probe = phase.batching();
         set.spawn(crate::run::panics::quiet_panics(
             crate::measure::notes::with_notes(notes, async move {
                 // A closed-model worker goes straight from one iteration to
@@ -425,6 +435,16 @@ async fn run_closed<B: Body>(
                 // The second of the run iterations end in, updated only when a
                 // boundary passes (a comparison instead of a division each time).
                 let (mut second, mut next_second) = (0u32, start + Duration::from_secs(1));
+                // Iterations per sample: 1 until the probe says otherwise.
+                let mut batch = 1u64;
+                let mut batched = Batched::default();
+                let ctx = |iteration| Ctx {
+                    worker,
+                    workers,
+                    iteration,
+                    warmup,
+                    shard,
+                };
                 'run: loop {
                     if let Some(ramp) = &ramp {
                         // Inactive until the ramp reaches this worker.
@@ -437,31 +457,53 @@ async fn run_closed<B: Body>(
                             continue;
                         }
                     }
-                    let Some((first, end)) = claims.claim() else {
+                    let Some((first, end)) = claims.claim(batch) else {
                         return;
                     };
-                    for iteration in first..end {
+                    let mut iteration = first;
+                    while iteration < end {
                         if shared.stop.load(Relaxed) {
                             return;
                         }
-                        let ctx = Ctx {
-                            worker,
-                            workers,
-                            iteration,
-                            warmup,
-                            shard,
+                        let now = if batch > 1 {
+                            let n = batch.min(end - iteration);
+                            shared.busy.start(worker, iteration);
+                            let (nanos, now) =
+                                run_batch(&*f, (iteration..iteration + n).map(ctx), &mut batched)
+                                    .await;
+                            if now >= next_second {
+                                second = now.saturating_duration_since(start).as_secs() as u32;
+                                next_second = start + Duration::from_secs(u64::from(second) + 1);
+                            }
+                            let failures = &mut batched.failures;
+                            if recorder.finish_batch(n, nanos, second, failures, &my_notes) {
+                                // A body that notes is timed one by one.
+                                batch = 1;
+                            }
+                            iteration += n;
+                            now
+                        } else {
+                            let mut begin = Instant::now();
+                            shared.busy.start(worker, iteration);
+                            let outcome =
+                                run_one(&*f, ctx(iteration), iteration_timeout, &mut begin).await;
+                            let now = Instant::now();
+                            let nanos = now.saturating_duration_since(begin).as_nanos() as u64;
+                            if now >= next_second {
+                                second = now.saturating_duration_since(start).as_secs() as u32;
+                                next_second = start + Duration::from_secs(u64::from(second) + 1);
+                            }
+                            let plain = recorder.finish_iteration(
+                                iteration, nanos, nanos, second, outcome, &my_notes,
+                            );
+                            if let Some(p) = &mut probe {
+                                if let Some(k) = p.observe(nanos, plain) {
+                                    (batch, probe) = (k, None);
+                                }
+                            }
+                            iteration += 1;
+                            now
                         };
-                        let mut begin = Instant::now();
-                        shared.busy.start(worker, iteration);
-                        let outcome = run_one(&*f, ctx, iteration_timeout, &mut begin).await;
-                        let now = Instant::now();
-                        let nanos = now.saturating_duration_since(begin).as_nanos() as u64;
-                        if now >= next_second {
-                            second = now.saturating_duration_since(start).as_secs() as u32;
-                            next_second = start + Duration::from_secs(u64::from(second) + 1);
-                        }
-                        recorder
-                            .finish_iteration(iteration, nanos, nanos, second, outcome, &my_notes);
                         if run_for.is_some_and(|d| now >= start + d) {
                             return;
                         }
