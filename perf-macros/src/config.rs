@@ -259,6 +259,10 @@ impl Config {
                 v.span(),
                 "`exclusive` takes `true` (the default: wait for other perf tests, and keep them waiting) or `false`",
             ),
+            ("batch", Some(v)) => {
+                let k = batch_lit(v, errors);
+                set_once(&mut self.batch, key, k, errors)
+            }
             ("max_repeat", Some(v)) => {
                 let n = positive_int(v, &name, "iterations", errors);
                 set_once(&mut self.max_repeat, key, n, errors)
@@ -472,6 +476,7 @@ impl Config {
             },
             max_repeat: pick(&over.max_repeat, &self.max_repeat),
             exclusive: pick(&over.exclusive, &self.exclusive),
+            batch: pick(&over.batch, &self.batch),
             repeat: if over.duration.is_some() || over.auto.is_some() {
                 over.repeat.clone()
             } else {
@@ -660,6 +665,12 @@ impl Config {
     /// `repeat = "auto"` and its cap: a closed-model run without stages,
     /// with a threshold the looks can settle.
     fn check_auto(&self, errors: &mut Errors) {
+        if let (Some(b), true) = (&self.batch, self.rate.is_some()) {
+            errors.at(
+                b.span,
+                "`batch` is for the closed model: an open-model iteration is timed from its own scheduled start",
+            );
+        }
         let Some(auto) = &self.auto else {
             if let Some(m) = &self.max_repeat {
                 errors.at(
@@ -682,6 +693,31 @@ impl Config {
                 "`repeat = \"auto\"` iterates until every threshold is conclusive: add a threshold it can settle \
                  (a percentile, the mean, a rate or throughput over the whole run), e.g. `p95 < \"200ms\"`",
             );
+        }
+    }
+}
+
+/// `batch`: `"auto"` (0), `"off"` (1) or a number of iterations per
+/// sample, at most [`perf_spec::MAX_BATCH`].
+fn batch_lit(value: &Lit, errors: &mut Errors) -> Option<u64> {
+    match value {
+        Lit::Str(s) if s.value() == "auto" => Some(0),
+        Lit::Str(s) if s.value() == "off" => Some(1),
+        Lit::Int(int) if int.base10_digits() == "0" => {
+            errors.at(
+                value.span(),
+                "`batch = 0`: a sample covers at least 1 iteration (`batch = \"off\"` is 1)",
+            );
+            None
+        }
+        Lit::Int(_) => bounded_int(value, "batch", "iterations", perf_spec::MAX_BATCH, errors),
+        _ => {
+            errors.at(
+                value.span(),
+                "`batch` takes \"auto\" (the default: batch bodies far below a microsecond), \"off\" \
+                 (every iteration its own sample) or a number of iterations per sample, e.g. `batch = 64`",
+            );
+            None
         }
     }
 }

@@ -288,6 +288,17 @@ pub(crate) fn setters(config: &Config, rt: &TokenStream) -> Vec<TokenStream> {
         let v = e.value;
         setters.push(quote_spanned!(e.span=> .exclusive(#v)));
     }
+    if let Some(b) = &config.batch {
+        let v = match b.value {
+            0 => quote!(#rt::Batch::Auto),
+            1 => quote!(#rt::Batch::Off),
+            k => {
+                let k = u64_lit(k);
+                quote!(#rt::Batch::Fixed(#k))
+            }
+        };
+        setters.push(quote_spanned!(b.span=> .batch(#v)));
+    }
     if let Some(a) = &config.auto {
         setters.push(quote_spanned!(a.span=> .repeat_auto()));
     }

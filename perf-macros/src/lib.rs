@@ -57,6 +57,7 @@ use proc_macro::TokenStream;
 /// | `abort_on_fail` | `abort_on_fail` or `abort_on_fail = "5s"`: stop at the first broken threshold (after the grace) | `.abort_on_fail(Duration::from_secs(5))` | off |
 /// | `worker_threads` | `worker_threads = 4`: threads of the test's own tokio runtime (at most 1,024) | `.worker_threads(4)` | number of CPUs |
 /// | `exclusive` | `exclusive = false`: run beside other perf tests instead of taking turns with them (within the process and across processes of the workspace's target directory) | `.exclusive(false)` | `true` (`false` for shards and `start_at`) |
+/// | `batch` | `batch = "off"`: time every iteration on its own; `batch = 64`: 64 iterations per clock pair; closed model only | `.batch(Batch::Off)` | `"auto"`: bodies far below a microsecond are timed in batches (`PERF_BATCH`) |
 /// | `gate` | `gate = "LOAD_TEST"`: run only when that variable is true, else pass saying how to run it | `.gate("LOAD_TEST")` | always runs |
 /// | `crate` | `crate = "my_crate::perf"`: where the runtime is, if renamed or re-exported | | `perf_runtime` |
 ///

@@ -23,6 +23,7 @@ pub(crate) const KEYS: &[&str] = &[
     "repeat",
     "max_repeat",
     "exclusive",
+    "batch",
     "duration",
     "rate",
     "stages",
@@ -160,6 +161,8 @@ pub(crate) struct Config {
     pub(crate) max_repeat: Option<Spanned<u64>>,
     /// `exclusive = false`: overlap other perf tests.
     pub(crate) exclusive: Option<Spanned<bool>>,
+    /// `batch = "off"` (1), `"auto"` (0) or iterations per sample.
+    pub(crate) batch: Option<Spanned<u64>>,
     pub(crate) duration: Option<Spanned<Duration>>,
     pub(crate) rate: Option<Spanned<f64>>,
     pub(crate) stages: Option<Spanned<Vec<Stage>>>,

@@ -32,7 +32,13 @@ async fn closed_model_by_time() {}
 #[perf_test(duration = "2m30s", p95 < "250µs", p99 < "250us", max < "1m")]
 async fn duration_spellings() {}
 
-#[perf_test(repeat = "auto", max_repeat = 5_000, duration = "10s", workers = 2, exclusive = false, p95 < "10ms", error_rate < 0.01)]
+#[perf_test(repeat = "auto", max_repeat = 5_000, duration = "10s", workers = 2, exclusive = false, batch = "off", p95 < "10ms", error_rate < 0.01)]
 async fn until_conclusive() {}
+
+#[perf_test(workers = 2, repeat = 10_000, batch = 64, p95 < "1ms")]
+async fn fixed_batches() {}
+
+#[perf_test(repeat = 10_000, batch = "auto")]
+async fn auto_batches() {}
 
 fn main() {}
