@@ -5,8 +5,8 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use crate::model::load::LoadShape;
-use crate::model::measured::{latencies, Measured, Recorded};
+use crate::model::load::{LoadShape, MAX_BATCH};
+use crate::model::measured::{latencies, Batching, Measured, Recorded};
 use crate::model::memory::{LeakVerdict, MemoryStats};
 use crate::model::report::{Report, WarmupStats};
 use crate::model::runs::RunFigures;
@@ -111,6 +111,26 @@ fn check_result(r: &ShardResult) -> Result<(), MergeError> {
                 d.timeouts, d.panics, d.errors
             ),
         ));
+    }
+    if let Some(b) = &r.batching {
+        if !(b.clock_ns.is_finite() && b.clock_ns >= 0.0) {
+            return Err(bad(
+                "batching.clock_ns",
+                format!("is {}, not a duration", b.clock_ns),
+            ));
+        }
+        if b.batched_iterations > d.iterations || b.iterations_per_sample > MAX_BATCH {
+            return Err(bad(
+                "batching",
+                format!(
+                    "{} batched iterations of up to {} per sample, but {} iterations ran (at most {} per sample)",
+                    b.batched_iterations,
+                    b.iterations_per_sample,
+                    d.iterations,
+                    MAX_BATCH
+                ),
+            ));
+        }
     }
     if r.elapsed_ns > MAX_TIMELINE_SECONDS as u64 * 1_000_000_000 {
         return Err(bad(
@@ -308,6 +328,10 @@ pub fn merge(mut results: Vec<ShardResult>) -> Result<Report, MergeError> {
         }),
         memory,
         unscheduled: results.iter().map(|r| r.unscheduled).sum(),
+        batching: results
+            .iter()
+            .filter_map(|r| r.batching)
+            .reduce(Batching::combine),
         ..Measured::of(
             merged,
             UNIX_EPOCH + Duration::from_nanos(start),
@@ -548,6 +572,42 @@ pub(crate) mod tests {
         let second = bad.data.timeline[0].clone();
         bad.data.timeline = vec![second; MAX_TIMELINE_SECONDS + 1];
         refused(vec![one(), bad], "timeline", "two");
+        // Batching that claims more iterations than ran, or a clock that
+        // is not a duration.
+        let batched = |clock_ns, batched_iterations| Batching {
+            clock_ns,
+            iterations_per_sample: 16,
+            batched_iterations,
+        };
+        let mut bad = two();
+        bad.batching = Some(batched(20.0, 11));
+        refused(vec![one(), bad], "batching", "two");
+        let mut bad = two();
+        bad.batching = Some(batched(f64::NAN, 5));
+        refused(vec![one(), bad], "batching.clock_ns", "two");
+    }
+
+    #[test]
+    fn batching_of_the_shards_is_carried_into_the_merge() {
+        let ms = 1_000_000;
+        let mut one = synthetic(1, 1_000, &[(10, ms)], 0);
+        one.batching = Some(Batching {
+            clock_ns: 30.0,
+            iterations_per_sample: 8,
+            batched_iterations: 6,
+        });
+        let mut two = synthetic(2, 1_000, &[(10, ms)], 0);
+        two.batching = Some(Batching {
+            clock_ns: 20.0,
+            iterations_per_sample: 16,
+            batched_iterations: 9,
+        });
+        let back = ShardResult::from_json(&two.to_json(), "two").unwrap();
+        let b = merge(vec![one, back]).unwrap().batching.unwrap();
+        assert_eq!(
+            (b.clock_ns, b.iterations_per_sample, b.batched_iterations),
+            (20.0, 16, 15)
+        );
     }
 
     #[test]

@@ -208,6 +208,20 @@ pub struct Batching {
     pub batched_iterations: u64,
 }
 
+impl Batching {
+    /// Two runs' or shards' batching as one: the cheapest clock, the
+    /// largest batch, and all batched iterations.
+    pub(crate) fn combine(self, other: Batching) -> Batching {
+        Batching {
+            clock_ns: self.clock_ns.min(other.clock_ns),
+            iterations_per_sample: self.iterations_per_sample.max(other.iterations_per_sample),
+            batched_iterations: self
+                .batched_iterations
+                .saturating_add(other.batched_iterations),
+        }
+    }
+}
+
 /// Iterations still running when a run was stopped (timeout, signal, a
 /// blocked iteration), and how many of them never let go of their thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

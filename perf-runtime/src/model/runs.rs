@@ -130,11 +130,7 @@ pub(crate) fn merge_runs(runs: Vec<Measured>) -> Result<(Measured, Vec<RunFigure
         batching: runs
             .iter()
             .filter_map(|m| m.batching)
-            .reduce(|a, b| Batching {
-                clock_ns: a.clock_ns.min(b.clock_ns),
-                iterations_per_sample: a.iterations_per_sample.max(b.iterations_per_sample),
-                batched_iterations: a.batched_iterations + b.batched_iterations,
-            }),
+            .reduce(Batching::combine),
         ..Measured::of(main, first.started_at, runs.iter().map(|m| m.elapsed).sum())
     };
     Ok((merged, figures))

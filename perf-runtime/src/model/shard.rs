@@ -136,6 +136,9 @@ pub struct ShardResult {
     /// Open model: arrivals the shard's generator could not start.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unscheduled: u64,
+    /// Closed model: samples covered several iterations each.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batching: Option<crate::model::measured::Batching>,
     /// Built with debug assertions.
     pub debug_build: bool,
     /// The warm-up's counts.
@@ -491,6 +494,7 @@ impl ShardResult {
             aborted: m.aborted.clone(),
             interrupted: m.interrupted,
             unscheduled: m.unscheduled,
+            batching: m.batching,
             debug_build,
             warmup: m.warmup.as_ref().map(|w| WarmupStats {
                 iterations: w.iterations,
