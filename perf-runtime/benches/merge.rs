@@ -86,6 +86,7 @@ fn shard_result(index: u32, total: u32) -> ShardResult {
         aborted: None,
         interrupted: false,
         unscheduled: 0,
+        batching: None,
         debug_build: false,
         warmup: None,
         memory: None,

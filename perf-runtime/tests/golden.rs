@@ -113,6 +113,7 @@ fn shard_result(index: u32) -> ShardResult {
         aborted: None,
         interrupted: false,
         unscheduled: 0,
+        batching: None,
         debug_build: false,
         warmup: None,
         memory: None,

@@ -1,0 +1,249 @@
+//! The merge on synthetic shards: timelines, windows, counts and refusals.
+
+use super::*;
+use crate::model::measured::{new_histogram, ErrorCount};
+use crate::model::shard::EncodedHistogram;
+use crate::model::threshold::Threshold;
+use crate::model::timeline::Second;
+
+pub(crate) fn synthetic(
+    index: u32,
+    start_s: u64,
+    seconds: &[(u64, u64)],
+    throttles: u64,
+) -> ShardResult {
+    let mut r = Recorded::empty(false);
+    for (i, &(n, latency)) in seconds.iter().enumerate() {
+        let mut second = Second::new();
+        for _ in 0..n {
+            second.record(latency, false);
+            r.histogram.record(latency).unwrap();
+        }
+        r.timeline.add(i as u32, &second);
+        r.iterations += n;
+    }
+    r.errors = throttles;
+    r.classes.insert("throttle".into(), throttles);
+    r.error_counts.push(ErrorCount {
+        kind: crate::ErrorKind::Error,
+        message: "Throttled".into(),
+        count: throttles,
+        example: "Throttled".into(),
+        cause: None,
+    });
+    let load = LoadShape::default();
+    let measured = Measured::of(
+        r,
+        UNIX_EPOCH + Duration::from_secs(start_s),
+        Duration::from_secs(seconds.len() as u64),
+    );
+    let thresholds = [
+        Threshold::p(95.0).lt(Duration::from_millis(10)).per(1),
+        Threshold::class_rate("throttle").lt(0.1),
+    ];
+    ShardResult::new(
+        "t::merge",
+        Shard::new(index, 2).unwrap(),
+        &load,
+        &load,
+        &thresholds,
+        false,
+        &measured,
+    )
+}
+
+#[test]
+fn timelines_line_up_on_the_common_start_and_windows_are_judged_merged() {
+    let ms = 1_000_000;
+    // Shard 2 started a second after shard 1; its second 1 (the run's
+    // second 2) was slow.
+    let one = synthetic(1, 1_000, &[(10, ms), (10, ms), (10, ms)], 2);
+    let two = synthetic(2, 1_001, &[(10, ms), (10, 50 * ms), (10, ms)], 3);
+    let back = ShardResult::from_json(&two.to_json(), "two").unwrap();
+    let report = merge(vec![back, one]).unwrap();
+    let per_second: Vec<u64> = report.timeline.iter().map(|p| p.iterations).collect();
+    assert_eq!(per_second, [10, 20, 20, 10]);
+    assert_eq!(report.elapsed(), Duration::from_secs(4));
+    assert!(
+        report.timeline[2].p95_ns >= 49 * ms,
+        "{:?}",
+        report.timeline[2]
+    );
+    let windowed = &report.thresholds[0];
+    let w = windowed.windows.as_ref().unwrap();
+    assert!(!windowed.passed);
+    assert_eq!((w.checked, w.broken, w.first_broken_start), (4, 1, Some(2)));
+    // Classes and messages add up: 5 throttles of 60 iterations.
+    assert_eq!(report.error_classes["throttle"], 5);
+    assert_eq!(report.error_counts[0].count, 5);
+    assert!(report.thresholds[1].passed, "{:?}", report.thresholds[1]);
+}
+
+/// Merges `results`, expecting an `Inconsistent` error about `field`
+/// that names `source`.
+fn refused(results: Vec<ShardResult>, field: &str, source: &str) -> String {
+    match merge(results) {
+        Err(e @ MergeError::Inconsistent { .. }) => {
+            let text = e.to_string();
+            assert!(
+                text.contains(&format!("`{field}`")) && text.contains(source),
+                "{text}"
+            );
+            text
+        }
+        Err(e) => panic!("expected an inconsistency in {field}, got: {e}"),
+        Ok(_) => panic!("merged though {field} was wrong"),
+    }
+}
+
+fn named(mut r: ShardResult, source: &str) -> ShardResult {
+    r.source = Some(source.into());
+    r
+}
+
+#[test]
+fn shards_outside_their_total_are_refused() {
+    let ms = 1_000_000;
+    let pair = || {
+        (
+            named(synthetic(1, 1_000, &[(10, ms)], 0), "one"),
+            named(synthetic(2, 1_000, &[(10, ms)], 0), "two"),
+        )
+    };
+    let (one, two) = pair();
+    let mut extra = named(two.clone(), "copy");
+    extra.shard = Shard { index: 3, total: 2 };
+    let e = refused(vec![one, two, extra], "shard", "copy");
+    assert!(e.contains("3/2"), "{e}");
+    for (index, total) in [(0, 2), (1, 0)] {
+        let (mut one, two) = pair();
+        one.shard = Shard { index, total };
+        refused(vec![one, two], "shard", "one");
+    }
+}
+
+#[test]
+fn counts_that_cannot_be_are_refused() {
+    let ms = 1_000_000;
+    let one = || named(synthetic(1, 1_000, &[(10, ms)], 0), "one");
+    let two = || named(synthetic(2, 1_000, &[(10, ms)], 0), "two");
+    // More errors than iterations.
+    let mut bad = two();
+    bad.data.errors = 25;
+    refused(vec![one(), bad], "errors", "two");
+    // Counts that wrap when added.
+    let (mut a, mut b) = (one(), two());
+    for r in [&mut a, &mut b] {
+        r.data.iterations = u64::MAX;
+    }
+    match merge(vec![a, b]) {
+        Err(MergeError::Corrupt(e)) => {
+            assert!(e.contains("iterations") && e.contains("two"), "{e}")
+        }
+        other => panic!("{:?}", other.map(|r| r.iterations)),
+    }
+    // A timeline that counts more than the shard ran.
+    let mut bad = two();
+    bad.data.iterations = 5;
+    refused(vec![one(), bad], "timeline", "two");
+    // A latency above the recorder's one-hour ceiling.
+    let mut bad = two();
+    let mut h = new_histogram();
+    h.record(u64::MAX / 4).unwrap();
+    bad.data.timeline[0].latency = EncodedHistogram::encode(&h);
+    match merge(vec![one(), bad]) {
+        Err(MergeError::Corrupt(e)) => {
+            assert!(e.contains("ceiling") && e.contains("two"), "{e}")
+        }
+        other => panic!("{:?}", other.map(|r| r.iterations)),
+    }
+    // A timeline longer than the limit: refused before it is decoded.
+    let mut bad = two();
+    let second = bad.data.timeline[0].clone();
+    bad.data.timeline = vec![second; MAX_TIMELINE_SECONDS + 1];
+    refused(vec![one(), bad], "timeline", "two");
+    // Batching that claims more iterations than ran, or a clock that
+    // is not a duration.
+    let batched = |clock_ns, batched_iterations| Batching {
+        clock_ns,
+        iterations_per_sample: 16,
+        batched_iterations,
+    };
+    let mut bad = two();
+    bad.batching = Some(batched(20.0, 11));
+    refused(vec![one(), bad], "batching", "two");
+    let mut bad = two();
+    bad.batching = Some(batched(f64::NAN, 5));
+    refused(vec![one(), bad], "batching.clock_ns", "two");
+}
+
+#[test]
+fn batching_of_the_shards_is_carried_into_the_merge() {
+    let ms = 1_000_000;
+    let mut one = synthetic(1, 1_000, &[(10, ms)], 0);
+    one.batching = Some(Batching {
+        clock_ns: 30.0,
+        iterations_per_sample: 8,
+        batched_iterations: 6,
+    });
+    let mut two = synthetic(2, 1_000, &[(10, ms)], 0);
+    two.batching = Some(Batching {
+        clock_ns: 20.0,
+        iterations_per_sample: 16,
+        batched_iterations: 9,
+    });
+    let back = ShardResult::from_json(&two.to_json(), "two").unwrap();
+    let b = merge(vec![one, back]).unwrap().batching.unwrap();
+    assert_eq!(
+        (b.clock_ns, b.iterations_per_sample, b.batched_iterations),
+        (20.0, 16, 15)
+    );
+}
+
+#[test]
+fn shards_of_different_tests_are_refused() {
+    let ms = 1_000_000;
+    let one = named(synthetic(1, 1_000, &[(10, ms)], 0), "one");
+    let mut two = named(synthetic(2, 1_000, &[(10, ms)], 0), "two");
+    two.declared.workers = 7;
+    refused(vec![one.clone(), two], "declared", "two");
+    let mut two = named(synthetic(2, 1_000, &[(10, ms)], 0), "two");
+    two.thresholds.pop();
+    let e = refused(vec![one.clone(), two], "thresholds", "two");
+    assert!(e.contains("p95"), "{e}");
+    let mut two = named(synthetic(2, 1_000, &[(10, ms)], 0), "two");
+    two.after.baseline = Some("v2".into());
+    refused(vec![one, two], "after", "two");
+}
+
+#[test]
+fn a_clock_that_is_off_is_named_not_allocated_for() {
+    let ms = 1_000_000;
+    let shards = |skew_of_third: i64| {
+        (1..=4)
+            .map(|i| {
+                let start = if i == 3 {
+                    1_000_000 + skew_of_third
+                } else {
+                    1_000_000
+                };
+                let mut r = named(
+                    synthetic(1, start as u64, &[(10, ms); 3], 0),
+                    &format!("s{i}"),
+                );
+                r.shard = Shard { index: i, total: 4 };
+                r
+            })
+            .collect::<Vec<_>>()
+    };
+    // Within the run's length plus the slack: fine.
+    assert_eq!(merge(shards(30)).unwrap().iterations, 120);
+    for skew in [-1_000_000, 86_400, 30 * 86_400] {
+        let e = refused(shards(skew), "started_at_unix_ns", "s3");
+        assert!(e.contains("clock is off"), "{e}");
+    }
+    // A start of 0 (the epoch) in one shard of four.
+    let mut all = shards(0);
+    all[2].started_at_unix_ns = 0;
+    refused(all, "started_at_unix_ns", "s3");
+}
