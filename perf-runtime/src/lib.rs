@@ -59,6 +59,7 @@ pub mod names {
     pub use crate::measure::names::{MAX_NAMES, OVERFLOW};
 }
 mod pipeline;
+mod scenarios;
 pub mod shard;
 pub mod stats;
 mod table;
@@ -79,6 +80,7 @@ pub use model::report::{
     REPORT_SCHEMA_VERSION,
 };
 pub use model::runs::{Calibration, RunFigures};
+pub use model::scenarios::ScenariosReport;
 pub use model::threshold::{
     ByteBound, CountBound, Decision, FractionBound, Interval, Judging, LatencyBound, RateBound,
     Threshold, ThresholdOutcome, ValueBound, WindowVerdict, DEFAULT_CONFIDENCE,
@@ -92,13 +94,15 @@ pub use perf_spec::{
 pub use run::builder::PerfTest;
 pub use run::ctx::Ctx;
 pub use run::setup::{WithSetup, WithWorkers};
+pub use scenarios::Scenarios;
 pub use table::{Benchmark, Outliers, TableReport, TableTest, DEFAULT_PARALLEL_WORKERS};
 
 /// What a perf test file usually needs: `use perf_runtime::prelude::*;`.
 pub mod prelude {
     pub use crate::measure::profiler::MemoryProfiler;
     pub use crate::{
-        perf_test, track_allocations, Ctx, PerfTest, PerformanceSLA, Report, Threshold, Warmup,
+        perf_test, track_allocations, Ctx, PerfTest, PerformanceSLA, Report, Scenarios, Threshold,
+        Warmup,
     };
     pub use std::time::Duration;
 }

@@ -29,6 +29,7 @@ use crate::run::ctx::Ctx;
 use crate::run::monitor::Watching;
 use crate::run::scheduler;
 use crate::run::setup::Stages;
+use crate::scenarios::Beside;
 
 /// A run about to start: the declared load, the shard and its part of
 /// the load (or the whole), the common start.
@@ -96,7 +97,7 @@ impl PerfTest {
     /// `PERF_EXCLUSIVE` over the test's `exclusive`; by default a test
     /// takes turns unless it is a shard or has a common start (those are
     /// meant to overlap).
-    fn takes_turns(&self, meant_to_overlap: bool) -> Result<bool, Error> {
+    pub(crate) fn takes_turns(&self, meant_to_overlap: bool) -> Result<bool, Error> {
         let from_env = if self.env_overrides {
             config::flag(&config::process, "PERF_EXCLUSIVE")?
         } else {
@@ -365,16 +366,19 @@ impl PerfTest {
         Fut: Future + Send + 'static,
         Fut::Output: IntoOutcome,
     {
-        self.run_async_staged(Stages::none(), move |ctx, _, _| f(ctx))
+        self.run_async_staged(Stages::none(), move |ctx, _, _| f(ctx), None)
             .await
     }
 
     /// [`run_async`](Self::run_async) with a setup, per-worker state and a
-    /// teardown around the load.
+    /// teardown around the load; as one scenario of a group when `beside`
+    /// is given: in the group's turn, starting its load when every
+    /// scenario of the group is ready.
     pub(crate) async fn run_async_staged<S, W, F, Fut>(
         self,
         stages: Stages<S, W>,
         f: F,
+        beside: Option<Beside>,
     ) -> Result<Report, Error>
     where
         S: Send + Sync + 'static,
@@ -395,7 +399,10 @@ impl PerfTest {
             Ok(p) => p,
             Err(skipped) => return Ok(skipped),
         };
-        let turn = Turn::take(exclusive).await;
+        let (turn, start_line) = match beside {
+            Some(Beside { turn, start_line }) => (turn, Some(start_line)),
+            None => (Arc::new(Turn::take(exclusive).await), None),
+        };
         let _running = crate::run::signals::Running::new();
         let deadline = load.timeout.map(|t| Instant::now() + t);
         load.worker_threads = tokio::runtime::Handle::current().metrics().num_workers();
@@ -406,6 +413,9 @@ impl PerfTest {
             .map(|_| self.watching(&load, judging))
             .collect::<Result<Vec<_>, _>>()?;
         let prepared = Stages::prepare(stages.setup, &stages.per_worker, load.pool_size()).await;
+        if let Some(line) = start_line {
+            line.ready(deadline).await;
+        }
         let measured = staged_runs(
             prepared,
             stages.teardown,

@@ -16,6 +16,7 @@ pub(crate) mod memory;
 pub(crate) mod outcome;
 pub(crate) mod report;
 pub(crate) mod runs;
+pub(crate) mod scenarios;
 pub(crate) mod shard;
 pub(crate) mod threshold;
 pub(crate) mod timeline;

@@ -213,6 +213,6 @@ impl<S: Send + Sync + 'static, W: Send + Sync + 'static> WithWorkers<S, W> {
         Fut: Future + Send + 'static,
         Fut::Output: IntoOutcome,
     {
-        self.test.run_async_staged(self.stages, f).await
+        self.test.run_async_staged(self.stages, f, None).await
     }
 }
