@@ -41,11 +41,32 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn ms(ns: f64) -> f64 {
-    ns / 1e6
+/// A latency axis's unit, chosen so that its largest value reads as a
+/// number a person can compare (`3.2 ms`, `480 µs`, `55 ns`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Unit {
+    name: &'static str,
+    ns: f64,
 }
 
-/// Points of the percentile curve: (nines, latency in ms).
+impl Unit {
+    fn for_max(max_ns: f64) -> Unit {
+        let (name, ns) = if max_ns >= 1e6 {
+            ("ms", 1e6)
+        } else if max_ns >= 1e3 {
+            ("µs", 1e3)
+        } else {
+            ("ns", 1.0)
+        };
+        Unit { name, ns }
+    }
+
+    fn of(self, ns: f64) -> f64 {
+        ns / self.ns
+    }
+}
+
+/// Points of the percentile curve: (nines, latency in nanoseconds).
 fn percentile_curve(h: &Histogram<u64>) -> Vec<(f64, f64)> {
     if h.is_empty() {
         return Vec::new();
@@ -54,9 +75,13 @@ fn percentile_curve(h: &Histogram<u64>) -> Vec<(f64, f64)> {
         .map(|i| {
             let nines = NINES * f64::from(i) / 200.0;
             let q = 1.0 - 10f64.powf(-nines);
-            (nines, ms(h.value_at_quantile(q) as f64))
+            (nines, h.value_at_quantile(q) as f64)
         })
         .collect()
+}
+
+fn top_of<'a>(values: impl Iterator<Item = &'a f64>) -> f64 {
+    values.copied().fold(0.0f64, f64::max)
 }
 
 fn percentile_chart(report: &Report, baseline: Option<&Report>) -> Result<String> {
@@ -68,17 +93,16 @@ fn percentile_chart(report: &Report, baseline: Option<&Report>) -> Result<String
         let old = baseline
             .map(|b| percentile_curve(&b.histogram))
             .unwrap_or_default();
-        let top = current
-            .iter()
-            .chain(&old)
-            .map(|p| p.1)
-            .fold(0.0f64, f64::max)
-            .max(1e-3)
-            * 1.1;
+        let unit = Unit::for_max(top_of(current.iter().chain(&old).map(|p| &p.1)));
+        let scaled = |curve: Vec<(f64, f64)>| -> Vec<(f64, f64)> {
+            curve.into_iter().map(|(x, ns)| (x, unit.of(ns))).collect()
+        };
+        let (current, old) = (scaled(current), scaled(old));
+        let top = top_of(current.iter().chain(&old).map(|p| &p.1)).max(1e-3) * 1.1;
         let mut chart = ChartBuilder::on(&root)
             .caption("latency by percentile", ("sans-serif", 16))
             .margin(10)
-            .x_label_area_size(30)
+            .x_label_area_size(40)
             .y_label_area_size(60)
             .build_cartesian_2d(0f64..NINES, 0f64..top)?;
         chart
@@ -92,7 +116,8 @@ fn percentile_chart(report: &Report, baseline: Option<&Report>) -> Result<String
                 4 => "99.99%".into(),
                 _ => "99.999%".into(),
             })
-            .y_desc("ms")
+            .x_desc("percentile (log scale of 1 / (1 − q))")
+            .y_desc(format!("latency, {}", unit.name))
             .draw()?;
         chart
             .draw_series(LineSeries::new(current, BLUE.stroke_width(2)))?
@@ -115,79 +140,120 @@ fn percentile_chart(report: &Report, baseline: Option<&Report>) -> Result<String
     Ok(svg)
 }
 
+/// Runs with at most this many seconds are drawn as points beside the
+/// whole run's percentiles: a line through one to three points says
+/// nothing.
+const SHORT_RUN_SECONDS: usize = 3;
+
+type Pick = fn(&perf_runtime::TimelinePoint) -> u64;
+
 fn timeline_chart(report: &Report) -> Result<String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE)?;
         let points = &report.timeline;
+        let short = points.len() <= SHORT_RUN_SECONDS;
         let end = points.len().max(1) as f64;
-        let top = points
+        let picks: [(&str, f64, RGBColor, Pick); 3] = [
+            ("p50", 50.0, GREEN, |p| p.p50_ns),
+            ("p95", 95.0, BLUE, |p| p.p95_ns),
+            ("p99", 99.0, RED, |p| p.p99_ns),
+        ];
+        let whole = |p: f64| report.latency.percentile(p).map(|d| d.as_nanos() as f64);
+        let max_ns = points
             .iter()
-            .map(|p| ms(p.p99_ns as f64))
-            .fold(0.0f64, f64::max)
-            .max(1e-3)
-            * 1.1;
+            .map(|p| p.p99_ns as f64)
+            .chain(whole(99.0).filter(|_| short))
+            .fold(0.0f64, f64::max);
+        let unit = Unit::for_max(max_ns);
+        let top = unit.of(max_ns).max(1e-3) * 1.1;
         let rate_top = points
             .iter()
             .map(|p| p.iterations as f64)
             .fold(0.0f64, f64::max)
             .max(1.0)
             * 1.1;
+        let caption = if short {
+            format!(
+                "per second ({}-second run: points; dashes: whole run)",
+                points.len()
+            )
+        } else {
+            "over time (per second)".to_owned()
+        };
         let mut chart = ChartBuilder::on(&root)
-            .caption("over time (per second)", ("sans-serif", 16))
+            .caption(caption, ("sans-serif", 16))
             .margin(10)
-            .x_label_area_size(30)
+            .x_label_area_size(40)
             .y_label_area_size(60)
             .right_y_label_area_size(60)
             .build_cartesian_2d(0f64..end, 0f64..top)?
             .set_secondary_coord(0f64..end, 0f64..rate_top);
         chart
             .configure_mesh()
-            .x_desc("seconds")
-            .y_desc("latency, ms")
+            .x_desc("second of the run")
+            .y_desc(format!("latency, {}", unit.name))
             .draw()?;
         chart
             .configure_secondary_axes()
             .y_desc("iterations/s")
             .draw()?;
-        let series = |f: fn(&perf_runtime::TimelinePoint) -> u64| -> Vec<(f64, f64)> {
+        let series = |f: Pick| -> Vec<(f64, f64)> {
             points
                 .iter()
-                .map(|p| (f64::from(p.second) + 0.5, ms(f(p) as f64)))
+                .map(|p| (f64::from(p.second) + 0.5, unit.of(f(p) as f64)))
                 .collect()
         };
-        for (label, color, f) in [
-            (
-                "p50",
-                GREEN,
-                (|p: &perf_runtime::TimelinePoint| p.p50_ns) as fn(&_) -> u64,
-            ),
-            ("p95", BLUE, |p| p.p95_ns),
-            ("p99", RED, |p| p.p99_ns),
-        ] {
-            // Markers too: a run of one second has one point, no line.
-            chart.draw_series(
-                series(f)
-                    .into_iter()
-                    .map(|p| Circle::new(p, 3, color.filled())),
-            )?;
-            chart
-                .draw_series(LineSeries::new(series(f), color.stroke_width(2)))?
-                .label(label)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
-                });
+        for (label, percentile, color, f) in picks {
+            if short {
+                chart
+                    .draw_series(
+                        series(f)
+                            .into_iter()
+                            .map(|p| Circle::new(p, 4, color.filled())),
+                    )?
+                    .label(label)
+                    .legend(move |(x, y)| Circle::new((x + 8, y), 4, color.filled()));
+                if let Some(ns) = whole(percentile) {
+                    let y = unit.of(ns);
+                    chart.draw_series(DashedLineSeries::new(
+                        [(0.0, y), (end, y)],
+                        6,
+                        4,
+                        color.mix(0.6).stroke_width(1),
+                    ))?;
+                }
+            } else {
+                chart.draw_series(
+                    series(f)
+                        .into_iter()
+                        .map(|p| Circle::new(p, 3, color.filled())),
+                )?;
+                chart
+                    .draw_series(LineSeries::new(series(f), color.stroke_width(2)))?
+                    .label(label)
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
+                    });
+            }
         }
         let rate: Vec<(f64, f64)> = points
             .iter()
             .map(|p| (f64::from(p.second) + 0.5, p.iterations as f64))
             .collect();
-        chart.draw_secondary_series(rate.iter().map(|&p| Cross::new(p, 3, BLACK.mix(0.5))))?;
-        chart
-            .draw_secondary_series(LineSeries::new(rate, BLACK.mix(0.5).stroke_width(1)))?
-            .label("iterations/s")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.mix(0.5)));
+        let crosses =
+            chart.draw_secondary_series(rate.iter().map(|&p| Cross::new(p, 4, BLACK.mix(0.6))))?;
+        if short {
+            crosses
+                .label("iterations/s")
+                .legend(|(x, y)| Cross::new((x + 8, y), 4, BLACK.mix(0.6)));
+        } else {
+            chart
+                .draw_secondary_series(LineSeries::new(rate, BLACK.mix(0.5).stroke_width(1)))?
+                .label("iterations/s")
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.mix(0.5)));
+        }
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperLeft)
@@ -299,4 +365,18 @@ pub fn render(results: &Results, baseline: Option<&Results>) -> Result<String> {
     }
     out.push_str("</body></html>\n");
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_axes_take_the_unit_of_their_largest_value() {
+        assert_eq!(Unit::for_max(3.2e6).name, "ms");
+        assert_eq!(Unit::for_max(480e3).name, "µs");
+        assert_eq!(Unit::for_max(55.0).name, "ns");
+        assert_eq!(Unit::for_max(0.0).name, "ns");
+        assert!((Unit::for_max(480e3).of(480e3) - 480.0).abs() < 1e-9);
+    }
 }

@@ -235,6 +235,74 @@ fn html_report_is_self_contained_with_two_charts_per_test() {
     }
 }
 
+/// A report of `seconds` seconds of 1–2 µs latencies, per second in its
+/// timeline.
+fn timed(dir: &Path, name: &str, seconds: u32) {
+    let h = histogram(0.001);
+    let mut report = Report::from_parts(name, h, 0, Duration::from_secs(seconds.into()));
+    report.timeline = (0..seconds)
+        .map(|second| perf_runtime::TimelinePoint {
+            second,
+            iterations: 2000 / u64::from(seconds),
+            errors: 0,
+            dropped: 0,
+            p50_ns: 1_500,
+            p95_ns: 1_950,
+            p99_ns: 1_990,
+            max_ns: 2_000,
+        })
+        .collect();
+    report
+        .write_json(&dir.join(format!("{}.json", name.replace("::", "_"))))
+        .unwrap();
+}
+
+#[test]
+fn short_runs_are_drawn_as_points_beside_the_whole_run_and_axes_have_units() {
+    let dir = tempfile::tempdir().unwrap();
+    timed(&dir.path().join("short"), "svc::short", 3);
+    timed(&dir.path().join("long"), "svc::long", 10);
+    for (run, points) in [("short", true), ("long", false)] {
+        let out = perf_report(&["html", run, "--out", &format!("{run}-html")], dir.path());
+        succeeded(&out);
+        let html =
+            std::fs::read_to_string(dir.path().join(format!("{run}-html/index.html"))).unwrap();
+        // Latencies of 1–2 µs are labelled in µs, both charts; the time
+        // and percentile axes say what they count.
+        assert_eq!(html.matches("latency, µs").count(), 2, "{run}");
+        assert!(
+            html.contains("second of the run") && html.contains("percentile"),
+            "{run}"
+        );
+        assert!(html.contains("iterations/s"), "{run}");
+        assert_eq!(
+            html.contains("3-second run: points; dashes: whole run"),
+            points,
+            "{run}"
+        );
+        // A 3-second run is 3 points per series and no line through them
+        // (the dashes are 2-point segments); a 10-second one has lines.
+        let timeline = &html[html.rfind("<svg").unwrap()..];
+        let longest = timeline
+            .split("<polyline")
+            .skip(1)
+            .filter_map(|p| p.split("points=\"").nth(1)?.split('"').next())
+            .map(|points| points.split_whitespace().count())
+            .max()
+            .unwrap_or(0);
+        if points {
+            assert_eq!(
+                timeline.matches("<circle").count(),
+                3 * 3 + 3,
+                "points and legend marks"
+            );
+            assert!(longest <= 2, "a line through the points: {longest}");
+        } else {
+            assert_eq!(longest, 10, "the percentiles and the rate are lines");
+        }
+    }
+}
+
 /// Writes the results of shards `indexes` of a 3-shard run of
 /// `svc::sharded` (300 iterations, `count of "work" >= limit`) into `dir`.
 fn shards(dir: &Path, indexes: &[u32], limit: f64) {
