@@ -2,10 +2,10 @@
 # Checks the HTML report in a real browser: runs the showcase twice, renders
 # the second run with the first as its baseline, opens the page in headless
 # Chromium (Debian's `chromium` package), fails on any console error or
-# missing chart, and saves a screenshot (default: perf-report/report.png).
+# missing chart, and saves a screenshot (default: docs/src/images/report.png).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-shot=${1:-perf-report/report.png}
+shot=${1:-docs/src/images/report.png}
 command -v chromium >/dev/null || { echo "needs Debian's chromium: apt-get install chromium" >&2; exit 2; }
 target=${CARGO_TARGET_DIR:-target}
 work=$(mktemp -d)

@@ -32,7 +32,7 @@
 #![warn(missing_docs)]
 
 // The layers, each importing only from those before it (the
-// architecture test checks it; README, "Workspace"):
+// architecture test checks it; docs/src/architecture.md):
 #[cfg(feature = "aws")]
 pub mod aws;
 mod distributed;
@@ -105,6 +105,44 @@ pub mod prelude {
         Warmup,
     };
     pub use std::time::Duration;
+}
+
+/// The book's chapters (`docs/src`), compiled as doctests so that the
+/// reference cannot drift from the API.
+#[cfg(doctest)]
+mod book {
+    #[doc = include_str!("../../README.md")]
+    mod readme {}
+    #[doc = include_str!("../../docs/src/attribute.md")]
+    mod attribute {}
+    #[doc = include_str!("../../docs/src/structure.md")]
+    mod structure {}
+    #[doc = include_str!("../../docs/src/load.md")]
+    mod load {}
+    #[doc = include_str!("../../docs/src/memory.md")]
+    mod memory {}
+    #[doc = include_str!("../../docs/src/verdicts.md")]
+    mod verdicts {}
+    #[doc = include_str!("../../docs/src/reports.md")]
+    mod reports {}
+    #[cfg(all(
+        feature = "lambda",
+        feature = "dynamodb",
+        feature = "stepfunctions",
+        feature = "eventbridge",
+        feature = "cloudwatch"
+    ))]
+    #[doc = include_str!("../../docs/src/serverless.md")]
+    mod serverless {}
+    #[cfg(feature = "lambda")]
+    #[doc = include_str!("../../docs/src/distributed.md")]
+    mod distributed {}
+    #[doc = include_str!("../../docs/src/bad-input.md")]
+    mod bad_input {}
+    #[doc = include_str!("../../docs/src/overhead.md")]
+    mod overhead {}
+    #[doc = include_str!("../../docs/src/architecture.md")]
+    mod architecture {}
 }
 
 #[doc(hidden)]

@@ -52,7 +52,7 @@
 //! would work but is slow for million-sample histograms and unreliable
 //! with five runs. The t interval on log values is exact for normal
 //! run-to-run noise, is robust enough for the symmetric noise seen on real
-//! machines (see the README's gate benchmark), and gives an interval of
+//! machines (see the gate benchmark in docs/src/verdicts.md), and gives an interval of
 //! the change to print.
 //!
 //! # Runs that stop when they know
@@ -77,7 +77,7 @@
 //!   data make the run do. The final verdicts are judged at the stopping
 //!   look's confidence (one more look's when a cap ended the run). A look
 //!   widens its intervals by the run's seconds so far, as the final
-//!   verdict does (see "Neighbouring iterations" in the README).
+//!   verdict does (see "Neighbouring iterations" in docs/src/verdicts.md).
 //! - Why an alpha-spending schedule over a confidence sequence (such as
 //!   the stitched or mixture bounds of Howard et al.): it keeps the exact,
 //!   distribution-free order-statistic interval of a percentile and the

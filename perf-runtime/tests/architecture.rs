@@ -1,4 +1,4 @@
-//! The layer order of `perf-runtime/src` (see README, "Workspace"): every
+//! The layer order of `perf-runtime/src` (see docs/src/architecture.md): every
 //! `crate::…` / `super::…` path in a file may name only its own layer or
 //! the layers before it, no file may hold more than 600 lines, and no
 //! import cycle may join files of different layers.

@@ -171,7 +171,7 @@ mod tests {
     /// 95% intervals of p95 and the mean miss the truth far more often
     /// than 5%, and the block-widened ones cover it in 90–98% of runs;
     /// with independent iterations the widening keeps them within 93–98%.
-    /// Prints the table (README, "Confidence intervals").
+    /// Prints the table (docs/src/verdicts.md, "Confidence intervals").
     #[test]
     fn block_widened_intervals_cover_when_seconds_differ() {
         let runs = 1_000;

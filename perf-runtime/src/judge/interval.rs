@@ -314,7 +314,7 @@ mod tests {
 
     /// Over 1,000 seeded runs per distribution and size, the 95% intervals
     /// of p50, p95, p99 and the mean contain the true value in 93–97% of
-    /// runs. Prints the table (README, "Confidence intervals").
+    /// runs. Prints the table (docs/src/verdicts.md, "Confidence intervals").
     #[test]
     fn intervals_cover_the_truth_as_often_as_they_say() {
         let runs = 1_000;

@@ -253,7 +253,7 @@ mod tests {
     /// With the true p95 10% below the limit, a `repeat = "auto"` run
     /// stops *pass* in ≥ 95% of seeded runs and *fail* in ≤ 5%, and it
     /// stops sooner the larger the margin. Prints the mean sample counts
-    /// (README, "Runs that stop when they know").
+    /// (docs/src/load.md, "Runs that stop when they know").
     #[test]
     fn auto_runs_stop_right_and_sooner_with_a_larger_margin() {
         let (truth, _) = Shape::LogNormal.truth(&[0.95]);
