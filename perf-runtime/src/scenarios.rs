@@ -1,43 +1,5 @@
-//! Several named load shapes in one test, at the same time, each with its
-//! own figures and thresholds: k6's scenarios, Gatling's populations.
-//! Browse at 200 arrivals/s while checkout runs 20 workers:
-//!
-//! ```no_run
-//! use std::sync::Arc;
-//! use std::time::Duration;
-//! use perf_runtime::{PerfTest, Scenarios, Threshold};
-//!
-//! struct Shop { base: String }
-//!
-//! let report = Scenarios::with_setup("shop", || async {
-//!         Shop { base: "http://127.0.0.1:8080".into() }
-//!     })
-//!     .scenario(
-//!         PerfTest::new("browse")
-//!             .rate(200.0)
-//!             .duration(Duration::from_secs(30))
-//!             .threshold(Threshold::p(95.0).lt(Duration::from_millis(100))),
-//!         |_ctx, shop: Arc<Shop>| async move { let _ = &shop.base; },
-//!     )
-//!     .scenario(
-//!         PerfTest::new("checkout")
-//!             .workers(20)
-//!             .duration(Duration::from_secs(30))
-//!             .threshold(Threshold::p(95.0).lt(Duration::from_millis(300))),
-//!         |_ctx, _shop| async move { Ok::<(), std::io::Error>(()) },
-//!     )
-//!     .run()
-//!     .unwrap();
-//! report.assert_passed();
-//! ```
-//!
-//! The group runs on one runtime of its own and takes one turn among perf
-//! tests (its scenarios do not wait for each other: they are meant to
-//! overlap). The group's setup runs first, untimed; then each scenario's
-//! own preparation (its per-worker state); the load of every scenario
-//! starts when all are ready; the group's teardown runs after the last.
-//! Each scenario is a [`PerfTest`] of its own, named `<group>::<name>`:
-//! its summary, report file, baseline and verdict are its own.
+//! Scenarios: several load shapes of one test at the same time (see
+//! [`Scenarios`]).
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -54,8 +16,46 @@ use crate::run::builder::PerfTest;
 use crate::run::ctx::Ctx;
 use crate::run::setup::{Boxed, Setup, Stages, Teardown};
 
-/// Scenarios of one test, run at the same time. See the [module
-/// documentation](self).
+/// Several named load shapes in one test, at the same time, each with its
+/// own figures and thresholds: k6's scenarios, Gatling's populations.
+/// Browse at 200 arrivals/s while checkout runs 20 workers:
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use perf_runtime::{PerfTest, Scenarios, Threshold};
+///
+/// struct Shop { base: String }
+///
+/// let report = Scenarios::with_setup("shop", || async {
+///         Shop { base: "http://127.0.0.1:8080".into() }
+///     })
+///     .scenario(
+///         PerfTest::new("browse")
+///             .rate(200.0)
+///             .duration(Duration::from_secs(30))
+///             .threshold(Threshold::p(95.0).lt(Duration::from_millis(100))),
+///         |_ctx, shop: Arc<Shop>| async move { let _ = &shop.base; },
+///     )
+///     .scenario(
+///         PerfTest::new("checkout")
+///             .workers(20)
+///             .duration(Duration::from_secs(30))
+///             .threshold(Threshold::p(95.0).lt(Duration::from_millis(300))),
+///         |_ctx, _shop| async move { Ok::<(), std::io::Error>(()) },
+///     )
+///     .run()
+///     .unwrap();
+/// report.assert_passed();
+/// ```
+///
+/// The group runs on one runtime of its own and takes one turn among perf
+/// tests (its scenarios do not wait for each other: they are meant to
+/// overlap). The group's setup runs first, untimed; then each scenario's
+/// own preparation (its per-worker state); the load of every scenario
+/// starts when all are ready; the group's teardown runs after the last.
+/// Each scenario is a [`PerfTest`] of its own, named `<group>::<name>`:
+/// its summary, report file, baseline and verdict are its own.
 #[must_use = "Scenarios do nothing until `run` is called"]
 pub struct Scenarios<S = ()> {
     name: String,
