@@ -19,6 +19,30 @@ pub(crate) struct WorkerRecorder {
     /// The second of the run the buffered iterations ended in.
     second: u32,
     errors: u64,
+    /// What one iteration of this worker's batches usually takes (0:
+    /// not known yet), to tell a batch that held a stall.
+    typical_ns: u64,
+}
+
+/// A batch slower than this many times its usual time is taken to hold
+/// one slow iteration (a stall: a lock, a page fault, a slow dependency).
+pub(crate) const STALL_FACTOR: u64 = 10;
+
+/// How a batch of `count` iterations that took `total` nanoseconds is
+/// recorded, given what one iteration usually takes (`typical`, 0 when
+/// not known): as `count` iterations of its mean, or, when it took over
+/// [`STALL_FACTOR`] times its usual time, as `count − 1` usual iterations
+/// and one that holds the rest, so that a stall inside a batch still
+/// shows at its length in the maximum and the tail (the sum, and so the
+/// mean, is the same either way).
+pub(crate) fn attribute(total: u64, count: u64, typical: u64) -> [(u64, u64); 2] {
+    let count = count.max(1);
+    let usual = typical.saturating_mul(count - 1);
+    if count > 1 && typical > 0 && total / STALL_FACTOR > typical.saturating_mul(count) {
+        [(typical, count - 1), (total - usual, 1)]
+    } else {
+        [(total / count, count), (0, 0)]
+    }
 }
 
 impl WorkerRecorder {
@@ -35,6 +59,7 @@ impl WorkerRecorder {
             worker,
             buffer: Vec::with_capacity(BUFFER),
             batches: Vec::new(),
+            typical_ns: 0,
             in_batches: 0,
             service: open.then(|| Vec::with_capacity(BUFFER)),
             second: 0,
@@ -125,7 +150,17 @@ impl WorkerRecorder {
             })
             .is_some();
         if !noted {
-            self.record_batch(mean(total), count, second, failed);
+            let [usual, slow] = attribute(total, count, self.typical_ns);
+            self.record_batch(usual.0, usual.1, second, failed);
+            if slow.1 > 0 {
+                self.record_batch(slow.0, slow.1, second, 0);
+            } else {
+                // A moving estimate of the usual time, stalls left out.
+                self.typical_ns = match self.typical_ns {
+                    0 => usual.0,
+                    t => (7 * t + usual.0) / 8,
+                };
+            }
         }
         for (iteration, (kind, message)) in failures.drain(..) {
             self.record_error(iteration, kind, message, class);
@@ -136,6 +171,11 @@ impl WorkerRecorder {
             s.largest_batch.fetch_max(count, Relaxed);
         }
         noted
+    }
+
+    /// What one iteration takes, from the single samples before batching.
+    pub(crate) fn expect_per_iteration(&mut self, ns: u64) {
+        self.typical_ns = ns;
     }
 
     fn record_batch(&mut self, latency: u64, count: u64, second: u32, errors: u64) {
@@ -324,5 +364,31 @@ impl WorkerRecorder {
 impl Drop for WorkerRecorder {
     fn drop(&mut self) {
         self.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::attribute;
+
+    #[test]
+    fn a_stall_inside_a_batch_keeps_its_length_and_the_sum_is_kept() {
+        // 100 iterations of ~50 ns, one of which slept 200 ms.
+        let total = 99 * 50 + 200_000_000;
+        let [usual, slow] = attribute(total, 100, 50);
+        assert_eq!(usual, (50, 99));
+        assert_eq!(slow, (200_000_000, 1));
+        assert_eq!(usual.0 * usual.1 + slow.0 * slow.1, total);
+        // Jitter of a few times the usual time is not a stall: the mean.
+        assert_eq!(attribute(100 * 150, 100, 50), [(150, 100), (0, 0)]);
+        // Nothing known yet, or a batch of one: the mean.
+        assert_eq!(attribute(total, 100, 0), [(total / 100, 100), (0, 0)]);
+        assert_eq!(attribute(7_000, 1, 50), [(7_000, 1), (0, 0)]);
+        // Degenerate inputs do not overflow or divide by zero.
+        assert_eq!(
+            attribute(u64::MAX, 2, u64::MAX),
+            [(u64::MAX / 2, 2), (0, 0)]
+        );
+        assert_eq!(attribute(10, 0, 5), [(10, 1), (0, 0)]);
     }
 }

@@ -38,22 +38,22 @@ impl Probe {
     }
 
     /// Takes one single-iteration sample (`plain`: it noted nothing
-    /// through its `Ctx`); returns the batch size once decided. A body
+    /// through its `Ctx`); returns the batch size and the median sample once decided. A body
     /// that notes is never batched; one that fails is (its failures are
     /// counted one by one).
-    pub(super) fn observe(&mut self, nanos: u64, plain: bool) -> Option<u64> {
+    pub(super) fn observe(&mut self, nanos: u64, plain: bool) -> Option<(u64, u64)> {
         if !plain {
-            return Some(1);
+            return Some((1, 0));
         }
         if let Batch::Fixed(k) = self.batch {
-            return Some(k);
+            return Some((k, 0));
         }
         self.samples[self.seen] = nanos;
         self.seen += 1;
         (self.seen == PROBE).then(|| {
             self.samples.sort_unstable();
-            let median = self.samples[PROBE / 2] as f64;
-            self.batch.size(self.clock_ns, median)
+            let median = self.samples[PROBE / 2];
+            (self.batch.size(self.clock_ns, median as f64), median)
         })
     }
 }

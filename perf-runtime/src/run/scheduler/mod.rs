@@ -497,7 +497,8 @@ async fn run_closed<B: Body>(
                                 iteration, nanos, nanos, second, outcome, &my_notes,
                             );
                             if let Some(p) = &mut probe {
-                                if let Some(k) = p.observe(nanos, plain) {
+                                if let Some((k, typical)) = p.observe(nanos, plain) {
+                                    recorder.expect_per_iteration(typical);
                                     (batch, probe) = (k, None);
                                 }
                             }
