@@ -121,6 +121,8 @@ mod book {
     mod load {}
     #[doc = include_str!("../../docs/src/memory.md")]
     mod memory {}
+    #[doc = include_str!("../../docs/src/resources.md")]
+    mod resources {}
     #[doc = include_str!("../../docs/src/verdicts.md")]
     mod verdicts {}
     #[doc = include_str!("../../docs/src/reports.md")]

@@ -13,7 +13,7 @@ use crate::io::exclusive::Turn;
 use crate::io::{baseline_file, files, shard_file, shard_file::ShardDir};
 use crate::judge::live::AbortCheck;
 use crate::judge::until::UntilConclusive;
-use crate::measure::{alloc, calibrate, scope};
+use crate::measure::{alloc, calibrate, resources, scope};
 use crate::model::error::Error;
 use crate::model::load::{LoadShape, DEFAULT_OPEN_POOL};
 use crate::model::measured::Measured;
@@ -552,7 +552,9 @@ where
             f(ctx, state.clone(), mine)
         }
     };
-    let measured = run_each(load, watching, scope, deadline, body).await;
+    let sampler = resources::Sampler::start();
+    let mut measured = run_each(load, watching, scope, deadline, body).await;
+    resources::attach(sampler, &mut measured);
     if let Some(teardown) = teardown.filter(|_| !measured.last().is_some_and(Measured::abandoned)) {
         teardown(state).await;
     }

@@ -192,6 +192,7 @@ impl Report {
             still_running: m.stopped,
             unscheduled: m.unscheduled,
             batching: m.batching,
+            resources: m.resources,
             skipped: None,
             debug_build,
             passed: false,

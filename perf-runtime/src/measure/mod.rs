@@ -13,4 +13,5 @@ pub(crate) mod names;
 pub(crate) mod notes;
 pub(crate) mod profiler;
 pub(crate) mod recorder;
+pub(crate) mod resources;
 pub(crate) mod scope;

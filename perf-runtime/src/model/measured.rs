@@ -192,6 +192,8 @@ pub(crate) struct Measured {
     pub(crate) auto: Option<crate::model::auto::AutoRun>,
     /// Closed model: whether samples covered several iterations.
     pub(crate) batching: Option<Batching>,
+    /// What the process used during the measured phase.
+    pub(crate) resources: Option<crate::model::resources::Resources>,
 }
 
 /// Samples that covered several iterations each (see
@@ -249,6 +251,7 @@ impl Measured {
             unscheduled: 0,
             auto: None,
             batching: None,
+            resources: None,
         }
     }
 

@@ -15,6 +15,7 @@ pub(crate) mod measured;
 pub(crate) mod memory;
 pub(crate) mod outcome;
 pub(crate) mod report;
+pub(crate) mod resources;
 pub(crate) mod runs;
 pub(crate) mod scenarios;
 pub(crate) mod shard;

@@ -263,6 +263,10 @@ pub struct Report {
     /// below a microsecond); percentiles are then of batch means.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batching: Option<crate::model::measured::Batching>,
+    /// CPU, memory and network of the test process during the measured
+    /// phase, sampled once per second (Linux; absent elsewhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<crate::model::resources::Resources>,
     /// Why the test did not run (its `gate` was not set).
     #[serde(default)]
     pub skipped: Option<String>,
@@ -394,6 +398,7 @@ impl Report {
             still_running: None,
             unscheduled: 0,
             batching: None,
+            resources: None,
             skipped: Some(reason),
             debug_build: false,
             passed: true,

@@ -123,6 +123,7 @@ pub(crate) fn merge_runs(runs: Vec<Measured>) -> Result<(Measured, Vec<RunFigure
         timed_out: runs.iter().any(|m| m.timed_out),
         aborted: runs.iter().find_map(|m| m.aborted.clone()),
         memory: first.memory.clone(),
+        resources: first.resources.clone(),
         interrupted: runs.iter().any(|m| m.interrupted),
         stopped: runs.iter().rev().find_map(|m| m.stopped),
         unscheduled: runs.iter().map(|m| m.unscheduled).sum(),

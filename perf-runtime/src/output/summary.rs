@@ -192,6 +192,11 @@ pub(crate) fn render(r: &Report) -> String {
             ),
         );
     }
+    match &r.resources {
+        Some(res) => line(&mut out, "resources", crate::output::resources::line(res)),
+        None if !cfg!(target_os = "linux") => line(&mut out, "resources", "not available here"),
+        None => {}
+    }
     for (tag, t) in &r.tags {
         line(
             &mut out,
@@ -319,6 +324,9 @@ pub(crate) fn render(r: &Report) -> String {
     }
     if let Some(reason) = &r.aborted {
         let _ = writeln!(out, "  ✗ {reason}");
+    }
+    if let Some(w) = crate::output::resources::saturation(r) {
+        let _ = writeln!(out, "  ! {w}");
     }
     if let Some(o) = &r.overlapped {
         let _ = writeln!(out, "  ! {o}");

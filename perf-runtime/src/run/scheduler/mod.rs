@@ -345,6 +345,7 @@ pub(crate) async fn execute<B: Body>(
         unscheduled: shared.unscheduled(),
         auto,
         batching: shared.batching(clock_ns),
+        resources: None,
     }
 }
 

@@ -1,0 +1,243 @@
+//! What the test process used while it ran: CPU time (as a share of one
+//! core and of the cores it may use), resident memory and its peak,
+//! threads, context switches, and the network namespace's traffic,
+//! sampled once per second on a thread of its own (see
+//! `measure::resources`) and summarised over the measured phase.
+
+use serde::{Deserialize, Serialize};
+
+/// One second (or the last part of one) of the measured phase.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ResourceSample {
+    /// Seconds since the measured phase started, at the sample's end.
+    pub at_s: f64,
+    /// CPU used in the interval, as a share of one core (1.0 = one core
+    /// busy the whole interval; up to the number of cores).
+    pub cpu_cores: f64,
+    /// Resident set size at the sample, bytes.
+    pub rss_bytes: u64,
+    /// Threads of the process at the sample.
+    pub threads: u64,
+    /// Bytes the network namespace sent in the interval.
+    pub net_sent_bytes: u64,
+    /// Bytes the network namespace received in the interval.
+    pub net_recv_bytes: u64,
+}
+
+/// The network namespace's traffic over the measured phase (every
+/// interface of the namespace, loopback included: a test process has no
+/// counters of its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct NetTraffic {
+    /// Bytes sent.
+    pub sent_bytes: u64,
+    /// Bytes received.
+    pub recv_bytes: u64,
+    /// Packets sent.
+    pub sent_packets: u64,
+    /// Packets received.
+    pub recv_packets: u64,
+}
+
+/// The share of the cores above which a second counts as saturated.
+pub const SATURATED_SHARE: f64 = 0.9;
+
+/// The shortest window whose CPU share is shown: the kernel counts CPU
+/// time in ticks of 10 ms, so under a second the share is mostly rounding.
+pub const MIN_CPU_WINDOW_S: f64 = 1.0;
+
+/// The share of the run's seconds that, saturated, make the summary warn
+/// that latencies include the generator's own queueing.
+pub const SATURATED_RUN_SHARE: f64 = 0.1;
+
+/// Resources the test process used during the measured phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resources {
+    /// Cores the process may use (its CPU affinity and cgroup quota).
+    pub cores: f64,
+    /// Seconds between the first and the last reading (the measured phase,
+    /// from up to one sampling interval before its start).
+    #[serde(default)]
+    pub window_s: f64,
+    /// CPU time (user + system) used during the measured phase, seconds.
+    pub cpu_seconds: f64,
+    /// Of which in user mode.
+    pub cpu_user_seconds: f64,
+    /// Mean CPU as a share of the cores available (1.0 = all busy).
+    pub cpu_avg: f64,
+    /// The busiest sampled interval's CPU, as a share of the cores.
+    pub cpu_max: f64,
+    /// The largest resident set size sampled, bytes.
+    pub rss_peak_bytes: u64,
+    /// The most threads sampled.
+    pub threads_max: u64,
+    /// Voluntary context switches during the phase (the process waited).
+    pub voluntary_switches: u64,
+    /// Involuntary context switches (the scheduler took a core away).
+    pub involuntary_switches: u64,
+    /// Traffic of the network namespace, when readable.
+    pub net: Option<NetTraffic>,
+    /// Seconds in which the process used more than
+    /// [`SATURATED_SHARE`] of its cores.
+    pub saturated_s: f64,
+    /// Per-second samples.
+    pub samples: Vec<ResourceSample>,
+}
+
+impl Resources {
+    /// Whether the load generator (this process) was saturated for more
+    /// than [`SATURATED_RUN_SHARE`] of a run of `elapsed_s` seconds: its
+    /// latencies then include its own queueing.
+    pub fn generator_saturated(&self, elapsed_s: f64) -> bool {
+        elapsed_s > 0.0
+            && self.window_s >= MIN_CPU_WINDOW_S
+            && self.saturated_s > SATURATED_RUN_SHARE * elapsed_s
+    }
+}
+
+/// Cumulative counters of the process at one moment (what a sampler
+/// reads); [`summarise`] turns a sequence of them into [`Resources`].
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub(crate) struct Reading {
+    /// Seconds since the measured phase started.
+    pub(crate) at_s: f64,
+    pub(crate) cpu_user_s: f64,
+    pub(crate) cpu_system_s: f64,
+    pub(crate) rss_bytes: u64,
+    pub(crate) threads: u64,
+    pub(crate) voluntary: u64,
+    pub(crate) involuntary: u64,
+    pub(crate) net: Option<NetTraffic>,
+}
+
+/// The measured phase's figures from its readings (the first at its
+/// start, the last at its end), or `None` with fewer than two.
+pub(crate) fn summarise(readings: &[Reading], cores: f64) -> Option<Resources> {
+    let (first, last) = (readings.first()?, readings.last()?);
+    if readings.len() < 2 || !(cores.is_finite() && cores > 0.0) {
+        return None;
+    }
+    let cpu = |r: &Reading| r.cpu_user_s + r.cpu_system_s;
+    let mut samples = Vec::with_capacity(readings.len() - 1);
+    let mut saturated_s = 0.0;
+    for pair in readings.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        let dt = b.at_s - a.at_s;
+        if dt.is_nan() || dt <= 0.0 {
+            continue;
+        }
+        let cpu_cores = ((cpu(b) - cpu(a)) / dt).max(0.0);
+        if cpu_cores > SATURATED_SHARE * cores {
+            saturated_s += dt;
+        }
+        let net = |f: fn(&NetTraffic) -> u64| match (a.net, b.net) {
+            (Some(x), Some(y)) => f(&y).saturating_sub(f(&x)),
+            _ => 0,
+        };
+        samples.push(ResourceSample {
+            at_s: b.at_s - first.at_s,
+            cpu_cores,
+            rss_bytes: b.rss_bytes,
+            threads: b.threads,
+            net_sent_bytes: net(|n| n.sent_bytes),
+            net_recv_bytes: net(|n| n.recv_bytes),
+        });
+    }
+    let elapsed = last.at_s - first.at_s;
+    let cpu_seconds = (cpu(last) - cpu(first)).max(0.0);
+    let net = match (first.net, last.net) {
+        (Some(a), Some(b)) => Some(NetTraffic {
+            sent_bytes: b.sent_bytes.saturating_sub(a.sent_bytes),
+            recv_bytes: b.recv_bytes.saturating_sub(a.recv_bytes),
+            sent_packets: b.sent_packets.saturating_sub(a.sent_packets),
+            recv_packets: b.recv_packets.saturating_sub(a.recv_packets),
+        }),
+        _ => None,
+    };
+    Some(Resources {
+        cores,
+        window_s: elapsed,
+        cpu_seconds,
+        cpu_user_seconds: (last.cpu_user_s - first.cpu_user_s).max(0.0),
+        cpu_avg: if elapsed > 0.0 {
+            cpu_seconds / elapsed / cores
+        } else {
+            0.0
+        },
+        cpu_max: samples.iter().map(|s| s.cpu_cores).fold(0.0, f64::max) / cores,
+        rss_peak_bytes: readings.iter().map(|r| r.rss_bytes).max().unwrap_or(0),
+        threads_max: readings.iter().map(|r| r.threads).max().unwrap_or(0),
+        voluntary_switches: last.voluntary.saturating_sub(first.voluntary),
+        involuntary_switches: last.involuntary.saturating_sub(first.involuntary),
+        net,
+        saturated_s,
+        samples,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reading(at_s: f64, cpu_s: f64, rss_mb: u64, sent: u64) -> Reading {
+        Reading {
+            at_s,
+            cpu_user_s: cpu_s * 0.75,
+            cpu_system_s: cpu_s * 0.25,
+            rss_bytes: rss_mb << 20,
+            threads: 3,
+            voluntary: (at_s * 10.0) as u64,
+            involuntary: at_s as u64,
+            net: Some(NetTraffic {
+                sent_bytes: sent,
+                recv_bytes: sent / 2,
+                sent_packets: sent / 1000,
+                recv_packets: sent / 2000,
+            }),
+        }
+    }
+
+    #[test]
+    fn cpu_is_a_share_of_the_cores_and_saturation_is_counted_in_seconds() {
+        // 2 cores: 1 s at one core, 1 s at both, 0.5 s idle.
+        let readings = [
+            reading(0.0, 0.0, 40, 0),
+            reading(1.0, 1.0, 60, 1_000_000),
+            reading(2.0, 3.0, 200, 3_000_000),
+            reading(2.5, 3.0, 50, 3_000_000),
+        ];
+        let r = summarise(&readings, 2.0).unwrap();
+        assert!((r.cpu_seconds - 3.0).abs() < 1e-9);
+        assert!((r.cpu_user_seconds - 2.25).abs() < 1e-9);
+        assert!((r.cpu_avg - 3.0 / 2.5 / 2.0).abs() < 1e-9);
+        assert!((r.cpu_max - 1.0).abs() < 1e-9);
+        assert_eq!(r.rss_peak_bytes, 200 << 20);
+        assert!((r.saturated_s - 1.0).abs() < 1e-9, "{}", r.saturated_s);
+        assert!(r.generator_saturated(2.5));
+        assert!(!r.generator_saturated(20.0), "1 s of 20 is not 10%");
+        let net = r.net.unwrap();
+        assert_eq!((net.sent_bytes, net.recv_bytes), (3_000_000, 1_500_000));
+        assert_eq!(r.samples.len(), 3);
+        assert_eq!(r.samples[1].net_sent_bytes, 2_000_000);
+        assert!((r.samples[1].cpu_cores - 2.0).abs() < 1e-9);
+        assert_eq!((r.voluntary_switches, r.involuntary_switches), (25, 2));
+    }
+
+    #[test]
+    fn too_few_readings_or_no_cores_give_nothing_and_counters_never_go_negative() {
+        assert!(summarise(&[reading(0.0, 0.0, 1, 0)], 2.0).is_none());
+        assert!(summarise(&[reading(0.0, 0.0, 1, 0), reading(1.0, 1.0, 1, 0)], 0.0).is_none());
+        assert!(summarise(
+            &[reading(0.0, 0.0, 1, 0), reading(1.0, 1.0, 1, 0)],
+            f64::NAN
+        )
+        .is_none());
+        // A counter that went backwards (an interface removed) reads as 0.
+        let r = summarise(&[reading(0.0, 1.0, 1, 500), reading(1.0, 0.5, 1, 100)], 1.0).unwrap();
+        assert_eq!(r.cpu_seconds, 0.0);
+        assert_eq!(r.net.unwrap().sent_bytes, 0);
+        // Two readings at one instant: no interval, no division by zero.
+        let r = summarise(&[reading(1.0, 1.0, 1, 0), reading(1.0, 2.0, 1, 0)], 1.0).unwrap();
+        assert!(r.samples.is_empty() && r.cpu_avg == 0.0);
+    }
+}

@@ -1,0 +1,121 @@
+//! How the process's resources read in the summary: one line of CPU,
+//! memory and network, and a warning when the load generator itself was
+//! saturated (its latencies then include its own queueing).
+
+use perf_spec::format_size;
+
+use crate::model::report::Report;
+use crate::model::resources::{Resources, MIN_CPU_WINDOW_S, SATURATED_SHARE};
+
+/// The summary's `resources` line.
+pub(crate) fn line(r: &Resources) -> String {
+    let cores = if r.cores == r.cores.round() {
+        format!("{:.0}", r.cores)
+    } else {
+        format!("{:.1}", r.cores)
+    };
+    let cpu = if r.window_s < MIN_CPU_WINDOW_S {
+        "cpu not measured (a run under 1 s: the kernel counts CPU in 10 ms ticks)".to_owned()
+    } else {
+        format!(
+            "cpu {:.0}% avg, {:.0}% max of {cores} cores ({:.2} cores used)",
+            r.cpu_avg * 100.0,
+            r.cpu_max * 100.0,
+            r.cpu_avg * r.cores,
+        )
+    };
+    let mut text = format!(
+        "{cpu} · rss {} peak · {} threads",
+        format_size(r.rss_peak_bytes as f64),
+        r.threads_max
+    );
+    if let Some(net) = &r.net {
+        text.push_str(&format!(
+            " · net {} out, {} in (of the network namespace)",
+            format_size(net.sent_bytes as f64),
+            format_size(net.recv_bytes as f64)
+        ));
+    }
+    text
+}
+
+/// The warning when the generator used more than 90% of its cores for
+/// more than a tenth of the run.
+pub(crate) fn saturation(report: &Report) -> Option<String> {
+    let r = report.resources.as_ref()?;
+    let elapsed = report.elapsed_ns as f64 / 1e9;
+    r.generator_saturated(elapsed).then(|| {
+        format!(
+            "load generator saturated for {:.0} s of {:.0} s (over {:.0}% of its {} cores): latencies include its own queueing; use fewer workers, shards, or a release build",
+            r.saturated_s,
+            elapsed,
+            SATURATED_SHARE * 100.0,
+            r.cores
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::resources::NetTraffic;
+
+    fn resources(cpu_avg: f64, saturated_s: f64) -> Resources {
+        Resources {
+            cores: 2.0,
+            window_s: 20.0,
+            cpu_seconds: 0.0,
+            cpu_user_seconds: 0.0,
+            cpu_avg,
+            cpu_max: 0.97,
+            rss_peak_bytes: 38_000_000,
+            threads_max: 5,
+            voluntary_switches: 0,
+            involuntary_switches: 0,
+            net: Some(NetTraffic {
+                sent_bytes: 12_100_000,
+                recv_bytes: 30_400_000,
+                ..NetTraffic::default()
+            }),
+            saturated_s,
+            samples: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn one_line_of_cpu_memory_and_network() {
+        let text = line(&resources(0.43, 0.0));
+        assert_eq!(
+            text,
+            "cpu 43% avg, 97% max of 2 cores (0.86 cores used) · rss 36.2 MiB peak · 5 threads · net 11.5 MiB out, 29 MiB in (of the network namespace)"
+        );
+        let short = Resources {
+            window_s: 0.2,
+            ..resources(0.43, 0.0)
+        };
+        assert!(
+            line(&short).starts_with("cpu not measured (a run under 1 s"),
+            "{}",
+            line(&short)
+        );
+    }
+
+    #[test]
+    fn the_generator_is_called_saturated_past_a_tenth_of_the_run() {
+        let mut report = Report::skipped("t".into(), Default::default(), "x".into());
+        report.elapsed_ns = 20_000_000_000;
+        report.resources = Some(resources(0.95, 14.0));
+        let warning = saturation(&report).unwrap();
+        assert!(
+            warning.starts_with("load generator saturated for 14 s of 20 s"),
+            "{warning}"
+        );
+        report.resources = Some(resources(0.5, 1.5));
+        assert!(
+            saturation(&report).is_none(),
+            "1.5 s of 20 is under a tenth"
+        );
+        report.resources = None;
+        assert!(saturation(&report).is_none());
+    }
+}

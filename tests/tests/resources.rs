@@ -1,0 +1,135 @@
+//! Resource figures against ground truth: CPU of a spinning and of a
+//! sleeping body, the RSS of a buffer held for the run, bytes sent over
+//! loopback, and the warning when the load generator itself is saturated.
+//! Every test here is a perf test, so they take turns and none measures
+//! another (the margins allow for the runtime's own threads and the
+//! sampler).
+
+use std::time::{Duration, Instant};
+
+use perf_runtime::prelude::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn quiet(name: &str) -> PerfTest {
+    PerfTest::new(format!("resources::{name}"))
+        .no_report_file()
+        .quiet()
+        .env_overrides(false)
+}
+
+#[test]
+fn a_spinning_worker_uses_one_core_and_a_sleeping_one_almost_none() {
+    let spin = quiet("spin")
+        .workers(1)
+        .duration(Duration::from_secs(2))
+        .run(|_| async {
+            let until = Instant::now() + Duration::from_millis(1);
+            while Instant::now() < until {
+                std::hint::spin_loop();
+            }
+        })
+        .unwrap();
+    let r = spin.resources.clone().expect("Linux: /proc is readable");
+    let used = r.cpu_avg * r.cores;
+    // One thread always runnable on a 2-core machine: one core, give or
+    // take the runtime's idle thread, the sampler and a neighbour.
+    assert!((0.85..=1.15).contains(&used), "{used:.2} cores: {r:?}");
+    assert!(
+        spin.summary().contains("resources.........: cpu "),
+        "{}",
+        spin.summary()
+    );
+
+    let sleep = quiet("sleep")
+        .workers(1)
+        .duration(Duration::from_secs(2))
+        .run(|_| tokio::time::sleep(Duration::from_millis(10)))
+        .unwrap();
+    let r = sleep.resources.clone().unwrap();
+    assert!(
+        r.cpu_avg * r.cores < 0.05,
+        "{:.3} cores: {r:?}",
+        r.cpu_avg * r.cores
+    );
+    assert!(!r.generator_saturated(2.0));
+    assert!(
+        !sleep.summary().contains("saturated"),
+        "{}",
+        sleep.summary()
+    );
+}
+
+#[test]
+fn a_buffer_held_for_the_run_shows_in_the_rss_peak() {
+    const HELD: u64 = 200 << 20;
+    let run = |name: &str, bytes: usize| {
+        quiet(name)
+            .workers(1)
+            .duration(Duration::from_millis(1500))
+            .setup(move || async move { vec![1u8; bytes] })
+            .run(|_, held| async move {
+                std::hint::black_box(held.len());
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            })
+            .unwrap()
+            .resources
+            .unwrap()
+    };
+    let without = run("rss_control", 0);
+    let with = run("rss_200mib", HELD as usize);
+    let extra = with.rss_peak_bytes.saturating_sub(without.rss_peak_bytes);
+    assert!(
+        extra.abs_diff(HELD) <= HELD / 10,
+        "{} MiB more than without the buffer",
+        extra >> 20
+    );
+}
+
+#[test]
+fn bytes_sent_over_loopback_are_counted() {
+    const CHUNK: usize = 1 << 20;
+    let report = quiet("loopback")
+        .workers(1)
+        .repeat(100)
+        .setup(|| async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            tokio::spawn(async move {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut sink = vec![0u8; 64 << 10];
+                while socket.read(&mut sink).await.is_ok_and(|n| n > 0) {}
+            });
+            let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .unwrap();
+            tokio::sync::Mutex::new(stream)
+        })
+        .run(|_, stream| async move {
+            let chunk = vec![7u8; CHUNK];
+            stream.lock().await.write_all(&chunk).await
+        })
+        .unwrap();
+    let net = report
+        .resources
+        .unwrap()
+        .net
+        .expect("/proc/net/dev is readable");
+    assert!(net.sent_bytes >= 100 * CHUNK as u64, "{net:?}");
+}
+
+#[test]
+fn an_open_model_rate_the_generator_cannot_reach_is_called_saturated() {
+    let report = quiet("unreachable_rate")
+        .rate(2_000_000.0)
+        .duration(Duration::from_secs(2))
+        .workers(64)
+        .run(|_| async {})
+        .unwrap();
+    let r = report.resources.clone().unwrap();
+    assert!(r.generator_saturated(2.0), "{r:?}");
+    let summary = report.summary();
+    assert!(
+        summary.contains("! load generator saturated for"),
+        "{summary}"
+    );
+}
