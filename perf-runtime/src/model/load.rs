@@ -100,7 +100,8 @@ pub struct LoadShape {
 /// Failures inside a batch are counted one by one. A worker whose body
 /// tags or notes anything through its `Ctx` stops batching (its notes need
 /// their own samples); nor are bodies batched with `iteration_timeout`,
-/// worker `stages` or during warm-up, nor in the open model (each arrival
+/// worker `stages`, with the tracking allocator installed, or during
+/// warm-up, nor in the open model (each arrival
 /// has its own start).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Batch {

@@ -58,7 +58,7 @@ impl WorkerRecorder {
             shared,
             worker,
             buffer: Vec::with_capacity(BUFFER),
-            batches: Vec::new(),
+            batches: Vec::with_capacity(BUFFER),
             typical_ns: 0,
             in_batches: 0,
             service: open.then(|| Vec::with_capacity(BUFFER)),

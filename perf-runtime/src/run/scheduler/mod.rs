@@ -279,7 +279,13 @@ pub(crate) async fn execute<B: Body>(
                     iteration_timeout: load.iteration_timeout,
                     warmup: false,
                     shard: load.shard,
-                    batch: load.batch,
+                    // Memory figures (leak checkpoints, allocations per
+                    // iteration) are taken between iterations: not batched.
+                    batch: if scope.is_some() {
+                        Batch::Off
+                    } else {
+                        load.batch
+                    },
                     clock_ns,
                 };
                 run_closed(&phase, &f, &shared, alarms).await
