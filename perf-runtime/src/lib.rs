@@ -59,6 +59,15 @@ pub mod names {
     pub use crate::measure::names::{MAX_NAMES, OVERFLOW};
 }
 mod pipeline;
+/// What the test process (and the processes it monitors) used while it
+/// ran, sampled once per second: `Report::resources`, and when the load
+/// generator could not keep up, `Report::saturation`.
+pub mod resources {
+    pub use crate::model::resources::{
+        NetTraffic, ResourceSample, Resources, Saturation, MIN_CPU_WINDOW_S, SATURATED_RUN_SHARE,
+        SATURATED_SHARE, UNSCHEDULED_SHARE,
+    };
+}
 mod scenarios;
 pub mod shard;
 pub mod stats;

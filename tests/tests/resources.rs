@@ -136,9 +136,30 @@ fn an_open_model_rate_the_generator_cannot_reach_with_cpu_bound_bodies_is_called
         .unwrap();
     let r = report.resources.clone().unwrap();
     assert!(r.generator_saturated(2.0), "{r:?}");
+    assert!(report.saturation.is_some_and(|s| s.cpu));
     let summary = report.summary();
     assert!(
         summary.contains("! load generator saturated for"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_no_op_body_at_a_rate_the_dispatcher_cannot_hand_out_is_called_saturated() {
+    // 5M arrivals/s: one dispatcher thread hands out well under that on
+    // any machine (a channel send and a wake-up each), so it falls
+    // behind, skips ahead and counts the arrivals it never started.
+    let report = quiet("no_op_unreachable_rate")
+        .rate(5_000_000.0)
+        .duration(Duration::from_secs(2))
+        .workers(64)
+        .run(|_| async {})
+        .unwrap();
+    let s = report.saturation.expect("the generator could not keep up");
+    assert!(s.unscheduled as f64 > 0.01 * s.arrivals as f64, "{s:?}");
+    let summary = report.summary();
+    assert!(
+        summary.contains("! load generator saturated") && summary.contains("were never started"),
         "{summary}"
     );
 }

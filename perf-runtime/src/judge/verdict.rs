@@ -192,6 +192,12 @@ impl Report {
             still_running: m.stopped,
             unscheduled: m.unscheduled,
             batching: m.batching,
+            saturation: crate::model::resources::Saturation::of(
+                m.resources.as_ref(),
+                m.unscheduled,
+                scheduled + m.unscheduled,
+                secs,
+            ),
             resources: m.resources,
             skipped: None,
             debug_build,

@@ -267,6 +267,10 @@ pub struct Report {
     /// phase, sampled once per second (Linux; absent elsewhere).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<crate::model::resources::Resources>,
+    /// The load generator could not keep up (its CPU, or its schedule):
+    /// the latencies include its own queueing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saturation: Option<crate::model::resources::Saturation>,
     /// Why the test did not run (its `gate` was not set).
     #[serde(default)]
     pub skipped: Option<String>,
@@ -399,6 +403,7 @@ impl Report {
             unscheduled: 0,
             batching: None,
             resources: None,
+            saturation: None,
             skipped: Some(reason),
             debug_build: false,
             passed: true,

@@ -95,6 +95,49 @@ impl Resources {
     }
 }
 
+/// The share of a run's arrivals that, left unstarted because the
+/// generator fell behind its schedule, make it saturated.
+pub const UNSCHEDULED_SHARE: f64 = 0.01;
+
+/// The load generator (this process) could not keep up, so the latencies
+/// include its own queueing: its CPU was over [`SATURATED_SHARE`] of its
+/// cores for more than [`SATURATED_RUN_SHARE`] of the run, or it left more
+/// than [`UNSCHEDULED_SHARE`] of an open model's arrivals unstarted (it
+/// fell behind the schedule, whatever its CPU read: a dispatcher that
+/// cannot hand out a rate waits on its workers rather than spinning).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Saturation {
+    /// Seconds with the generator's CPU over [`SATURATED_SHARE`] of its
+    /// cores (0 when not sampled).
+    pub cpu_saturated_s: f64,
+    /// Whether those seconds exceed [`SATURATED_RUN_SHARE`] of the run.
+    pub cpu: bool,
+    /// Open-model arrivals never started because the generator fell
+    /// behind the schedule.
+    pub unscheduled: u64,
+    /// All arrivals the schedule held (started, dropped and unstarted).
+    pub arrivals: u64,
+}
+
+impl Saturation {
+    /// The saturation of a run of `elapsed_s` seconds, if there was any.
+    pub fn of(
+        resources: Option<&Resources>,
+        unscheduled: u64,
+        arrivals: u64,
+        elapsed_s: f64,
+    ) -> Option<Saturation> {
+        let cpu = resources.is_some_and(|r| r.generator_saturated(elapsed_s));
+        let behind = arrivals > 0 && unscheduled as f64 > UNSCHEDULED_SHARE * arrivals as f64;
+        (cpu || behind).then(|| Saturation {
+            cpu_saturated_s: resources.map_or(0.0, |r| r.saturated_s),
+            cpu,
+            unscheduled,
+            arrivals,
+        })
+    }
+}
+
 /// Cumulative counters of the process at one moment (what a sampler
 /// reads); [`summarise`] turns a sequence of them into [`Resources`].
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -221,6 +264,23 @@ mod tests {
         assert_eq!(r.samples[1].net_sent_bytes, 2_000_000);
         assert!((r.samples[1].cpu_cores - 2.0).abs() < 1e-9);
         assert_eq!((r.voluntary_switches, r.involuntary_switches), (25, 2));
+    }
+
+    #[test]
+    fn a_generator_is_saturated_by_its_cpu_or_by_falling_behind_the_schedule() {
+        let busy = summarise(&[reading(0.0, 0.0, 1, 0), reading(2.0, 3.8, 1, 0)], 2.0).unwrap();
+        let idle = summarise(&[reading(0.0, 0.0, 1, 0), reading(2.0, 0.1, 1, 0)], 2.0).unwrap();
+        let s = Saturation::of(Some(&busy), 0, 1000, 2.0).unwrap();
+        assert!(s.cpu && s.cpu_saturated_s == 2.0);
+        assert_eq!(Saturation::of(Some(&idle), 0, 1000, 2.0), None);
+        // Idle CPU, but 2% of the arrivals never started: saturated.
+        let s = Saturation::of(Some(&idle), 20, 1000, 2.0).unwrap();
+        assert!(!s.cpu && s.unscheduled == 20);
+        // 1% exactly is not over the line; no sampling at all still counts
+        // the schedule.
+        assert_eq!(Saturation::of(Some(&idle), 10, 1000, 2.0), None);
+        assert!(Saturation::of(None, 11, 1000, 2.0).is_some());
+        assert_eq!(Saturation::of(None, 0, 0, 0.0), None);
     }
 
     #[test]

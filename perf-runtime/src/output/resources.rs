@@ -5,6 +5,8 @@
 use perf_spec::format_size;
 
 use crate::model::report::Report;
+#[cfg(test)]
+use crate::model::resources::Saturation;
 use crate::model::resources::{Resources, MIN_CPU_WINDOW_S, SATURATED_SHARE};
 
 /// The summary's `resources` line.
@@ -39,20 +41,35 @@ pub(crate) fn line(r: &Resources) -> String {
     text
 }
 
-/// The warning when the generator used more than 90% of its cores for
-/// more than a tenth of the run.
+/// The warning when the generator could not keep up: it used more than
+/// 90% of its cores for more than a tenth of the run, or it left arrivals
+/// of the schedule unstarted.
 pub(crate) fn saturation(report: &Report) -> Option<String> {
-    let r = report.resources.as_ref()?;
+    let s = report.saturation?;
     let elapsed = report.elapsed_ns as f64 / 1e9;
-    r.generator_saturated(elapsed).then(|| {
-        format!(
-            "load generator saturated for {:.0} s of {:.0} s (over {:.0}% of its {} cores): latencies include its own queueing; use fewer workers, shards, or a release build",
-            r.saturated_s,
+    let mut why = Vec::new();
+    if s.cpu {
+        let cores = report.resources.as_ref().map_or(0.0, |r| r.cores);
+        why.push(format!(
+            "for {:.0} s of {:.0} s (over {:.0}% of its {cores} cores)",
+            s.cpu_saturated_s,
             elapsed,
             SATURATED_SHARE * 100.0,
-            r.cores
-        )
-    })
+        ));
+    }
+    if s.unscheduled > 0 {
+        why.push(format!(
+            "{} of {} arrivals ({:.1}%) were never started (it fell behind the schedule; not a lack of free workers)",
+            s.unscheduled,
+            s.arrivals,
+            100.0 * s.unscheduled as f64 / s.arrivals.max(1) as f64
+        ));
+    }
+    let (lead, sep) = if s.cpu { (" ", " and ") } else { (": ", "") };
+    Some(format!(
+        "load generator saturated{lead}{}: latencies include its own queueing; use fewer workers, shards, or a release build",
+        why.join(sep)
+    ))
 }
 
 #[cfg(test)]
@@ -104,18 +121,31 @@ mod tests {
     fn the_generator_is_called_saturated_past_a_tenth_of_the_run() {
         let mut report = Report::skipped("t".into(), Default::default(), "x".into());
         report.elapsed_ns = 20_000_000_000;
-        report.resources = Some(resources(0.95, 14.0));
-        let warning = saturation(&report).unwrap();
+        let mut judged = |res: Option<Resources>, unscheduled: u64| {
+            report.saturation = Saturation::of(res.as_ref(), unscheduled, 1000, 20.0);
+            report.resources = res;
+            saturation(&report)
+        };
+        let warning = judged(Some(resources(0.95, 14.0)), 0).unwrap();
         assert!(
-            warning.starts_with("load generator saturated for 14 s of 20 s"),
+            warning.starts_with(
+                "load generator saturated for 14 s of 20 s (over 90% of its 2 cores): latencies"
+            ),
             "{warning}"
         );
-        report.resources = Some(resources(0.5, 1.5));
         assert!(
-            saturation(&report).is_none(),
+            judged(Some(resources(0.5, 1.5)), 0).is_none(),
             "1.5 s of 20 is under a tenth"
         );
-        report.resources = None;
-        assert!(saturation(&report).is_none());
+        assert!(judged(None, 0).is_none());
+        let behind = judged(Some(resources(0.5, 1.5)), 50).unwrap();
+        assert!(
+            behind.starts_with(
+                "load generator saturated: 50 of 1000 arrivals (5.0%) were never started"
+            ),
+            "{behind}"
+        );
+        let both = judged(Some(resources(0.95, 14.0)), 50).unwrap();
+        assert!(both.contains("cores) and 50 of 1000 arrivals"), "{both}");
     }
 }

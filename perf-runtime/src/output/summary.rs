@@ -355,7 +355,7 @@ pub(crate) fn render(r: &Report) -> String {
     if let Some(line) = still_running(r) {
         let _ = writeln!(out, "    {line}");
     }
-    if r.unscheduled > 0 {
+    if r.unscheduled > 0 && r.saturation.is_none() {
         let _ = writeln!(
             out,
             "  ⚠ the load generator could not schedule this rate: {} arrivals were never started \
