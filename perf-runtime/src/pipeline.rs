@@ -552,7 +552,7 @@ where
             f(ctx, state.clone(), mine)
         }
     };
-    let sampler = resources::Sampler::start();
+    let sampler = resources::Sampler::start(&load.monitor);
     let mut measured = run_each(load, watching, scope, deadline, body).await;
     resources::attach(sampler, &mut measured);
     if let Some(teardown) = teardown.filter(|_| !measured.last().is_some_and(Measured::abandoned)) {

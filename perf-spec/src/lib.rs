@@ -13,6 +13,7 @@
 mod duration;
 mod fraction;
 mod load;
+mod monitor;
 mod publish;
 mod size;
 mod suggest;
@@ -28,6 +29,7 @@ pub use load::{
     check_stages, format_count, format_rate, parse_rate, stages_duration, Profile, Stage,
     ENDURANCE_FACTOR, MAX_BATCH, MAX_WORKERS, MAX_WORKER_THREADS, PROFILE_NAMES,
 };
+pub use monitor::{Monitor, MAX_MONITORS, MAX_MONITOR_NAME};
 pub use publish::{
     check_namespace, parse_alpha, parse_publish_target, parse_publish_targets, PublishTarget,
     MAX_NAMESPACE_LEN,

@@ -163,3 +163,69 @@ fn a_no_op_body_at_a_rate_the_dispatcher_cannot_hand_out_is_called_saturated() {
         "{summary}"
     );
 }
+
+/// A child process (that busy-loops until killed).
+fn spinner(program: &str, args: &[&str]) -> std::process::Child {
+    std::process::Command::new(program)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("starting a child process")
+}
+
+#[test]
+fn a_monitored_child_that_spins_shows_its_own_cpu_not_the_generators() {
+    // `sh` spinning in a shell loop, monitored by pid; `yes` writing to
+    // /dev/null, monitored by name. Each keeps one core busy.
+    let mut sh = spinner("sh", &["-c", "while :; do :; done"]);
+    let mut yes = spinner("yes", &[]);
+    let report = quiet("monitored_child")
+        .workers(1)
+        .duration(Duration::from_secs(3))
+        .monitor(perf_runtime::Monitor::process(&sh))
+        .monitor(perf_runtime::Monitor::name("yes"))
+        .run(|_| tokio::time::sleep(Duration::from_millis(10)))
+        .unwrap();
+    let _ = (sh.kill(), yes.kill(), sh.wait(), yes.wait());
+    let r = report.resources.clone().unwrap();
+    let used = |name: &str| {
+        let p = r
+            .processes
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap_or_else(|| panic!("{name}: {r:?}"));
+        (p.cpu_avg * r.cores, p)
+    };
+    // Two spinning children on a 2-core machine share it with the
+    // (sleeping) generator: each gets most of a core.
+    for name in ["sh", "yes"] {
+        let (cores, p) = used(name);
+        assert!(
+            (0.6..=1.15).contains(&cores),
+            "{name}: {cores:.2} cores: {p:?}"
+        );
+        assert!(p.rss_peak_bytes > 0 && p.processes_max == 1, "{p:?}");
+    }
+    let own = r.cpu_avg * r.cores;
+    assert!(own < 0.1, "the generator only sleeps: {own:.3} cores");
+    let summary = report.summary();
+    assert!(
+        summary.contains("  sh......") && summary.contains("(name:yes)"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_monitored_name_with_no_process_says_so() {
+    let report = quiet("monitored_nothing")
+        .workers(1)
+        .duration(Duration::from_millis(1200))
+        .monitor(perf_runtime::Monitor::name("no-such-process-here"))
+        .run(|_| tokio::time::sleep(Duration::from_millis(10)))
+        .unwrap();
+    let summary = report.summary();
+    assert!(
+        summary.contains("name:no-such-process-here: no such process during the run"),
+        "{summary}"
+    );
+}

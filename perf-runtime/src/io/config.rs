@@ -12,6 +12,7 @@
 //! | `PERF_DURATION` | `duration` (and drops `repeat`, `"auto"` too) | `PERFORMANCE_TEST_DURATION` |
 //! | `PERF_RATE` | `rate` of open-model tests (`1000`, `"500/s"`, `"30000/m"`) | |
 //! | `PERF_PROFILE` | `profile` of open-model tests with a `duration` | |
+//! | `PERF_MONITOR` | `monitor`: processes sampled beside the test's own, `pid:<id>` or `name:<process name>`, comma-separated (replaces the attribute's list) | |
 //! | `PERF_BATCH` | iterations per clock pair of sub-microsecond closed-model bodies: `auto` (default), `off` (= `1`), or a number up to 10,000 | |
 //!
 //! `PERF_RATE` and `PERF_PROFILE` leave closed-model tests as they are, so a
@@ -96,6 +97,14 @@ pub(crate) fn apply(
     }
     if let Some((var, value)) = read(&["PERF_BATCH"]) {
         load.batch = Batch::parse(&value).map_err(|reason| Error::Env {
+            var: var.clone(),
+            value: value.clone(),
+            reason,
+        })?;
+        load.overrides.push(format!("{var}={value}"));
+    }
+    if let Some((var, value)) = read(&["PERF_MONITOR"]) {
+        load.monitor = perf_spec::Monitor::parse_list(&value).map_err(|reason| Error::Env {
             var: var.clone(),
             value: value.clone(),
             reason,
@@ -492,6 +501,8 @@ mod tests {
                 "unknown duration unit",
             ),
             ("PERF_BATCH", "0", "at least 1 iteration"),
+            ("PERF_MONITOR", "orders-fn", "expected `pid:<id>` or `name:"),
+            ("PERF_MONITOR", "pid:x", "whole number"),
             ("PERF_BATCH", "many", "expected `auto`, `off`"),
             ("PERF_BATCH", "20000", "at most 10000"),
         ] {

@@ -3,47 +3,101 @@
 //! sampled) and once at the end, through the `procfs` crate. Where
 //! `/proc` cannot be read (another OS, a locked-down container) there are
 //! no figures, and the summary says "not available".
+//!
+//! The same thread samples the monitored processes (`monitor`, and the
+//! local Lambda functions registered here by `aws::lambda`): each tick it
+//! finds their processes (by pid, by name, or from the registry), adds
+//! each one's CPU since the tick before (a process that started since
+//! counts from zero; one that exited loses at most its last second) and
+//! sums their RSS.
 
+use std::collections::HashMap;
 use std::sync::mpsc;
+use std::sync::{Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
+use perf_spec::Monitor;
+
 use crate::measure::scope::pause;
 use crate::model::measured::Measured;
-use crate::model::resources::{summarise, NetTraffic, Reading, Resources};
+use crate::model::resources::{
+    summarise, summarise_process, NetTraffic, ProcReading, Reading, Resources,
+};
 
 /// How often the sampler reads.
 pub(crate) const INTERVAL: Duration = Duration::from_secs(1);
 
-/// A reading with its wall-clock time (readings are aligned with the
-/// measured phase, whose start is a `SystemTime`).
-type Stamped = (SystemTime, Reading);
+/// Local processes registered by name (a local Lambda function's
+/// execution environments), monitored by every run while registered.
+static LOCAL: Mutex<Vec<(String, Vec<u32>)>> = Mutex::new(Vec::new());
+
+/// Registers (or replaces) the processes of `name`: every run samples them
+/// beside its own until [`unregister_local`].
+#[cfg(feature = "lambda")]
+pub(crate) fn register_local(name: &str, pids: Vec<u32>) {
+    let mut local = LOCAL.lock().unwrap_or_else(PoisonError::into_inner);
+    local.retain(|(n, _)| n != name);
+    local.push((name.to_owned(), pids));
+}
+
+/// Stops monitoring the processes of `name`.
+#[cfg(feature = "lambda")]
+pub(crate) fn unregister_local(name: &str) {
+    LOCAL
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .retain(|(n, _)| n != name);
+}
+
+/// One tick: the time, this process's counters, and each watched
+/// target's (by index into the targets).
+struct Tick {
+    at: SystemTime,
+    own: Reading,
+    others: Vec<(usize, ProcReading)>,
+}
+
+/// What the thread hands back: its ticks and the targets' names.
+struct Sampled {
+    ticks: Vec<Tick>,
+    targets: Vec<Target>,
+}
 
 /// A running sampler; [`finish`](Self::finish) stops it.
 pub(crate) struct Sampler {
     stop: mpsc::Sender<()>,
-    thread: JoinHandle<Vec<Stamped>>,
+    thread: JoinHandle<Sampled>,
 }
 
 impl Sampler {
-    /// Starts sampling, or `None` where this process's counters cannot be
-    /// read. (Its allocations are not the iterations'.)
-    pub(crate) fn start() -> Option<Sampler> {
+    /// Starts sampling this process and `monitors` (and the registered
+    /// local processes), or `None` where this process's counters cannot
+    /// be read. (Its allocations are not the iterations'.)
+    pub(crate) fn start(monitors: &[Monitor]) -> Option<Sampler> {
         let _paused = pause();
         read()?;
+        let mut targets: Vec<Target> = monitors.iter().cloned().map(Target::new).collect();
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("perf-resources".into())
             .spawn(move || {
-                let mut readings = Vec::new();
+                let mut ticks = Vec::new();
+                let mut tick = |targets: &mut Vec<Target>| {
+                    if let Some(own) = read() {
+                        let at = SystemTime::now();
+                        let others = read_targets(targets);
+                        ticks.push(Tick { at, own, others });
+                    }
+                };
                 loop {
-                    if let Some(r) = read() {
-                        readings.push((SystemTime::now(), r));
+                    tick(&mut targets);
+                    if let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(INTERVAL) {
+                        continue;
                     }
-                    match stopped.recv_timeout(INTERVAL) {
-                        Err(mpsc::RecvTimeoutError::Timeout) => continue,
-                        _ => return readings,
-                    }
+                    // Asked to stop: one last reading, at the end.
+                    tick(&mut targets);
+                    return Sampled { ticks, targets };
                 }
             })
             .ok()?;
@@ -52,26 +106,55 @@ impl Sampler {
 
     /// Stops sampling and summarises the measured phase, `elapsed` from
     /// `started_at`: from the last reading at or before its start (at most
-    /// one interval early) to a reading taken now, at its end.
+    /// one interval early) to a reading taken at its end.
     pub(crate) fn finish(self, started_at: SystemTime, elapsed: Duration) -> Option<Resources> {
-        let end = read().map(|r| (SystemTime::now(), r));
         let _ = self.stop.send(());
-        let mut readings = self.thread.join().ok()?;
-        readings.extend(end);
+        let Sampled { ticks, targets } = self.thread.join().ok()?;
         let end_at = started_at + elapsed;
-        let first = readings
+        let first = ticks.iter().rposition(|t| t.at <= started_at).unwrap_or(0);
+        let window: Vec<&Tick> = ticks[first..]
             .iter()
-            .rposition(|(at, _)| *at <= started_at)
-            .unwrap_or(0);
-        let window: Vec<Reading> = readings[first..]
+            .filter(|t| t.at <= end_at + INTERVAL)
+            .collect();
+        let at_s = |t: &Tick| signed_secs(t.at, started_at);
+        let own: Vec<Reading> = window
             .iter()
-            .filter(|(at, _)| *at <= end_at + INTERVAL)
-            .map(|(at, r)| Reading {
-                at_s: signed_secs(*at, started_at),
-                ..*r
+            .map(|t| Reading {
+                at_s: at_s(t),
+                ..t.own
             })
             .collect();
-        summarise(&window, cores())
+        let cores = cores();
+        let mut figures = summarise(&own, cores)?;
+        for (i, target) in targets.into_iter().enumerate() {
+            let readings: Vec<ProcReading> = window
+                .iter()
+                .filter_map(|t| {
+                    let (_, r) = t.others.iter().find(|(j, _)| *j == i)?;
+                    Some(ProcReading {
+                        at_s: at_s(t),
+                        ..*r
+                    })
+                })
+                .collect();
+            let (name, monitor) = (target.name(), target.monitor());
+            figures.processes.extend(
+                summarise_process(name.clone(), monitor.clone(), &readings, cores).or(
+                    // Never seen in the phase: shown as not found.
+                    Some(crate::model::resources::ProcessResources {
+                        name,
+                        monitor,
+                        cpu_seconds: 0.0,
+                        cpu_avg: 0.0,
+                        cpu_max: 0.0,
+                        rss_peak_bytes: 0,
+                        processes_max: 0,
+                        samples: Vec::new(),
+                    }),
+                ),
+            );
+        }
+        Some(figures)
     }
 }
 
@@ -86,6 +169,116 @@ pub(crate) fn attach(sampler: Option<Sampler>, runs: &mut [Measured]) {
     let end = last.started_at + last.elapsed;
     let figures = sampler.finish(start, end.duration_since(start).unwrap_or(last.elapsed));
     runs[0].resources = figures;
+}
+
+/// What the sampler watches besides its own process.
+struct Target {
+    what: What,
+    /// A pid's process name, once read.
+    label: Option<String>,
+    /// CPU seconds its processes used since sampling began.
+    cpu_s: f64,
+    /// Each process's CPU seconds at the tick before.
+    last: HashMap<u32, f64>,
+    /// Whether it has been read once (the first reading is the baseline).
+    seen: bool,
+}
+
+enum What {
+    Asked(Monitor),
+    /// A registered local function, by name.
+    Local(String),
+}
+
+impl Target {
+    fn new(m: Monitor) -> Target {
+        Target::of(What::Asked(m))
+    }
+
+    fn of(what: What) -> Target {
+        Target {
+            what,
+            label: None,
+            cpu_s: 0.0,
+            last: HashMap::new(),
+            seen: false,
+        }
+    }
+
+    fn name(&self) -> String {
+        match &self.what {
+            What::Asked(Monitor::Name(n)) | What::Local(n) => n.clone(),
+            What::Asked(m @ Monitor::Pid(_)) => self.label.clone().unwrap_or_else(|| m.to_string()),
+        }
+    }
+
+    fn monitor(&self) -> String {
+        match &self.what {
+            What::Asked(m) => m.to_string(),
+            What::Local(_) => "lambda (local)".to_owned(),
+        }
+    }
+}
+
+/// The watched targets' readings now (adding targets for local processes
+/// registered since the last tick).
+fn read_targets(targets: &mut Vec<Target>) -> Vec<(usize, ProcReading)> {
+    let local = LOCAL.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    for (name, _) in &local {
+        if !targets
+            .iter()
+            .any(|t| matches!(&t.what, What::Local(n) if n == name))
+        {
+            targets.push(Target::of(What::Local(name.clone())));
+        }
+    }
+    let by_name = targets
+        .iter()
+        .any(|t| matches!(t.what, What::Asked(Monitor::Name(_))))
+        .then(named_processes)
+        .unwrap_or_default();
+    let mut out = Vec::with_capacity(targets.len());
+    for (i, t) in targets.iter_mut().enumerate() {
+        let pids: Vec<u32> = match &t.what {
+            What::Asked(Monitor::Pid(p)) => vec![*p],
+            What::Asked(Monitor::Name(n)) => by_name
+                .iter()
+                .filter(|(_, names)| names.iter().any(|x| x == n))
+                .map(|(pid, _)| *pid)
+                .collect(),
+            What::Local(n) => local
+                .iter()
+                .find(|(name, _)| name == n)
+                .map(|(_, pids)| pids.clone())
+                .unwrap_or_default(),
+        };
+        let mut reading = ProcReading::default();
+        let mut now = HashMap::with_capacity(pids.len());
+        for pid in pids {
+            let Some((cpu, rss, comm)) = read_pid(pid) else {
+                continue;
+            };
+            if t.label.is_none() && matches!(t.what, What::Asked(Monitor::Pid(_))) {
+                t.label = Some(comm);
+            }
+            // A process new since the tick before started since: all of
+            // its CPU is new (on the first tick, it is the baseline).
+            let before = t
+                .last
+                .get(&pid)
+                .copied()
+                .unwrap_or(if t.seen { 0.0 } else { cpu });
+            t.cpu_s += (cpu - before).max(0.0);
+            reading.rss_bytes = reading.rss_bytes.saturating_add(rss);
+            reading.count += 1;
+            now.insert(pid, cpu);
+        }
+        t.last = now;
+        t.seen = true;
+        reading.cpu_s = t.cpu_s;
+        out.push((i, reading));
+    }
+    out
 }
 
 /// `at − from` in seconds, negative when `at` is earlier.
@@ -132,9 +325,52 @@ fn read() -> Option<Reading> {
     })
 }
 
+/// A process's CPU seconds, RSS bytes and name.
+#[cfg(target_os = "linux")]
+fn read_pid(pid: u32) -> Option<(f64, u64, String)> {
+    let stat = procfs::process::Process::new(i32::try_from(pid).ok()?)
+        .ok()?
+        .stat()
+        .ok()?;
+    let cpu = (stat.utime + stat.stime) as f64 / procfs::ticks_per_second() as f64;
+    let rss = stat.rss.saturating_mul(procfs::page_size());
+    Some((cpu, rss, stat.comm))
+}
+
+/// Every process with the names it goes by: the kernel's `comm` (15
+/// bytes), its executable's file name and its first argument's.
+#[cfg(target_os = "linux")]
+fn named_processes() -> Vec<(u32, Vec<String>)> {
+    let Ok(all) = procfs::process::all_processes() else {
+        return Vec::new();
+    };
+    let file_name = |p: &std::path::Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
+    all.filter_map(Result::ok)
+        .filter_map(|p| {
+            let pid = u32::try_from(p.pid).ok()?;
+            let mut names = vec![p.stat().ok()?.comm];
+            names.extend(p.exe().ok().as_deref().and_then(file_name));
+            if let Some(arg0) = p.cmdline().ok().and_then(|c| c.into_iter().next()) {
+                names.extend(file_name(std::path::Path::new(&arg0)));
+            }
+            Some((pid, names))
+        })
+        .collect()
+}
+
 #[cfg(not(target_os = "linux"))]
 fn read() -> Option<Reading> {
     None
+}
+
+#[cfg(not(target_os = "linux"))]
+fn read_pid(_: u32) -> Option<(f64, u64, String)> {
+    None
+}
+
+#[cfg(not(target_os = "linux"))]
+fn named_processes() -> Vec<(u32, Vec<String>)> {
+    Vec::new()
 }
 
 #[cfg(all(test, target_os = "linux"))]
@@ -143,7 +379,7 @@ mod tests {
 
     #[test]
     fn a_spinning_thread_shows_as_cpu_and_a_buffer_as_rss() {
-        let sampler = Sampler::start().expect("/proc is readable on Linux");
+        let sampler = Sampler::start(&[]).expect("/proc is readable on Linux");
         let started = SystemTime::now();
         let spin_until = std::time::Instant::now() + Duration::from_millis(1200);
         let mut x = 0u64;

@@ -84,6 +84,9 @@ pub struct LoadShape {
     /// Whether closed-model samples may cover several iterations (bodies
     /// far below a microsecond).
     pub batch: Batch,
+    /// Processes sampled beside the test's own (`monitor = "name:…"`,
+    /// `PERF_MONITOR`).
+    pub monitor: Vec<perf_spec::Monitor>,
 }
 
 /// How many iterations one latency sample covers in the closed model.
@@ -170,6 +173,7 @@ impl Default for LoadShape {
             shard: None,
             auto: None,
             batch: Batch::Auto,
+            monitor: Vec::new(),
         }
     }
 }
@@ -416,6 +420,9 @@ struct LoadShapeJson {
     /// Iterations per sample asked for: absent is `auto`, 1 is `off`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     batch: Option<u64>,
+    /// Monitored processes, as written (`pid:1234`, `name:orders-fn`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    monitor: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -469,6 +476,7 @@ impl From<LoadShape> for LoadShapeJson {
                 Batch::Off => Some(1),
                 Batch::Fixed(k) => Some(k),
             },
+            monitor: l.monitor.iter().map(ToString::to_string).collect(),
         }
     }
 }
@@ -520,6 +528,11 @@ impl TryFrom<LoadShapeJson> for LoadShape {
                 None => Batch::Auto,
                 Some(0 | 1) => Batch::Off,
                 Some(k) => Batch::Fixed(k.min(MAX_BATCH)),
+            },
+            monitor: if j.monitor.is_empty() {
+                Vec::new()
+            } else {
+                perf_spec::Monitor::parse_list(&j.monitor.join(","))?
             },
         })
     }

@@ -82,6 +82,95 @@ pub struct Resources {
     pub saturated_s: f64,
     /// Per-second samples.
     pub samples: Vec<ResourceSample>,
+    /// The monitored processes (`monitor`, and local Lambda functions),
+    /// each under its name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub processes: Vec<ProcessResources>,
+}
+
+/// A monitored process (or every process of one name) during the
+/// measured phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessResources {
+    /// The name it is shown and judged under (`cpu of "orders-fn"`): the
+    /// name monitored, a local Lambda function's name, or a monitored
+    /// pid's process name.
+    pub name: String,
+    /// What was asked for (`name:orders-fn`, `pid:1234`, `lambda`).
+    pub monitor: String,
+    /// CPU time its processes used in the phase, seconds.
+    pub cpu_seconds: f64,
+    /// Mean CPU as a share of this machine's cores (1.0 = all busy).
+    pub cpu_avg: f64,
+    /// The busiest sampled interval's CPU, as a share of the cores.
+    pub cpu_max: f64,
+    /// The largest resident set size sampled (of its processes together).
+    pub rss_peak_bytes: u64,
+    /// The most processes of it seen at once (0: never found).
+    pub processes_max: u64,
+    /// Per-second CPU (share of one core) and RSS.
+    pub samples: Vec<ProcessSample>,
+}
+
+/// One second of a monitored process.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ProcessSample {
+    /// Seconds since the measured phase started, at the sample's end.
+    pub at_s: f64,
+    /// CPU used in the interval, as a share of one core.
+    pub cpu_cores: f64,
+    /// Resident set size at the sample, bytes.
+    pub rss_bytes: u64,
+}
+
+/// A monitored process's cumulative counters at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub(crate) struct ProcReading {
+    /// Seconds since the measured phase started.
+    pub(crate) at_s: f64,
+    /// CPU seconds its processes used since sampling began.
+    pub(crate) cpu_s: f64,
+    pub(crate) rss_bytes: u64,
+    /// How many processes it had.
+    pub(crate) count: u64,
+}
+
+/// A monitored process's figures from its readings over the phase.
+pub(crate) fn summarise_process(
+    name: String,
+    monitor: String,
+    readings: &[ProcReading],
+    cores: f64,
+) -> Option<ProcessResources> {
+    let (first, last) = (readings.first()?, readings.last()?);
+    if readings.len() < 2 || !(cores.is_finite() && cores > 0.0) {
+        return None;
+    }
+    let samples: Vec<ProcessSample> = readings
+        .windows(2)
+        .filter(|p| p[1].at_s > p[0].at_s)
+        .map(|p| ProcessSample {
+            at_s: p[1].at_s - first.at_s,
+            cpu_cores: ((p[1].cpu_s - p[0].cpu_s) / (p[1].at_s - p[0].at_s)).max(0.0),
+            rss_bytes: p[1].rss_bytes,
+        })
+        .collect();
+    let elapsed = last.at_s - first.at_s;
+    let cpu_seconds = (last.cpu_s - first.cpu_s).max(0.0);
+    Some(ProcessResources {
+        name,
+        monitor,
+        cpu_seconds,
+        cpu_avg: if elapsed > 0.0 {
+            cpu_seconds / elapsed / cores
+        } else {
+            0.0
+        },
+        cpu_max: samples.iter().map(|s| s.cpu_cores).fold(0.0, f64::max) / cores,
+        rss_peak_bytes: readings.iter().map(|r| r.rss_bytes).max().unwrap_or(0),
+        processes_max: readings.iter().map(|r| r.count).max().unwrap_or(0),
+        samples,
+    })
 }
 
 impl Resources {
@@ -215,6 +304,7 @@ pub(crate) fn summarise(readings: &[Reading], cores: f64) -> Option<Resources> {
         net,
         saturated_s,
         samples,
+        processes: Vec::new(),
     })
 }
 
@@ -264,6 +354,30 @@ mod tests {
         assert_eq!(r.samples[1].net_sent_bytes, 2_000_000);
         assert!((r.samples[1].cpu_cores - 2.0).abs() < 1e-9);
         assert_eq!((r.voluntary_switches, r.involuntary_switches), (25, 2));
+    }
+
+    #[test]
+    fn a_monitored_process_is_a_share_of_the_cores_too() {
+        let r = |at_s: f64, cpu_s: f64, rss_mb: u64, count: u64| ProcReading {
+            at_s,
+            cpu_s,
+            rss_bytes: rss_mb << 20,
+            count,
+        };
+        let p = summarise_process(
+            "orders-fn".into(),
+            "name:orders-fn".into(),
+            &[r(-0.4, 5.0, 10, 1), r(0.6, 5.5, 30, 2), r(2.6, 7.5, 20, 2)],
+            2.0,
+        )
+        .unwrap();
+        assert!((p.cpu_seconds - 2.5).abs() < 1e-9);
+        assert!((p.cpu_avg - 2.5 / 3.0 / 2.0).abs() < 1e-9);
+        assert!((p.cpu_max - 0.5).abs() < 1e-9, "1 core of 2");
+        assert_eq!((p.rss_peak_bytes, p.processes_max), (30 << 20, 2));
+        assert_eq!(p.samples.len(), 2);
+        assert!((p.samples[0].at_s - 1.0).abs() < 1e-9);
+        assert!(summarise_process("x".into(), "pid:1".into(), &[r(0.0, 1.0, 1, 1)], 2.0).is_none());
     }
 
     #[test]

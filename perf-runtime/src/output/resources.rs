@@ -7,15 +7,11 @@ use perf_spec::format_size;
 use crate::model::report::Report;
 #[cfg(test)]
 use crate::model::resources::Saturation;
-use crate::model::resources::{Resources, MIN_CPU_WINDOW_S, SATURATED_SHARE};
+use crate::model::resources::{ProcessResources, Resources, MIN_CPU_WINDOW_S, SATURATED_SHARE};
 
 /// The summary's `resources` line.
 pub(crate) fn line(r: &Resources) -> String {
-    let cores = if r.cores == r.cores.round() {
-        format!("{:.0}", r.cores)
-    } else {
-        format!("{:.1}", r.cores)
-    };
+    let cores = cores(r.cores);
     let cpu = if r.window_s < MIN_CPU_WINDOW_S {
         "cpu not measured (a run under 1 s: the kernel counts CPU in 10 ms ticks)".to_owned()
     } else {
@@ -39,6 +35,52 @@ pub(crate) fn line(r: &Resources) -> String {
         ));
     }
     text
+}
+
+/// A monitored process's line, under the `resources` line.
+pub(crate) fn process_line(p: &ProcessResources, r: &Resources) -> String {
+    if p.processes_max == 0 {
+        return format!("{}: no such process during the run", p.monitor);
+    }
+    let cpu = if r.window_s < MIN_CPU_WINDOW_S {
+        "cpu not measured (a run under 1 s)".to_owned()
+    } else {
+        format!(
+            "cpu {:.0}% avg, {:.0}% max of {} cores ({:.2} cores used)",
+            p.cpu_avg * 100.0,
+            p.cpu_max * 100.0,
+            cores(r.cores),
+            p.cpu_avg * r.cores,
+        )
+    };
+    let count = if p.processes_max > 1 {
+        format!(" · {} processes", p.processes_max)
+    } else {
+        String::new()
+    };
+    format!(
+        "{cpu} · rss {} peak{count} ({})",
+        format_size(p.rss_peak_bytes as f64),
+        p.monitor
+    )
+}
+
+/// `name` cut to `chars` characters with an ellipsis.
+pub(crate) fn short(name: &str, chars: usize) -> String {
+    if name.chars().count() <= chars {
+        return name.to_owned();
+    }
+    let mut s: String = name.chars().take(chars - 1).collect();
+    s.push('…');
+    s
+}
+
+fn cores(n: f64) -> String {
+    if n == n.round() {
+        format!("{n:.0}")
+    } else {
+        format!("{n:.1}")
+    }
 }
 
 /// The warning when the generator could not keep up: it used more than
@@ -96,6 +138,7 @@ mod tests {
             }),
             saturated_s,
             samples: Vec::new(),
+            processes: Vec::new(),
         }
     }
 
@@ -115,6 +158,30 @@ mod tests {
             "{}",
             line(&short)
         );
+    }
+
+    #[test]
+    fn a_monitored_process_has_a_line_of_its_own() {
+        let mut p = ProcessResources {
+            name: "orders-fn".into(),
+            monitor: "name:orders-fn".into(),
+            cpu_seconds: 4.0,
+            cpu_avg: 0.1,
+            cpu_max: 0.4,
+            rss_peak_bytes: 40 << 20,
+            processes_max: 4,
+            samples: Vec::new(),
+        };
+        assert_eq!(
+            process_line(&p, &resources(0.43, 0.0)),
+            "cpu 10% avg, 40% max of 2 cores (0.20 cores used) · rss 40 MiB peak · 4 processes (name:orders-fn)"
+        );
+        p.processes_max = 0;
+        assert_eq!(
+            process_line(&p, &resources(0.43, 0.0)),
+            "name:orders-fn: no such process during the run"
+        );
+        assert_eq!(short("a-very-long-function-name", 8), "a-very-…");
     }
 
     #[test]

@@ -193,7 +193,17 @@ pub(crate) fn render(r: &Report) -> String {
         );
     }
     match &r.resources {
-        Some(res) => line(&mut out, "resources", crate::output::resources::line(res)),
+        Some(res) => {
+            line(&mut out, "resources", crate::output::resources::line(res));
+            for p in &res.processes {
+                let label = format!("  {}", crate::output::resources::short(&p.name, 14));
+                line(
+                    &mut out,
+                    &label,
+                    crate::output::resources::process_line(p, res),
+                );
+            }
+        }
         None if !cfg!(target_os = "linux") => line(&mut out, "resources", "not available here"),
         None => {}
     }

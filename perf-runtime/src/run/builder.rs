@@ -227,6 +227,18 @@ impl PerfTest {
         self
     }
 
+    /// Samples this process's CPU and memory beside the test's own, once
+    /// per second (`monitor = "name:orders-fn"`; `PERF_MONITOR`
+    /// replaces the list): [`Monitor::process`](perf_spec::Monitor::process)
+    /// for a child the test started, [`Monitor::name`](perf_spec::Monitor::name)
+    /// for every process of a name, whenever it starts.
+    pub fn monitor(mut self, process: perf_spec::Monitor) -> Self {
+        if !self.load.monitor.contains(&process) {
+            self.load.monitor.push(process);
+        }
+        self
+    }
+
     /// How many iterations of a sub-microsecond closed-model body share one
     /// pair of clock reads (default [`Batch::Auto`]: as many as keep the
     /// clock's cost under 1% of a sample; `PERF_BATCH` overrides).

@@ -3,7 +3,9 @@
 //! (`<PERF_LAMBDA_RUNTIME_API>/.rt/<name>`). Each process handles one
 //! invocation at a time, as an execution environment does, so the number of
 //! processes is the function's concurrency. Restarting them is a real cold
-//! start: the next invocation waits for process start and init.
+//! start: the next invocation waits for process start and init. While it
+//! exists, every perf test run samples its processes' CPU and memory beside
+//! its own (the summary's `resources` lines, under the function's name).
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -107,6 +109,11 @@ impl LocalFunction {
                 })?;
             children.push(child);
         }
+        // Every run samples the function's processes beside its own.
+        crate::measure::resources::register_local(
+            &self.name,
+            children.iter().map(Child::id).collect(),
+        );
         self.fresh.store(concurrency, SeqCst);
         Ok(())
     }
@@ -154,6 +161,7 @@ impl Drop for LocalFunction {
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner);
         stop(children);
+        crate::measure::resources::unregister_local(&self.name);
     }
 }
 
