@@ -367,6 +367,25 @@ impl Config {
                 };
                 set_once(&mut self.publish, key, targets, errors)
             }
+            ("monitor", Some(v)) => {
+                let list = match v {
+                    Lit::Str(s) => match perf_spec::Monitor::parse_list(&s.value()) {
+                        Ok(_) => Some(s.value()),
+                        Err(e) => {
+                            errors.at(s.span(), format!("`monitor`: {e}"));
+                            None
+                        }
+                    },
+                    _ => {
+                        errors.at(
+                            v.span(),
+                            "`monitor` takes a string: \"pid:<id>\" or \"name:<process name>\" (comma-separated)",
+                        );
+                        None
+                    }
+                };
+                set_once(&mut self.monitor, key, list, errors)
+            }
             ("namespace", Some(v)) => {
                 let namespace = match v {
                     Lit::Str(s) => match perf_spec::check_namespace(&s.value()) {
@@ -502,6 +521,7 @@ impl Config {
             thresholds,
             baseline: pick(&over.baseline, &self.baseline),
             publish: pick(&over.publish, &self.publish),
+            monitor: pick(&over.monitor, &self.monitor),
             namespace: pick(&over.namespace, &self.namespace),
             regressions,
             sla: pick(&over.sla, &self.sla),

@@ -369,6 +369,10 @@ pub(crate) fn setters(config: &Config, rt: &TokenStream) -> Vec<TokenStream> {
         let v = &p.value;
         setters.push(quote_spanned!(p.span=> .publish_targets(#v)));
     }
+    if let Some(m) = &config.monitor {
+        let v = &m.value;
+        setters.push(quote_spanned!(m.span=> .monitor_targets(#v)));
+    }
     if let Some(n) = &config.namespace {
         let v = &n.value;
         setters.push(quote_spanned!(n.span=> .namespace(#v)));
@@ -423,6 +427,18 @@ fn metric_tokens(metric: perf_spec::Metric, rt: &TokenStream) -> TokenStream {
             quote!(#rt::Metric::Percentile(#rt::percentile(#p)))
         }
         perf_spec::Metric::ClassRate(class) => quote!(#rt::Metric::ClassRate(#class)),
+        perf_spec::Metric::Cpu(process) | perf_spec::Metric::PeakRss(process) => {
+            let variant = if matches!(metric, perf_spec::Metric::Cpu(_)) {
+                format_ident!("Cpu")
+            } else {
+                format_ident!("PeakRss")
+            };
+            let process = match process {
+                Some(p) => quote!(::core::option::Option::Some(#p)),
+                None => quote!(::core::option::Option::None),
+            };
+            quote!(#rt::Metric::#variant(#process))
+        }
         perf_spec::Metric::Custom {
             name,
             stat,

@@ -58,6 +58,7 @@ use proc_macro::TokenStream;
 /// | `worker_threads` | `worker_threads = 4`: threads of the test's own tokio runtime (at most 1,024) | `.worker_threads(4)` | number of CPUs |
 /// | `exclusive` | `exclusive = false`: run beside other perf tests instead of taking turns with them (within the process and across processes of the workspace's target directory) | `.exclusive(false)` | `true` (`false` for shards and `start_at`) |
 /// | `batch` | `batch = "off"`: time every iteration on its own; `batch = 64`: 64 iterations per clock pair; closed model only | `.batch(Batch::Off)` | `"auto"`: bodies far below a microsecond are timed in batches (`PERF_BATCH`) |
+/// | `monitor` | `monitor = "name:orders-fn,pid:1234"`: sample these processes' CPU and RSS beside the test's own (by name: every process of that name, whenever it starts) | `.monitor(Monitor::name("orders-fn"))`, `.monitor(Monitor::process(&child))` | the test process, and local Lambda functions (`PERF_MONITOR` replaces the list) |
 /// | `gate` | `gate = "LOAD_TEST"`: run only when that variable is true, else pass saying how to run it | `.gate("LOAD_TEST")` | always runs |
 /// | `crate` | `crate = "my_crate::perf"`: where the runtime is, if renamed or re-exported | | `perf_runtime` |
 ///
@@ -126,6 +127,8 @@ use proc_macro::TokenStream;
 /// | `bytes_per_iter` | `bytes_per_iter < "4KiB"` | `Threshold::bytes_per_iter().lt(4096)` |
 /// | `leaks` | `leaks == 0` (no steady growth of retained bytes) | `Threshold::no_leaks()` |
 /// | `leak_per_iter` | `leak_per_iter < "64B"` | `Threshold::leak_per_iter().lt(64)` |
+/// | `cpu` | `cpu < "80%"`: the test process's CPU over the run as a share of its cores (100% = all busy); `cpu of "orders-fn" < "70%"` of a monitored process; `cpu < "90%" per "10s"` every window | `Threshold::cpu().lt(0.8)`, `Threshold::cpu_of("orders-fn")` |
+/// | `peak_rss` | `peak_rss < "512MB"`; `peak_rss of "orders-fn" < "256MB"` | `Threshold::peak_rss().lt(512_000_000)`, `Threshold::peak_rss_of("orders-fn")` |
 ///
 /// # Function forms
 ///

@@ -38,6 +38,7 @@ pub(crate) const KEYS: &[&str] = &[
     "inconclusive",
     "baseline",
     "publish",
+    "monitor",
     "namespace",
     "sla",
     "validate",
@@ -184,6 +185,8 @@ pub(crate) struct Config {
     pub(crate) baseline: Option<Spanned<String>>,
     /// `publish = "cloudwatch,emf"`: checked destinations, as written.
     pub(crate) publish: Option<Spanned<String>>,
+    /// `monitor = "name:orders-fn,pid:1234"`: checked, as written.
+    pub(crate) monitor: Option<Spanned<String>>,
     /// `namespace = "Performance/Testing"`.
     pub(crate) namespace: Option<Spanned<String>>,
     /// `regression < "10%"` (metric `None`) and `p95 regression < "10%"`.

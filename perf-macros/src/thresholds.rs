@@ -192,7 +192,25 @@ pub(crate) fn threshold(
 ) -> Option<Spanned<ThresholdSpec>> {
     let span = tok.span();
     let metric = match of {
-        Some(of) => custom(tok, of, value, errors)?,
+        Some(of) => match tok {
+            MetricTok::Name(n) if n == "cpu" || n == "peak_rss" => {
+                let process = of.value();
+                if process.trim().is_empty() {
+                    errors.at(
+                        of.span(),
+                        format!("`{n} of` needs a monitored process's name, e.g. `{n} of \"orders-fn\"`"),
+                    );
+                    return None;
+                }
+                let process: &'static str = Box::leak(process.into_boxed_str());
+                if n == "cpu" {
+                    Metric::Cpu(Some(process))
+                } else {
+                    Metric::PeakRss(Some(process))
+                }
+            }
+            _ => custom(tok, of, value, errors)?,
+        },
         None => metric(tok, errors)?,
     };
     if let Err(message) = metric.check_op(op.value) {
@@ -215,6 +233,13 @@ pub(crate) fn threshold(
             };
             match parsed {
                 Ok(v) => v,
+                Err(_) if matches!(metric, Metric::Cpu(_)) => {
+                    errors.at(
+                        value.span(),
+                        format!("`{metric}` is a share of the cores available, from 0% to 100% (all of them busy), e.g. `cpu < \"80%\"`"),
+                    );
+                    return None;
+                }
                 Err(e) => {
                     errors.at(value.span(), format!("`{metric}`: {e}"));
                     return None;

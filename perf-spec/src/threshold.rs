@@ -28,6 +28,8 @@ pub const METRIC_NAMES: &[&str] = &[
     "bytes_per_iter",
     "leaks",
     "leak_per_iter",
+    "cpu",
+    "peak_rss",
 ];
 
 /// A percentile in `(0, 100]`.
@@ -87,6 +89,13 @@ pub enum Metric {
     Leaks,
     /// Growth of retained bytes per iteration, as fitted for leak detection.
     LeakPerIter,
+    /// CPU over the measured phase as a share of the cores available (1.0
+    /// = all busy): of the test process, or of a monitored process
+    /// (`cpu of "orders-fn"`).
+    Cpu(Option<&'static str>),
+    /// The largest resident set size sampled: of the test process, or of
+    /// a monitored process (`peak_rss of "orders-fn"`).
+    PeakRss(Option<&'static str>),
     /// Failed iterations of one error class over all iterations
     /// (`throttle_rate`: class `throttle`).
     ClassRate(&'static str),
@@ -192,6 +201,8 @@ impl Metric {
             "bytes_per_iter" => Some(Metric::BytesPerIter),
             "leaks" => Some(Metric::Leaks),
             "leak_per_iter" => Some(Metric::LeakPerIter),
+            "cpu" => Some(Metric::Cpu(None)),
+            "peak_rss" => Some(Metric::PeakRss(None)),
             _ => None,
         }
     }
@@ -200,10 +211,14 @@ impl Metric {
     pub fn kind(self) -> MetricKind {
         match self {
             Metric::Mean | Metric::Min | Metric::Max | Metric::Percentile(_) => MetricKind::Latency,
-            Metric::ErrorRate | Metric::DroppedRate | Metric::ClassRate(_) => MetricKind::Fraction,
+            Metric::ErrorRate | Metric::DroppedRate | Metric::ClassRate(_) | Metric::Cpu(_) => {
+                MetricKind::Fraction
+            }
             Metric::Throughput => MetricKind::PerSecond,
             Metric::Dropped | Metric::AllocsPerIter | Metric::Leaks => MetricKind::Count,
-            Metric::PeakHeap | Metric::BytesPerIter | Metric::LeakPerIter => MetricKind::Bytes,
+            Metric::PeakHeap | Metric::BytesPerIter | Metric::LeakPerIter | Metric::PeakRss(_) => {
+                MetricKind::Bytes
+            }
             Metric::Custom {
                 stat: Stat::Count, ..
             } => MetricKind::Value,
@@ -240,6 +255,21 @@ impl Metric {
                 | Metric::Leaks
                 | Metric::LeakPerIter
         )
+    }
+
+    /// Whether this is a resource figure (sampled once per second: CPU,
+    /// RSS), of the test process or a monitored one.
+    pub fn is_resource(self) -> bool {
+        matches!(self, Metric::Cpu(_) | Metric::PeakRss(_))
+    }
+
+    /// The monitored process a resource figure is of (`None`: the test
+    /// process, or not a resource figure).
+    pub fn process(self) -> Option<&'static str> {
+        match self {
+            Metric::Cpu(p) | Metric::PeakRss(p) => p,
+            _ => None,
+        }
     }
 
     /// Checks that `op` makes sense for this metric.
@@ -293,6 +323,10 @@ impl fmt::Display for Metric {
             Metric::Leaks => f.write_str("leaks"),
             Metric::LeakPerIter => f.write_str("leak_per_iter"),
             Metric::ClassRate(class) => write!(f, "{class}_rate"),
+            Metric::Cpu(None) => f.write_str("cpu"),
+            Metric::Cpu(Some(p)) => write!(f, "cpu of {p:?}"),
+            Metric::PeakRss(None) => f.write_str("peak_rss"),
+            Metric::PeakRss(Some(p)) => write!(f, "peak_rss of {p:?}"),
             Metric::Custom { name, stat, .. } => write!(f, "{stat} of {name:?}"),
         }
     }
@@ -399,6 +433,22 @@ impl ThresholdSpec {
                 return Err("custom metrics are not kept per tag: drop `for \"...\"`".into());
             }
         }
+        if self.metric.process() == Some("") {
+            return Err(format!(
+                "`{} of` needs a process name, e.g. `cpu of \"orders-fn\" < \"70%\"`",
+                if matches!(self.metric, Metric::Cpu(_)) {
+                    "cpu"
+                } else {
+                    "peak_rss"
+                }
+            ));
+        }
+        if self.tag.is_some() && self.metric.is_resource() {
+            return Err(format!(
+                "`{}` is sampled for the whole process, not per tag: drop `for \"...\"`",
+                self.metric
+            ));
+        }
         if self.tag.is_some()
             && !matches!(
                 self.metric.kind(),
@@ -460,6 +510,12 @@ impl ThresholdSpec {
                 self.metric
             ));
         }
+        if matches!(self.metric, Metric::PeakRss(_)) {
+            return Err(format!(
+                "`{}` is the largest RSS of the run, which is already the worst window: drop `per`",
+                self.metric
+            ));
+        }
         if matches!(self.metric, Metric::Custom { .. }) {
             return Err(
                 "custom metrics are kept for the whole run, not per second: \
@@ -486,6 +542,9 @@ impl ThresholdSpec {
     pub fn limit_display(&self) -> String {
         match self.metric.kind() {
             MetricKind::Latency => format_duration(Duration::from_nanos(self.limit as u64)),
+            MetricKind::Fraction if matches!(self.metric, Metric::Cpu(_)) => {
+                format!("{}%", (self.limit * 1e4).round() / 1e2)
+            }
             MetricKind::Fraction => format!("{}", self.limit),
             MetricKind::PerSecond => format!("{}/s", self.limit),
             MetricKind::Count => format!("{}", self.limit),
@@ -616,6 +675,40 @@ mod tests {
             ..ms("p95", Op::Lt, 50.0)
         };
         assert!(check_consistency(&[cold, warm, ms("p95", Op::Lt, 900.0)]).is_empty());
+    }
+
+    #[test]
+    fn resource_thresholds() {
+        let cpu = spec(Metric::Cpu(None), Op::Lt, 0.8);
+        assert_eq!(cpu.to_string(), "cpu < 80%");
+        assert!(cpu.check().is_ok());
+        let of = spec(Metric::Cpu(Some("orders-fn")), Op::Lt, 0.7);
+        assert_eq!(of.to_string(), "cpu of \"orders-fn\" < 70%");
+        let per = ThresholdSpec {
+            window: Some(Duration::from_secs(10)),
+            ..cpu
+        };
+        assert!(per.check().is_ok());
+        assert!(check_consistency(&[cpu, per, of]).is_empty());
+        let err = |s: ThresholdSpec| s.check().unwrap_err();
+        assert!(err(spec(Metric::Cpu(None), Op::Gt, 0.5)).contains("upper bounds"));
+        assert!(err(spec(Metric::Cpu(None), Op::Lt, 1.5)).contains("outside [0, 1]"));
+        let rss = spec(Metric::PeakRss(None), Op::Lt, 512e6);
+        assert_eq!(rss.to_string(), "peak_rss < 512MB");
+        assert!(rss.check().is_ok());
+        let rss_per = ThresholdSpec {
+            window: Some(Duration::from_secs(10)),
+            ..rss
+        };
+        assert!(err(rss_per).contains("drop `per`"));
+        let tagged = ThresholdSpec {
+            tag: Some("cold"),
+            ..cpu
+        };
+        assert!(err(tagged).contains("not per tag"));
+        assert!(err(spec(Metric::PeakRss(Some("")), Op::Lt, 1e6)).contains("needs a process name"));
+        assert!(Metric::from_name("cpu").unwrap().is_resource());
+        assert!(!Metric::PeakHeap.is_resource());
     }
 
     #[test]

@@ -229,3 +229,39 @@ fn a_monitored_name_with_no_process_says_so() {
         "{summary}"
     );
 }
+
+#[test]
+fn cpu_and_rss_thresholds_judge_the_sampled_figures() {
+    let spin = quiet("cpu_threshold_spin")
+        .workers(1)
+        .duration(Duration::from_secs(2))
+        .threshold(Threshold::cpu().lt(0.25))
+        .threshold(Threshold::peak_rss().lt(4_000_000_000))
+        .run(|_| async {
+            let until = Instant::now() + Duration::from_millis(1);
+            while Instant::now() < until {
+                std::hint::spin_loop();
+            }
+        })
+        .unwrap();
+    let cpu = &spin.thresholds[0];
+    // One spinning worker of a 2-core machine: about half of its cores.
+    let share = cpu.observed.unwrap() * spin.resources.as_ref().unwrap().cores;
+    assert!(!cpu.passed && (0.85..=1.15).contains(&share), "{cpu:?}");
+    assert!(cpu.observed_display.contains(" cores)"), "{cpu:?}");
+    assert!(spin.thresholds[1].passed, "{:?}", spin.thresholds[1]);
+    assert!(!spin.passed);
+}
+
+/// The attribute's form: a sleeping body stays far below a quarter of
+/// the cores, and its RSS below 1 GB.
+#[perf_test(
+    workers = 1,
+    duration = "1500ms",
+    cpu < "25%",
+    cpu < "50%" per "1s",
+    peak_rss < "1GB"
+)]
+async fn a_sleeping_test_holds_its_cpu_and_rss_thresholds() {
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}

@@ -8,6 +8,7 @@ use hdrhistogram::Histogram;
 use crate::model::measured::new_histogram;
 use crate::model::memory::MemoryStats;
 use crate::model::report::CustomStats;
+use crate::model::resources::Resources;
 use crate::model::timeline::Window;
 
 /// The figures a threshold is checked against: a whole run, a run so far,
@@ -19,6 +20,8 @@ pub(crate) struct Figures<'a> {
     pub(crate) classes: Option<&'a BTreeMap<String, u64>>,
     /// Custom metrics (whole runs only).
     pub(crate) custom: Option<&'a BTreeMap<String, CustomStats>>,
+    /// The sampled resources (whole runs on Linux only).
+    pub(crate) resources: Option<&'a Resources>,
     pub(crate) iterations: u64,
     pub(crate) errors: u64,
     pub(crate) dropped: u64,
@@ -33,6 +36,7 @@ impl<'a> Figures<'a> {
             memory: None,
             classes: None,
             custom: None,
+            resources: None,
             iterations: latency.len(),
             errors,
             dropped: 0,
@@ -55,6 +59,7 @@ impl<'a> Figures<'a> {
             memory: None,
             classes,
             custom: None,
+            resources: None,
             iterations: s.iterations(),
             errors: s.errors(),
             dropped: s.dropped(),
@@ -71,6 +76,7 @@ impl Window {
             memory: None,
             classes: None,
             custom: None,
+            resources: None,
             iterations: self.iterations,
             errors: self.errors,
             dropped: self.dropped,
@@ -88,6 +94,7 @@ impl Figures<'static> {
             memory: None,
             classes: None,
             custom: None,
+            resources: None,
             iterations: 0,
             errors: 0,
             dropped: 0,

@@ -439,6 +439,7 @@ mod tests {
         let empty = new_histogram();
         let figures = Figures {
             custom: Some(&custom),
+            resources: None,
             ..Figures::tagged(&empty, 0, 1.0)
         };
         let judged = |t: Threshold| {

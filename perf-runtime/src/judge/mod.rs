@@ -16,6 +16,8 @@ pub(crate) mod interval;
 pub(crate) mod leak;
 pub(crate) mod live;
 pub(crate) mod order;
+pub(crate) mod resources;
+pub(crate) mod shown;
 pub(crate) mod sla;
 pub(crate) mod stats;
 pub(crate) mod student;

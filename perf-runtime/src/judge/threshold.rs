@@ -2,12 +2,11 @@
 //! on one tag, and on every full window of the timeline, with the observed
 //! value shown to as many digits as it takes to tell it from its limit.
 
-use std::time::Duration;
-
-use perf_spec::{format_duration, Metric, MetricKind, Stat};
+use perf_spec::{Metric, Stat};
 
 use crate::judge::figures::Figures;
 use crate::judge::interval::{self, interval_of, judge_interval};
+use crate::judge::shown::{custom_mismatch, display};
 use crate::model::report::{percentile_ns, Report};
 use crate::model::threshold::{Decision, Judging, Threshold, ThresholdOutcome, WindowVerdict};
 use crate::model::timeline::Timeline;
@@ -54,6 +53,7 @@ impl Threshold {
             memory: report.memory.as_ref(),
             classes: Some(&report.error_classes),
             custom: Some(&report.custom),
+            resources: report.resources.as_ref(),
             iterations: report.iterations,
             errors: report.errors,
             dropped: report.dropped,
@@ -102,6 +102,10 @@ impl Threshold {
             sample_size: None,
             blocks: None,
         };
+        if let (Some(w), Metric::Cpu(_)) = (self.window_seconds(), spec.metric) {
+            let (verdict, worst) = crate::judge::resources::cpu_windows(&spec, w, whole);
+            return windows_outcome(outcome, verdict, worst, complete_seconds);
+        }
         let Some(w) = self.window_seconds() else {
             outcome.observed = observe(spec.metric, whole);
             if let Some(v) = outcome.observed {
@@ -115,6 +119,8 @@ impl Threshold {
                 );
                 judge_interval(&mut outcome, spec, whole, v, judging.confidence, d);
                 outcome.passed = judging.holds(spec.op.holds(v, spec.limit), outcome.decision);
+            } else if spec.metric.is_resource() {
+                outcome.observed_display = crate::judge::resources::missing(spec.metric, whole);
             } else if let Some(why) = custom_mismatch(spec.metric, whole) {
                 outcome.observed_display = why;
             }
@@ -167,36 +173,49 @@ impl Threshold {
                 verdict.worst_start = Some(window.start);
             }
         }
-        if verdict.checked == 0 {
-            outcome.observed_display =
-                format!("no full {w}s window: the run lasted {complete_seconds}s");
-        } else if let Some((v, text)) = worst {
-            let start = verdict.worst_start.unwrap_or_default();
-            outcome.observed = Some(v);
-            let unsure = if verdict.inconclusive > 0 {
-                format!(
-                    " ({} inconclusive: too few samples to tell)",
-                    verdict.inconclusive
-                )
-            } else {
-                String::new()
-            };
-            outcome.observed_display = format!(
-                "worst {text} in {start}s–{}s; {} of {} windows broken{unsure}",
-                start + w,
-                verdict.broken,
-                verdict.checked
-            );
-            outcome.passed = verdict.broken == 0;
-        }
-        outcome.windows = Some(verdict);
-        outcome
+        windows_outcome(outcome, verdict, worst, complete_seconds)
     }
+}
+
+/// A per-window threshold's outcome: the worst window decides the figure,
+/// and any broken one fails it.
+fn windows_outcome(
+    mut outcome: ThresholdOutcome,
+    verdict: WindowVerdict,
+    worst: Option<(f64, String)>,
+    complete_seconds: u32,
+) -> ThresholdOutcome {
+    let w = verdict.seconds;
+    if verdict.checked == 0 {
+        outcome.observed_display =
+            format!("no full {w}s window: the run lasted {complete_seconds}s");
+    } else if let Some((v, text)) = worst {
+        let start = verdict.worst_start.unwrap_or_default();
+        outcome.observed = Some(v);
+        let unsure = if verdict.inconclusive > 0 {
+            format!(
+                " ({} inconclusive: too few samples to tell)",
+                verdict.inconclusive
+            )
+        } else {
+            String::new()
+        };
+        outcome.observed_display = format!(
+            "worst {text} in {start}s–{}s; {} of {} windows broken{unsure}",
+            start + w,
+            verdict.broken,
+            verdict.checked
+        );
+        outcome.passed = verdict.broken == 0;
+    }
+    outcome.windows = Some(verdict);
+    outcome
 }
 
 fn observe(metric: Metric, f: &Figures<'_>) -> Option<f64> {
     let scheduled = f.iterations + f.dropped;
     match metric {
+        Metric::Cpu(_) | Metric::PeakRss(_) => crate::judge::resources::observe(metric, f),
         Metric::PeakHeap => f.memory.map(|m| m.peak_live_bytes as f64),
         Metric::AllocsPerIter => f.memory.map(|m| m.allocs_per_iter),
         Metric::BytesPerIter => f.memory.map(|m| m.bytes_per_iter),
@@ -242,80 +261,6 @@ fn observe(metric: Metric, f: &Figures<'_>) -> Option<f64> {
     }
 }
 
-/// Why a custom metric that was recorded has no value for this threshold.
-fn custom_mismatch(metric: Metric, f: &Figures<'_>) -> Option<String> {
-    let Metric::Custom { name, duration, .. } = metric else {
-        return None;
-    };
-    let c = f.custom?.get(name)?;
-    Some(match (duration, c.kind.as_str()) {
-        (true, kind) if kind != "duration" => {
-            format!("`{name}` records {kind}s: give the limit as a number")
-        }
-        (false, "duration") => {
-            format!("`{name}` records durations: give the limit as a duration")
-        }
-        _ => "no data".to_owned(),
-    })
-}
-
-fn display(metric: Metric, v: f64, limit: f64, f: &Figures<'_>) -> String {
-    let value = precise(metric.kind(), metric, v, limit);
-    match (metric, metric.kind()) {
-        (Metric::ClassRate(class), _) => {
-            let failed = f.classes.and_then(|c| c.get(class)).copied().unwrap_or(0);
-            format!("{value} ({failed} of {})", f.iterations)
-        }
-        (Metric::DroppedRate, _) => {
-            format!("{value} ({} of {})", f.dropped, f.iterations + f.dropped)
-        }
-        (_, MetricKind::Fraction) => format!("{value} ({} of {})", f.errors, f.iterations),
-        _ => value,
-    }
-}
-
-/// `v` with as many digits as it takes not to read as `limit` when it is
-/// not (`64.03 B` against a limit of 64 B, not `64 B`), so that a verdict
-/// never contradicts the figure shown beside it.
-fn precise(kind: MetricKind, metric: Metric, v: f64, limit: f64) -> String {
-    let show = |x: f64, extra: usize| -> String {
-        match kind {
-            MetricKind::Latency if extra == 0 => {
-                format_duration(Duration::from_nanos(x.round() as u64))
-            }
-            MetricKind::Latency => {
-                let (scale, unit) = if x < 1e3 {
-                    (1.0, "ns")
-                } else if x < 1e6 {
-                    (1e3, "µs")
-                } else if x < 1e9 {
-                    (1e6, "ms")
-                } else {
-                    (1e9, "s")
-                };
-                format!("{:.extra$}{unit}", x / scale)
-            }
-            MetricKind::PerSecond if extra == 0 => perf_spec::format_rate(x),
-            MetricKind::PerSecond => format!("{x:.extra$}/s"),
-            MetricKind::Bytes => perf_spec::format_size_digits(x, extra),
-            _ if metric == Metric::AllocsPerIter => format!("{x:.prec$}", prec = 2 + extra),
-            MetricKind::Count => format!("{x}"),
-            _ => format!("{x:.prec$}", prec = 4 + extra),
-        }
-    };
-    let mut text = show(v, 0);
-    if v == limit || !v.is_finite() || !limit.is_finite() {
-        return text;
-    }
-    for extra in 1..=6 {
-        if text != show(limit, extra - 1) {
-            break;
-        }
-        text = show(v, extra);
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,6 +268,7 @@ mod tests {
 
     #[test]
     fn a_figure_never_reads_as_its_limit_when_it_is_not() {
+        use crate::judge::shown::precise;
         let cases = [
             (Metric::BytesPerIter, 64.032, 64.0, "64.03 B"),
             (Metric::BytesPerIter, 63.0, 64.0, "63 B"),
@@ -436,6 +382,7 @@ mod tests {
                 memory: Some(&self.memory),
                 classes: Some(&self.classes),
                 custom: Some(&self.custom),
+                resources: None,
                 iterations: 1000,
                 errors: 20,
                 dropped: 10,

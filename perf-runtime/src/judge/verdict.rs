@@ -66,6 +66,7 @@ impl Report {
             memory: m.memory.as_ref(),
             classes: Some(&main.classes),
             custom: Some(&custom),
+            resources: m.resources.as_ref(),
             iterations: main.iterations,
             errors: main.errors,
             dropped: main.dropped,

@@ -188,6 +188,8 @@ pub enum SavedMetric {
     Leaks,
     LeakPerIter,
     ClassRate(String),
+    Cpu(Option<String>),
+    PeakRss(Option<String>),
     Custom {
         name: String,
         stat: String,
@@ -213,6 +215,8 @@ impl SavedMetric {
             M::Leaks => SavedMetric::Leaks,
             M::LeakPerIter => SavedMetric::LeakPerIter,
             M::ClassRate(c) => SavedMetric::ClassRate(c.to_owned()),
+            M::Cpu(p) => SavedMetric::Cpu(p.map(str::to_owned)),
+            M::PeakRss(p) => SavedMetric::PeakRss(p.map(str::to_owned)),
             M::Custom {
                 name,
                 stat,
@@ -244,6 +248,8 @@ impl SavedMetric {
             SavedMetric::Leaks => M::Leaks,
             SavedMetric::LeakPerIter => M::LeakPerIter,
             SavedMetric::ClassRate(c) => M::ClassRate(intern(c)),
+            SavedMetric::Cpu(p) => M::Cpu(p.as_deref().map(intern)),
+            SavedMetric::PeakRss(p) => M::PeakRss(p.as_deref().map(intern)),
             SavedMetric::Custom {
                 name,
                 stat,

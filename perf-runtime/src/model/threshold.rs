@@ -141,6 +141,27 @@ impl Threshold {
         Threshold::new(Metric::Leaks, Op::Eq, 0.0)
     }
 
+    /// CPU of the test process over the measured phase, as a share of the
+    /// cores available to it (1.0 = all busy), sampled once per second.
+    pub fn cpu() -> FractionBound {
+        FractionBound(Metric::Cpu(None))
+    }
+    /// CPU of a monitored process (`monitor`, or a local Lambda function,
+    /// by its name), as a share of the machine's cores.
+    pub fn cpu_of(process: &'static str) -> FractionBound {
+        FractionBound(Metric::Cpu(Some(process)))
+    }
+    /// The test process's largest resident set size, sampled once per
+    /// second and at the end.
+    pub fn peak_rss() -> ByteBound {
+        ByteBound(Metric::PeakRss(None))
+    }
+    /// A monitored process's largest resident set size (of its processes
+    /// together).
+    pub fn peak_rss_of(process: &'static str) -> ByteBound {
+        ByteBound(Metric::PeakRss(Some(process)))
+    }
+
     /// Failed iterations of error class `class` (set with
     /// [`Ctx::error_class`](crate::Ctx::error_class); `error`, `panic` and
     /// `timeout` otherwise) over all iterations: `throttle_rate`.

@@ -239,6 +239,21 @@ impl PerfTest {
         self
     }
 
+    /// [`monitor`](Self::monitor) the processes written as in the
+    /// attribute: `"name:orders-fn,pid:1234"`.
+    ///
+    /// # Panics
+    /// If `targets` is not such a list (the attribute checks it at
+    /// compile time).
+    pub fn monitor_targets(mut self, targets: &str) -> Self {
+        let parsed = perf_spec::Monitor::parse_list(targets)
+            .unwrap_or_else(|e| panic!("monitor = {targets:?}: {e}"));
+        for m in parsed {
+            self = self.monitor(m);
+        }
+        self
+    }
+
     /// How many iterations of a sub-microsecond closed-model body share one
     /// pair of clock reads (default [`Batch::Auto`]: as many as keep the
     /// clock's cost under 1% of a sample; `PERF_BATCH` overrides).

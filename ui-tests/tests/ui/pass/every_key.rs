@@ -42,3 +42,14 @@ async fn fixed_batches() {}
 async fn auto_batches() {}
 
 fn main() {}
+
+#[perf_test(
+    duration = "30s",
+    monitor = "name:orders-fn,pid:1",
+    cpu < "80%",
+    cpu < "90%" per "10s",
+    peak_rss < "512MB",
+    cpu of "orders-fn" < "70%",
+    peak_rss of "orders-fn" <= "256MiB",
+)]
+async fn resources() {}
