@@ -211,7 +211,7 @@ impl Config {
                 return;
             }
             (_, "stages") => None,
-            (Value::Flag, "abort_on_fail") => None,
+            (Value::Flag, "abort_on_fail" | "cpu_profile") => None,
             (Value::Flag, _) if KEYS.contains(&name.as_str()) => {
                 errors.at(
                     key.span(),
@@ -418,6 +418,30 @@ impl Config {
                 v.span(),
                 format!("`{name}` takes the path of an async function, e.g. `{name} = my_{name}` (not a string)"),
             ),
+            ("cpu_profile", v) => {
+                let hz = match v {
+                    None => Some(u64::from(perf_spec::DEFAULT_PROFILE_HZ)),
+                    Some(v @ Lit::Int(_)) => bounded_int(
+                        v,
+                        "cpu_profile",
+                        "samples per second",
+                        u64::from(perf_spec::MAX_PROFILE_HZ),
+                        errors,
+                    ),
+                    Some(v) => {
+                        errors.at(
+                            v.span(),
+                            format!(
+                                "`cpu_profile` takes samples per second (`cpu_profile = 499`, at most {}), or nothing (`cpu_profile`: {} Hz)",
+                                perf_spec::MAX_PROFILE_HZ,
+                                perf_spec::DEFAULT_PROFILE_HZ
+                            ),
+                        );
+                        None
+                    }
+                };
+                set_once(&mut self.cpu_profile, key, hz, errors)
+            }
             ("abort_on_fail", v) => {
                 let grace = match v {
                     None => Some(Duration::ZERO),
@@ -522,6 +546,7 @@ impl Config {
             baseline: pick(&over.baseline, &self.baseline),
             publish: pick(&over.publish, &self.publish),
             monitor: pick(&over.monitor, &self.monitor),
+            cpu_profile: pick(&over.cpu_profile, &self.cpu_profile),
             namespace: pick(&over.namespace, &self.namespace),
             regressions,
             sla: pick(&over.sla, &self.sla),

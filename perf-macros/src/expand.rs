@@ -369,6 +369,10 @@ pub(crate) fn setters(config: &Config, rt: &TokenStream) -> Vec<TokenStream> {
         let v = &p.value;
         setters.push(quote_spanned!(p.span=> .publish_targets(#v)));
     }
+    if let Some(c) = &config.cpu_profile {
+        let hz = u32::try_from(c.value).unwrap_or(perf_spec::MAX_PROFILE_HZ);
+        setters.push(quote_spanned!(c.span=> .cpu_profile_hz(#hz)));
+    }
     if let Some(m) = &config.monitor {
         let v = &m.value;
         setters.push(quote_spanned!(m.span=> .monitor_targets(#v)));

@@ -59,6 +59,7 @@ use proc_macro::TokenStream;
 /// | `exclusive` | `exclusive = false`: run beside other perf tests instead of taking turns with them (within the process and across processes of the workspace's target directory) | `.exclusive(false)` | `true` (`false` for shards and `start_at`) |
 /// | `batch` | `batch = "off"`: time every iteration on its own; `batch = 64`: 64 iterations per clock pair; closed model only | `.batch(Batch::Off)` | `"auto"`: bodies far below a microsecond are timed in batches (`PERF_BATCH`) |
 /// | `monitor` | `monitor = "name:orders-fn,pid:1234"`: sample these processes' CPU and RSS beside the test's own (by name: every process of that name, whenever it starts) | `.monitor(Monitor::name("orders-fn"))`, `.monitor(Monitor::process(&child))` | the test process, and local Lambda functions (`PERF_MONITOR` replaces the list) |
+/// | `cpu_profile` | `cpu_profile` (99 Hz) or `cpu_profile = 499`: profile the measured phase; writes `<test>.cpu.pb.gz` (pprof) and `<test>.flamegraph.svg` beside the report, and names the top 5 functions | `.cpu_profile()`, `.cpu_profile_hz(499)` | off (`PERF_CPU_PROFILE=1` turns it on for every test) |
 /// | `gate` | `gate = "LOAD_TEST"`: run only when that variable is true, else pass saying how to run it | `.gate("LOAD_TEST")` | always runs |
 /// | `crate` | `crate = "my_crate::perf"`: where the runtime is, if renamed or re-exported | | `perf_runtime` |
 ///

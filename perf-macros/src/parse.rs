@@ -39,6 +39,7 @@ pub(crate) const KEYS: &[&str] = &[
     "baseline",
     "publish",
     "monitor",
+    "cpu_profile",
     "namespace",
     "sla",
     "validate",
@@ -187,6 +188,8 @@ pub(crate) struct Config {
     pub(crate) publish: Option<Spanned<String>>,
     /// `monitor = "name:orders-fn,pid:1234"`: checked, as written.
     pub(crate) monitor: Option<Spanned<String>>,
+    /// `cpu_profile` (99 Hz) or `cpu_profile = 499`: samples per second.
+    pub(crate) cpu_profile: Option<Spanned<u64>>,
     /// `namespace = "Performance/Testing"`.
     pub(crate) namespace: Option<Spanned<String>>,
     /// `regression < "10%"` (metric `None`) and `p95 regression < "10%"`.

@@ -207,6 +207,10 @@ impl AfterRun {
     ) -> Result<(), Error> {
         self.compare_with_baseline(report, baselines, config)?;
         let mut sinks = Sinks::default();
+        // The profile's files first: the summary and the JSON name them.
+        if let Some(files) = json.and_then(|j| crate::io::profile_file::prepare(report, j)) {
+            sinks.push(files);
+        }
         if let Some(save) = self.saving(baselines, config) {
             sinks.push(save);
         }

@@ -184,6 +184,7 @@ impl PerfTest {
             progress,
             live: AbortCheck::of(&self.thresholds),
             until,
+            cpu_profile: None,
         })
     }
 
@@ -553,43 +554,25 @@ where
         }
     };
     let sampler = resources::Sampler::start(&load.monitor);
-    let mut measured = run_each(load, watching, scope, deadline, body).await;
+    let profiler = load
+        .cpu_profile
+        .map(|hz| Arc::new(crate::measure::cpu_profile::CpuProfiler::new(hz)));
+    let watching = watching
+        .into_iter()
+        .map(|w| Watching {
+            cpu_profile: profiler.clone(),
+            ..w
+        })
+        .collect();
+    let mut measured = scheduler::run_each(load, watching, scope, deadline, body).await;
     resources::attach(sampler, &mut measured);
+    // After the resources' last reading: symbolising the profile reads the
+    // binary's debug information, which is not the run's memory.
+    if let (Some(p), Some(first)) = (profiler, measured.first_mut()) {
+        first.cpu_profile = Some(p.finish());
+    }
     if let Some(teardown) = teardown.filter(|_| !measured.last().is_some_and(Measured::abandoned)) {
         teardown(state).await;
     }
     measured
-}
-
-/// The test's runs one after another (each a whole load with its own
-/// warm-up), stopping after one that timed out, was interrupted, aborted
-/// or left tasks behind: the remaining runs would measure nothing sound.
-async fn run_each<F, Fut>(
-    load: &LoadShape,
-    watching: Vec<Watching>,
-    scope: Option<&'static scope::Scope>,
-    deadline: Option<Instant>,
-    f: F,
-) -> Vec<Measured>
-where
-    F: Fn(Ctx) -> Fut + Send + Sync + 'static,
-    Fut: Future + Send + 'static,
-    Fut::Output: IntoOutcome,
-{
-    // Bookkeeping, not the test's allocations: the memory figures count
-    // what the scope holds at the end of a run.
-    let (f, mut runs) = {
-        let _paused = scope::pause();
-        (Arc::new(f), Vec::with_capacity(watching.len()))
-    };
-    for watching in watching {
-        let f = Arc::clone(&f);
-        let m = scheduler::execute(load, watching, scope, deadline, move |ctx| (*f)(ctx)).await;
-        let stop = m.timed_out || m.interrupted || m.aborted.is_some() || m.stopped.is_some();
-        runs.push(m);
-        if stop {
-            break;
-        }
-    }
-    runs
 }

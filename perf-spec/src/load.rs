@@ -206,6 +206,13 @@ impl fmt::Display for Profile {
     }
 }
 
+/// The default sampling rate of `cpu_profile`: 99 Hz, as `perf record -F
+/// 99`, off any timer's beat.
+pub const DEFAULT_PROFILE_HZ: u32 = 99;
+
+/// The highest sampling rate `cpu_profile = N` takes.
+pub const MAX_PROFILE_HZ: u32 = 1000;
+
 #[cfg(test)]
 mod tests {
     use super::*;

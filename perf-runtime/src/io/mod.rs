@@ -11,5 +11,6 @@ pub(crate) mod config;
 pub(crate) mod emf_file;
 pub(crate) mod exclusive;
 pub(crate) mod files;
+pub(crate) mod profile_file;
 pub(crate) mod report_file;
 pub(crate) mod shard_file;

@@ -200,6 +200,7 @@ impl Report {
                 secs,
             ),
             resources: m.resources,
+            cpu_profile: m.cpu_profile,
             skipped: None,
             debug_build,
             passed: false,

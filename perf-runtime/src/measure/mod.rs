@@ -8,6 +8,7 @@
 pub(crate) mod alloc;
 pub(crate) mod busy;
 pub(crate) mod calibrate;
+pub(crate) mod cpu_profile;
 pub(crate) mod errors;
 pub(crate) mod names;
 pub(crate) mod notes;

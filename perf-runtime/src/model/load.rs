@@ -87,6 +87,9 @@ pub struct LoadShape {
     /// Processes sampled beside the test's own (`monitor = "name:…"`,
     /// `PERF_MONITOR`).
     pub monitor: Vec<perf_spec::Monitor>,
+    /// `cpu_profile`: profile the measured phase at this many samples per
+    /// second of CPU (`PERF_CPU_PROFILE`).
+    pub cpu_profile: Option<u32>,
 }
 
 /// How many iterations one latency sample covers in the closed model.
@@ -174,6 +177,7 @@ impl Default for LoadShape {
             auto: None,
             batch: Batch::Auto,
             monitor: Vec::new(),
+            cpu_profile: None,
         }
     }
 }
@@ -423,6 +427,8 @@ struct LoadShapeJson {
     /// Monitored processes, as written (`pid:1234`, `name:orders-fn`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     monitor: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cpu_profile_hz: Option<u32>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -477,6 +483,7 @@ impl From<LoadShape> for LoadShapeJson {
                 Batch::Fixed(k) => Some(k),
             },
             monitor: l.monitor.iter().map(ToString::to_string).collect(),
+            cpu_profile_hz: l.cpu_profile,
         }
     }
 }
@@ -534,6 +541,9 @@ impl TryFrom<LoadShapeJson> for LoadShape {
             } else {
                 perf_spec::Monitor::parse_list(&j.monitor.join(","))?
             },
+            cpu_profile: j
+                .cpu_profile_hz
+                .map(|hz| hz.clamp(1, crate::model::profile::MAX_PROFILE_HZ)),
         })
     }
 }

@@ -194,6 +194,9 @@ pub(crate) struct Measured {
     pub(crate) batching: Option<Batching>,
     /// What the process used during the measured phase.
     pub(crate) resources: Option<crate::model::resources::Resources>,
+    /// The CPU profile of the measured phase (`cpu_profile`), on the
+    /// first run's figures.
+    pub(crate) cpu_profile: Option<crate::model::profile::CpuProfile>,
 }
 
 /// Samples that covered several iterations each (see
@@ -252,6 +255,7 @@ impl Measured {
             auto: None,
             batching: None,
             resources: None,
+            cpu_profile: None,
         }
     }
 

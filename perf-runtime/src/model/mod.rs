@@ -14,6 +14,7 @@ pub(crate) mod load;
 pub(crate) mod measured;
 pub(crate) mod memory;
 pub(crate) mod outcome;
+pub(crate) mod profile;
 pub(crate) mod report;
 pub(crate) mod resources;
 pub(crate) mod runs;

@@ -271,6 +271,9 @@ pub struct Report {
     /// the latencies include its own queueing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub saturation: Option<crate::model::resources::Saturation>,
+    /// The CPU profile of the measured phase (`cpu_profile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_profile: Option<crate::model::profile::CpuProfile>,
     /// Why the test did not run (its `gate` was not set).
     #[serde(default)]
     pub skipped: Option<String>,
@@ -404,6 +407,7 @@ impl Report {
             batching: None,
             resources: None,
             saturation: None,
+            cpu_profile: None,
             skipped: Some(reason),
             debug_build: false,
             passed: true,

@@ -124,6 +124,7 @@ pub(crate) fn merge_runs(runs: Vec<Measured>) -> Result<(Measured, Vec<RunFigure
         aborted: runs.iter().find_map(|m| m.aborted.clone()),
         memory: first.memory.clone(),
         resources: first.resources.clone(),
+        cpu_profile: first.cpu_profile.clone(),
         interrupted: runs.iter().any(|m| m.interrupted),
         stopped: runs.iter().rev().find_map(|m| m.stopped),
         unscheduled: runs.iter().map(|m| m.unscheduled).sum(),

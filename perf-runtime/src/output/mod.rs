@@ -7,6 +7,7 @@
 pub(crate) mod comparison;
 pub(crate) mod emf;
 pub(crate) mod print;
+pub(crate) mod profile;
 pub(crate) mod resources;
 pub(crate) mod scenarios;
 pub(crate) mod sink;

@@ -207,6 +207,13 @@ pub(crate) fn render(r: &Report) -> String {
         None if !cfg!(target_os = "linux") => line(&mut out, "resources", "not available here"),
         None => {}
     }
+    if let Some(p) = &r.cpu_profile {
+        let (head, top) = crate::output::profile::lines(p);
+        line(&mut out, "cpu profile", head);
+        for t in top {
+            let _ = writeln!(out, "    {t}");
+        }
+    }
     for (tag, t) in &r.tags {
         line(
             &mut out,

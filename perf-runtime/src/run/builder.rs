@@ -254,6 +254,21 @@ impl PerfTest {
         self
     }
 
+    /// Profiles the measured phase's CPU at 99 samples per second and
+    /// writes `<test>.cpu.pb.gz` (pprof) and `<test>.flamegraph.svg`
+    /// beside the JSON report (`cpu_profile` in the attribute;
+    /// `PERF_CPU_PROFILE=1` for every test).
+    pub fn cpu_profile(self) -> Self {
+        self.cpu_profile_hz(crate::model::profile::DEFAULT_PROFILE_HZ)
+    }
+
+    /// [`cpu_profile`](Self::cpu_profile) at `hz` samples per second of
+    /// CPU (clamped to 1..=1000).
+    pub fn cpu_profile_hz(mut self, hz: u32) -> Self {
+        self.load.cpu_profile = Some(hz.clamp(1, crate::model::profile::MAX_PROFILE_HZ));
+        self
+    }
+
     /// How many iterations of a sub-microsecond closed-model body share one
     /// pair of clock reads (default [`Batch::Auto`]: as many as keep the
     /// clock's cost under 1% of a sample; `PERF_BATCH` overrides).

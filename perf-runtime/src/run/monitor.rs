@@ -77,6 +77,8 @@ pub(crate) struct Watching {
     pub(crate) live: Option<Box<dyn LiveCheck>>,
     /// `repeat = "auto"`'s looks.
     pub(crate) until: Option<Box<dyn StopCheck>>,
+    /// `cpu_profile`: started when the measured phase starts.
+    pub(crate) cpu_profile: Option<std::sync::Arc<crate::measure::cpu_profile::CpuProfiler>>,
 }
 
 /// `abort_on_fail`'s question about the run so far, answered by the judge
@@ -133,6 +135,7 @@ impl Monitor {
             progress: forced,
             live,
             until,
+            cpu_profile: _,
         } = watching;
         let until = until.map(|u| Arc::new(Mutex::new(u)));
         let display = if std::io::stderr().is_terminal() {

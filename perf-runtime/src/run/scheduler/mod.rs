@@ -29,10 +29,12 @@ use crate::run::panics::{catching, install_hook};
 use crate::run::watchdog::{Alarms, Fired, Watch, Watchdog};
 
 mod batch;
+mod each;
 mod open;
 mod ramp;
 
 use batch::{run_batch, Batched, Probe};
+pub(crate) use each::{run_each, wait_until};
 use ramp::Ramp;
 
 /// How a phase ended early.
@@ -247,6 +249,9 @@ pub(crate) async fn execute<B: Body>(
         let _paused = pause();
         Shared::new(pool, matches!(model, Model::Open { .. }), scope)
     };
+    if let Some(p) = watching.cpu_profile.as_ref().filter(|_| stopped.is_none()) {
+        p.begin();
+    }
     let started_at = SystemTime::now();
     let start = Instant::now();
     let mut aborted = None;
@@ -352,6 +357,7 @@ pub(crate) async fn execute<B: Body>(
         auto,
         batching: shared.batching(clock_ns),
         resources: None,
+        cpu_profile: None,
     }
 }
 
@@ -582,15 +588,5 @@ async fn run_one<B: Body>(
         }
         Ok(_) => Ok(()),
         Err(panic) => Err((ErrorKind::Panic, panic)),
-    }
-}
-
-/// Sleeps until `at` (returns at once if it has passed), or until the
-/// run's `deadline`, whichever comes first.
-pub(crate) async fn wait_until(at: SystemTime, deadline: Option<std::time::Instant>) {
-    if let Ok(left) = at.duration_since(SystemTime::now()) {
-        let until = std::time::Instant::now() + left;
-        let until = deadline.map_or(until, |d| d.min(until));
-        tokio::time::sleep_until(until.into()).await;
     }
 }

@@ -46,6 +46,7 @@ fn main() {}
 #[perf_test(
     duration = "30s",
     monitor = "name:orders-fn,pid:1",
+    cpu_profile,
     cpu < "80%",
     cpu < "90%" per "10s",
     peak_rss < "512MB",
@@ -53,3 +54,6 @@ fn main() {}
     peak_rss of "orders-fn" <= "256MiB",
 )]
 async fn resources() {}
+
+#[perf_test(repeat = 100, cpu_profile = 499)]
+async fn profiled_at_a_rate() {}
