@@ -232,18 +232,25 @@ fn read_targets(targets: &mut Vec<Target>) -> Vec<(usize, ProcReading)> {
             targets.push(Target::of(What::Local(name.clone())));
         }
     }
-    let by_name = targets
+    let wanted: Vec<&str> = targets
         .iter()
-        .any(|t| matches!(t.what, What::Asked(Monitor::Name(_))))
-        .then(named_processes)
-        .unwrap_or_default();
+        .filter_map(|t| match &t.what {
+            What::Asked(Monitor::Name(n)) => Some(n.as_str()),
+            _ => None,
+        })
+        .collect();
+    let by_name = if wanted.is_empty() {
+        Vec::new()
+    } else {
+        named_processes(&wanted)
+    };
     let mut out = Vec::with_capacity(targets.len());
     for (i, t) in targets.iter_mut().enumerate() {
         let pids: Vec<u32> = match &t.what {
             What::Asked(Monitor::Pid(p)) => vec![*p],
             What::Asked(Monitor::Name(n)) => by_name
                 .iter()
-                .filter(|(_, names)| names.iter().any(|x| x == n))
+                .filter(|(_, name)| name == n)
                 .map(|(pid, _)| *pid)
                 .collect(),
             What::Local(n) => local
@@ -337,10 +344,12 @@ fn read_pid(pid: u32) -> Option<(f64, u64, String)> {
     Some((cpu, rss, stat.comm))
 }
 
-/// Every process with the names it goes by: the kernel's `comm` (15
-/// bytes), its executable's file name and its first argument's.
+/// The processes named one of `wanted`, with the name: the kernel's
+/// `comm` (15 bytes), or for a longer name whose first 15 bytes match,
+/// its executable's file name or its first argument's. Only `stat` is
+/// read for every process.
 #[cfg(target_os = "linux")]
-fn named_processes() -> Vec<(u32, Vec<String>)> {
+fn named_processes(wanted: &[&str]) -> Vec<(u32, String)> {
     let Ok(all) = procfs::process::all_processes() else {
         return Vec::new();
     };
@@ -348,12 +357,30 @@ fn named_processes() -> Vec<(u32, Vec<String>)> {
     all.filter_map(Result::ok)
         .filter_map(|p| {
             let pid = u32::try_from(p.pid).ok()?;
-            let mut names = vec![p.stat().ok()?.comm];
-            names.extend(p.exe().ok().as_deref().and_then(file_name));
+            let comm = p.stat().ok()?.comm;
+            if let Some(name) = wanted.iter().find(|w| **w == comm) {
+                return Some((pid, (*name).to_owned()));
+            }
+            let long = wanted
+                .iter()
+                .filter(|w| w.len() > comm.len() && comm.len() >= 15 && w.starts_with(&comm))
+                .collect::<Vec<_>>();
+            if long.is_empty() {
+                return None;
+            }
+            let mut names: Vec<String> = p
+                .exe()
+                .ok()
+                .as_deref()
+                .and_then(file_name)
+                .into_iter()
+                .collect();
             if let Some(arg0) = p.cmdline().ok().and_then(|c| c.into_iter().next()) {
                 names.extend(file_name(std::path::Path::new(&arg0)));
             }
-            Some((pid, names))
+            long.into_iter()
+                .find(|w| names.iter().any(|n| n == **w))
+                .map(|w| (pid, (*w).to_owned()))
         })
         .collect()
 }
@@ -369,7 +396,7 @@ fn read_pid(_: u32) -> Option<(f64, u64, String)> {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn named_processes() -> Vec<(u32, Vec<String>)> {
+fn named_processes(_: &[&str]) -> Vec<(u32, String)> {
     Vec::new()
 }
 
