@@ -64,8 +64,8 @@ mod pipeline;
 /// generator could not keep up, `Report::saturation`.
 pub mod resources {
     pub use crate::model::resources::{
-        NetTraffic, ResourceSample, Resources, Saturation, MIN_CPU_WINDOW_S, SATURATED_RUN_SHARE,
-        SATURATED_SHARE, UNSCHEDULED_SHARE,
+        NetTraffic, ProcessResources, ProcessSample, ResourceSample, Resources, Saturation,
+        Schedule, MIN_CPU_WINDOW_S, SATURATED_RUN_SHARE, SATURATED_SHARE, UNSCHEDULED_SHARE,
     };
 }
 mod scenarios;

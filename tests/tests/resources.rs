@@ -145,10 +145,12 @@ fn an_open_model_rate_the_generator_cannot_reach_with_cpu_bound_bodies_is_called
 }
 
 #[test]
-fn a_no_op_body_at_a_rate_the_dispatcher_cannot_hand_out_is_called_saturated() {
-    // 5M arrivals/s: one dispatcher thread hands out well under that on
-    // any machine (a channel send and a wake-up each), so it falls
-    // behind, skips ahead and counts the arrivals it never started.
+fn a_no_op_body_at_a_rate_the_generator_cannot_reach_is_called_saturated() {
+    // 5M arrivals/s of a body that does nothing: the system under test
+    // cannot be what is slow. Whichever part of the generator gives out
+    // first (its CPU, its dispatcher falling behind the schedule, or its
+    // runtime leaving handed-out iterations unstarted so that no worker
+    // is free) must be called saturation, not blamed on the body.
     let report = quiet("no_op_unreachable_rate")
         .rate(5_000_000.0)
         .duration(Duration::from_secs(2))
@@ -156,12 +158,10 @@ fn a_no_op_body_at_a_rate_the_dispatcher_cannot_hand_out_is_called_saturated() {
         .run(|_| async {})
         .unwrap();
     let s = report.saturation.expect("the generator could not keep up");
-    assert!(s.unscheduled as f64 > 0.01 * s.arrivals as f64, "{s:?}");
+    // Not only its CPU: the schedule shows it too, whatever the CPU read.
+    assert!(s.unscheduled + s.starved_drops > s.arrivals / 100, "{s:?}");
     let summary = report.summary();
-    assert!(
-        summary.contains("! load generator saturated") && summary.contains("were never started"),
-        "{summary}"
-    );
+    assert!(summary.contains("! load generator saturated"), "{summary}");
 }
 
 /// A child process (that busy-loops until killed).

@@ -56,6 +56,7 @@ impl Report {
         wanted.sort_by(f64::total_cmp);
         wanted.dedup();
         let secs = m.elapsed.as_secs_f64();
+        let pool = load.pool_size() as u64;
         let scheduled = main.iterations + main.dropped;
         let custom: BTreeMap<String, CustomStats> = main
             .custom
@@ -195,8 +196,17 @@ impl Report {
             batching: m.batching,
             saturation: crate::model::resources::Saturation::of(
                 m.resources.as_ref(),
-                m.unscheduled,
-                scheduled + m.unscheduled,
+                crate::model::resources::Schedule {
+                    arrivals: scheduled + m.unscheduled,
+                    unscheduled: m.unscheduled,
+                    dropped: main.dropped,
+                    pool,
+                    serving: main
+                        .service
+                        .as_ref()
+                        .filter(|_| secs > 0.0)
+                        .map(|h| h.mean() * h.len() as f64 / 1e9 / secs),
+                },
                 secs,
             ),
             resources: m.resources,

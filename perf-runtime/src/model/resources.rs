@@ -188,12 +188,33 @@ impl Resources {
 /// generator fell behind its schedule, make it saturated.
 pub const UNSCHEDULED_SHARE: f64 = 0.01;
 
+/// The open model's schedule as run, for [`Saturation::of`].
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Schedule {
+    /// Arrivals the schedule held (started, dropped and unstarted).
+    pub arrivals: u64,
+    /// Arrivals never started because the dispatcher fell behind.
+    pub unscheduled: u64,
+    /// Arrivals that found no free worker.
+    pub dropped: u64,
+    /// The pool of workers.
+    pub pool: u64,
+    /// Workers running an iteration on average (completed iterations ×
+    /// mean service time / run time: Little's law), if known.
+    pub serving: Option<f64>,
+}
+
 /// The load generator (this process) could not keep up, so the latencies
-/// include its own queueing: its CPU was over [`SATURATED_SHARE`] of its
-/// cores for more than [`SATURATED_RUN_SHARE`] of the run, or it left more
-/// than [`UNSCHEDULED_SHARE`] of an open model's arrivals unstarted (it
-/// fell behind the schedule, whatever its CPU read: a dispatcher that
-/// cannot hand out a rate waits on its workers rather than spinning).
+/// include its own queueing. Any of:
+/// - its CPU was over [`SATURATED_SHARE`] of its cores for more than
+///   [`SATURATED_RUN_SHARE`] of the run;
+/// - it left more than [`UNSCHEDULED_SHARE`] of an open model's arrivals
+///   unstarted (the dispatcher fell behind the schedule);
+/// - more than [`UNSCHEDULED_SHARE`] of the arrivals were dropped while on
+///   average fewer than half of the pool's workers were running an
+///   iteration (Little's law: the others held a job the runtime had not
+///   started yet, so no worker was free although the system under test
+///   was not keeping them busy).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Saturation {
     /// Seconds with the generator's CPU over [`SATURATED_SHARE`] of its
@@ -206,23 +227,34 @@ pub struct Saturation {
     pub unscheduled: u64,
     /// All arrivals the schedule held (started, dropped and unstarted).
     pub arrivals: u64,
+    /// Arrivals dropped while the workers were starved of the runtime
+    /// (0 unless that is the cause).
+    #[serde(default)]
+    pub starved_drops: u64,
+    /// Workers running an iteration on average, of `pool`.
+    #[serde(default)]
+    pub serving: f64,
+    /// The pool of workers.
+    #[serde(default)]
+    pub pool: u64,
 }
 
 impl Saturation {
     /// The saturation of a run of `elapsed_s` seconds, if there was any.
-    pub fn of(
-        resources: Option<&Resources>,
-        unscheduled: u64,
-        arrivals: u64,
-        elapsed_s: f64,
-    ) -> Option<Saturation> {
+    pub fn of(resources: Option<&Resources>, s: Schedule, elapsed_s: f64) -> Option<Saturation> {
         let cpu = resources.is_some_and(|r| r.generator_saturated(elapsed_s));
-        let behind = arrivals > 0 && unscheduled as f64 > UNSCHEDULED_SHARE * arrivals as f64;
-        (cpu || behind).then(|| Saturation {
+        let over = |n: u64| s.arrivals > 0 && n as f64 > UNSCHEDULED_SHARE * s.arrivals as f64;
+        let behind = over(s.unscheduled);
+        let serving = s.serving.unwrap_or(f64::NAN);
+        let starved = over(s.dropped) && s.pool > 0 && serving < 0.5 * s.pool as f64;
+        (cpu || behind || starved).then(|| Saturation {
             cpu_saturated_s: resources.map_or(0.0, |r| r.saturated_s),
             cpu,
-            unscheduled,
-            arrivals,
+            unscheduled: s.unscheduled,
+            arrivals: s.arrivals,
+            starved_drops: if starved { s.dropped } else { 0 },
+            serving: if serving.is_finite() { serving } else { 0.0 },
+            pool: s.pool,
         })
     }
 }
@@ -384,17 +416,37 @@ mod tests {
     fn a_generator_is_saturated_by_its_cpu_or_by_falling_behind_the_schedule() {
         let busy = summarise(&[reading(0.0, 0.0, 1, 0), reading(2.0, 3.8, 1, 0)], 2.0).unwrap();
         let idle = summarise(&[reading(0.0, 0.0, 1, 0), reading(2.0, 0.1, 1, 0)], 2.0).unwrap();
-        let s = Saturation::of(Some(&busy), 0, 1000, 2.0).unwrap();
+        let plan = |unscheduled, dropped, serving| Schedule {
+            arrivals: 1000,
+            unscheduled,
+            dropped,
+            pool: 64,
+            serving: Some(serving),
+        };
+        let s = Saturation::of(Some(&busy), plan(0, 0, 1.0), 2.0).unwrap();
         assert!(s.cpu && s.cpu_saturated_s == 2.0);
-        assert_eq!(Saturation::of(Some(&idle), 0, 1000, 2.0), None);
+        assert_eq!(Saturation::of(Some(&idle), plan(0, 0, 1.0), 2.0), None);
         // Idle CPU, but 2% of the arrivals never started: saturated.
-        let s = Saturation::of(Some(&idle), 20, 1000, 2.0).unwrap();
+        let s = Saturation::of(Some(&idle), plan(20, 0, 1.0), 2.0).unwrap();
         assert!(!s.cpu && s.unscheduled == 20);
         // 1% exactly is not over the line; no sampling at all still counts
         // the schedule.
-        assert_eq!(Saturation::of(Some(&idle), 10, 1000, 2.0), None);
-        assert!(Saturation::of(None, 11, 1000, 2.0).is_some());
-        assert_eq!(Saturation::of(None, 0, 0, 0.0), None);
+        assert_eq!(Saturation::of(Some(&idle), plan(10, 0, 1.0), 2.0), None);
+        assert!(Saturation::of(None, plan(11, 0, 1.0), 2.0).is_some());
+        assert_eq!(Saturation::of(None, Schedule::default(), 0.0), None);
+        // Drops with the pool busy serving (60 of 64): the system under
+        // test is slow, not the generator.
+        assert_eq!(Saturation::of(Some(&idle), plan(0, 300, 60.0), 2.0), None);
+        // Drops while 3 of 64 workers were serving: the others held jobs
+        // the runtime had not started.
+        let s = Saturation::of(Some(&idle), plan(0, 300, 3.0), 2.0).unwrap();
+        assert_eq!((s.starved_drops, s.pool), (300, 64));
+        // Unknown service time: drops alone do not blame the generator.
+        let unknown = Schedule {
+            serving: None,
+            ..plan(0, 300, 0.0)
+        };
+        assert_eq!(Saturation::of(Some(&idle), unknown, 2.0), None);
     }
 
     #[test]

@@ -107,7 +107,17 @@ pub(crate) fn saturation(report: &Report) -> Option<String> {
             100.0 * s.unscheduled as f64 / s.arrivals.max(1) as f64
         ));
     }
-    let (lead, sep) = if s.cpu { (" ", " and ") } else { (": ", "") };
+    if s.starved_drops > 0 {
+        why.push(format!(
+            "{} of {} arrivals found no free worker while only {:.1} of its {} workers were running an iteration on average (Little's law): the others held iterations its runtime had not started",
+            s.starved_drops, s.arrivals, s.serving, s.pool
+        ));
+    }
+    let (lead, sep) = if s.cpu {
+        (" ", " and ")
+    } else {
+        (": ", " and ")
+    };
     Some(format!(
         "load generator saturated{lead}{}: latencies include its own queueing; use fewer workers, shards, or a release build",
         why.join(sep)
@@ -189,7 +199,12 @@ mod tests {
         let mut report = Report::skipped("t".into(), Default::default(), "x".into());
         report.elapsed_ns = 20_000_000_000;
         let mut judged = |res: Option<Resources>, unscheduled: u64| {
-            report.saturation = Saturation::of(res.as_ref(), unscheduled, 1000, 20.0);
+            let plan = crate::model::resources::Schedule {
+                arrivals: 1000,
+                unscheduled,
+                ..Default::default()
+            };
+            report.saturation = Saturation::of(res.as_ref(), plan, 20.0);
             report.resources = res;
             saturation(&report)
         };
