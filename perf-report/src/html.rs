@@ -1,8 +1,8 @@
 //! `perf-report html`: one self-contained page (inline SVG drawn with
 //! plotters, inline CSS, no script, nothing fetched) with, per test, the
 //! verdict, the load, the threshold table, the latency distribution by
-//! percentile on HdrHistogram's log axis (baseline overlaid), and latency
-//! percentiles and throughput over time.
+//! percentile on HdrHistogram's log axis (baseline overlaid), latency
+//! percentiles and throughput over time, and the resources per second.
 
 use crate::out::outln;
 use std::fmt::Write as _;
@@ -17,8 +17,8 @@ use plotters::prelude::*;
 
 use crate::inputs::{load, load_all, Results};
 
-const WIDTH: u32 = 560;
-const HEIGHT: u32 = 300;
+pub(crate) const WIDTH: u32 = 560;
+pub(crate) const HEIGHT: u32 = 300;
 /// Percentile axis: x = log10(1 / (1 − q)), from 0% to 99.999%.
 const NINES: f64 = 5.0;
 
@@ -339,10 +339,14 @@ fn section(out: &mut String, report: &Report, baseline: Option<&Report>) -> Resu
     }
     let _ = write!(
         out,
-        "<div class=charts><figure>{}</figure><figure>{}</figure></div></section>",
+        "<div class=charts><figure>{}</figure><figure>{}</figure>",
         percentile_chart(report, baseline)?,
         timeline_chart(report)?
     );
+    if let Some(resources) = crate::html_resources::chart(report)? {
+        let _ = write!(out, "<figure>{resources}</figure>");
+    }
+    out.push_str("</div></section>");
     Ok(())
 }
 
