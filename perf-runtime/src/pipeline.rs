@@ -185,6 +185,7 @@ impl PerfTest {
             live: AbortCheck::of(&self.thresholds),
             until,
             cpu_profile: None,
+            resources: None,
         })
     }
 
@@ -561,6 +562,7 @@ where
         .into_iter()
         .map(|w| Watching {
             cpu_profile: profiler.clone(),
+            resources: sampler.as_ref().map(resources::Sampler::marker),
             ..w
         })
         .collect();

@@ -9,6 +9,11 @@ use crate::judge::stats::{quantile_samples_needed, MIN_SAMPLES};
 use crate::judge::student::{t_quantile_upper, t_upper};
 use crate::model::report::Report;
 
+/// The length of one stretch of scheduler time that delays the
+/// iterations inside it together: a few scheduler slices (Linux CFS's
+/// scheduling period is 6 ms × (1 + log2 CPUs): 12 ms on 2 CPUs).
+pub(crate) const EPISODE_NS: f64 = 10e6;
+
 /// A latency statistic.
 #[derive(Clone, Copy)]
 pub(crate) enum Stat {
@@ -33,11 +38,28 @@ impl Stat {
         }
     }
 
-    /// Samples a run needs, if `n` is too few.
-    pub(crate) fn short_of(self, n: u64) -> Option<u64> {
+    /// Samples a run needs, if the `n` of a run whose mean latency is
+    /// `mean_ns` are too few.
+    ///
+    /// A quantile's tail must hold [`MIN_TAIL_SAMPLES`](crate::judge::stats::MIN_TAIL_SAMPLES)
+    /// *stretches of scheduler time*, not only that many iterations:
+    /// iterations shorter than [`EPISODE_NS`] come in clusters that one
+    /// descheduling delays together (a runnable neighbour takes the core for
+    /// a slice of a few milliseconds), so 10 iterations beyond p99 of a
+    /// 500 µs body can all be one such event, and a gate on them flags
+    /// unchanged code whenever a run meets one. Bodies of 10 ms and more
+    /// are not clustered this way.
+    pub(crate) fn short_of(self, n: u64, mean_ns: f64) -> Option<u64> {
         let need = match self {
             Stat::Mean => MIN_SAMPLES,
-            Stat::Quantile(q) => quantile_samples_needed(q),
+            Stat::Quantile(q) => {
+                let per_episode = if mean_ns.is_finite() && mean_ns > 0.0 {
+                    (EPISODE_NS / mean_ns).max(1.0)
+                } else {
+                    1.0
+                };
+                (quantile_samples_needed(q) as f64 * per_episode).ceil() as u64
+            }
         };
         (n < need).then(|| need - n)
     }

@@ -64,11 +64,37 @@ struct Sampled {
     targets: Vec<Target>,
 }
 
+/// What the sampler thread is asked.
+enum Ask {
+    /// Read now: the measured phase starts.
+    Mark,
+    /// Take a last reading and stop.
+    Stop,
+}
+
 /// A running sampler; [`finish`](Self::finish) stops it.
 pub(crate) struct Sampler {
-    stop: mpsc::Sender<()>,
+    ask: mpsc::Sender<Ask>,
     thread: JoinHandle<Sampled>,
 }
+
+/// Asks the sampler for a reading at the measured phase's start, so that
+/// the figures cover the phase from its first moment instead of from the
+/// last once-a-second reading before it (up to a second of warm-up).
+#[derive(Clone)]
+pub(crate) struct Marker(mpsc::Sender<Ask>);
+
+impl Marker {
+    /// A reading now (the sampler thread takes it at once).
+    pub(crate) fn mark(&self) {
+        let _ = self.0.send(Ask::Mark);
+    }
+}
+
+/// How long after the phase's start its marked reading may be stamped
+/// (the sampler thread wakes and reads /proc: well under a millisecond on
+/// an idle machine, a few on a busy one).
+const MARK_SLACK: Duration = Duration::from_millis(50);
 
 impl Sampler {
     /// Starts sampling this process and `monitors` (and the registered
@@ -78,7 +104,7 @@ impl Sampler {
         let _paused = pause();
         read()?;
         let mut targets: Vec<Target> = monitors.iter().cloned().map(Target::new).collect();
-        let (stop, stopped) = mpsc::channel::<()>();
+        let (ask, asked) = mpsc::channel::<Ask>();
         let thread = std::thread::Builder::new()
             .name("perf-resources".into())
             .spawn(move || {
@@ -92,26 +118,39 @@ impl Sampler {
                 };
                 loop {
                     tick(&mut targets);
-                    if let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(INTERVAL) {
-                        continue;
+                    match asked.recv_timeout(INTERVAL) {
+                        Err(mpsc::RecvTimeoutError::Timeout) | Ok(Ask::Mark) => continue,
+                        // Asked to stop: one last reading, at the end.
+                        Ok(Ask::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                            tick(&mut targets);
+                            return Sampled { ticks, targets };
+                        }
                     }
-                    // Asked to stop: one last reading, at the end.
-                    tick(&mut targets);
-                    return Sampled { ticks, targets };
                 }
             })
             .ok()?;
-        Some(Sampler { stop, thread })
+        Some(Sampler { ask, thread })
+    }
+
+    /// A handle that asks for a reading when the measured phase starts.
+    pub(crate) fn marker(&self) -> Marker {
+        Marker(self.ask.clone())
     }
 
     /// Stops sampling and summarises the measured phase, `elapsed` from
-    /// `started_at`: from the last reading at or before its start (at most
-    /// one interval early) to a reading taken at its end.
+    /// `started_at`: from the reading marked at its start (or, unmarked,
+    /// the last one before it: at most one interval early) to a reading
+    /// taken at its end.
     pub(crate) fn finish(self, started_at: SystemTime, elapsed: Duration) -> Option<Resources> {
-        let _ = self.stop.send(());
+        let _ = self.ask.send(Ask::Stop);
         let Sampled { ticks, targets } = self.thread.join().ok()?;
         let end_at = started_at + elapsed;
-        let first = ticks.iter().rposition(|t| t.at <= started_at).unwrap_or(0);
+        // Never the end's own reading, however short the phase.
+        let before_end = ticks.len().saturating_sub(1);
+        let first = ticks[..before_end]
+            .iter()
+            .rposition(|t| t.at <= started_at + MARK_SLACK)
+            .unwrap_or(0);
         let window: Vec<&Tick> = ticks[first..]
             .iter()
             .filter(|t| t.at <= end_at + INTERVAL)

@@ -79,6 +79,9 @@ pub(crate) struct Watching {
     pub(crate) until: Option<Box<dyn StopCheck>>,
     /// `cpu_profile`: started when the measured phase starts.
     pub(crate) cpu_profile: Option<std::sync::Arc<crate::measure::cpu_profile::CpuProfiler>>,
+    /// The resource sampler: asked for a reading when the measured phase
+    /// starts.
+    pub(crate) resources: Option<crate::measure::resources::Marker>,
 }
 
 /// `abort_on_fail`'s question about the run so far, answered by the judge
@@ -136,6 +139,7 @@ impl Monitor {
             live,
             until,
             cpu_profile: _,
+            resources: _,
         } = watching;
         let until = until.map(|u| Arc::new(Mutex::new(u)));
         let display = if std::io::stderr().is_terminal() {

@@ -249,8 +249,13 @@ pub(crate) async fn execute<B: Body>(
         let _paused = pause();
         Shared::new(pool, matches!(model, Model::Open { .. }), scope)
     };
-    if let Some(p) = watching.cpu_profile.as_ref().filter(|_| stopped.is_none()) {
-        p.begin();
+    if stopped.is_none() {
+        if let Some(p) = &watching.cpu_profile {
+            p.begin();
+        }
+        if let Some(r) = &watching.resources {
+            r.mark();
+        }
     }
     let started_at = SystemTime::now();
     let start = Instant::now();
