@@ -381,8 +381,10 @@ fn merge_saves_gates_on_and_publishes_like_a_single_run() {
     let (baselines, metrics) = (dir.path().join("baselines"), dir.path().join("metrics.log"));
     let ms = Duration::from_millis;
 
-    // v1: 1 ms iterations, merged and saved as the baseline.
-    gated_shards(&dir.path().join("v1"), ms(1), &metrics);
+    // v1: 10 ms iterations, merged and saved as the baseline (each
+    // iteration its own stretch of scheduler time, so 30 of them decide
+    // the median).
+    gated_shards(&dir.path().join("v1"), ms(10), &metrics);
     assert!(!metrics.exists(), "a shard publishes nothing on its own");
     let out = perf_report_with(
         &["merge", "v1", "--out", "merged-v1"],
@@ -410,7 +412,8 @@ fn merge_saves_gates_on_and_publishes_like_a_single_run() {
     );
     let lines = emf.lines().count();
 
-    // v2: 20 ms iterations against v1: the budget is broken, exit 1.
+    // v2: 20 ms iterations against v1 (twice as slow): the budget is
+    // broken, exit 1.
     gated_shards(&dir.path().join("v2"), ms(20), &metrics);
     let out = perf_report_with(
         &["merge", "v2", "--out", "merged-v2"],

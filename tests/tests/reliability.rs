@@ -130,12 +130,14 @@ fn a_rate_beyond_the_generator_keeps_the_run_length_and_blames_the_generator() {
         started.elapsed()
     );
     assert!(report.unscheduled > 0, "{}", report.summary());
+    // Blamed on the generator, in the saturation warning.
+    let s = report.saturation.expect("saturated");
+    assert_eq!(s.unscheduled, report.unscheduled);
+    let summary = report.summary();
     assert!(
-        report
-            .summary()
-            .contains("the load generator could not schedule this rate"),
-        "{}",
-        report.summary()
+        summary.contains("! load generator saturated")
+            && summary.contains("were never started (it fell behind the schedule"),
+        "{summary}"
     );
 }
 

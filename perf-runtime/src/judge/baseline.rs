@@ -58,14 +58,10 @@ pub fn compare(
         .iter()
         .map(|name| {
             let stat = Stat::of(name);
-            // Each side's runs are judged by their own sizes (the
-            // smallest run of a side decides it).
-            let short_side = |runs: &[&hdrhistogram::Histogram<u64>]| {
-                runs.iter()
-                    .filter_map(|h| stat.short_of(h.len(), h.mean()))
-                    .max()
-            };
-            let short = short_side(&old_runs).max(short_side(&new_runs));
+            // Each side by all its samples (its runs' spread, when it has
+            // several, holds what differs between them).
+            let short_side = |r: &Report| stat.short_of(r.histogram.len(), r.histogram.mean());
+            let short = short_side(old).max(short_side(new));
             let (old_value, new_value) = (
                 mean(&logs(&old_runs, stat)).exp(),
                 mean(&logs(&new_runs, stat)).exp(),

@@ -38,7 +38,7 @@ impl Stat {
         }
     }
 
-    /// Samples a run needs, if the `n` of a run whose mean latency is
+    /// Samples a side needs, if the `n` of a side whose mean latency is
     /// `mean_ns` are too few.
     ///
     /// A quantile's tail must hold [`MIN_TAIL_SAMPLES`](crate::judge::stats::MIN_TAIL_SAMPLES)
