@@ -28,6 +28,11 @@ static IN_PROCESS: Mutex<()> = Mutex::const_new(());
 /// Perf test runs of this process going on now, and started so far.
 static RUNNING: AtomicUsize = AtomicUsize::new(0);
 static STARTED: AtomicU64 = AtomicU64::new(0);
+/// Exclusive turns of this process holding the lock file now. The lock is
+/// per open file, so this process's own turn blocks a shared lock taken
+/// through another handle just as another process's would: this tells
+/// the two apart.
+static FILE_HELD: AtomicUsize = AtomicUsize::new(0);
 
 /// The name of the lock file in the target directory's `perf/`.
 pub const LOCK_FILE: &str = ".lock";
@@ -74,10 +79,12 @@ fn held_elsewhere() -> bool {
     let Some(file) = lock_file() else {
         return false;
     };
-    matches!(
+    let blocked = matches!(
         file.try_lock_shared(),
         Err(std::fs::TryLockError::WouldBlock)
-    )
+    );
+    // Held by an exclusive turn of this process: then by no other.
+    blocked && FILE_HELD.load(SeqCst) == 0
 }
 
 impl Turn {
@@ -110,6 +117,7 @@ impl Turn {
         let file = lock_file();
         if let Some(f) = &file {
             lock(f);
+            FILE_HELD.fetch_add(1, SeqCst);
         }
         Turn::begin(Some(held), file, false, since)
     }
@@ -126,6 +134,7 @@ impl Turn {
             let file = lock_file();
             if let Some(f) = &file {
                 lock(f);
+                FILE_HELD.fetch_add(1, SeqCst);
             }
             file
         })
@@ -157,12 +166,33 @@ impl Turn {
 impl Drop for Turn {
     fn drop(&mut self) {
         RUNNING.fetch_sub(1, SeqCst);
+        // Unlocked first, counted after: never a moment in which the lock
+        // is this process's but reads as another's.
+        if self._file.take().is_some() {
+            FILE_HELD.fetch_sub(1, SeqCst);
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn this_processs_own_exclusive_turn_is_not_another_processs() {
+        // The lock is per open file: a shared lock through a second handle
+        // is blocked by this process's own turn, as CI once reported as
+        // "of another process".
+        let turn = Turn::take_blocking(true);
+        assert!(!held_elsewhere(), "the holder is this process");
+        let beside = Turn::take_blocking(false);
+        let o = beside.overlap().unwrap();
+        assert!(
+            o.contains("of this process") && !o.contains("of another process"),
+            "{o}"
+        );
+        drop((beside, turn));
+    }
 
     #[test]
     fn a_turn_sees_the_one_beside_it_and_an_exclusive_one_waits() {
