@@ -250,6 +250,9 @@ pub(crate) async fn execute<B: Body>(
         Shared::new(pool, matches!(model, Model::Open { .. }), scope)
     };
     if stopped.is_none() {
+        // The mark's channel block (freed by the sampler) is not the
+        // iterations' memory.
+        let _paused = pause();
         if let Some(p) = &watching.cpu_profile {
             p.begin();
         }
