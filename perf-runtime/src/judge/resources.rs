@@ -76,6 +76,19 @@ pub(crate) fn display(metric: Metric, v: f64, limit: f64, f: &Figures<'_>) -> St
     }
 }
 
+/// `(seconds covered, CPU seconds)` of each `(end in s, cores)` sample,
+/// the first covering the time since the phase's start.
+fn intervals(samples: impl Iterator<Item = (f64, f64)>) -> Vec<(f64, f64)> {
+    let mut before = 0.0;
+    samples
+        .map(|(at_s, cores)| {
+            let dt = at_s - before;
+            before = at_s;
+            (dt, cores * dt)
+        })
+        .collect()
+}
+
 /// `cpu … per "Ns"`: every window of `w` consecutive per-second samples,
 /// the worst with its text.
 pub(crate) fn cpu_windows(
@@ -83,44 +96,16 @@ pub(crate) fn cpu_windows(
     w: u32,
     f: &Figures<'_>,
 ) -> (WindowVerdict, Option<(f64, String)>) {
-    let mut verdict = WindowVerdict {
-        seconds: w,
-        checked: 0,
-        broken: 0,
-        inconclusive: 0,
-        worst_start: None,
-        first_broken_start: None,
-    };
+    let mut verdict = WindowVerdict::new(w);
     let Some(r) = f.resources else {
         return (verdict, None);
     };
     // (seconds covered, CPU seconds) per sample.
     let series: Vec<(f64, f64)> = match spec.metric.process() {
-        None => {
-            let mut before = 0.0;
-            r.samples
-                .iter()
-                .map(|s| {
-                    let dt = s.at_s - before;
-                    before = s.at_s;
-                    (dt, s.cpu_cores * dt)
-                })
-                .collect()
-        }
-        Some(name) => match found(r, name) {
-            Some(p) => {
-                let mut before = 0.0;
-                p.samples
-                    .iter()
-                    .map(|s| {
-                        let dt = s.at_s - before;
-                        before = s.at_s;
-                        (dt, s.cpu_cores * dt)
-                    })
-                    .collect()
-            }
-            None => Vec::new(),
-        },
+        None => intervals(r.samples.iter().map(|s| (s.at_s, s.cpu_cores))),
+        Some(name) => found(r, name).map_or_else(Vec::new, |p| {
+            intervals(p.samples.iter().map(|s| (s.at_s, s.cpu_cores)))
+        }),
     };
     let w_us = w as usize;
     let mut worst: Option<(f64, String)> = None;

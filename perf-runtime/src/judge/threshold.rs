@@ -127,14 +127,7 @@ impl Threshold {
             return outcome;
         };
         // The worst window decides; every broken one is counted.
-        let mut verdict = WindowVerdict {
-            seconds: w,
-            checked: 0,
-            broken: 0,
-            inconclusive: 0,
-            worst_start: None,
-            first_broken_start: None,
-        };
+        let mut verdict = WindowVerdict::new(w);
         let mut worst: Option<(f64, String)> = None;
         for window in timeline.windows(w, complete_seconds) {
             let figures = window.figures();

@@ -383,6 +383,20 @@ pub struct WindowVerdict {
     pub first_broken_start: Option<u32>,
 }
 
+impl WindowVerdict {
+    /// No window of `seconds` checked yet.
+    pub(crate) fn new(seconds: u32) -> WindowVerdict {
+        WindowVerdict {
+            seconds,
+            checked: 0,
+            broken: 0,
+            inconclusive: 0,
+            worst_start: None,
+            first_broken_start: None,
+        }
+    }
+}
+
 impl std::fmt::Display for Threshold {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)
