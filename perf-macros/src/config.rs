@@ -211,7 +211,7 @@ impl Config {
                 return;
             }
             (_, "stages") => None,
-            (Value::Flag, "abort_on_fail" | "cpu_profile") => None,
+            (Value::Flag, "abort_on_fail" | "cpu_profile" | "heap_profile") => None,
             (Value::Flag, _) if KEYS.contains(&name.as_str()) => {
                 errors.at(
                     key.span(),
@@ -442,6 +442,26 @@ impl Config {
                 };
                 set_once(&mut self.cpu_profile, key, hz, errors)
             }
+            ("heap_profile", v) => {
+                let rate = match v {
+                    None => Some(perf_spec::DEFAULT_HEAP_PROFILE_RATE),
+                    Some(Lit::Str(s)) => match perf_spec::parse_heap_rate(&s.value()) {
+                        Ok(r) => Some(r),
+                        Err(e) => {
+                            errors.at(s.span(), format!("`heap_profile`: {e}"));
+                            None
+                        }
+                    },
+                    Some(v) => {
+                        errors.at(
+                            v.span(),
+                            "`heap_profile` takes the mean bytes between samples as a size (`heap_profile = \"64KiB\"`), or nothing (`heap_profile`: 512KiB)",
+                        );
+                        None
+                    }
+                };
+                set_once(&mut self.heap_profile, key, rate, errors)
+            }
             ("abort_on_fail", v) => {
                 let grace = match v {
                     None => Some(Duration::ZERO),
@@ -547,6 +567,7 @@ impl Config {
             publish: pick(&over.publish, &self.publish),
             monitor: pick(&over.monitor, &self.monitor),
             cpu_profile: pick(&over.cpu_profile, &self.cpu_profile),
+            heap_profile: pick(&over.heap_profile, &self.heap_profile),
             namespace: pick(&over.namespace, &self.namespace),
             regressions,
             sla: pick(&over.sla, &self.sla),

@@ -373,6 +373,10 @@ pub(crate) fn setters(config: &Config, rt: &TokenStream) -> Vec<TokenStream> {
         let hz = u32::try_from(c.value).unwrap_or(perf_spec::MAX_PROFILE_HZ);
         setters.push(quote_spanned!(c.span=> .cpu_profile_hz(#hz)));
     }
+    if let Some(h) = &config.heap_profile {
+        let rate = h.value;
+        setters.push(quote_spanned!(h.span=> .heap_profile_rate(#rate)));
+    }
     if let Some(m) = &config.monitor {
         let v = &m.value;
         setters.push(quote_spanned!(m.span=> .monitor_targets(#v)));

@@ -40,6 +40,7 @@ pub(crate) const KEYS: &[&str] = &[
     "publish",
     "monitor",
     "cpu_profile",
+    "heap_profile",
     "namespace",
     "sla",
     "validate",
@@ -190,6 +191,9 @@ pub(crate) struct Config {
     pub(crate) monitor: Option<Spanned<String>>,
     /// `cpu_profile` (99 Hz) or `cpu_profile = 499`: samples per second.
     pub(crate) cpu_profile: Option<Spanned<u64>>,
+    /// `heap_profile` (512 KiB) or `heap_profile = "64KiB"`: mean bytes
+    /// between samples.
+    pub(crate) heap_profile: Option<Spanned<u64>>,
     /// `namespace = "Performance/Testing"`.
     pub(crate) namespace: Option<Spanned<String>>,
     /// `regression < "10%"` (metric `None`) and `p95 regression < "10%"`.

@@ -308,6 +308,9 @@ impl PerfTest {
         // With the tracking allocator, this test's runtime threads (and the
         // thread driving it) count their allocations in a scope of its own.
         let scope = alloc::is_installed().then(scope::Scope::new);
+        if let (Some(scope), Some(rate)) = (scope, load.heap_profile) {
+            scope.profile_heap(rate);
+        }
         let mut builder = tokio::runtime::Builder::new_multi_thread();
         builder
             .worker_threads(load.worker_threads)
@@ -572,6 +575,13 @@ where
     // binary's debug information, which is not the run's memory.
     if let (Some(p), Some(first)) = (profiler, measured.first_mut()) {
         first.cpu_profile = Some(p.finish());
+    }
+    if let Some(rate) = load.heap_profile.filter(|_| !measured.is_empty()) {
+        // Sites are shown relative to the directory the test runs in.
+        let base = std::env::current_dir().unwrap_or_default();
+        let elapsed = measured.iter().map(|m| m.elapsed).sum();
+        let profile = crate::measure::heap_pprof::finish(scope, rate, &base, elapsed);
+        measured[0].heap_profile = Some(profile);
     }
     if let Some(teardown) = teardown.filter(|_| !measured.last().is_some_and(Measured::abandoned)) {
         teardown(state).await;

@@ -26,9 +26,9 @@ mod fuzz;
 pub use duration::{format_duration, parse_duration, DurationError};
 pub use fraction::{check_fraction, parse_fraction, FractionError};
 pub use load::{
-    check_stages, format_count, format_rate, parse_rate, stages_duration, Profile, Stage,
-    DEFAULT_PROFILE_HZ, ENDURANCE_FACTOR, MAX_BATCH, MAX_PROFILE_HZ, MAX_WORKERS,
-    MAX_WORKER_THREADS, PROFILE_NAMES,
+    check_stages, format_count, format_rate, parse_heap_rate, parse_rate, stages_duration, Profile,
+    Stage, DEFAULT_HEAP_PROFILE_RATE, DEFAULT_PROFILE_HZ, ENDURANCE_FACTOR, MAX_BATCH,
+    MAX_HEAP_PROFILE_RATE, MAX_PROFILE_HZ, MAX_WORKERS, MAX_WORKER_THREADS, PROFILE_NAMES,
 };
 pub use monitor::{Monitor, MAX_MONITORS, MAX_MONITOR_NAME};
 pub use publish::{

@@ -213,9 +213,43 @@ pub const DEFAULT_PROFILE_HZ: u32 = 99;
 /// The highest sampling rate `cpu_profile = N` takes.
 pub const MAX_PROFILE_HZ: u32 = 1000;
 
+/// The default mean bytes between two samples of `heap_profile`: 512 KiB,
+/// as Go's `runtime.MemProfileRate` and tcmalloc's default.
+pub const DEFAULT_HEAP_PROFILE_RATE: u64 = 512 * 1024;
+
+/// The largest mean gap `heap_profile = "…"` takes: 1 GiB.
+pub const MAX_HEAP_PROFILE_RATE: u64 = 1 << 30;
+
+/// Parses a heap profile's sampling rate: a size (`"64KiB"`) or a number
+/// of bytes, from 1 byte (every allocation) to
+/// [`MAX_HEAP_PROFILE_RATE`].
+pub fn parse_heap_rate(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let bytes = match t.parse::<u64>() {
+        Ok(n) => n as f64,
+        Err(_) => crate::parse_size(t)?,
+    };
+    if !(1.0..=MAX_HEAP_PROFILE_RATE as f64).contains(&bytes) || bytes.fract() != 0.0 {
+        return Err(format!(
+            "`{t}` is not a sampling rate from 1 byte to 1GiB (the default is 512KiB)"
+        ));
+    }
+    Ok(bytes as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn heap_rates() {
+        assert_eq!(parse_heap_rate("4096"), Ok(4096));
+        assert_eq!(parse_heap_rate("64KiB"), Ok(65_536));
+        assert_eq!(parse_heap_rate("1B"), Ok(1));
+        for bad in ["0", "2GiB", "0.5B", "fast", ""] {
+            assert!(parse_heap_rate(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn rates() {

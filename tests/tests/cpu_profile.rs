@@ -161,3 +161,33 @@ async fn a_profile_from_the_attribute() {
         hot_spin(now + Duration::from_millis(2)) ^ cold_path(now + Duration::from_micros(2100)),
     );
 }
+
+#[test]
+fn a_heap_profile_without_the_tracking_allocator_says_what_is_missing() {
+    // This binary has no `track_allocations!()`.
+    let report = PerfTest::new("profiled::no_allocator")
+        .repeat(10)
+        .heap_profile()
+        .no_report_file()
+        .quiet()
+        .env_overrides(false)
+        .run(|_| async {})
+        .unwrap();
+    let heap = report
+        .heap_profile
+        .as_ref()
+        .expect("heap_profile was asked for");
+    let why = heap.unavailable.as_deref().unwrap_or_default();
+    assert!(
+        why.contains("perf_runtime::track_allocations!();"),
+        "{heap:?}"
+    );
+    assert!(report.passed, "a missing profile does not fail the test");
+    assert!(
+        report
+            .summary()
+            .contains("heap profile......: not taken: it needs the tracking allocator"),
+        "{}",
+        report.summary()
+    );
+}

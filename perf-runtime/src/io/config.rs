@@ -14,6 +14,8 @@
 //! | `PERF_PROFILE` | `profile` of open-model tests with a `duration` | |
 //! | `PERF_MONITOR` | `monitor`: processes sampled beside the test's own, `pid:<id>` or `name:<process name>`, comma-separated (replaces the attribute's list) | |
 //! | `PERF_CPU_PROFILE` | `cpu_profile`: `1` (or `true`) profiles every perf test at 99 Hz, a number from 2 to 1000 at that rate, `0` (or `false`) none | |
+//! | `PERF_HEAP_PROFILE` | `heap_profile`: `1` (or `true`) samples the allocations of every perf test with their stacks (needs the tracking allocator), `0` (or `false`) none | |
+//! | `PERF_HEAP_PROFILE_RATE` | the mean bytes between two heap-profile samples of the tests that take one: bytes or a size (`4096`, `"64KiB"`; default 512KiB) | |
 //! | `PERF_BATCH` | iterations per clock pair of sub-microsecond closed-model bodies: `auto` (default), `off` (= `1`), or a number up to 10,000 | |
 //!
 //! `PERF_RATE` and `PERF_PROFILE` leave closed-model tests as they are, so a
@@ -112,6 +114,29 @@ pub(crate) fn apply(
         })?;
         load.overrides.push(format!("{var}={value}"));
     }
+    if let Some((var, value)) = read(&["PERF_HEAP_PROFILE"]) {
+        let on = on_off(&value).ok_or_else(|| Error::Env {
+            var: var.clone(),
+            value: value.clone(),
+            reason: "expected `1` (take a heap profile) or `0`".into(),
+        })?;
+        load.heap_profile = on.then(|| {
+            load.heap_profile
+                .unwrap_or(crate::model::profile::DEFAULT_HEAP_PROFILE_RATE)
+        });
+        load.overrides.push(format!("{var}={value}"));
+    }
+    if let Some((var, value)) = read(&["PERF_HEAP_PROFILE_RATE"]) {
+        let rate = perf_spec::parse_heap_rate(&value).map_err(|reason| Error::Env {
+            var: var.clone(),
+            value: value.clone(),
+            reason,
+        })?;
+        if load.heap_profile.is_some() {
+            load.heap_profile = Some(rate);
+            load.overrides.push(format!("{var}={value}"));
+        }
+    }
     if let Some((var, value)) = read(&["PERF_MONITOR"]) {
         load.monitor = perf_spec::Monitor::parse_list(&value).map_err(|reason| Error::Env {
             var: var.clone(),
@@ -149,15 +174,22 @@ pub(crate) fn apply(
     Ok(())
 }
 
+/// A switch's value: `Some(true)` for on, `Some(false)` for off.
+fn on_off(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
 /// `PERF_CPU_PROFILE`: on at the default rate, off, or a rate in Hz.
 fn cpu_profile(value: &str) -> Result<Option<u32>, String> {
     use crate::model::profile::{DEFAULT_PROFILE_HZ, MAX_PROFILE_HZ};
-    let v = value.trim().to_ascii_lowercase();
-    match v.as_str() {
-        "1" | "true" | "yes" | "on" => return Ok(Some(DEFAULT_PROFILE_HZ)),
-        "0" | "false" | "no" | "off" => return Ok(None),
-        _ => {}
+    if let Some(on) = on_off(value) {
+        return Ok(on.then_some(DEFAULT_PROFILE_HZ));
     }
+    let v = value.trim().to_ascii_lowercase();
     match v.trim_end_matches("hz").parse::<u32>() {
         Ok(hz) if (2..=MAX_PROFILE_HZ).contains(&hz) => Ok(Some(hz)),
         Ok(hz) => Err(format!(
@@ -201,10 +233,10 @@ pub(crate) fn flag(get: &dyn Fn(&str) -> Option<String>, var: &str) -> Result<Op
     let Some(value) = get(var) else {
         return Ok(None);
     };
-    match value.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(Some(true)),
-        "" | "0" | "false" | "no" | "off" => Ok(Some(false)),
-        _ => Err(env_error(
+    match on_off(&value) {
+        Some(on) => Ok(Some(on)),
+        None if value.trim().is_empty() => Ok(Some(false)),
+        None => Err(env_error(
             var,
             &value,
             "expected a true value (1, true, yes, on) or a false one (0, false, no, off)",

@@ -1,6 +1,7 @@
-//! The CPU profile's files, beside the JSON report: `<test>.cpu.pb.gz`
+//! The profiles' files, beside the JSON report: `<test>.cpu.pb.gz`
 //! (pprof's gzipped protobuf, which `go tool pprof` and `pprof -http`
-//! open) and `<test>.flamegraph.svg`, each written atomically.
+//! open), `<test>.flamegraph.svg` and `<test>.heap.pb.gz` (pprof's heap
+//! format), each written atomically.
 
 use std::path::{Path, PathBuf};
 
@@ -9,11 +10,12 @@ use crate::model::error::Error;
 use crate::model::report::Report;
 use crate::output::sink::Sink;
 
-/// The profile's two files for the JSON report at `json`.
-pub(crate) fn profile_paths(json: &Path) -> [PathBuf; 2] {
+/// The profiles' three files for the JSON report at `json`.
+pub(crate) fn profile_paths(json: &Path) -> [PathBuf; 3] {
     [
         json.with_extension("cpu.pb.gz"),
         json.with_extension("flamegraph.svg"),
+        json.with_extension("heap.pb.gz"),
     ]
 }
 
@@ -21,40 +23,57 @@ pub(crate) fn profile_paths(json: &Path) -> [PathBuf; 2] {
 /// where they are) and returns the sink that writes them, when there is
 /// a profile to write.
 pub(crate) fn prepare(report: &mut Report, json: &Path) -> Option<ProfileFiles> {
-    let profile = report.cpu_profile.as_mut()?;
-    if profile.pprof_gz.is_empty() {
-        return None;
+    let [pb, svg, heap] = profile_paths(json);
+    let mut files = ProfileFiles::default();
+    if let Some(p) = report
+        .cpu_profile
+        .as_mut()
+        .filter(|p| !p.pprof_gz.is_empty())
+    {
+        p.files = vec![pb.display().to_string()];
+        files.cpu = Some(pb);
+        if !p.flamegraph_svg.is_empty() {
+            p.files.push(svg.display().to_string());
+            files.svg = Some(svg);
+        }
     }
-    let [pb, svg] = profile_paths(json);
-    profile.files = vec![pb.display().to_string()];
-    if !profile.flamegraph_svg.is_empty() {
-        profile.files.push(svg.display().to_string());
+    if let Some(p) = report
+        .heap_profile
+        .as_mut()
+        .filter(|p| !p.pprof_gz.is_empty())
+    {
+        p.files = vec![heap.display().to_string()];
+        files.heap = Some(heap);
     }
-    Some(ProfileFiles { pb, svg })
+    (files.cpu.is_some() || files.heap.is_some()).then_some(files)
 }
 
-/// Writes the profile's files.
+/// Writes the profiles' files.
+#[derive(Default)]
 pub(crate) struct ProfileFiles {
-    pb: PathBuf,
-    svg: PathBuf,
+    cpu: Option<PathBuf>,
+    svg: Option<PathBuf>,
+    heap: Option<PathBuf>,
 }
 
 impl Sink for ProfileFiles {
     fn deliver(&self, report: &Report, _: &mut Vec<String>) -> Result<(), Error> {
-        let Some(profile) = &report.cpu_profile else {
-            return Ok(());
+        let write = |path: &Option<PathBuf>, bytes: Option<&Vec<u8>>| match (path, bytes) {
+            (Some(path), Some(bytes)) => {
+                write_atomically(path, bytes).map_err(|source| Error::Report {
+                    path: path.to_owned(),
+                    source,
+                })
+            }
+            _ => Ok(()),
         };
-        let write = |path: &Path, bytes: &[u8]| {
-            write_atomically(path, bytes).map_err(|source| Error::Report {
-                path: path.to_owned(),
-                source,
-            })
-        };
-        write(&self.pb, &profile.pprof_gz)?;
-        if !profile.flamegraph_svg.is_empty() {
-            write(&self.svg, &profile.flamegraph_svg)?;
-        }
-        Ok(())
+        let cpu = report.cpu_profile.as_ref();
+        write(&self.cpu, cpu.map(|p| &p.pprof_gz))?;
+        write(&self.svg, cpu.map(|p| &p.flamegraph_svg))?;
+        write(
+            &self.heap,
+            report.heap_profile.as_ref().map(|p| &p.pprof_gz),
+        )
     }
 }
 
@@ -86,5 +105,16 @@ mod tests {
         sink.deliver(&report, &mut Vec::new()).unwrap();
         assert_eq!(std::fs::read(&files[0]).unwrap(), [1, 2, 3]);
         assert_eq!(std::fs::read(&files[1]).unwrap(), b"<svg/>");
+        assert!(!json.with_extension("heap.pb.gz").exists());
+        report.heap_profile = Some(crate::model::profile::HeapProfile {
+            pprof_gz: vec![4, 5],
+            ..Default::default()
+        });
+        report.cpu_profile = None;
+        let sink = prepare(&mut report, &json).unwrap();
+        let heap = &report.heap_profile.as_ref().unwrap().files;
+        assert!(heap[0].ends_with("orders/put_item.heap.pb.gz"), "{heap:?}");
+        sink.deliver(&report, &mut Vec::new()).unwrap();
+        assert_eq!(std::fs::read(&heap[0]).unwrap(), [4, 5]);
     }
 }

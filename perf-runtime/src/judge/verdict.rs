@@ -211,6 +211,7 @@ impl Report {
             ),
             resources: m.resources,
             cpu_profile: m.cpu_profile,
+            heap_profile: m.heap_profile,
             skipped: None,
             debug_build,
             passed: false,

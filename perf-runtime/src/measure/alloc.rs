@@ -3,6 +3,9 @@
 //! naming the scope that made it, so a free is credited to the allocating
 //! scope whichever thread frees it (see `perf_runtime::memory` for
 //! installing it, attribution and cost; scopes are [`crate::measure::scope`]).
+//! A block sampled for the heap profile has the low bit of its owner set
+//! and its site's number in the header's other word
+//! ([`crate::measure::heap_profile`]).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ptr;
@@ -52,35 +55,52 @@ fn outer(layout: Layout) -> Option<(Layout, usize)> {
     ))
 }
 
-/// Writes the owning scope just before the user's bytes.
+/// The owner word's mark of a block sampled for the heap profile (scopes
+/// are aligned to 8, so the bit is free).
+const SAMPLED: usize = 1;
+
+const WORD: usize = std::mem::size_of::<usize>();
+
+/// Writes the owning scope (and a sampled block's site) just before the
+/// user's bytes.
 ///
 /// # Safety
 /// `base` must point to an allocation of at least `offset` bytes, aligned
-/// to at least 8.
+/// to at least 8, with `offset >= 16`.
 #[inline]
-unsafe fn write_owner(base: *mut u8, offset: usize, owner: *const Scope) -> *mut u8 {
+unsafe fn write_owner(base: *mut u8, offset: usize, (owner, site): (*const Scope, u32)) -> *mut u8 {
     // SAFETY: the caller guarantees the room; `offset >= 16` and is a
-    // multiple of the alignment (>= 16), so `user - 8` is 8-aligned.
+    // multiple of the alignment (>= 16), so `user - 8` and `user - 16`
+    // are 8-aligned and inside the header.
     unsafe {
         let user = base.add(offset);
-        user.sub(std::mem::size_of::<usize>())
-            .cast::<*const Scope>()
-            .write(owner);
+        let word = if site == 0 {
+            owner as usize
+        } else {
+            user.sub(2 * WORD).cast::<usize>().write(site as usize);
+            owner as usize | SAMPLED
+        };
+        user.sub(WORD).cast::<usize>().write(word);
         user
     }
 }
 
-/// Reads the owning scope written by [`write_owner`].
+/// Reads the owning scope and the heap-profile site (0 if the block was
+/// not sampled) written by [`write_owner`].
 ///
 /// # Safety
 /// `user` must have been returned by this allocator.
 #[inline]
-unsafe fn read_owner(user: *mut u8) -> *const Scope {
+unsafe fn read_owner(user: *mut u8) -> (*const Scope, u32) {
     // SAFETY: see `write_owner`.
     unsafe {
-        user.sub(std::mem::size_of::<usize>())
-            .cast::<*const Scope>()
-            .read()
+        let word = user.sub(WORD).cast::<usize>().read();
+        if word & SAMPLED == 0 {
+            (word as *const Scope, 0)
+        } else {
+            let site = user.sub(2 * WORD).cast::<usize>().read();
+            ((word & !SAMPLED) as *const Scope, site as u32)
+        }
     }
 }
 
@@ -125,7 +145,8 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
             outer(layout).expect("this layout was allocated, so its outer layout exists");
         // SAFETY: `ptr` came from `alloc` with this layout.
         unsafe {
-            on_free(read_owner(ptr), layout.size());
+            let (owner, site) = read_owner(ptr);
+            on_free(owner, site, layout.size());
             self.inner.dealloc(ptr.sub(offset), outer);
         }
     }
@@ -139,12 +160,12 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
         // SAFETY: `ptr` came from this allocator with `layout`; the header
         // moves with the block, then names the scope reallocating it.
         unsafe {
-            let owner = read_owner(ptr);
+            let (owner, site) = read_owner(ptr);
             let base = self.inner.realloc(ptr.sub(offset), old_outer, new_total);
             if base.is_null() {
                 return base;
             }
-            on_free(owner, layout.size());
+            on_free(owner, site, layout.size());
             let new_owner = on_alloc(new_size);
             write_owner(base, offset, new_owner)
         }

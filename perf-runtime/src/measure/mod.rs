@@ -10,6 +10,8 @@ pub(crate) mod busy;
 pub(crate) mod calibrate;
 pub(crate) mod cpu_profile;
 pub(crate) mod errors;
+pub(crate) mod heap_pprof;
+pub(crate) mod heap_profile;
 pub(crate) mod names;
 pub(crate) mod notes;
 pub(crate) mod profiler;

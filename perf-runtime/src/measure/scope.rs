@@ -1,11 +1,14 @@
 //! Per-test allocation scopes: per-thread counters written only by their
 //! thread, the live byte count the peak is taken from, pausing attribution
-//! around the framework's own bookkeeping, and the leak checkpoints.
+//! around the framework's own bookkeeping, the leak checkpoints, and the
+//! countdown to the next heap-profile sample.
 
 use std::cell::Cell;
 use std::ptr;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
+
+use crate::measure::heap_profile::{self, HeapTable};
 
 /// Bytes a thread's net allocation may move before it updates the shared
 /// live count (and so the peak).
@@ -39,6 +42,8 @@ pub struct Scope {
     /// Bumped by [`reset_peak`](Self::reset_peak): threads start their own
     /// high-water mark again.
     epoch: AtomicU64,
+    /// `heap_profile`: the sampled allocations' stacks.
+    heap: OnceLock<HeapTable>,
 }
 
 /// Counters of a scope at one moment.
@@ -72,7 +77,31 @@ impl Scope {
             shared_live: AtomicI64::new(0),
             peak: AtomicI64::new(0),
             epoch: AtomicU64::new(0),
+            heap: OnceLock::new(),
         }))
+    }
+
+    /// Samples this scope's allocations with their stacks, one per `rate`
+    /// bytes on average, for a heap profile (threads entering the scope
+    /// from now on; `heap_profile` does this for a perf test). Once per
+    /// scope; false if heap profiles are not built in (the `heap-profile`
+    /// feature, on Unix) or the scope already had a rate.
+    pub fn profile_heap(&self, rate: u64) -> bool {
+        if !cfg!(all(unix, feature = "heap-profile")) {
+            return false;
+        }
+        let _paused = pause();
+        self.heap.set(HeapTable::new(rate)).is_ok()
+    }
+
+    /// The heap profile's table, if [`profile_heap`](Self::profile_heap).
+    pub(crate) fn heap(&self) -> Option<&HeapTable> {
+        self.heap.get()
+    }
+
+    /// Allocations sampled for the heap profile so far.
+    pub fn heap_samples(&self) -> u64 {
+        self.heap.get().map_or(0, HeapTable::samples)
     }
 
     /// Exact counters now (what every thread has counted so far).
@@ -131,6 +160,8 @@ impl Scope {
             l.slot.set(slot);
             l.reported.set(0);
             l.epoch.set(u64::MAX);
+            let rate = self.heap.get().map_or(0, HeapTable::rate);
+            l.until_sample.set(heap_profile::next_gap(&l.rng, rate));
             previous
         });
         ScopeGuard { previous }
@@ -149,6 +180,7 @@ pub(crate) fn leave_thread() {
         l.scope.set(ptr::null());
         l.slot.set(ptr::null());
         l.reported.set(0);
+        l.until_sample.set(i64::MAX);
     });
 }
 
@@ -164,6 +196,11 @@ impl Drop for ScopeGuard {
             l.scope.set(scope);
             l.slot.set(slot);
             l.reported.set(reported);
+            // SAFETY: scopes are leaked, so a non-null one is alive.
+            let rate = unsafe { scope.as_ref() }
+                .and_then(Scope::heap)
+                .map_or(0, HeapTable::rate);
+            l.until_sample.set(heap_profile::next_gap(&l.rng, rate));
         });
     }
 }
@@ -180,6 +217,11 @@ struct Local {
     high: Cell<i64>,
     /// That epoch.
     epoch: Cell<u64>,
+    /// Bytes this thread may still allocate before its next heap-profile
+    /// sample (`i64::MAX` when its scope is not profiled).
+    until_sample: Cell<i64>,
+    /// The thread's generator for the sampling gaps.
+    rng: Cell<u64>,
 }
 
 thread_local! {
@@ -191,6 +233,8 @@ thread_local! {
             reported: Cell::new(0),
             high: Cell::new(i64::MIN),
             epoch: Cell::new(u64::MAX),
+            until_sample: Cell::new(i64::MAX),
+            rng: Cell::new(0),
         }
     };
 }
@@ -256,21 +300,67 @@ fn note_live(scope: &Scope, slot: &Slot, local: &Local) {
     }
 }
 
-pub(crate) fn on_alloc(size: usize) -> *const Scope {
+/// Counts an allocation of `size` bytes made now: the scope to name in
+/// its header, and its heap-profile site if it was sampled (0 if not).
+#[inline]
+pub(crate) fn on_alloc(size: usize) -> (*const Scope, u32) {
     match current() {
-        None => ptr::null(),
+        None => (ptr::null(), 0),
         Some((scope, slot, local)) => {
             bump(&slot.allocs, 1);
             bump(&slot.bytes_allocated, size as u64);
             note_live(scope, slot, local);
-            scope
+            let left = local.until_sample.get().wrapping_sub(size as i64);
+            local.until_sample.set(left);
+            let site = if left < 0 {
+                sample(scope, local, size)
+            } else {
+                0
+            };
+            (scope, site)
         }
     }
 }
 
-pub(crate) fn on_free(owner: *const Scope, size: usize) {
+/// The allocation that crossed the thread's sampling countdown: records
+/// its stack in the scope's heap profile and draws the next gap.
+#[cold]
+#[inline(never)]
+fn sample(scope: &Scope, local: &Local, size: usize) -> u32 {
+    let Some(table) = scope.heap() else {
+        local.until_sample.set(i64::MAX);
+        return 0;
+    };
+    local
+        .until_sample
+        .set(heap_profile::next_gap(&local.rng, table.rate()));
+    // The unwinder's and the table's own allocations are not the test's
+    // (and are never sampled themselves).
+    local.paused.set(local.paused.get() + 1);
+    let mut frames = [0usize; heap_profile::MAX_DEPTH];
+    let n = heap_profile::capture(&mut frames);
+    let site = if n == 0 {
+        0
+    } else {
+        table.record(&frames[..n], size)
+    };
+    local.paused.set(local.paused.get() - 1);
+    site
+}
+
+/// Counts the free of `size` bytes that `owner` allocated (heap-profile
+/// site `site`, 0 if unsampled).
+#[inline]
+pub(crate) fn on_free(owner: *const Scope, site: u32, size: usize) {
     if owner.is_null() {
         return;
+    }
+    if site != 0 {
+        // SAFETY: headers only ever name leaked scopes.
+        if let Some(table) = unsafe { &*owner }.heap() {
+            let _paused = pause();
+            table.free(site, size);
+        }
     }
     match current() {
         Some((scope, slot, local)) if ptr::eq(scope, owner) => {

@@ -197,6 +197,8 @@ pub(crate) struct Measured {
     /// The CPU profile of the measured phase (`cpu_profile`), on the
     /// first run's figures.
     pub(crate) cpu_profile: Option<crate::model::profile::CpuProfile>,
+    /// The heap profile (`heap_profile`), on the first run's figures.
+    pub(crate) heap_profile: Option<crate::model::profile::HeapProfile>,
 }
 
 /// Samples that covered several iterations each (see
@@ -256,6 +258,7 @@ impl Measured {
             batching: None,
             resources: None,
             cpu_profile: None,
+            heap_profile: None,
         }
     }
 

@@ -1,11 +1,13 @@
 //! A CPU profile of a run's measured phase: where its CPU time went, as
 //! the functions with the most samples of their own ("self time"), and
 //! the files `go tool pprof` and a browser open (`<test>.cpu.pb.gz`,
-//! `<test>.flamegraph.svg`, written beside the JSON report).
+//! `<test>.flamegraph.svg`, written beside the JSON report); and a heap
+//! profile: where the run's memory was allocated and where what it kept
+//! comes from (`<test>.heap.pb.gz`).
 
 use serde::{Deserialize, Serialize};
 
-pub use perf_spec::{DEFAULT_PROFILE_HZ, MAX_PROFILE_HZ};
+pub use perf_spec::{DEFAULT_HEAP_PROFILE_RATE, DEFAULT_PROFILE_HZ, MAX_PROFILE_HZ};
 
 /// How many functions the summary names.
 #[cfg_attr(not(all(unix, feature = "cpu-profile")), allow(dead_code))]
@@ -53,6 +55,80 @@ impl CpuProfile {
             unavailable: Some(why.into()),
             ..CpuProfile::default()
         }
+    }
+}
+
+/// One allocation site of a heap profile: the first function outside the
+/// allocator and the standard library on the sampled stacks, with the
+/// bytes and objects estimated from its samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeapSite {
+    /// The function's (demangled) name, without its hash.
+    pub function: String,
+    /// `file:line` of the allocating call, when debug information has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Estimated bytes allocated here during the run.
+    pub alloc_bytes: f64,
+    /// Estimated bytes allocated here and still in use at the end.
+    pub inuse_bytes: f64,
+    /// Of the profile's bytes in use at the end (or allocated, for
+    /// [`HeapProfile::top_alloc`]).
+    pub share: f64,
+}
+
+/// A run's heap profile (`heap_profile`): sampled allocations with their
+/// stacks, scaled for sampling (see `perf_runtime::memory`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct HeapProfile {
+    /// Mean bytes allocated between two samples.
+    pub rate_bytes: u64,
+    /// Allocations sampled.
+    pub samples: u64,
+    /// Samples not kept (more distinct stacks than the table holds).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropped_samples: u64,
+    /// Estimated bytes allocated during the run.
+    pub alloc_bytes: f64,
+    /// Estimated bytes of the run's allocations still in use at its end.
+    pub inuse_bytes: f64,
+    /// The sites holding the most bytes at the end, most first.
+    pub top_inuse: Vec<HeapSite>,
+    /// The sites that allocated the most bytes, most first.
+    pub top_alloc: Vec<HeapSite>,
+    /// The file written (`.heap.pb.gz`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+    /// Why there is no profile, when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<String>,
+    /// The gzipped pprof protobuf, until written.
+    #[serde(skip)]
+    pub(crate) pprof_gz: Vec<u8>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl HeapProfile {
+    /// A profile that could not be taken, and why.
+    pub(crate) fn unavailable(rate_bytes: u64, why: impl Into<String>) -> HeapProfile {
+        HeapProfile {
+            rate_bytes,
+            unavailable: Some(why.into()),
+            ..HeapProfile::default()
+        }
+    }
+}
+
+/// A function's name without its hash suffix (`::h0123456789abcdef`).
+pub(crate) fn short_name(name: &str) -> &str {
+    match name.rsplit_once("::h") {
+        Some((head, hash)) if hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()) => {
+            head
+        }
+        _ => name,
     }
 }
 

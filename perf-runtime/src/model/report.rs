@@ -274,6 +274,9 @@ pub struct Report {
     /// The CPU profile of the measured phase (`cpu_profile`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_profile: Option<crate::model::profile::CpuProfile>,
+    /// The heap profile of the run (`heap_profile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heap_profile: Option<crate::model::profile::HeapProfile>,
     /// Why the test did not run (its `gate` was not set).
     #[serde(default)]
     pub skipped: Option<String>,
@@ -408,6 +411,7 @@ impl Report {
             resources: None,
             saturation: None,
             cpu_profile: None,
+            heap_profile: None,
             skipped: Some(reason),
             debug_build: false,
             passed: true,

@@ -125,6 +125,7 @@ pub(crate) fn merge_runs(runs: Vec<Measured>) -> Result<(Measured, Vec<RunFigure
         memory: first.memory.clone(),
         resources: first.resources.clone(),
         cpu_profile: first.cpu_profile.clone(),
+        heap_profile: first.heap_profile.clone(),
         interrupted: runs.iter().any(|m| m.interrupted),
         stopped: runs.iter().rev().find_map(|m| m.stopped),
         unscheduled: runs.iter().map(|m| m.unscheduled).sum(),

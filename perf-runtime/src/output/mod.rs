@@ -6,6 +6,7 @@
 
 pub(crate) mod comparison;
 pub(crate) mod emf;
+pub(crate) mod load_line;
 pub(crate) mod print;
 pub(crate) mod profile;
 pub(crate) mod resources;

@@ -8,10 +8,10 @@ use std::time::Duration;
 use perf_spec::format_duration;
 
 use crate::model::baseline::MetricComparison;
-use crate::model::load::{LoadShape, Stop, Warmup};
 use crate::model::measured::ErrorKind;
 use crate::model::report::{LatencyStats, Report};
 use crate::output::comparison::{baseline_section, compared_value, delta_with_interval, with_eq};
+use crate::output::load_line::load_line;
 use crate::output::verdicts::{auto_line, interval_text};
 
 pub(crate) use perf_spec::format_rate as rate;
@@ -23,78 +23,6 @@ pub(crate) fn d(ns: u64) -> String {
 /// A `label.....: value` line, labels padded to one width.
 fn line(out: &mut String, label: &str, value: impl std::fmt::Display) {
     let _ = writeln!(out, "  {label:.<18}: {value}");
-}
-
-fn plural(n: usize, one: &str) -> String {
-    format!("{n} {one}{}", if n == 1 { "" } else { "s" })
-}
-
-/// The load shape in one line.
-fn load_line(l: &LoadShape) -> String {
-    let mut load = match (l.rate, l.profile, l.stages.is_empty()) {
-        (Some(r), Some(p), _) => format!(
-            "open model, profile {p} of {} ({}), pool of {}",
-            rate(r),
-            l.planned_length().map(format_duration).unwrap_or_default(),
-            plural(l.workers, "worker")
-        ),
-        (Some(r), None, true) => format!(
-            "open model, {} for {}, pool of {}",
-            rate(r),
-            l.planned_length().map(format_duration).unwrap_or_default(),
-            plural(l.workers, "worker")
-        ),
-        (Some(r), None, false) => {
-            let targets: Vec<String> = l.stages.iter().map(|s| rate(s.target)).collect();
-            format!(
-                "open model, ramping {} → {} over {}, pool of {}",
-                rate(r),
-                targets.join(" → "),
-                l.planned_length().map(format_duration).unwrap_or_default(),
-                plural(l.workers, "worker")
-            )
-        }
-        (None, _, false) => {
-            let targets: Vec<String> = l.stages.iter().map(|s| format!("{}", s.target)).collect();
-            format!(
-                "closed model, ramping {} → {} workers over {}",
-                l.workers,
-                targets.join(" → "),
-                l.planned_length().map(format_duration).unwrap_or_default()
-            )
-        }
-        (None, _, true) => {
-            let stop = match (l.stop, l.auto) {
-                (Stop::Repeat(n), Some(auto)) => {
-                    let time = auto
-                        .max_duration
-                        .map(|d| format!(" or {}", format_duration(d)))
-                        .unwrap_or_default();
-                    format!(
-                        "repeat = \"auto\" (until conclusive, at most {} iterations{time})",
-                        perf_spec::format_count(n)
-                    )
-                }
-                (Stop::Repeat(n), None) => format!("{n} iterations"),
-                (Stop::Duration(t), _) => format!("for {}", format_duration(t)),
-            };
-            format!("closed model, {}, {stop}", plural(l.workers, "worker"))
-        }
-    };
-    match l.warmup {
-        Some(Warmup::Iterations(n)) => {
-            let _ = write!(load, ", warm-up {n} iterations");
-        }
-        Some(Warmup::Time(t)) => {
-            let _ = write!(load, ", warm-up {}", format_duration(t));
-        }
-        None => {}
-    }
-    let _ = write!(load, ", {}", plural(l.worker_threads, "runtime thread"));
-    if !l.overrides.is_empty() {
-        let _ = write!(load, " (from {})", l.overrides.join(", "));
-    }
-    load
 }
 
 fn latency_line(lat: &LatencyStats) -> String {
@@ -276,6 +204,13 @@ pub(crate) fn render(r: &Report) -> String {
                 perf_spec::format_size(m.live_bytes_at_end as f64),
             ),
         );
+    }
+    if let Some(p) = &r.heap_profile {
+        let (head, sites) = crate::output::profile::heap_lines(p, r.memory.as_ref());
+        line(&mut out, "heap profile", head);
+        for s in sites {
+            let _ = writeln!(out, "    {s}");
+        }
     }
     if r.saturated > 0 {
         line(

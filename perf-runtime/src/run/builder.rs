@@ -269,6 +269,23 @@ impl PerfTest {
         self
     }
 
+    /// Samples the test's allocations with their stacks, one per 512 KiB
+    /// allocated on average, and writes `<test>.heap.pb.gz` (pprof's heap
+    /// format) beside the JSON report; the summary names the sites that
+    /// hold the most at the end (`heap_profile` in the attribute;
+    /// `PERF_HEAP_PROFILE=1` for every test). Needs the tracking
+    /// allocator ([`crate::memory`]).
+    pub fn heap_profile(self) -> Self {
+        self.heap_profile_rate(crate::model::profile::DEFAULT_HEAP_PROFILE_RATE)
+    }
+
+    /// [`heap_profile`](Self::heap_profile), one sample per `bytes`
+    /// allocated on average (1 samples every allocation; at most 1 GiB).
+    pub fn heap_profile_rate(mut self, bytes: u64) -> Self {
+        self.load.heap_profile = Some(bytes.clamp(1, perf_spec::MAX_HEAP_PROFILE_RATE));
+        self
+    }
+
     /// How many iterations of a sub-microsecond closed-model body share one
     /// pair of clock reads (default [`Batch::Auto`]: as many as keep the
     /// clock's cost under 1% of a sample; `PERF_BATCH` overrides).

@@ -150,6 +150,22 @@ fn overrides_and_precedence() {
 }
 
 #[test]
+fn heap_profile_variables_switch_it_and_set_its_rate() {
+    let l = apply_with(&[("PERF_HEAP_PROFILE", "1")]).unwrap();
+    assert_eq!(l.heap_profile, Some(512 * 1024));
+    let l = apply_with(&[
+        ("PERF_HEAP_PROFILE", "on"),
+        ("PERF_HEAP_PROFILE_RATE", "4KiB"),
+    ])
+    .unwrap();
+    assert_eq!(l.heap_profile, Some(4096));
+    let l = apply_with(&[("PERF_HEAP_PROFILE_RATE", "4096")]).unwrap();
+    assert_eq!(l.heap_profile, None, "the rate alone turns nothing on");
+    let l = apply_with(&[("PERF_HEAP_PROFILE", "0")]).unwrap();
+    assert_eq!(l.heap_profile, None);
+}
+
+#[test]
 fn malformed_values_name_the_variable_and_value() {
     for (var, value, needle) in [
         ("PERF_WORKERS", "abc", "positive whole number"),
@@ -171,6 +187,8 @@ fn malformed_values_name_the_variable_and_value() {
         ("PERF_MONITOR", "orders-fn", "expected `pid:<id>` or `name:"),
         ("PERF_CPU_PROFILE", "5000", "outside 2..=1000"),
         ("PERF_CPU_PROFILE", "fast", "expected `1`"),
+        ("PERF_HEAP_PROFILE", "sometimes", "expected `1`"),
+        ("PERF_HEAP_PROFILE_RATE", "0", "from 1 byte to 1GiB"),
         ("PERF_MONITOR", "pid:x", "whole number"),
         ("PERF_BATCH", "many", "expected `auto`, `off`"),
         ("PERF_BATCH", "20000", "at most 10000"),

@@ -352,10 +352,7 @@ pub(crate) async fn execute<B: Body>(
         None => (false, false),
     };
     Measured {
-        started_at,
         warmup,
-        main,
-        elapsed,
         timed_out,
         aborted,
         memory,
@@ -364,8 +361,7 @@ pub(crate) async fn execute<B: Body>(
         unscheduled: shared.unscheduled(),
         auto,
         batching: shared.batching(clock_ns),
-        resources: None,
-        cpu_profile: None,
+        ..Measured::of(main, started_at, elapsed)
     }
 }
 

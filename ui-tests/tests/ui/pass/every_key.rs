@@ -47,6 +47,7 @@ fn main() {}
     duration = "30s",
     monitor = "name:orders-fn,pid:1",
     cpu_profile,
+    heap_profile,
     cpu < "80%",
     cpu < "90%" per "10s",
     peak_rss < "512MB",
@@ -57,3 +58,6 @@ async fn resources() {}
 
 #[perf_test(repeat = 100, cpu_profile = 499)]
 async fn profiled_at_a_rate() {}
+
+#[perf_test(repeat = 100, heap_profile = "64KiB")]
+async fn heap_profiled_at_a_rate() {}
