@@ -20,12 +20,26 @@ pub(crate) struct Symbol {
     pub(crate) line: u32,
 }
 
+/// A symbol's name without a leading `<` and the crate prefix the v0
+/// mangling gives the standard library's shims
+/// (`__rustc[b7974e8690430dd9]::__rust_alloc`).
+fn unprefixed(name: &str) -> &str {
+    let name = name.trim_start_matches('<');
+    match name
+        .strip_prefix("__rustc[")
+        .and_then(|r| r.split_once("]::"))
+    {
+        Some((_, rest)) => rest,
+        None => name,
+    }
+}
+
 /// Frames of the allocation machinery itself: the unwinder, the tracking
 /// allocator, the global allocator's shims and `alloc::alloc`. A stack
 /// starts at the first frame that is not one of them. Inlined frames may
 /// carry a bare name (`trace`), so their source file decides too.
 fn machinery(s: &Symbol) -> bool {
-    let name = s.name.trim_start_matches('<');
+    let name = unprefixed(&s.name);
     let file = s.file.as_deref().unwrap_or("").replace('\\', "/");
     name.starts_with("backtrace::")
         || name.starts_with("perf_runtime::measure::")
@@ -47,7 +61,7 @@ fn machinery(s: &Symbol) -> bool {
 /// the runtime, other crates): the site a person looks for is their
 /// caller.
 fn library(s: &Symbol) -> bool {
-    let name = s.name.trim_start_matches('<');
+    let name = unprefixed(&s.name);
     let file = s.file.as_deref().unwrap_or("").replace('\\', "/");
     [
         "alloc::",

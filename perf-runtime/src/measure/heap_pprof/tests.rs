@@ -19,7 +19,7 @@ fn resolve(ip: usize) -> Vec<Symbol> {
             sym("perf_runtime::measure::scope::on_alloc", "/src/scope.rs", 3),
         ],
         3 => vec![sym("<perf_runtime::measure::alloc::TrackingAllocator<A> as core::alloc::global::GlobalAlloc>::alloc", "/src/alloc.rs", 4)],
-        4 => vec![sym("__rust_alloc", "", 0)],
+        4 => vec![sym("__rustc[b7974e8690430dd9]::__rust_alloc", "", 0)],
         5 => vec![
             sym("alloc::raw_vec::RawVec<T,A>::grow_one", "/rust/raw_vec.rs", 5),
             sym("alloc::vec::Vec<T,A>::push", "/rust/vec.rs", 6),
