@@ -117,6 +117,7 @@ fn shard_result(index: u32) -> ShardResult {
         debug_build: false,
         warmup: None,
         memory: None,
+        resources: None,
         data: RecordedData {
             histogram: EncodedHistogram::encode(&whole),
             service: None,

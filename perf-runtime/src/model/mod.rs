@@ -19,6 +19,7 @@ pub(crate) mod profile;
 pub(crate) mod report;
 pub(crate) mod resources;
 pub(crate) mod runs;
+pub(crate) mod saved_threshold;
 pub(crate) mod scenarios;
 pub(crate) mod shard;
 pub(crate) mod threshold;

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+mod merge;
+
 /// One second (or the last part of one) of the measured phase.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ResourceSample {
@@ -55,8 +57,8 @@ pub const SATURATED_RUN_SHARE: f64 = 0.1;
 pub struct Resources {
     /// Cores the process may use (its CPU affinity and cgroup quota).
     pub cores: f64,
-    /// Seconds between the first and the last reading (the measured phase,
-    /// from up to one sampling interval before its start).
+    /// Seconds between the first and the last reading (the measured
+    /// phase: a reading is marked at its start).
     #[serde(default)]
     pub window_s: f64,
     /// CPU time (user + system) used during the measured phase, seconds.

@@ -9,6 +9,7 @@ use crate::model::load::{LoadShape, MAX_BATCH};
 use crate::model::measured::{latencies, Batching, Measured, Recorded};
 use crate::model::memory::{LeakVerdict, MemoryStats};
 use crate::model::report::{Report, WarmupStats};
+use crate::model::resources::Resources;
 use crate::model::runs::RunFigures;
 use crate::model::shard::{SavedThreshold, Shard, ShardResult};
 
@@ -317,6 +318,16 @@ pub fn merge(mut results: Vec<ShardResult>) -> Result<Report, MergeError> {
         w
     });
     let memory = merge_memory(&results, merged.iterations);
+    // Every shard's, or none: a fleet figure missing a generator would
+    // understate it.
+    let resources = results
+        .iter()
+        .map(|r| {
+            let offset = (r.started_at_unix_ns - start) as f64 / 1e9;
+            r.resources.as_ref().map(|res| (offset, res))
+        })
+        .collect::<Option<Vec<_>>>()
+        .and_then(|parts| Resources::merge_shards(&parts));
     let measured = Measured {
         warmup,
         timed_out: results.iter().any(|r| r.timed_out),
@@ -327,6 +338,7 @@ pub fn merge(mut results: Vec<ShardResult>) -> Result<Report, MergeError> {
                 .map(|a| format!("shard {}: {a}", r.shard))
         }),
         memory,
+        resources,
         unscheduled: results.iter().map(|r| r.unscheduled).sum(),
         batching: results
             .iter()

@@ -247,3 +247,40 @@ fn a_clock_that_is_off_is_named_not_allocated_for() {
     all[2].started_at_unix_ns = 0;
     refused(all, "started_at_unix_ns", "s3");
 }
+
+#[test]
+fn the_shards_resources_are_merged_when_every_shard_has_them() {
+    let ms = 1_000_000;
+    let resources = |cpu_seconds: f64, rss: u64| crate::model::resources::Resources {
+        cores: 2.0,
+        window_s: 3.0,
+        cpu_seconds,
+        cpu_user_seconds: cpu_seconds,
+        cpu_avg: cpu_seconds / 6.0,
+        cpu_max: cpu_seconds / 6.0,
+        rss_peak_bytes: rss,
+        threads_max: 4,
+        voluntary_switches: 1,
+        involuntary_switches: 0,
+        net: None,
+        saturated_s: 0.0,
+        samples: Vec::new(),
+        processes: Vec::new(),
+    };
+    let mut one = synthetic(1, 1_000, &[(10, ms), (10, ms), (10, ms)], 0);
+    let mut two = synthetic(2, 1_000, &[(10, ms), (10, ms), (10, ms)], 0);
+    one.resources = Some(resources(3.0, 100 << 20));
+    let without = merge(vec![one.clone(), two.clone()]).unwrap();
+    assert!(without.resources.is_none(), "one shard has none");
+    two.resources = Some(resources(1.0, 300 << 20));
+    // Through the file format, as the merge reads them.
+    let two: ShardResult = serde_json::from_str(&serde_json::to_string(&two).unwrap()).unwrap();
+    let report = merge(vec![one, two]).unwrap();
+    let r = report
+        .resources
+        .as_ref()
+        .expect("both shards have resources");
+    assert_eq!(r.cores, 4.0);
+    assert!((r.cpu_avg - 4.0 / 12.0).abs() < 1e-12, "{r:?}");
+    assert_eq!(r.rss_peak_bytes, 300 << 20, "the larger shard's peak");
+}
