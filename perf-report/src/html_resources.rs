@@ -1,9 +1,13 @@
 //! The HTML report's resource chart: per second, the CPU of the test
 //! process and of each monitored process (as a share of the cores, left
-//! axis) and their RSS (right axis), from the report's `resources`.
+//! axis) and their RSS (right axis), from the report's `resources`. CPU
+//! is drawn only for intervals of half a second or more, and not at all
+//! for a run under a second: the kernel counts CPU time in 10 ms ticks, so
+//! a short interval's share is mostly rounding (the summary says "not
+//! measured" for the same reason).
 
 use anyhow::Result;
-use perf_runtime::resources::Resources;
+use perf_runtime::resources::{Resources, MIN_CPU_WINDOW_S};
 use perf_runtime::Report;
 use plotters::prelude::*;
 
@@ -17,22 +21,44 @@ const COLORS: [RGBColor; 5] = [
     RGBColor(0x8c, 0x56, 0x4b),
 ];
 
-/// One line of the chart: a name and its (second, CPU share, RSS MiB).
+/// The shortest interval whose CPU share is drawn.
+const MIN_POINT_S: f64 = 0.5;
+
+/// One line of the chart: a name and its (second, CPU share if measured,
+/// RSS MiB).
 struct Line {
     name: String,
-    points: Vec<(f64, f64, f64)>,
+    points: Vec<(f64, Option<f64>, f64)>,
+}
+
+/// `(end of the interval, CPU as a share of one core, RSS)` as points,
+/// with the CPU left out of intervals too short to measure it.
+fn points(
+    samples: impl Iterator<Item = (f64, f64, u64)>,
+    cores: f64,
+    cpu: bool,
+) -> Vec<(f64, Option<f64>, f64)> {
+    let mut previous = 0.0;
+    samples
+        .map(|(at_s, cpu_cores, rss)| {
+            let long = at_s - previous >= MIN_POINT_S;
+            previous = at_s;
+            let share = (cpu && long).then(|| 100.0 * cpu_cores / cores);
+            (at_s, share, rss as f64 / f64::from(1u32 << 20))
+        })
+        .collect()
 }
 
 fn lines(r: &Resources) -> Vec<Line> {
     let cores = r.cores.max(1.0);
-    let mib = |b: u64| b as f64 / f64::from(1u32 << 20);
+    let cpu = r.window_s >= MIN_CPU_WINDOW_S;
     let mut all = vec![Line {
         name: "this test".to_owned(),
-        points: r
-            .samples
-            .iter()
-            .map(|s| (s.at_s, 100.0 * s.cpu_cores / cores, mib(s.rss_bytes)))
-            .collect(),
+        points: points(
+            r.samples.iter().map(|s| (s.at_s, s.cpu_cores, s.rss_bytes)),
+            cores,
+            cpu,
+        ),
     }];
     all.extend(
         r.processes
@@ -41,11 +67,11 @@ fn lines(r: &Resources) -> Vec<Line> {
             .take(COLORS.len() - 1)
             .map(|p| Line {
                 name: p.name.clone(),
-                points: p
-                    .samples
-                    .iter()
-                    .map(|s| (s.at_s, 100.0 * s.cpu_cores / cores, mib(s.rss_bytes)))
-                    .collect(),
+                points: points(
+                    p.samples.iter().map(|s| (s.at_s, s.cpu_cores, s.rss_bytes)),
+                    cores,
+                    cpu,
+                ),
             }),
     );
     all
@@ -72,7 +98,14 @@ pub(crate) fn chart(report: &Report) -> Result<Option<String>> {
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(
-                format!("resources per second ({} cores)", r.cores),
+                if r.window_s >= MIN_CPU_WINDOW_S {
+                    format!("resources per second ({} cores)", r.cores)
+                } else {
+                    format!(
+                        "resources ({} cores; CPU not measured: a run under {MIN_CPU_WINDOW_S} s)",
+                        r.cores
+                    )
+                },
                 ("sans-serif", 16),
             )
             .margin(10)
@@ -91,7 +124,11 @@ pub(crate) fn chart(report: &Report) -> Result<Option<String>> {
             .y_desc("RSS, MiB (dashed)")
             .draw()?;
         for (line, color) in lines.iter().zip(COLORS) {
-            let cpu: Vec<(f64, f64)> = line.points.iter().map(|p| (p.0, p.1)).collect();
+            let cpu: Vec<(f64, f64)> = line
+                .points
+                .iter()
+                .filter_map(|p| Some((p.0, p.1?)))
+                .collect();
             let rss: Vec<(f64, f64)> = line.points.iter().map(|p| (p.0, p.2)).collect();
             chart
                 .draw_series(LineSeries::new(cpu.clone(), color.stroke_width(2)))?
@@ -171,10 +208,30 @@ mod tests {
         };
         let l = lines(&resources);
         assert_eq!(l.len(), 2);
-        assert_eq!(l[0].points[0], (1.0, 50.0, 64.0), "one core of two, 64 MiB");
+        assert_eq!(
+            l[0].points[0],
+            (1.0, Some(50.0), 64.0),
+            "one core of two, 64 MiB"
+        );
         assert_eq!(l[1].name, "orders-fn");
-        report.resources = Some(resources);
+        report.resources = Some(resources.clone());
         let svg = chart(&report).unwrap().unwrap();
         assert!(svg.contains("orders-fn") && svg.contains("RSS, MiB"));
+
+        // A last interval of 0.2 s has no CPU point; a run of 0.4 s none.
+        let mut tail = resources.clone();
+        tail.samples.push(sample(3.2, 0.0));
+        assert_eq!(lines(&tail)[0].points[3], (3.2, None, 64.0));
+        let short = Resources {
+            window_s: 0.4,
+            samples: vec![sample(0.4, 0.0)],
+            ..resources
+        };
+        assert!(lines(&short)
+            .iter()
+            .all(|l| l.points.iter().all(|p| p.1.is_none())));
+        report.resources = Some(short);
+        let svg = chart(&report).unwrap().unwrap();
+        assert!(svg.contains("CPU not measured"), "the chart says why");
     }
 }

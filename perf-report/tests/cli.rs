@@ -250,6 +250,8 @@ fn timed(dir: &Path, name: &str, seconds: u32) {
             p95_ns: 1_950,
             p99_ns: 1_990,
             max_ns: 2_000,
+            cpu_cores: None,
+            rss_bytes: None,
         })
         .collect();
     report

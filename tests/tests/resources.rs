@@ -34,6 +34,17 @@ fn a_spinning_worker_uses_one_core_and_a_sleeping_one_almost_none() {
     // One thread always runnable on a 2-core machine: one core, give or
     // take the runtime's idle thread, the sampler and a neighbour.
     assert!((0.85..=1.15).contains(&used), "{used:.2} cores: {r:?}");
+    // Each whole second of the timeline has its own reading beside its
+    // latencies (a second is 100 of the kernel's 10 ms ticks).
+    for p in spin.timeline.iter().take(2) {
+        let cores = p.cpu_cores.expect("a reading ends in every whole second");
+        assert!(
+            (0.7..=1.3).contains(&cores),
+            "second {}: {cores:.2}",
+            p.second
+        );
+        assert!(p.rss_bytes.is_some_and(|b| b > 0));
+    }
     assert!(
         spin.summary().contains("resources.........: cpu "),
         "{}",

@@ -187,7 +187,11 @@ impl Report {
             tag_histograms,
             memory: m.memory,
             baseline: None,
-            timeline: main.timeline.points(),
+            timeline: {
+                let mut points = main.timeline.points();
+                crate::model::timeline::add_resources(&mut points, m.resources.as_ref());
+                points
+            },
             timed_out: m.timed_out,
             aborted: m.aborted,
             interrupted: m.interrupted,

@@ -231,8 +231,35 @@ impl Timeline {
                 } else {
                     s.latency.max()
                 },
+                cpu_cores: None,
+                rss_bytes: None,
             })
             .collect()
+    }
+}
+
+/// Puts each second's resource sample (the one ending in it) beside its
+/// latencies.
+pub(crate) fn add_resources(
+    points: &mut [TimelinePoint],
+    resources: Option<&crate::model::resources::Resources>,
+) {
+    let Some(r) = resources else {
+        return;
+    };
+    for p in points {
+        // A sample covers the interval ending at `at_s`: second `s` is the
+        // one ending in `(s, s + 1]` (the mark at the phase's start makes
+        // them land on whole seconds, within the sampler's slack).
+        let s = f64::from(p.second);
+        if let Some(sample) = r
+            .samples
+            .iter()
+            .find(|x| x.at_s > s + 0.05 && x.at_s <= s + 1.05)
+        {
+            p.cpu_cores = Some(sample.cpu_cores);
+            p.rss_bytes = Some(sample.rss_bytes);
+        }
     }
 }
 
@@ -256,11 +283,53 @@ pub struct TimelinePoint {
     pub p99_ns: u64,
     /// Slowest, nanoseconds.
     pub max_ns: u64,
+    /// CPU the test process used in this second, as a share of one core
+    /// (resource sampling).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_cores: Option<f64>,
+    /// Its resident set size at the second's end, bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_bytes: Option<u64>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_second_gets_the_resource_reading_that_ends_in_it() {
+        let mut t = Timeline::default();
+        for sec in 0..3u32 {
+            t.second_mut(sec).record(1_000, false);
+        }
+        let mut points = t.points();
+        let sample = |at_s: f64, cpu_cores: f64| crate::model::resources::ResourceSample {
+            at_s,
+            cpu_cores,
+            rss_bytes: 7,
+            threads: 1,
+            net_sent_bytes: 0,
+            net_recv_bytes: 0,
+        };
+        let r: crate::model::resources::Resources = serde_json::from_value(serde_json::json!({
+            "cores": 2.0, "cpu_seconds": 0.0, "cpu_user_seconds": 0.0, "cpu_avg": 0.0,
+            "cpu_max": 0.0, "rss_peak_bytes": 0, "threads_max": 0, "voluntary_switches": 0,
+            "involuntary_switches": 0, "net": null, "saturated_s": 0.0, "samples": []
+        }))
+        .unwrap();
+        let r = crate::model::resources::Resources {
+            // Second 1 has no reading (the sampler was late); a reading
+            // 30 ms late still counts for its second.
+            samples: vec![sample(1.03, 0.5), sample(3.0, 1.5)],
+            ..r
+        };
+        add_resources(&mut points, Some(&r));
+        let cpu: Vec<Option<f64>> = points.iter().map(|p| p.cpu_cores).collect();
+        assert_eq!(cpu, [Some(0.5), None, Some(1.5)]);
+        assert_eq!(points[0].rss_bytes, Some(7));
+        add_resources(&mut points[1..2], None);
+        assert_eq!(points[1].cpu_cores, None);
+    }
 
     #[test]
     fn sliding_windows_cover_full_windows_only() {
