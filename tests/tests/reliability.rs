@@ -254,9 +254,41 @@ fn signals_stop_a_run_with_its_report_written() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = start_child(dir.path());
     signal(&child, "-INT");
+    // Signals of one kind do not queue: a second SIGINT sent while the
+    // first is still pending (the child not yet scheduled, on a busy
+    // machine) merges with it. Send it once the first was delivered.
+    wait_delivered(&child, 2);
     signal(&child, "-INT");
     let status = wait_at_most(&mut child, Duration::from_secs(15));
     assert_eq!(status.signal(), Some(2), "{status:?}");
+}
+
+/// Waits until signal `sig` is no longer pending for the child's process
+/// (`ShdPnd` in `/proc/<pid>/status`): its handler has been entered.
+#[cfg(target_os = "linux")]
+fn wait_delivered(child: &std::process::Child, sig: u32) {
+    let start = Instant::now();
+    loop {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+        let pending = status
+            .lines()
+            .find_map(|l| l.strip_prefix("ShdPnd:"))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            .unwrap();
+        if pending & (1 << (sig - 1)) == 0 {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "signal {sig} still pending after 15 s"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+fn wait_delivered(_child: &std::process::Child, _sig: u32) {
+    std::thread::sleep(Duration::from_millis(500));
 }
 
 #[test]
