@@ -36,6 +36,8 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 mod distributed;
+#[cfg(feature = "http")]
+pub mod http;
 mod io;
 mod judge;
 mod measure;

@@ -1,0 +1,159 @@
+//! Layer 8, HTTP: a measured HTTP/1.1 client (cargo feature `http`) on
+//! hyper 1, with k6's per-phase timings recorded into the running
+//! iteration without passing anything around.
+//!
+//! ```no_run
+//! use perf_runtime::http::{Client, HttpError};
+//! use perf_runtime::prelude::*;
+//!
+//! #[perf_test(workers = 50, duration = "10s", p95 < "200ms", http_5xx_rate < 0.001,
+//!             p95 of "http_req_waiting" < "150ms")]
+//! async fn get_order() -> Result<(), HttpError> {
+//!     static CLIENT: std::sync::LazyLock<Client> = std::sync::LazyLock::new(Client::new);
+//!     let order = CLIENT.get("http://127.0.0.1:8080/orders/42").send().await?;
+//!     assert!(order.text().contains("\"id\""));
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Every request records, as custom duration metrics with k6's names (so
+//! that thresholds carry over; each has percentiles in the summary and
+//! the JSON report):
+//!
+//! | metric | what | only when |
+//! |---|---|---|
+//! | `http_req_blocked` | waiting for a connection of the pool (its size per host is [`ClientBuilder::pool_size`]) | |
+//! | `http_req_dns` | resolving the host name | a new connection to a name, not an address |
+//! | `http_req_connecting` | the TCP handshake | a new connection |
+//! | `http_req_sending` | writing the request, until its last byte | |
+//! | `http_req_waiting` | from the last byte sent to the first received (time to first byte) | |
+//! | `http_req_receiving` | from the first byte of the response to the end of its body | |
+//! | `http_req_duration` | sending + waiting + receiving (k6's definition) | |
+//!
+//! and counts: `http_reqs`, `http_status_<code>` per status,
+//! `http_bytes_sent`, `http_bytes_received` (the socket's bytes, headers
+//! included), and `http_conn_opened` / `http_conn_reused` (the original
+//! framework's connection pool efficiency). [`ClientBuilder::timings`]`(false)`
+//! keeps the counts and drops the phase clock.
+//!
+//! A response whose status counts as a failure (by default 400 and above;
+//! [`ClientBuilder::fail_on`]) is an `Err` ([`HttpError::Status`]) and its
+//! iteration is classed `http_4xx` or `http_5xx`; transport failures are
+//! `http_connect`, `http_timeout` and `http_protocol`. Each class is a
+//! threshold (`http_5xx_rate < 0.001`).
+//!
+//! Not built yet: TLS (`https://`), HTTP/2, checks, SigV4 signing: an
+//! `https` URL is an [`HttpError::Unsupported`].
+//!
+//! Imports: every layer before it.
+
+mod client;
+mod io;
+
+pub use client::{Client, ClientBuilder, RequestBuilder};
+
+use std::time::Duration;
+
+/// A response, its body read to the end.
+#[derive(Debug, Clone)]
+pub struct Response {
+    status: u16,
+    headers: hyper::HeaderMap,
+    body: bytes::Bytes,
+}
+
+impl Response {
+    /// The status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// A header's value, if present and text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The body's bytes.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
+    }
+
+    /// The body parsed as JSON.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(&self.body)
+    }
+}
+
+/// Why a request failed; its [`class`](Self::class) is the iteration's
+/// error class. Its `Debug` is its message, so that the summary's error
+/// list reads `GET http://…/orders: status 503`.
+#[derive(thiserror::Error)]
+pub enum HttpError {
+    /// The response's status counts as a failure ([`ClientBuilder::fail_on`]).
+    #[error("{method} {url}: status {status}")]
+    Status {
+        /// The request's method.
+        method: String,
+        /// The URL requested.
+        url: String,
+        /// The status code.
+        status: u16,
+        /// The response, for a look at its body.
+        response: Box<Response>,
+    },
+    /// No connection could be opened (resolution or TCP).
+    #[error("{url}: cannot connect: {reason}")]
+    Connect {
+        /// The URL requested.
+        url: String,
+        /// What the system said.
+        reason: String,
+    },
+    /// The request did not finish within its timeout.
+    #[error("{url}: no complete response within {}", perf_spec::format_duration(*after))]
+    Timeout {
+        /// The URL requested.
+        url: String,
+        /// The timeout.
+        after: Duration,
+    },
+    /// The connection broke or the response was not HTTP.
+    #[error("{url}: {reason}")]
+    Protocol {
+        /// The URL requested.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The request could not be built (a bad URL, header or body).
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    /// What the client cannot do yet.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+impl std::fmt::Debug for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+impl HttpError {
+    /// The error class this failure gives its iteration.
+    pub fn class(&self) -> &'static str {
+        match self {
+            HttpError::Status { status, .. } if *status >= 500 => "http_5xx",
+            HttpError::Status { .. } => "http_4xx",
+            HttpError::Connect { .. } => "http_connect",
+            HttpError::Timeout { .. } => "http_timeout",
+            HttpError::Protocol { .. } => "http_protocol",
+            HttpError::Invalid(_) | HttpError::Unsupported(_) => "http_invalid",
+        }
+    }
+}

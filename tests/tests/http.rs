@@ -1,0 +1,248 @@
+//! The measured HTTP client against a real local server (127.0.0.1 only,
+//! every load bounded in count): its phases appear and are plausible,
+//! statuses and classes are counted exactly, connections are reused or
+//! not as asked.
+
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper_util::rt::TokioIo;
+use perf_runtime::http::{Client, HttpError};
+use perf_runtime::prelude::*;
+
+/// A server on its own thread and runtime: `/ok`, `/slow` (50 ms before
+/// answering), `/big` (a 10 MB body), `/flaky` (503 for every 10th
+/// request).
+fn server() -> u16 {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap().port()).unwrap();
+            let flaky = Arc::new(AtomicU64::new(0));
+            let big = Bytes::from(vec![b'x'; 10 << 20]);
+            while let Ok((stream, _)) = listener.accept().await {
+                let (flaky, big) = (flaky.clone(), big.clone());
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(
+                        move |req: hyper::Request<hyper::body::Incoming>| {
+                            let (flaky, big) = (flaky.clone(), big.clone());
+                            async move {
+                                let mut status = 200;
+                                let body = match req.uri().path() {
+                                    "/slow" => {
+                                        tokio::time::sleep(Duration::from_millis(50)).await;
+                                        Bytes::from_static(b"slow")
+                                    }
+                                    "/big" => big,
+                                    "/flaky" => {
+                                        if flaky.fetch_add(1, Relaxed) % 10 == 9 {
+                                            status = 503;
+                                        }
+                                        Bytes::from_static(b"maybe")
+                                    }
+                                    _ => Bytes::from_static(b"ok"),
+                                };
+                                let mut r = hyper::Response::new(Full::new(body));
+                                *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+                                Ok::<_, Infallible>(r)
+                            }
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+    });
+    rx.recv().unwrap()
+}
+
+fn quiet(name: &str) -> PerfTest {
+    PerfTest::new(name)
+        .no_report_file()
+        .quiet()
+        .env_overrides(false)
+}
+
+fn p50_ms(report: &Report, metric: &str) -> f64 {
+    let m = report
+        .custom
+        .get(metric)
+        .unwrap_or_else(|| panic!("{metric} recorded: {:?}", report.custom.keys()));
+    let p50 = m
+        .percentiles
+        .iter()
+        .find(|p| p.percentile == 50.0)
+        .expect("p50");
+    p50.value_ns as f64 / 1e6
+}
+
+fn count(report: &Report, metric: &str) -> f64 {
+    report.custom.get(metric).map_or(0.0, |m| m.sum)
+}
+
+#[test]
+fn phases_appear_and_are_plausible() {
+    let port = server();
+    let client = Client::builder().pool_size(2).build();
+    let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
+    let (slow, big, ok) = (url("/slow"), url("/big"), url("/ok"));
+    let c = client.clone();
+    let report = quiet("http::slow")
+        .workers(2)
+        .repeat(20)
+        .run(move |_| {
+            let (c, slow) = (c.clone(), slow.clone());
+            async move { c.get(&slow).send().await.map(drop) }
+        })
+        .unwrap();
+    assert_eq!(report.errors, 0, "{}", report.summary());
+    // The server waits 50 ms before its first byte.
+    assert!(
+        p50_ms(&report, "http_req_waiting") >= 50.0,
+        "{}",
+        report.summary()
+    );
+    assert!(p50_ms(&report, "http_req_sending") < 5.0);
+    assert!(p50_ms(&report, "http_req_duration") >= 50.0);
+    // Two workers, a pool of two: two connections, then reuse.
+    assert_eq!(
+        count(&report, "http_conn_opened"),
+        2.0,
+        "{:?}",
+        report.custom.keys()
+    );
+    assert_eq!(count(&report, "http_conn_reused"), 18.0);
+    assert!(
+        !report.custom.contains_key("http_req_dns"),
+        "an address is not resolved"
+    );
+    assert_eq!(
+        report.custom["http_req_connecting"].count, 2,
+        "connect only on a new connection"
+    );
+    assert_eq!(count(&report, "http_reqs"), 20.0);
+    assert_eq!(count(&report, "http_status_200"), 20.0);
+
+    // A 10 MB body takes longer to receive than a 2-byte one.
+    let c = client.clone();
+    let big_run = quiet("http::big")
+        .repeat(5)
+        .run(move |_| {
+            let (c, big) = (c.clone(), big.clone());
+            async move {
+                c.get(&big)
+                    .send()
+                    .await
+                    .map(|r| assert_eq!(r.body().len(), 10 << 20))
+            }
+        })
+        .unwrap();
+    let c = client.clone();
+    let small = quiet("http::small")
+        .repeat(5)
+        .run(move |_| {
+            let (c, ok) = (c.clone(), ok.clone());
+            async move { c.get(&ok).send().await.map(drop) }
+        })
+        .unwrap();
+    assert!(
+        p50_ms(&big_run, "http_req_receiving") > 5.0 * p50_ms(&small, "http_req_receiving"),
+        "{} vs {}",
+        big_run.summary(),
+        small.summary()
+    );
+    assert!(count(&big_run, "http_bytes_received") >= 5.0 * (10 << 20) as f64);
+
+    // A host name is resolved, once per new connection.
+    let named = format!("http://localhost:{port}/ok");
+    let c = Client::builder().keep_alive(false).build();
+    let fresh = quiet("http::fresh")
+        .repeat(10)
+        .run(move |_| {
+            let (c, named) = (c.clone(), named.clone());
+            async move { c.get(&named).send().await.map(drop) }
+        })
+        .unwrap();
+    assert_eq!(fresh.errors, 0, "{}", fresh.summary());
+    assert_eq!(
+        count(&fresh, "http_conn_opened"),
+        10.0,
+        "no keep-alive: a connection per request"
+    );
+    assert_eq!(fresh.custom["http_req_dns"].count, 10);
+    assert_eq!(fresh.custom["http_req_connecting"].count, 10);
+}
+
+#[test]
+fn statuses_and_classes_are_counted_exactly() {
+    let port = server();
+    let url = format!("http://127.0.0.1:{port}/flaky");
+    let client = Client::new();
+    let report = quiet("http::flaky")
+        .workers(4)
+        .repeat(1_000)
+        .threshold(Threshold::class_rate("http_5xx").lt(0.2))
+        .threshold(Threshold::error_rate().lt(0.2))
+        .run(move |_| {
+            let (c, url) = (client.clone(), url.clone());
+            async move { c.get(&url).send().await.map(drop) }
+        })
+        .unwrap();
+    assert_eq!(report.iterations, 1_000);
+    assert_eq!(
+        report.errors,
+        100,
+        "every 10th request: {}",
+        report.summary()
+    );
+    assert_eq!(report.error_classes.get("http_5xx"), Some(&100));
+    assert_eq!(count(&report, "http_status_503"), 100.0);
+    assert_eq!(count(&report, "http_status_200"), 900.0);
+    assert!(
+        report.passed,
+        "http_5xx_rate 0.1 < 0.2: {}",
+        report.summary()
+    );
+}
+
+#[test]
+fn transport_failures_and_https_are_classed_errors() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // A port nobody listens on (bound, then closed).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let c = Client::new();
+    let e = rt
+        .block_on(c.get(&format!("http://127.0.0.1:{port}/")).send())
+        .unwrap_err();
+    assert!(matches!(e, HttpError::Connect { .. }), "{e}");
+    assert_eq!(e.class(), "http_connect");
+    let e = rt
+        .block_on(c.get("https://127.0.0.1:1/").send())
+        .unwrap_err();
+    assert!(e.to_string().contains("https is not supported yet"), "{e}");
+    let slow = server();
+    let e = rt
+        .block_on(
+            c.get(&format!("http://127.0.0.1:{slow}/slow"))
+                .timeout(Duration::from_millis(10))
+                .send(),
+        )
+        .unwrap_err();
+    assert_eq!(e.class(), "http_timeout", "{e}");
+}
