@@ -119,6 +119,8 @@ fn a_buffer_held_for_the_run_shows_in_the_rss_peak() {
 
 #[test]
 fn bytes_sent_over_loopback_are_counted() {
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    use std::sync::Arc;
     const CHUNK: usize = 1 << 20;
     let report = quiet("loopback")
         .workers(1)
@@ -126,19 +128,33 @@ fn bytes_sent_over_loopback_are_counted() {
         .setup(|| async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let port = listener.local_addr().unwrap().port();
+            let received = Arc::new(AtomicU64::new(0));
+            let counted = received.clone();
             tokio::spawn(async move {
                 let (mut socket, _) = listener.accept().await.unwrap();
                 let mut sink = vec![0u8; 64 << 10];
-                while socket.read(&mut sink).await.is_ok_and(|n| n > 0) {}
+                while let Ok(n @ 1..) = socket.read(&mut sink).await {
+                    counted.fetch_add(n as u64, Relaxed);
+                }
             });
             let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
                 .await
                 .unwrap();
-            tokio::sync::Mutex::new(stream)
+            (tokio::sync::Mutex::new(stream), received, AtomicU64::new(0))
         })
-        .run(|_, stream| async move {
+        .run(|_, state| async move {
+            let (stream, received, sent) = &*state;
             let chunk = vec![7u8; CHUNK];
-            stream.lock().await.write_all(&chunk).await
+            stream.lock().await.write_all(&chunk).await?;
+            // `write_all` ends when the bytes are in the socket's buffer
+            // (megabytes on loopback), not on the interface: the iteration
+            // ends when the receiver has them, so that every byte crossed
+            // the interface before the run's last reading.
+            let total = sent.fetch_add(CHUNK as u64, Relaxed) + CHUNK as u64;
+            while received.load(Relaxed) < total {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            Ok::<_, std::io::Error>(())
         })
         .unwrap();
     let net = report
