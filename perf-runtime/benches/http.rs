@@ -86,6 +86,8 @@ fn start_nginx(dir: &Path, port: u16, core: usize) -> std::process::Child {
         .args(["-c", &core.to_string()])
         .arg(which("nginx").expect("nginx"))
         .args(["-c", conf.to_str().unwrap(), "-p", dir.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("nginx starts");
@@ -171,9 +173,15 @@ fn hyper_loop(port: u16, secs: u64) -> Figures {
                         .header("host", "127.0.0.1")
                         .body(Empty::<Bytes>::new())
                         .unwrap();
-                    send.ready().await.unwrap();
-                    let res = send.send_request(req).await.unwrap();
-                    let _ = res.into_body().collect().await.unwrap();
+                    // Bounded: a lost response ends the benchmark, not hangs it.
+                    let exchange = async {
+                        send.ready().await.unwrap();
+                        let res = send.send_request(req).await.unwrap();
+                        res.into_body().collect().await.unwrap()
+                    };
+                    tokio::time::timeout(Duration::from_secs(5), exchange)
+                        .await
+                        .expect("nginx answers within 5 s");
                     h.record(t.elapsed().as_nanos() as u64).unwrap();
                 }
                 h
@@ -318,6 +326,9 @@ fn main() {
     ];
     let mut best = [Figures::default(); 5];
     for round in 1..=3 {
+        if let Ok(Some(status)) = nginx.try_wait() {
+            panic!("nginx ended before round {round}: {status}");
+        }
         let figures = [
             Some(perf_runtime_http(&url, secs, true)),
             Some(perf_runtime_http(&url, secs, false)),
