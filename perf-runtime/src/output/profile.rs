@@ -1,21 +1,27 @@
-//! The CPU profile in the summary: how many samples, where the files are,
-//! and the functions with the most self time.
+//! The profiles in the summary: how many samples, where the files are,
+//! the functions with the most self time (CPU) and the allocation sites
+//! that matter (heap).
 
 use perf_spec::format_size;
 
 use crate::model::memory::MemoryStats;
 use crate::model::profile::{short_name, CpuProfile, HeapProfile, HeapSite};
 
+/// Where a profile's files are, or why there are none.
+fn files(written: &[String]) -> String {
+    if written.is_empty() {
+        "not written (no report file: set PERF_REPORT_DIR, or drop `no_report_file`)".to_owned()
+    } else {
+        written.join(" · ")
+    }
+}
+
 /// The `cpu profile` line and, under it, one line per top function.
 pub(crate) fn lines(p: &CpuProfile) -> (String, Vec<String>) {
     if let Some(why) = &p.unavailable {
         return (format!("not taken: {why}"), Vec::new());
     }
-    let files = if p.files.is_empty() {
-        "not written (no report file: set PERF_REPORT_DIR, or drop `no_report_file`)".to_owned()
-    } else {
-        p.files.join(" · ")
-    };
+    let files = files(&p.files);
     let head = format!(
         "{} samples at {} Hz ({:.1} s of CPU) · {files}",
         p.samples,
@@ -38,11 +44,7 @@ pub(crate) fn heap_lines(p: &HeapProfile, memory: Option<&MemoryStats>) -> (Stri
     if let Some(why) = &p.unavailable {
         return (format!("not taken: {why}"), Vec::new());
     }
-    let files = if p.files.is_empty() {
-        "not written (no report file: set PERF_REPORT_DIR, or drop `no_report_file`)".to_owned()
-    } else {
-        p.files.join(" · ")
-    };
+    let files = files(&p.files);
     let dropped = if p.dropped_samples > 0 {
         format!(" ({} dropped: too many distinct stacks)", p.dropped_samples)
     } else {
