@@ -66,8 +66,8 @@ struct Sampled {
 
 /// What the sampler thread is asked.
 enum Ask {
-    /// Read now: the measured phase starts.
-    Mark,
+    /// Read now, and say so: the measured phase starts.
+    Mark(mpsc::SyncSender<()>),
     /// Take a last reading and stop.
     Stop,
 }
@@ -85,15 +85,22 @@ pub(crate) struct Sampler {
 pub(crate) struct Marker(mpsc::Sender<Ask>);
 
 impl Marker {
-    /// A reading now (the sampler thread takes it at once).
+    /// A reading now: returns once the sampler thread has taken it (or
+    /// after [`MARK_SLACK`] at most), so that nothing the phase does
+    /// happens before its first reading (bytes sent in the first
+    /// milliseconds were missing from the figures on a busy machine).
     pub(crate) fn mark(&self) {
-        let _ = self.0.send(Ask::Mark);
+        let (done, taken) = mpsc::sync_channel(1);
+        if self.0.send(Ask::Mark(done)).is_ok() {
+            let _ = taken.recv_timeout(MARK_SLACK);
+        }
     }
 }
 
-/// How long after the phase's start its marked reading may be stamped
-/// (the sampler thread wakes and reads /proc: well under a millisecond on
-/// an idle machine, a few on a busy one).
+/// How long the phase's start waits for its marked reading at most, and
+/// how long after the start a reading still counts as the marked one (the
+/// sampler thread wakes and reads /proc: well under a millisecond on an
+/// idle machine, a few on a busy one).
 const MARK_SLACK: Duration = Duration::from_millis(50);
 
 impl Sampler {
@@ -116,10 +123,15 @@ impl Sampler {
                         ticks.push(Tick { at, own, others });
                     }
                 };
+                let mut taken: Option<mpsc::SyncSender<()>> = None;
                 loop {
                     tick(&mut targets);
+                    if let Some(done) = taken.take() {
+                        let _ = done.send(());
+                    }
                     match asked.recv_timeout(INTERVAL) {
-                        Err(mpsc::RecvTimeoutError::Timeout) | Ok(Ask::Mark) => continue,
+                        Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                        Ok(Ask::Mark(done)) => taken = Some(done),
                         // Asked to stop: one last reading, at the end.
                         Ok(Ask::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => {
                             tick(&mut targets);
