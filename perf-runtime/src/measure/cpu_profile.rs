@@ -112,8 +112,6 @@ fn drop_profiler_frames(frames: &mut pprof::Frames) {
 
 #[cfg(all(unix, feature = "cpu-profile"))]
 fn build(guard: &pprof::ProfilerGuard<'static>, frequency: u32) -> Result<CpuProfile, String> {
-    use std::io::Write as _;
-
     use pprof::protos::Message as _;
 
     let report = guard
@@ -135,11 +133,7 @@ fn build(guard: &pprof::ProfilerGuard<'static>, frequency: u32) -> Result<CpuPro
     profile
         .encode(&mut encoded)
         .map_err(|e| format!("the profile could not be encoded: {e}"))?;
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(&encoded)
-        .map_err(|e| format!("the profile could not be compressed: {e}"))?;
-    let pprof_gz = gz
-        .finish()
+    let pprof_gz = crate::model::profile::gzip(&encoded)
         .map_err(|e| format!("the profile could not be compressed: {e}"))?;
     let mut flamegraph_svg = Vec::new();
     if samples > 0 {

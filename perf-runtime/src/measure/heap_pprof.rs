@@ -219,8 +219,6 @@ fn pprof_bytes(
     symbols: &HashMap<usize, Vec<Symbol>>,
     duration_ns: u64,
 ) -> Vec<u8> {
-    use std::io::Write as _;
-
     use pprof::protos::{self, Message as _};
 
     let mut strings: Vec<String> = vec![String::new()];
@@ -334,11 +332,7 @@ fn pprof_bytes(
         comment: Vec::new(),
         default_sample_type,
     };
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    if gz.write_all(&profile.encode_to_vec()).is_err() {
-        return Vec::new();
-    }
-    gz.finish().unwrap_or_default()
+    crate::model::profile::gzip(&profile.encode_to_vec()).unwrap_or_default()
 }
 
 /// The heap profile of a finished run of `duration` whose allocations were

@@ -336,16 +336,12 @@ fn sample(scope: &Scope, local: &Local, size: usize) -> u32 {
         .set(heap_profile::next_gap(&local.rng, table.rate()));
     // The unwinder's and the table's own allocations are not the test's
     // (and are never sampled themselves).
-    local.paused.set(local.paused.get() + 1);
+    let _paused = pause();
     let mut frames = [0usize; heap_profile::MAX_DEPTH];
-    let n = heap_profile::capture(&mut frames);
-    let site = if n == 0 {
-        0
-    } else {
-        table.record(&frames[..n], size)
-    };
-    local.paused.set(local.paused.get() - 1);
-    site
+    match heap_profile::capture(&mut frames) {
+        0 => 0,
+        n => table.record(&frames[..n], size),
+    }
 }
 
 /// Counts the free of `size` bytes that `owner` allocated (heap-profile

@@ -122,6 +122,18 @@ impl HeapProfile {
     }
 }
 
+/// An encoded profile gzipped, as `go tool pprof` reads it.
+#[cfg_attr(
+    not(all(unix, any(feature = "cpu-profile", feature = "heap-profile"))),
+    allow(dead_code)
+)]
+pub(crate) fn gzip(encoded: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Write as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(encoded)?;
+    gz.finish()
+}
+
 /// A function's name without its hash suffix (`::h0123456789abcdef`).
 pub(crate) fn short_name(name: &str) -> &str {
     match name.rsplit_once("::h") {
