@@ -848,6 +848,7 @@ fn threshold_example(metric: Metric, name: &str) -> String {
         (Metric::Leaks, _) => format!("{name} == 0"),
         (_, MetricKind::Latency) => format!("{name} < \"200ms\""),
         (_, MetricKind::Fraction) => format!("{name} < 0.01"),
+        (_, MetricKind::PassRate) => format!("{name} > 0.99"),
         (_, MetricKind::PerSecond) => format!("{name} > 100"),
         (_, MetricKind::Bytes) => format!("{name} < \"4KiB\""),
         (_, MetricKind::Count | MetricKind::Value) => format!("{name} <= 3"),

@@ -435,6 +435,12 @@ fn metric_tokens(metric: perf_spec::Metric, rt: &TokenStream) -> TokenStream {
             quote!(#rt::Metric::Percentile(#rt::percentile(#p)))
         }
         perf_spec::Metric::ClassRate(class) => quote!(#rt::Metric::ClassRate(#class)),
+        perf_spec::Metric::Checks(None) => {
+            quote!(#rt::Metric::Checks(::core::option::Option::None))
+        }
+        perf_spec::Metric::Checks(Some(name)) => {
+            quote!(#rt::Metric::Checks(::core::option::Option::Some(#name)))
+        }
         perf_spec::Metric::Cpu(process) | perf_spec::Metric::PeakRss(process) => {
             let variant = if matches!(metric, perf_spec::Metric::Cpu(_)) {
                 format_ident!("Cpu")

@@ -327,8 +327,10 @@ impl Parse for Arg {
         } else {
             None
         };
-        // `mean of "consumed_rcu" < 1.0`
-        let of = if input.peek(Ident) && input.fork().parse::<Ident>()? == "of" {
+        // `mean of "consumed_rcu" < 1.0`; `check "body has id" > 0.999`
+        let of = if matches!(&metric, MetricTok::Name(k) if k == "check") && input.peek(LitStr) {
+            Some(input.parse::<LitStr>()?)
+        } else if input.peek(Ident) && input.fork().parse::<Ident>()? == "of" {
             input.parse::<Ident>()?;
             Some(quoted(
                 input,

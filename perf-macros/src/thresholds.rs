@@ -209,8 +209,26 @@ pub(crate) fn threshold(
                     Metric::PeakRss(Some(process))
                 }
             }
+            MetricTok::Name(n) if n == "check" || n == "checks" => {
+                let name = of.value();
+                if name.trim().is_empty() {
+                    errors.at(
+                        of.span(),
+                        "a check has a name, e.g. `check \"status is 200\" > 0.99`",
+                    );
+                    return None;
+                }
+                Metric::Checks(Some(Box::leak(name.into_boxed_str())))
+            }
             _ => custom(tok, of, value, errors)?,
         },
+        None if matches!(tok, MetricTok::Name(n) if n == "check") => {
+            errors.at(
+                tok.span(),
+                "`check` needs the check's name: `check \"status is 200\" > 0.99` (all checks: `checks > 0.99`)",
+            );
+            return None;
+        }
         None => metric(tok, errors)?,
     };
     if let Err(message) = metric.check_op(op.value) {
@@ -219,7 +237,7 @@ pub(crate) fn threshold(
     }
     let limit = match metric.kind() {
         MetricKind::Latency => duration_lit(value, &metric.to_string(), errors)?.as_nanos() as f64,
-        MetricKind::Fraction => {
+        MetricKind::Fraction | MetricKind::PassRate => {
             let parsed = match value {
                 Lit::Str(s) => parse_fraction(&s.value()),
                 Lit::Int(_) | Lit::Float(_) => check_fraction(number(value, errors)?),

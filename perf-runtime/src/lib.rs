@@ -93,8 +93,8 @@ pub use model::report::{
 pub use model::runs::{Calibration, RunFigures};
 pub use model::scenarios::ScenariosReport;
 pub use model::threshold::{
-    ByteBound, CountBound, Decision, FractionBound, Interval, Judging, LatencyBound, RateBound,
-    Threshold, ThresholdOutcome, ValueBound, WindowVerdict, DEFAULT_CONFIDENCE,
+    ByteBound, CountBound, Decision, FractionBound, Interval, Judging, LatencyBound, PassBound,
+    RateBound, Threshold, ThresholdOutcome, ValueBound, WindowVerdict, DEFAULT_CONFIDENCE,
 };
 pub use model::timeline::TimelinePoint;
 pub use perf_macros::perf_test;

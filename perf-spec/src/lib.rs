@@ -38,7 +38,8 @@ pub use publish::{
 pub use size::{format_size, format_size_digits, format_size_limit, parse_size};
 pub use suggest::closest;
 pub use threshold::{
-    check_consistency, Metric, MetricKind, Op, Percentile, Stat, ThresholdSpec, METRIC_NAMES,
+    check_consistency, check_metric, Metric, MetricKind, Op, Percentile, Stat, ThresholdSpec,
+    CHECKS_METRIC, METRIC_NAMES,
 };
 pub use verdict::{
     check_confidence, check_runs, parse_confidence, parse_inconclusive, parse_runs, too_few_beyond,

@@ -30,7 +30,18 @@ pub const METRIC_NAMES: &[&str] = &[
     "leak_per_iter",
     "cpu",
     "peak_rss",
+    "checks",
 ];
+
+/// The custom metric every check's evaluations are counted in (1 passed,
+/// 0 failed), whose mean `checks` thresholds judge.
+pub const CHECKS_METRIC: &str = "checks";
+
+/// The custom metric one check's evaluations are counted in:
+/// `check:<name>`.
+pub fn check_metric(name: &str) -> String {
+    format!("check:{name}")
+}
 
 /// A percentile in `(0, 100]`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -99,6 +110,9 @@ pub enum Metric {
     /// Failed iterations of one error class over all iterations
     /// (`throttle_rate`: class `throttle`).
     ClassRate(&'static str),
+    /// The share of checks that passed (`checks`), or of one named check
+    /// (`check "body has id"`).
+    Checks(Option<&'static str>),
     /// A statistic of a custom metric recorded with `ctx.record`,
     /// `ctx.record_duration` or `ctx.count`: `p95 of "cold_invoke"`,
     /// `mean of "consumed_rcu"`.
@@ -176,6 +190,9 @@ pub enum MetricKind {
     Bytes,
     /// A custom metric's number: either bound makes sense.
     Value,
+    /// A fraction in `[0, 1]` where more is better (a pass rate); only
+    /// lower bounds make sense.
+    PassRate,
 }
 
 impl Metric {
@@ -203,6 +220,7 @@ impl Metric {
             "leak_per_iter" => Some(Metric::LeakPerIter),
             "cpu" => Some(Metric::Cpu(None)),
             "peak_rss" => Some(Metric::PeakRss(None)),
+            "checks" => Some(Metric::Checks(None)),
             _ => None,
         }
     }
@@ -215,6 +233,7 @@ impl Metric {
                 MetricKind::Fraction
             }
             Metric::Throughput => MetricKind::PerSecond,
+            Metric::Checks(_) => MetricKind::PassRate,
             Metric::Dropped | Metric::AllocsPerIter | Metric::Leaks => MetricKind::Count,
             Metric::PeakHeap | Metric::BytesPerIter | Metric::LeakPerIter | Metric::PeakRss(_) => {
                 MetricKind::Bytes
@@ -239,6 +258,7 @@ impl Metric {
             | Metric::ErrorRate
             | Metric::DroppedRate
             | Metric::ClassRate(_)
+            | Metric::Checks(_)
             | Metric::Throughput => true,
             Metric::Custom { stat, .. } => matches!(stat, Stat::Mean | Stat::Percentile(_)),
             _ => false,
@@ -291,6 +311,9 @@ impl Metric {
             (MetricKind::PerSecond, true) => Err(format!(
                 "`{self} {op}` caps throughput: throughput thresholds are lower bounds; use `>=` or `>`"
             )),
+            (MetricKind::PassRate, true) => Err(format!(
+                "`{self} {op}` asks for failing checks: a pass rate is a lower bound (more is better); use `>` or `>=`"
+            )),
             _ => Ok(()),
         }
     }
@@ -327,6 +350,8 @@ impl fmt::Display for Metric {
             Metric::Cpu(Some(p)) => write!(f, "cpu of {p:?}"),
             Metric::PeakRss(None) => f.write_str("peak_rss"),
             Metric::PeakRss(Some(p)) => write!(f, "peak_rss of {p:?}"),
+            Metric::Checks(None) => f.write_str("checks"),
+            Metric::Checks(Some(name)) => write!(f, "check {name:?}"),
             Metric::Custom { name, stat, .. } => write!(f, "{stat} of {name:?}"),
         }
     }
@@ -474,8 +499,14 @@ impl ThresholdSpec {
             MetricKind::Latency if l == 0.0 => Err(format!(
                 "`{m} {op} 0` can never pass: no iteration takes zero time; give a positive duration"
             )),
-            MetricKind::Fraction if l > 1.0 => Err(format!(
+            MetricKind::Fraction | MetricKind::PassRate if l > 1.0 => Err(format!(
                 "`{m}` limit {l} is outside [0, 1]; write a fraction (0.01) or a percentage (\"1%\")"
+            )),
+            MetricKind::PassRate if op == Op::Gt && l == 1.0 => Err(format!(
+                "`{m} > 1` can never pass; write `{m} >= 1` for every check to pass"
+            )),
+            MetricKind::PassRate if l == 0.0 => Err(format!(
+                "`{m} {op} 0` always passes; give the share that must pass, e.g. `{m} > 0.99`"
             )),
             MetricKind::Fraction if l == 0.0 && op == Op::Lt => Err(format!(
                 "`{m} < 0` can never pass; write `{m} <= 0` to allow no errors at all"
@@ -516,9 +547,9 @@ impl ThresholdSpec {
                 self.metric
             ));
         }
-        if matches!(self.metric, Metric::Custom { .. }) {
+        if matches!(self.metric, Metric::Custom { .. } | Metric::Checks(_)) {
             return Err(
-                "custom metrics are kept for the whole run, not per second: \
+                "custom metrics and checks are kept for the whole run, not per second: \
                         a threshold on one has no per-window value"
                     .into(),
             );
@@ -545,7 +576,7 @@ impl ThresholdSpec {
             MetricKind::Fraction if matches!(self.metric, Metric::Cpu(_)) => {
                 format!("{}%", (self.limit * 1e4).round() / 1e2)
             }
-            MetricKind::Fraction => format!("{}", self.limit),
+            MetricKind::Fraction | MetricKind::PassRate => format!("{}", self.limit),
             MetricKind::PerSecond => format!("{}/s", self.limit),
             MetricKind::Count => format!("{}", self.limit),
             MetricKind::Bytes => crate::format_size_limit(self.limit),

@@ -218,7 +218,7 @@ fn statuses_and_classes_are_counted_exactly() {
 }
 
 #[test]
-fn transport_failures_and_https_are_classed_errors() {
+fn transport_failures_are_classed_errors() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     // A port nobody listens on (bound, then closed).
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -233,9 +233,11 @@ fn transport_failures_and_https_are_classed_errors() {
     assert!(matches!(e, HttpError::Connect { .. }), "{e}");
     assert_eq!(e.class(), "http_connect");
     let e = rt
-        .block_on(c.get("https://127.0.0.1:1/").send())
+        .block_on(c.get(&format!("https://127.0.0.1:{port}/")).send())
         .unwrap_err();
-    assert!(e.to_string().contains("https is not supported yet"), "{e}");
+    assert_eq!(e.class(), "http_connect", "{e}");
+    let e = rt.block_on(c.get("ftp://127.0.0.1/").send()).unwrap_err();
+    assert_eq!(e.class(), "http_invalid", "{e}");
     let slow = server();
     let e = rt
         .block_on(
@@ -245,4 +247,82 @@ fn transport_failures_and_https_are_classed_errors() {
         )
         .unwrap_err();
     assert_eq!(e.class(), "http_timeout", "{e}");
+}
+
+#[test]
+fn checks_are_counted_exactly_and_judged() {
+    let port = server();
+    let url = format!("http://127.0.0.1:{port}/flaky");
+    let client = Client::new();
+    let run = |name: &str, client: Client, threshold: Threshold| {
+        let url = url.clone();
+        quiet(name)
+            .workers(4)
+            .repeat(1_000)
+            .threshold(Threshold::error_rate().lt(0.2))
+            .threshold(threshold)
+            .run(move |_| {
+                let (c, url) = (client.clone(), url.clone());
+                async move {
+                    let r = c
+                        .get(&url)
+                        .check("status is 200", |r| r.status() == 200)
+                        .check("body says maybe", |r| r.text() == "maybe")
+                        .send()
+                        .await;
+                    // A check on anything, outside a request.
+                    perf_runtime::http::check("ran", true);
+                    r.map(drop)
+                }
+            })
+            .unwrap()
+    };
+    // Every 10th response is a 503 (whose body still says "maybe").
+    let report = run("http::checks", client.clone(), Threshold::checks().gt(0.99));
+    let status = &report.custom["check:status is 200"];
+    assert_eq!((status.count, status.sum), (1_000, 900.0));
+    let body = &report.custom["check:body says maybe"];
+    assert_eq!((body.count, body.sum), (1_000, 1_000.0));
+    let all = &report.custom["checks"];
+    assert_eq!((all.count, all.sum), (3_000, 2_900.0));
+    // A failed check does not fail its iteration: the 503s do.
+    assert_eq!(report.errors, 100);
+    // 2,900 of 3,000 is 96.7%: `checks > 0.99` fails, with the counts.
+    assert!(!report.passed, "{}", report.summary());
+    let summary = report.summary();
+    assert!(
+        summary.contains("96.67% passed  ✓ 2900  ✗ 100"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("✗ status is 200: 90.00% (900 of 1000)"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("✓ body says maybe: 100.00% (1000 of 1000)"),
+        "{summary}"
+    );
+    assert!(summary.contains("(2900 of 3000 passed)"), "{summary}");
+
+    let report = run(
+        "http::checks_named",
+        client,
+        Threshold::checks_of("status is 200").gt(0.85),
+    );
+    assert!(report.passed, "900 of 1000 > 0.85: {}", report.summary());
+
+    // Failing iterations on failed checks: the 503s fail as http_5xx
+    // (their status first), nothing else fails.
+    let strict = Client::builder()
+        .fail_on(|_| false)
+        .fail_on_check(true)
+        .build();
+    let report = run("http::checks_fail", strict, Threshold::checks().gt(0.5));
+    assert_eq!(
+        report.error_classes.get("http_check"),
+        Some(&100),
+        "{}",
+        report.summary()
+    );
+    assert_eq!(report.errors, 100);
 }

@@ -21,6 +21,9 @@ pub(crate) struct IoClock {
     first_read_ns: AtomicU64,
     bytes_written: AtomicU64,
     bytes_read: AtomicU64,
+    /// How much of each the requests have taken ([`IoClock::take_bytes`]).
+    taken_written: AtomicU64,
+    taken_read: AtomicU64,
 }
 
 impl IoClock {
@@ -31,6 +34,8 @@ impl IoClock {
             first_read_ns: AtomicU64::new(0),
             bytes_written: AtomicU64::new(0),
             bytes_read: AtomicU64::new(0),
+            taken_written: AtomicU64::new(0),
+            taken_read: AtomicU64::new(0),
         })
     }
 
@@ -59,6 +64,25 @@ impl IoClock {
         (
             self.bytes_written.load(Relaxed),
             self.bytes_read.load(Relaxed),
+        )
+    }
+}
+
+impl IoClock {
+    /// The bytes written and read since the last take, on any request:
+    /// a request ending takes what its connection carried since the one
+    /// before, so that the counts of all requests add up to the socket's
+    /// bytes even when HTTP/2 streams interleave on it.
+    pub(crate) fn take_bytes(&self) -> (u64, u64) {
+        let take = |total: &AtomicU64, taken: &AtomicU64| {
+            let now = total.load(Relaxed);
+            // fetch_max: of two requests taking at once, the later total
+            // wins and the other takes nothing, so nothing is counted twice.
+            now.saturating_sub(taken.fetch_max(now, Relaxed))
+        };
+        (
+            take(&self.bytes_written, &self.taken_written),
+            take(&self.bytes_read, &self.taken_read),
         )
     }
 }

@@ -47,10 +47,18 @@
 //!
 //! Imports: every layer before it.
 
+mod check;
 mod client;
+mod connect;
 mod io;
+mod request;
+mod sign;
+mod tls;
 
-pub use client::{Client, ClientBuilder, RequestBuilder};
+pub use check::{check, ALL_CHECKS};
+pub use client::{Client, ClientBuilder};
+pub use request::RequestBuilder;
+pub use sign::Signer;
 
 use std::time::Duration;
 
@@ -58,6 +66,7 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct Response {
     status: u16,
+    version: hyper::Version,
     headers: hyper::HeaderMap,
     body: bytes::Bytes,
 }
@@ -66,6 +75,11 @@ impl Response {
     /// The status code.
     pub fn status(&self) -> u16 {
         self.status
+    }
+
+    /// The HTTP version it came in: `"HTTP/1.1"` or `"HTTP/2"`.
+    pub fn version(&self) -> &'static str {
+        connect::Protocol::name(self.version)
     }
 
     /// A header's value, if present and text.
@@ -114,6 +128,26 @@ pub enum HttpError {
         /// What the system said.
         reason: String,
     },
+    /// The TLS handshake failed (an untrusted certificate, no common
+    /// protocol).
+    #[error("{url}: TLS: {reason}")]
+    Tls {
+        /// The URL requested.
+        url: String,
+        /// What rustls said.
+        reason: String,
+    },
+    /// A check failed, and the client fails iterations on failed checks
+    /// ([`ClientBuilder::fail_on_check`]).
+    #[error("{url}: check failed: {}", failed.join(", "))]
+    Check {
+        /// The URL requested.
+        url: String,
+        /// The names of the checks that failed.
+        failed: Vec<&'static str>,
+        /// The response, for a look at its body.
+        response: Box<Response>,
+    },
     /// The request did not finish within its timeout.
     #[error("{url}: no complete response within {}", perf_spec::format_duration(*after))]
     Timeout {
@@ -133,9 +167,6 @@ pub enum HttpError {
     /// The request could not be built (a bad URL, header or body).
     #[error("invalid request: {0}")]
     Invalid(String),
-    /// What the client cannot do yet.
-    #[error("{0}")]
-    Unsupported(String),
 }
 
 impl std::fmt::Debug for HttpError {
@@ -151,9 +182,11 @@ impl HttpError {
             HttpError::Status { status, .. } if *status >= 500 => "http_5xx",
             HttpError::Status { .. } => "http_4xx",
             HttpError::Connect { .. } => "http_connect",
+            HttpError::Tls { .. } => "http_tls",
+            HttpError::Check { .. } => "http_check",
             HttpError::Timeout { .. } => "http_timeout",
             HttpError::Protocol { .. } => "http_protocol",
-            HttpError::Invalid(_) | HttpError::Unsupported(_) => "http_invalid",
+            HttpError::Invalid(_) => "http_invalid",
         }
     }
 }

@@ -212,6 +212,10 @@ pub(crate) fn interval_with(
             let failed = f.classes?.get(class).copied().unwrap_or(0);
             wilson(failed, f.iterations, z)
         }
+        Metric::Checks(_) => {
+            let (passed, count) = crate::judge::threshold::checks(metric, f)?;
+            wilson(passed, count, z)
+        }
         Metric::Throughput => rate(f.iterations, f.seconds, z * d.sqrt()),
         Metric::Custom { name, stat, .. } => {
             let c = f.custom?.get(name)?;

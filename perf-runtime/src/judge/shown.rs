@@ -33,6 +33,10 @@ pub(crate) fn display(metric: Metric, v: f64, limit: f64, f: &Figures<'_>) -> St
             let failed = f.classes.and_then(|c| c.get(class)).copied().unwrap_or(0);
             format!("{value} ({failed} of {})", f.iterations)
         }
+        (Metric::Checks(_), _) => {
+            let (passed, count) = crate::judge::threshold::checks(metric, f).unwrap_or_default();
+            format!("{value} ({passed} of {count} passed)")
+        }
         (Metric::DroppedRate, _) => {
             format!("{value} ({} of {})", f.dropped, f.iterations + f.dropped)
         }

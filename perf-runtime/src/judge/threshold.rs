@@ -205,6 +205,17 @@ fn windows_outcome(
     outcome
 }
 
+/// A `checks` threshold's evaluations: (passed, evaluated), from the
+/// count metric its checks were recorded in (1 passed, 0 failed).
+pub(crate) fn checks(metric: Metric, f: &Figures<'_>) -> Option<(u64, u64)> {
+    let c = match metric {
+        Metric::Checks(None) => f.custom?.get(perf_spec::CHECKS_METRIC)?,
+        Metric::Checks(Some(name)) => f.custom?.get(&perf_spec::check_metric(name))?,
+        _ => return None,
+    };
+    Some((c.sum.round().max(0.0) as u64, c.count))
+}
+
 fn observe(metric: Metric, f: &Figures<'_>) -> Option<f64> {
     let scheduled = f.iterations + f.dropped;
     match metric {
@@ -217,6 +228,10 @@ fn observe(metric: Metric, f: &Figures<'_>) -> Option<f64> {
         Metric::ClassRate(class) => {
             let failed = f.classes?.get(class).copied().unwrap_or(0);
             (f.iterations > 0).then(|| failed as f64 / f.iterations as f64)
+        }
+        Metric::Checks(_) => {
+            let (passed, count) = checks(metric, f)?;
+            (count > 0).then(|| passed as f64 / count as f64)
         }
         Metric::Custom {
             name,

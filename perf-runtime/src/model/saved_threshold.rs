@@ -45,6 +45,7 @@ pub enum SavedMetric {
     ClassRate(String),
     Cpu(Option<String>),
     PeakRss(Option<String>),
+    Checks(Option<String>),
     Custom {
         name: String,
         stat: String,
@@ -72,6 +73,7 @@ impl SavedMetric {
             M::ClassRate(c) => SavedMetric::ClassRate(c.to_owned()),
             M::Cpu(p) => SavedMetric::Cpu(p.map(str::to_owned)),
             M::PeakRss(p) => SavedMetric::PeakRss(p.map(str::to_owned)),
+            M::Checks(c) => SavedMetric::Checks(c.map(str::to_owned)),
             M::Custom {
                 name,
                 stat,
@@ -105,6 +107,7 @@ impl SavedMetric {
             SavedMetric::ClassRate(c) => M::ClassRate(intern(c)),
             SavedMetric::Cpu(p) => M::Cpu(p.as_deref().map(intern)),
             SavedMetric::PeakRss(p) => M::PeakRss(p.as_deref().map(intern)),
+            SavedMetric::Checks(c) => M::Checks(c.as_deref().map(intern)),
             SavedMetric::Custom {
                 name,
                 stat,

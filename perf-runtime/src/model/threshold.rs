@@ -57,6 +57,21 @@ impl FractionBound {
     }
 }
 
+/// Half-built threshold on a pass rate (`checks`): give the lower bound.
+#[derive(Debug, Clone, Copy)]
+pub struct PassBound(Metric);
+
+impl PassBound {
+    /// `checks >= limit` (a fraction: 0.99 is 99%).
+    pub fn ge(self, limit: f64) -> Threshold {
+        Threshold::new(self.0, Op::Ge, limit)
+    }
+    /// `checks > limit`.
+    pub fn gt(self, limit: f64) -> Threshold {
+        Threshold::new(self.0, Op::Gt, limit)
+    }
+}
+
 impl RateBound {
     /// `throughput >= limit` iterations per second.
     pub fn ge(self, limit: f64) -> Threshold {
@@ -167,6 +182,17 @@ impl Threshold {
     /// `timeout` otherwise) over all iterations: `throttle_rate`.
     pub fn class_rate(class: &'static str) -> FractionBound {
         FractionBound(Metric::ClassRate(class))
+    }
+
+    /// The share of checks that passed, all of them
+    /// ([`perf_runtime::http`](crate)'s `check`): `Threshold::checks().gt(0.99)`.
+    pub fn checks() -> PassBound {
+        PassBound(Metric::Checks(None))
+    }
+    /// The share of one named check's evaluations that passed:
+    /// `Threshold::checks_of("body has id").gt(0.999)`.
+    pub fn checks_of(name: &'static str) -> PassBound {
+        PassBound(Metric::Checks(Some(name)))
     }
 
     /// A statistic of custom metric `metric` (recorded with

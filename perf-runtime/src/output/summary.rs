@@ -154,7 +154,13 @@ pub(crate) fn render(r: &Report) -> String {
             ),
         );
     }
+    if let Some(all) = r.custom.get(perf_spec::CHECKS_METRIC) {
+        check_lines(&mut out, r, all);
+    }
     for (name, c) in &r.custom {
+        if is_check(name) {
+            continue;
+        }
         let value = |v: f64| {
             if c.kind == "duration" {
                 d(v.max(0.0).round() as u64)
@@ -519,6 +525,45 @@ impl Report {
         if !self.passed {
             panic!("{}", failure(self));
         }
+    }
+}
+
+/// Whether a custom metric holds checks' evaluations (shown as checks,
+/// not as a custom metric).
+fn is_check(name: &str) -> bool {
+    name == perf_spec::CHECKS_METRIC || name.starts_with(&perf_spec::check_metric(""))
+}
+
+/// k6's check lines: the share of all checks that passed, then each
+/// check's (✓ all passed, ✗ some failed).
+fn check_lines(out: &mut String, r: &Report, all: &crate::model::report::CustomStats) {
+    let share = |c: &crate::model::report::CustomStats| {
+        let passed = c.sum.round() as u64;
+        let pct = if c.count == 0 {
+            0.0
+        } else {
+            100.0 * passed as f64 / c.count as f64
+        };
+        (passed, c.count - passed.min(c.count), pct)
+    };
+    let (passed, failed, pct) = share(all);
+    line(
+        out,
+        "checks",
+        format!("{pct:.2}% passed  ✓ {passed}  ✗ {failed}"),
+    );
+    let prefix = perf_spec::check_metric("");
+    for (name, c) in &r.custom {
+        let Some(check) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let (passed, failed, pct) = share(c);
+        let mark = if failed == 0 { '✓' } else { '✗' };
+        let _ = writeln!(
+            out,
+            "    {mark} {check}: {pct:.2}% ({passed} of {})",
+            c.count
+        );
     }
 }
 

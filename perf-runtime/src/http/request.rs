@@ -1,0 +1,411 @@
+//! A request: its builder, and sending it with its phases and counts
+//! recorded into the running iteration's notes.
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::{Method, Request, Uri};
+
+use super::check::{self, Predicate};
+use super::client::Client;
+use super::connect::{connect, Protocol, Target};
+use super::{HttpError, Response};
+use crate::measure::names::intern;
+use crate::measure::notes::{self, Value};
+
+/// A request being built: [`send`](Self::send) it.
+pub struct RequestBuilder {
+    client: Client,
+    method: Method,
+    url: String,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Bytes,
+    timeout: Option<Duration>,
+    invalid: Option<String>,
+    checks: Vec<(String, Predicate)>,
+}
+
+impl std::fmt::Debug for RequestBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestBuilder")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("headers", &self.headers)
+            .field("body_len", &self.body.len())
+            .field(
+                "checks",
+                &self.checks.iter().map(|c| &c.0).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl RequestBuilder {
+    pub(crate) fn new(client: Client, method: Method, url: String, body: Bytes) -> Self {
+        RequestBuilder {
+            client,
+            method,
+            url,
+            headers: Vec::new(),
+            body,
+            timeout: None,
+            invalid: None,
+            checks: Vec::new(),
+        }
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            (Ok(n), Ok(v)) => self.headers.push((n, v)),
+            _ => self.invalid = Some(format!("header `{name}: {value}` is not valid HTTP")),
+        }
+        self
+    }
+
+    /// Adds `key=value` pairs to the URL's query, percent-encoded.
+    pub fn query(mut self, pairs: &[(&str, &str)]) -> Self {
+        for (k, v) in pairs {
+            let sep = if self.url.contains('?') { '&' } else { '?' };
+            self.url = format!("{}{sep}{}={}", self.url, encode(k), encode(v));
+        }
+        self
+    }
+
+    /// The body, as given.
+    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// A JSON body, with `Content-Type: application/json`.
+    pub fn json<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Self {
+        match serde_json::to_vec(value) {
+            Ok(v) => self.body = v.into(),
+            Err(e) => self.invalid = Some(format!("the JSON body: {e}")),
+        }
+        self.header("content-type", "application/json")
+    }
+
+    /// This request's timeout instead of the client's.
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = Some(d);
+        self
+    }
+
+    /// A check on the response (k6's `check`), counted under `name` as a
+    /// pass rate: `.check("status is 200", |r| r.status() == 200)`. It runs
+    /// on every response, a failed status's included; a request that got
+    /// no response fails its checks. A failed check does not fail the
+    /// request unless the client says so
+    /// ([`ClientBuilder::fail_on_check`](super::ClientBuilder::fail_on_check)).
+    pub fn check(
+        mut self,
+        name: &str,
+        predicate: impl Fn(&Response) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.checks.push((name.to_owned(), Arc::new(predicate)));
+        self
+    }
+
+    /// Sends the request and reads the whole response, recording its
+    /// phases, counts and checks into the running iteration.
+    pub async fn send(mut self) -> Result<Response, HttpError> {
+        let timeout = self.timeout.unwrap_or(self.client.inner.config.timeout);
+        let url = self.url.clone();
+        let checks = std::mem::take(&mut self.checks);
+        let fail_on_check = self.client.inner.config.checks.fail_iteration;
+        let mut outcome = match tokio::time::timeout(timeout, self.exchange()).await {
+            Ok(result) => result,
+            Err(_) => Err(HttpError::Timeout {
+                url: url.clone(),
+                after: timeout,
+            }),
+        };
+        if !checks.is_empty() {
+            let response = match &outcome {
+                Ok(r) => Some(r),
+                Err(HttpError::Status { response, .. }) => Some(&**response),
+                Err(_) => None,
+            };
+            let failed = check::run(&checks, response);
+            if fail_on_check && !failed.is_empty() {
+                if let Ok(response) = outcome {
+                    outcome = Err(HttpError::Check {
+                        url,
+                        failed,
+                        response: Box::new(response),
+                    });
+                }
+            }
+        }
+        if let Err(e) = &outcome {
+            notes::class(e.class());
+        }
+        outcome
+    }
+
+    async fn exchange(self) -> Result<Response, HttpError> {
+        if let Some(why) = self.invalid {
+            return Err(HttpError::Invalid(why));
+        }
+        let config = &self.client.inner.config;
+        let uri: Uri = self
+            .url
+            .parse()
+            .map_err(|e| HttpError::Invalid(format!("`{}` is not a URL: {e}", self.url)))?;
+        let tls = match uri.scheme_str() {
+            Some("http") => None,
+            Some("https") => Some(self.client.tls().map_err(HttpError::Invalid)?),
+            _ => {
+                return Err(HttpError::Invalid(format!(
+                    "`{}` is not an http:// or https:// URL",
+                    self.url
+                )))
+            }
+        };
+        let authority = uri
+            .authority()
+            .ok_or_else(|| HttpError::Invalid(format!("`{}` has no host", self.url)))?
+            .as_str();
+        let name = uri
+            .host()
+            .unwrap_or_default()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let port = uri
+            .port_u16()
+            .unwrap_or(if tls.is_some() { 443 } else { 80 });
+        let target = Target {
+            name,
+            port,
+            tls,
+            protocol: config.protocol,
+            timed: config.timings,
+            url: &self.url,
+        };
+        let start = Instant::now();
+        let host = self.client.host(target.tls.is_some(), name, port);
+        let permit = host
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| HttpError::Invalid("the pool was closed".into()))?;
+        let checked_out = host.checkout();
+        let blocked = start.elapsed();
+        let (mut conn, mut reused) = match checked_out {
+            Some(c) => (c, true),
+            None => (connect(&target).await?, false),
+        };
+        if let Some(shared) = conn.share().filter(|_| !reused && config.keep_alive) {
+            // A new HTTP/2 connection: the requests that start while this
+            // one is in flight share it rather than open their own.
+            host.checkin(shared);
+        }
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        let build = |h2: bool| {
+            // HTTP/2 carries the scheme and authority as pseudo-headers
+            // (from the full URI); HTTP/1.1 the path and a Host header.
+            let mut request = Request::builder().method(self.method.clone());
+            request = if h2 {
+                request.uri(&uri)
+            } else {
+                request.uri(path).header(hyper::header::HOST, authority)
+            };
+            if !config.keep_alive && !h2 {
+                request = request.header(hyper::header::CONNECTION, "close");
+            }
+            for (n, v) in &self.headers {
+                request = request.header(n, v);
+            }
+            let mut request = request
+                .body(Full::new(self.body.clone()))
+                .map_err(|e| HttpError::Invalid(e.to_string()))?;
+            if let Some(signer) = &config.signer {
+                signer.sign(&mut request, &self.url, &self.body, SystemTime::now())?;
+            }
+            Ok::<_, HttpError>(request)
+        };
+        let protocol = |e: hyper::Error| HttpError::Protocol {
+            url: self.url.clone(),
+            reason: e.to_string(),
+        };
+        let idempotent = matches!(
+            self.method,
+            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+        );
+        let (response, sent_at) = loop {
+            let read_before = conn.clock.bytes().1;
+            conn.clock.begin();
+            let sent_at = Instant::now();
+            let request = build(conn.is_h2())?;
+            match conn.sender.send(request).await {
+                Ok(r) => break (r, sent_at),
+                // A pooled connection the server had closed while it was
+                // idle: nothing of the response came back, so the request
+                // goes once more on a new connection (as hyper-util's
+                // client does for a request never sent).
+                Err(e)
+                    if reused
+                        && conn.clock.bytes().1 == read_before
+                        && (e.is_canceled()
+                            || e.is_closed()
+                            || (idempotent && e.is_incomplete_message())) =>
+                {
+                    conn = connect(&target).await?;
+                    reused = false;
+                }
+                Err(e) => return Err(protocol(e)),
+            }
+        };
+        let head_at = Instant::now();
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.map_err(protocol)?.to_bytes();
+        let done = Instant::now();
+        let close = parts
+            .headers
+            .get(hyper::header::CONNECTION)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
+        let clock = conn.clock.clone();
+        let h2 = conn.is_h2();
+        if config.keep_alive && !close {
+            host.checkin(conn);
+        }
+        // The connection is back in the pool (or closed): its slot is free.
+        drop(permit);
+        let status = parts.status.as_u16();
+        let (sent, read) = clock.take_bytes();
+        notes::value("http_reqs", Value::Count(1));
+        notes::value(status_metric(status), Value::Count(1));
+        notes::value("http_bytes_sent", Value::Count(sent));
+        notes::value("http_bytes_received", Value::Count(read));
+        notes::value(
+            if reused {
+                "http_conn_reused"
+            } else {
+                "http_conn_opened"
+            },
+            Value::Count(1),
+        );
+        if config.timings {
+            let duration = |name: &'static str, d: Duration| notes::value(name, Value::Duration(d));
+            duration("http_req_blocked", blocked);
+            // HTTP/1.1: the socket's clock tells the last byte written and
+            // the first read. HTTP/2 streams share the socket, so the
+            // response's head arriving ends `waiting` and `sending` is not
+            // told apart (0).
+            let (last_write, first_read) = if h2 {
+                (sent_at, head_at)
+            } else {
+                let (w, r) = clock.marks();
+                let w = w.unwrap_or(sent_at).max(sent_at);
+                (w, r.unwrap_or(done).max(w).min(done))
+            };
+            duration("http_req_sending", last_write - sent_at);
+            duration("http_req_waiting", first_read - last_write);
+            duration("http_req_receiving", done - first_read);
+            duration("http_req_duration", done - sent_at);
+        }
+        let response = Response {
+            status,
+            version: parts.version,
+            headers: parts.headers,
+            body,
+        };
+        if (config.fail_on)(status) {
+            return Err(HttpError::Status {
+                method: self.method.to_string(),
+                url: self.url,
+                status,
+                response: Box::new(response),
+            });
+        }
+        Ok(response)
+    }
+}
+
+impl Protocol {
+    /// For a [`Response::version`] read by people.
+    pub(crate) fn name(version: hyper::Version) -> &'static str {
+        match version {
+            hyper::Version::HTTP_2 => "HTTP/2",
+            hyper::Version::HTTP_10 => "HTTP/1.0",
+            hyper::Version::HTTP_3 => "HTTP/3",
+            _ => "HTTP/1.1",
+        }
+    }
+}
+
+/// `http_status_<code>`, made once per code (not a `format!` and an
+/// interning lock per request).
+fn status_metric(status: u16) -> &'static str {
+    static NAMES: [OnceLock<&'static str>; 1000] = [const { OnceLock::new() }; 1000];
+    match NAMES.get(usize::from(status)) {
+        Some(slot) => slot.get_or_init(|| intern(&format!("http_status_{status}"))),
+        None => intern(&format!("http_status_{status}")),
+    }
+}
+
+/// Percent-encodes a query component (RFC 3986 unreserved kept).
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_are_percent_encoded_and_appended() {
+        let c = Client::new();
+        let r = c
+            .get("http://127.0.0.1/orders")
+            .query(&[("id", "42"), ("q", "a b&c")]);
+        assert_eq!(r.url, "http://127.0.0.1/orders?id=42&q=a%20b%26c");
+        let r = c.get("http://127.0.0.1/x?a=1").query(&[("b", "2")]);
+        assert_eq!(r.url, "http://127.0.0.1/x?a=1&b=2");
+    }
+
+    #[test]
+    fn status_names_are_made_once() {
+        assert_eq!(status_metric(503), "http_status_503");
+        assert!(std::ptr::eq(status_metric(200), status_metric(200)));
+        assert_eq!(status_metric(1200), "http_status_1200");
+    }
+
+    #[test]
+    fn classes_follow_the_failure() {
+        let status = |s: u16| HttpError::Status {
+            method: "GET".into(),
+            url: "u".into(),
+            status: s,
+            response: Box::new(Response {
+                status: s,
+                version: hyper::Version::HTTP_11,
+                headers: Default::default(),
+                body: Bytes::new(),
+            }),
+        };
+        assert_eq!(status(503).class(), "http_5xx");
+        assert_eq!(status(404).class(), "http_4xx");
+        let t = HttpError::Timeout {
+            url: "u".into(),
+            after: Duration::from_secs(1),
+        };
+        assert_eq!(t.class(), "http_timeout");
+        assert!(t.to_string().contains("within 1s"), "{t}");
+    }
+}
