@@ -782,6 +782,23 @@ mod tests {
     }
 
     #[test]
+    fn checks_are_pass_rates_with_lower_bounds() {
+        let err = |s: ThresholdSpec| s.check().unwrap_err();
+        let all = Metric::from_name("checks").unwrap();
+        assert_eq!(all, Metric::Checks(None));
+        assert!(spec(all, Op::Gt, 0.99).check().is_ok());
+        assert!(spec(all, Op::Ge, 1.0).check().is_ok());
+        assert!(err(spec(all, Op::Lt, 0.99)).contains("lower bound"));
+        assert!(err(spec(all, Op::Gt, 1.0)).contains(">= 1"));
+        assert!(err(spec(all, Op::Ge, 0.0)).contains("always passes"));
+        assert!(err(spec(all, Op::Gt, 1.5)).contains("outside [0, 1]"));
+        let named = spec(Metric::Checks(Some("body has id")), Op::Gt, 0.999);
+        assert_eq!(named.to_string(), "check \"body has id\" > 0.999");
+        assert!(named.metric.has_interval());
+        assert_eq!(check_metric("body has id"), "check:body has id");
+    }
+
+    #[test]
     fn contradictions() {
         let ok = [
             ms("p95", Op::Lt, 200.0),

@@ -326,3 +326,17 @@ fn checks_are_counted_exactly_and_judged() {
     );
     assert_eq!(report.errors, 100);
 }
+
+/// The attribute's check thresholds reach the judge: 90% of statuses are
+/// 200 against a limit of 85%.
+#[perf_test(workers = 2, repeat = 100, error_rate < 0.2, checks > 0.8, check "status is 200" > 0.85)]
+async fn check_thresholds_in_the_attribute() -> Result<(), HttpError> {
+    static PORT: std::sync::LazyLock<u16> = std::sync::LazyLock::new(server);
+    static CLIENT: std::sync::LazyLock<Client> = std::sync::LazyLock::new(Client::new);
+    CLIENT
+        .get(&format!("http://127.0.0.1:{}/flaky", *PORT))
+        .check("status is 200", |r| r.status() == 200)
+        .send()
+        .await
+        .map(drop)
+}
