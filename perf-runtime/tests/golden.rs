@@ -121,6 +121,7 @@ fn shard_result(index: u32) -> ShardResult {
         data: RecordedData {
             histogram: EncodedHistogram::encode(&whole),
             service: None,
+            start_delay: None,
             timeline,
             iterations,
             errors,

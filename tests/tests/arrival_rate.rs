@@ -108,6 +108,23 @@ fn a_generator_stall_shows_in_corrected_latency_but_not_in_service_time() {
         "{service:?}"
     );
     assert!(service.max_ns >= 200 * MS);
+    // The wait itself is the start delay: the iterations due during the
+    // stall began up to 200 ms late; the rest on time.
+    let delay = open
+        .start_delay
+        .as_ref()
+        .expect("the open model keeps start delay");
+    assert_eq!(delay.count, open.iterations);
+    assert!(
+        delay.percentile(99.0).unwrap() >= Duration::from_millis(100),
+        "{delay:?}"
+    );
+    assert!(delay.max_ns >= 190 * MS, "{delay:?}");
+    assert!(
+        delay.percentile(50.0).unwrap() < Duration::from_millis(20),
+        "{delay:?}"
+    );
+    assert!(open.summary().contains("start delay"), "{}", open.summary());
 
     let closed = quiet("open::generator_stall_closed")
         .workers(1)
@@ -122,6 +139,10 @@ fn a_generator_stall_shows_in_corrected_latency_but_not_in_service_time() {
         closed.latency
     );
     assert!(closed.latency.max_ns >= 200 * MS);
+    assert!(
+        closed.start_delay.is_none(),
+        "a closed model has no schedule"
+    );
 }
 
 /// A server that processes one request at a time stalls for 200 ms once.

@@ -174,6 +174,10 @@ impl Report {
             },
             latency: LatencyStats::of(&main.histogram, &wanted),
             service: main.service.as_ref().map(|h| LatencyStats::of(h, &wanted)),
+            start_delay: main
+                .start_delay
+                .as_ref()
+                .map(|h| LatencyStats::of(h, &wanted)),
             error_counts: main.error_counts,
             first_errors: main.first_errors,
             warmup: m.warmup.map(|w| WarmupStats {

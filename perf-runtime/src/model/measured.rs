@@ -149,6 +149,8 @@ pub(crate) struct Recorded {
     pub(crate) histogram: Histogram<u64>,
     /// Open model only: latency from the actual start.
     pub(crate) service: Option<Histogram<u64>>,
+    /// Open model only: how late each iteration began after it was due.
+    pub(crate) start_delay: Option<Histogram<u64>>,
     pub(crate) timeline: Timeline,
     pub(crate) iterations: u64,
     pub(crate) errors: u64,
@@ -274,6 +276,7 @@ impl Recorded {
         Recorded {
             histogram: new_histogram(),
             service: open.then(new_histogram),
+            start_delay: open.then(new_histogram),
             timeline: Timeline::default(),
             iterations: 0,
             errors: 0,
@@ -294,6 +297,10 @@ impl Recorded {
         add(&mut self.histogram, &latencies(&d.histogram)?)?;
         if let Some(s) = &d.service {
             let own = self.service.get_or_insert_with(new_histogram);
+            add(own, &latencies(s)?)?;
+        }
+        if let Some(s) = &d.start_delay {
+            let own = self.start_delay.get_or_insert_with(new_histogram);
             add(own, &latencies(s)?)?;
         }
         for (i, s) in d.timeline.iter().enumerate() {

@@ -210,6 +210,12 @@ pub struct Report {
     /// minus this is the time iterations waited to begin.
     #[serde(default)]
     pub service: Option<LatencyStats>,
+    /// Open model: how late each iteration began after its scheduled
+    /// start (the dispatcher's wake-up, the hand-off to a worker, a busy
+    /// runtime): k6's and wrk2's measure of whether the generator kept its
+    /// schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_delay: Option<LatencyStats>,
     /// Errors grouped by kind and message, most frequent first.
     pub error_counts: Vec<ErrorCount>,
     /// The first errors, with their iteration index.
@@ -391,6 +397,7 @@ impl Report {
             throughput: 0.0,
             latency: LatencyStats::of(&empty, &[]),
             service: None,
+            start_delay: None,
             error_counts: Vec::new(),
             first_errors: Vec::new(),
             warmup: None,

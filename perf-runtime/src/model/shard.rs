@@ -181,6 +181,10 @@ pub struct RecordedData {
     pub histogram: EncodedHistogram,
     /// Open model: service time.
     pub service: Option<EncodedHistogram>,
+    /// Open model: how late each iteration began (absent from shard files
+    /// written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_delay: Option<EncodedHistogram>,
     /// Seconds of the measured phase, from its start.
     pub timeline: Vec<SecondData>,
     /// Measured iterations.
@@ -254,6 +258,7 @@ impl RecordedData {
         RecordedData {
             histogram: EncodedHistogram::encode(&r.histogram),
             service: r.service.as_ref().map(EncodedHistogram::encode),
+            start_delay: r.start_delay.as_ref().map(EncodedHistogram::encode),
             timeline: r
                 .timeline
                 .seconds()

@@ -110,6 +110,9 @@ pub(crate) fn render(r: &Report) -> String {
     if let Some(service) = r.service.as_ref().filter(|s| s.count > 0) {
         line(&mut out, "service time", latency_line(service));
     }
+    if let Some(delay) = r.start_delay.as_ref().filter(|s| s.count > 0) {
+        line(&mut out, "start delay", latency_line(delay));
+    }
     if let Some(b) = &r.batching {
         line(
             &mut out,

@@ -63,6 +63,8 @@ struct Extras {
 struct Stripe {
     latency: Histogram<u64>,
     service: Option<Histogram<u64>>,
+    /// Open model: how late each iteration began (latency − service).
+    start_delay: Option<Histogram<u64>>,
     /// The second being filled, `latency` as it was when it began, and its
     /// counts so far.
     current: Option<CurrentSecond>,
@@ -163,6 +165,7 @@ impl Shared {
                     Mutex::new(Stripe {
                         latency: new_histogram(),
                         service: open.then(new_histogram),
+                        start_delay: open.then(new_histogram),
                         current: None,
                     })
                 })
@@ -286,11 +289,18 @@ impl Shared {
         self.roll_all(u32::MAX);
         let mut histogram = new_histogram();
         let mut service: Option<Histogram<u64>> = None;
+        let mut start_delay: Option<Histogram<u64>> = None;
         for stripe in self.stripes.iter() {
             let st = lock(stripe);
             histogram
                 .add(&st.latency)
                 .expect("auto-resizing histograms always merge");
+            if let Some(s) = &st.start_delay {
+                start_delay
+                    .get_or_insert_with(new_histogram)
+                    .add(s)
+                    .expect("auto-resizing histograms always merge");
+            }
             if let Some(s) = &st.service {
                 service
                     .get_or_insert_with(new_histogram)
@@ -336,6 +346,7 @@ impl Shared {
         Recorded {
             histogram,
             service,
+            start_delay,
             timeline: std::mem::take(&mut *lock(&self.timeline)),
             iterations: self.iterations.load(Relaxed),
             errors: self.errors.load(Relaxed),
@@ -370,6 +381,9 @@ mod tests {
         assert_eq!(rec.histogram.len(), 3000);
         assert_eq!(rec.histogram.min(), 2000);
         assert_eq!(rec.service.unwrap().min(), 1000);
+        // Each began 1000 ns after it was due.
+        let delay = rec.start_delay.unwrap();
+        assert_eq!((delay.min(), delay.max(), delay.len()), (1000, 1000, 3000));
         // Ten seconds of 100 iterations from each of 3 workers.
         assert_eq!(rec.timeline.len(), 10);
         assert!(rec.timeline.points().iter().all(|p| p.iterations == 300));

@@ -335,9 +335,16 @@ impl WorkerRecorder {
                         .expect("auto-resizing histograms accept values up to their limit");
                 }
             }
-            if let (Some(hist), Some(buffer)) = (&mut st.service, &self.service) {
-                for &service in buffer {
+            if let (Some(hist), Some(delays), Some(buffer)) =
+                (&mut st.service, &mut st.start_delay, &self.service)
+            {
+                // The open model has no batches: `buffer` and `self.buffer`
+                // hold the same iterations, in order.
+                for (&service, &latency) in buffer.iter().zip(&self.buffer) {
                     hist.record(service.min(MAX_LATENCY_NS))
+                        .expect("auto-resizing histograms accept values up to their limit");
+                    delays
+                        .record(latency.saturating_sub(service).min(MAX_LATENCY_NS))
                         .expect("auto-resizing histograms accept values up to their limit");
                 }
             }
