@@ -139,6 +139,42 @@ fn perf_runtime_http(url: &str, secs: u64, timings: bool) -> Figures {
     }
 }
 
+/// The open model at `rate` requests/s: what it achieved (iterations over
+/// the run's length, dropped ones apart), and how late requests began.
+fn open_model(url: &str, secs: u64, rate: f64) {
+    let client = Client::builder().pool_size(CONNECTIONS).build();
+    let url = Arc::<str>::from(url);
+    let report = PerfTest::new("bench::http_open")
+        .rate(rate)
+        .workers(200)
+        .worker_threads(1)
+        .duration(Duration::from_secs(secs))
+        .env_overrides(false)
+        .no_report_file()
+        .quiet()
+        .run(move |_| {
+            let (client, url) = (client.clone(), url.clone());
+            async move { client.get(&url).send().await.map(drop) }
+        })
+        .unwrap();
+    let achieved = report.iterations as f64 / secs as f64;
+    let delay = report.start_delay.as_ref().expect("open model");
+    let us = |p: f64| delay.percentile(p).map_or(0.0, |d| d.as_secs_f64() * 1e6);
+    let lat = |p: f64| report.percentile(p).as_secs_f64() * 1e6;
+    println!(
+        "\nopen model at {rate:.0} req/s for {secs} s: achieved {achieved:.0} req/s ({:+.2}% of the rate), {} dropped, {} errors; \
+         latency from the scheduled start p50 {:.0} µs p99 {:.0} µs; start delay p50 {:.1} µs p99 {:.1} µs max {:.0} µs",
+        (achieved / rate - 1.0) * 100.0,
+        report.dropped,
+        report.errors,
+        lat(50.0),
+        lat(99.0),
+        us(50.0),
+        us(99.0),
+        delay.max_ns as f64 / 1e3,
+    );
+}
+
 /// 50 tasks, each with its own keep-alive `http1` connection and its own
 /// histogram, sending GETs until the deadline (on one runtime thread, as
 /// the perf test).
@@ -348,6 +384,11 @@ fn main() {
             }
         }
     }
+    let rate: f64 = std::env::var("BENCH_RATE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000.0);
+    open_model(&url, secs, rate);
     let _ = nginx.kill();
     let _ = nginx.wait();
     println!(

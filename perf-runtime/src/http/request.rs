@@ -272,28 +272,28 @@ impl RequestBuilder {
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
         let clock = conn.clock.clone();
         let h2 = conn.is_h2();
+        // Taken before the connection goes back: the next request's bytes
+        // are its own.
+        let (sent, read) = clock.take_bytes();
         if config.keep_alive && !close {
             host.checkin(conn);
         }
         // The connection is back in the pool (or closed): its slot is free.
         drop(permit);
         let status = parts.status.as_u16();
-        let (sent, read) = clock.take_bytes();
-        notes::value("http_reqs", Value::Count(1));
-        notes::value(status_metric(status), Value::Count(1));
-        notes::value("http_bytes_sent", Value::Count(sent));
-        notes::value("http_bytes_received", Value::Count(read));
-        notes::value(
-            if reused {
-                "http_conn_reused"
-            } else {
-                "http_conn_opened"
-            },
-            Value::Count(1),
-        );
+        let conn_metric = if reused {
+            "http_conn_reused"
+        } else {
+            "http_conn_opened"
+        };
+        // One lock for all of them: counts, then the phases.
+        let mut noted = [("http_reqs", Value::Count(1)); 10];
+        noted[1] = (status_metric(status), Value::Count(1));
+        noted[2] = ("http_bytes_sent", Value::Count(sent));
+        noted[3] = ("http_bytes_received", Value::Count(read));
+        noted[4] = (conn_metric, Value::Count(1));
+        let mut n = 5;
         if config.timings {
-            let duration = |name: &'static str, d: Duration| notes::value(name, Value::Duration(d));
-            duration("http_req_blocked", blocked);
             // HTTP/1.1: the socket's clock tells the last byte written and
             // the first read. HTTP/2 streams share the socket, so the
             // response's head arriving ends `waiting` and `sending` is not
@@ -305,11 +305,17 @@ impl RequestBuilder {
                 let w = w.unwrap_or(sent_at).max(sent_at);
                 (w, r.unwrap_or(done).max(w).min(done))
             };
-            duration("http_req_sending", last_write - sent_at);
-            duration("http_req_waiting", first_read - last_write);
-            duration("http_req_receiving", done - first_read);
-            duration("http_req_duration", done - sent_at);
+            let d = Value::Duration;
+            noted[5..].copy_from_slice(&[
+                ("http_req_blocked", d(blocked)),
+                ("http_req_sending", d(last_write - sent_at)),
+                ("http_req_waiting", d(first_read - last_write)),
+                ("http_req_receiving", d(done - first_read)),
+                ("http_req_duration", d(done - sent_at)),
+            ]);
+            n = 10;
         }
+        notes::values(&noted[..n]);
         let response = Response {
             status,
             version: parts.version,

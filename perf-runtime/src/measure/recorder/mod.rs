@@ -55,8 +55,8 @@ struct ErrorLog {
 /// batched hot path).
 #[derive(Default)]
 struct Extras {
-    tags: HashMap<&'static str, TagAgg>,
-    custom: HashMap<&'static str, CustomAgg>,
+    tags: HashMap<&'static str, TagAgg, foldhash::fast::RandomState>,
+    custom: HashMap<&'static str, CustomAgg, foldhash::fast::RandomState>,
 }
 
 /// One stripe: whole-run histograms and the second being filled.
