@@ -576,7 +576,10 @@ impl ThresholdSpec {
             MetricKind::Fraction if matches!(self.metric, Metric::Cpu(_)) => {
                 format!("{}%", (self.limit * 1e4).round() / 1e2)
             }
-            MetricKind::Fraction | MetricKind::PassRate => format!("{}", self.limit),
+            // "99.9%" parses to 0.9990000000000001: shown as written.
+            MetricKind::Fraction | MetricKind::PassRate => {
+                format!("{}", (self.limit * 1e12).round() / 1e12)
+            }
             MetricKind::PerSecond => format!("{}/s", self.limit),
             MetricKind::Count => format!("{}", self.limit),
             MetricKind::Bytes => crate::format_size_limit(self.limit),

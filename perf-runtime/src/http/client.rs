@@ -170,8 +170,12 @@ pub(crate) struct Inner {
     tls: OnceLock<Result<Arc<rustls::ClientConfig>, String>>,
 }
 
-/// Scheme (TLS or not), name, port.
-type HostKey = (bool, String, u16);
+/// The runtime the connections are driven on, scheme (TLS or not), name,
+/// port. A connection's driver task lives on the runtime that opened it and
+/// ends with it: a client shared by tests that run side by side (each perf
+/// test has its runtime) keeps a pool per runtime, so that no request rides
+/// a connection another test's ending runtime is about to close.
+type HostKey = (tokio::runtime::Id, bool, String, u16);
 
 /// One host's connections.
 #[derive(Debug)]
@@ -202,6 +206,23 @@ impl Host {
             }
         }
         None
+    }
+
+    /// No request in it, and nothing open to reuse.
+    fn is_idle_and_closed(&self, pool_size: usize) -> bool {
+        self.permits.available_permits() == pool_size
+            && self
+                .shared
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+                .is_none_or(|c| c.sender.is_closed())
+            && self
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .all(|c| c.sender.is_closed())
     }
 
     /// A connection back after its request: an HTTP/2 one is shared from
@@ -268,6 +289,7 @@ impl Client {
     }
 
     pub(crate) fn host(&self, tls: bool, name: &str, port: u16) -> Arc<Host> {
+        let runtime = tokio::runtime::Handle::current().id();
         let mut hosts = self
             .inner
             .hosts
@@ -275,16 +297,20 @@ impl Client {
             .unwrap_or_else(PoisonError::into_inner);
         if let Some((_, host)) = hosts
             .iter()
-            .find(|((t, n, p), _)| *t == tls && *p == port && n == name)
+            .find(|((r, t, n, p), _)| *r == runtime && *t == tls && *p == port && n == name)
         {
             return host.clone();
         }
+        // The pools of runtimes gone (their connections closed, no request
+        // in them) go.
+        let size = self.inner.config.pool_size;
+        hosts.retain(|(_, host)| Arc::strong_count(host) > 1 || !host.is_idle_and_closed(size));
         let host = Arc::new(Host {
             permits: Arc::new(Semaphore::new(self.inner.config.pool_size)),
             idle: Mutex::new(Vec::new()),
             shared: Mutex::new(None),
         });
-        hosts.push(((tls, name.to_owned(), port), host.clone()));
+        hosts.push(((runtime, tls, name.to_owned(), port), host.clone()));
         host
     }
 
@@ -298,5 +324,36 @@ impl Client {
             .tls
             .get_or_init(|| config.trust.config(config.protocol == Protocol::Http1Only))
             .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_runtime_has_its_pool() {
+        let client = Client::builder().pool_size(3).build();
+        let on = |rt: &tokio::runtime::Runtime| {
+            let _guard = rt.enter();
+            client.host(false, "127.0.0.1", 80)
+        };
+        let (a, b) = (
+            tokio::runtime::Runtime::new().unwrap(),
+            tokio::runtime::Runtime::new().unwrap(),
+        );
+        let (in_a, in_b) = (on(&a), on(&b));
+        assert!(Arc::ptr_eq(&in_a, &on(&a)), "one pool per runtime and host");
+        assert!(!Arc::ptr_eq(&in_a, &in_b), "a pool per runtime");
+        assert!(!Arc::ptr_eq(&in_a, &{
+            let _guard = a.enter();
+            client.host(true, "127.0.0.1", 80)
+        }));
+        // A runtime's pool with nothing in it and nothing open goes when
+        // another is made.
+        drop((in_a, in_b));
+        let c = tokio::runtime::Runtime::new().unwrap();
+        let _ = on(&c);
+        assert_eq!(client.inner.hosts.lock().unwrap().len(), 1);
     }
 }
