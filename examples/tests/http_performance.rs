@@ -46,7 +46,7 @@ fn start_service() -> String {
             "/orders",
             post(|Json(order): Json<Value>| async move {
                 let n = ORDERS.fetch_add(1, Relaxed) + 1;
-                if n % 100 == 0 {
+                if n.is_multiple_of(100) {
                     return (
                         StatusCode::SERVICE_UNAVAILABLE,
                         Json(json!({ "error": "throttled" })),

@@ -94,6 +94,7 @@ fn shard_result(index: u32, total: u32) -> ShardResult {
         data: RecordedData {
             histogram: EncodedHistogram::encode(&whole),
             service: None,
+            start_delay: None,
             timeline: seconds
                 .iter()
                 .map(|h| SecondData {

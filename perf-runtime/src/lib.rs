@@ -147,6 +147,9 @@ mod book {
     ))]
     #[doc = include_str!("../../docs/src/serverless.md")]
     mod serverless {}
+    #[cfg(feature = "http")]
+    #[doc = include_str!("../../docs/src/http.md")]
+    mod http {}
     #[cfg(feature = "lambda")]
     #[doc = include_str!("../../docs/src/distributed.md")]
     mod distributed {}

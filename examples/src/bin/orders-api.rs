@@ -31,7 +31,7 @@ async fn handle(req: Request) -> Result<Response<Body>, Error> {
         .and_then(|q| q.first("flaky"))
         .and_then(|v| v.parse::<u64>().ok())
         .filter(|&every| every > 0);
-    if flaky.is_some_and(|every| n % every == 0) {
+    if flaky.is_some_and(|every| n.is_multiple_of(every)) {
         return json(503, serde_json::json!({ "error": "throttled" }));
     }
     // The raw path, with or without the function URL's prefix.

@@ -1,51 +1,62 @@
-//! Layer 8, HTTP: a measured HTTP/1.1 client (cargo feature `http`) on
-//! hyper 1, with k6's per-phase timings recorded into the running
-//! iteration without passing anything around.
+//! Layer 8, HTTP: a measured HTTP/1.1 and HTTP/2 client (cargo feature
+//! `http`) on hyper 1 and rustls. Every request records k6's per-phase
+//! timings into the running iteration, without passing anything around.
+//! The book's HTTP chapter has the whole story.
 //!
 //! ```no_run
 //! use perf_runtime::http::{Client, HttpError};
 //! use perf_runtime::prelude::*;
 //!
 //! #[perf_test(workers = 50, duration = "10s", p95 < "200ms", http_5xx_rate < 0.001,
-//!             p95 of "http_req_waiting" < "150ms")]
+//!             p95 of "http_req_waiting" < "150ms", checks > 0.99)]
 //! async fn get_order() -> Result<(), HttpError> {
 //!     static CLIENT: std::sync::LazyLock<Client> = std::sync::LazyLock::new(Client::new);
-//!     let order = CLIENT.get("http://127.0.0.1:8080/orders/42").send().await?;
-//!     assert!(order.text().contains("\"id\""));
+//!     CLIENT
+//!         .get("http://127.0.0.1:8080/orders/42")
+//!         .check("has an id", |r| r.text().contains("\"id\""))
+//!         .send()
+//!         .await?;
 //!     Ok(())
 //! }
 //! ```
 //!
-//! Every request records, as custom duration metrics with k6's names (so
-//! that thresholds carry over; each has percentiles in the summary and
-//! the JSON report):
+//! Every request records these custom duration metrics, with k6's names
+//! so that thresholds carry over. Each has percentiles in the summary and
+//! the JSON report.
 //!
 //! | metric | what | only when |
 //! |---|---|---|
 //! | `http_req_blocked` | waiting for a connection of the pool (its size per host is [`ClientBuilder::pool_size`]) | |
 //! | `http_req_dns` | resolving the host name | a new connection to a name, not an address |
 //! | `http_req_connecting` | the TCP handshake | a new connection |
-//! | `http_req_sending` | writing the request, until its last byte | |
+//! | `http_req_tls_handshaking` | the TLS handshake | a new `https` connection |
+//! | `http_req_sending` | writing the request, until its last byte (0 on HTTP/2) | |
 //! | `http_req_waiting` | from the last byte sent to the first received (time to first byte) | |
 //! | `http_req_receiving` | from the first byte of the response to the end of its body | |
 //! | `http_req_duration` | sending + waiting + receiving (k6's definition) | |
 //!
-//! and counts: `http_reqs`, `http_status_<code>` per status,
-//! `http_bytes_sent`, `http_bytes_received` (the socket's bytes, headers
-//! included), and `http_conn_opened` / `http_conn_reused` (the original
-//! framework's connection pool efficiency). [`ClientBuilder::timings`]`(false)`
-//! keeps the counts and drops the phase clock.
+//! It also records these counts:
 //!
-//! A response whose status counts as a failure (by default 400 and above;
-//! [`ClientBuilder::fail_on`]) is an `Err` ([`HttpError::Status`]) and its
-//! iteration is classed `http_4xx` or `http_5xx`; transport failures are
-//! `http_connect`, `http_timeout` and `http_protocol`. Each class is a
-//! threshold (`http_5xx_rate < 0.001`).
+//! - `http_reqs`, and `http_status_<code>` per status;
+//! - `http_bytes_sent` and `http_bytes_received` (the socket's bytes,
+//!   headers and TLS included);
+//! - `http_conn_opened` and `http_conn_reused` (the original framework's
+//!   connection pool efficiency);
+//! - the pass rates of [`RequestBuilder::check`] and [`check`], under
+//!   `checks` and `check:<name>`, which `checks > 0.99` and `check "name"
+//!   > 0.999` judge.
 //!
-//! Not built yet: TLS (`https://`), HTTP/2, checks, SigV4 signing: an
-//! `https` URL is an [`HttpError::Unsupported`].
+//! [`ClientBuilder::timings`]`(false)` keeps the counts and drops the phase
+//! clock.
 //!
-//! Imports: every layer before it.
+//! A response whose status counts as a failure is an `Err`
+//! ([`HttpError::Status`]), and its iteration is classed `http_4xx` or
+//! `http_5xx`. By default that is 400 and above; [`ClientBuilder::fail_on`]
+//! changes it. Transport failures are `http_connect`, `http_timeout`,
+//! `http_tls` and `http_protocol`. Each class is a threshold
+//! (`http_5xx_rate < 0.001`).
+//!
+//! //! Imports: every layer before it.
 
 mod check;
 mod client;

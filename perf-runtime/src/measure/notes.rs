@@ -128,7 +128,7 @@ pub(crate) fn untimed(nanos: u64) {
 
 /// Adds a custom metric value.
 pub(crate) fn value(metric: &'static str, value: Value) {
-    note(|n| n.values.push((metric, value)));
+    values(&[(metric, value)]);
 }
 
 /// Adds several custom metric values at once (one lock for all of them:
