@@ -131,6 +131,8 @@ use proc_macro::TokenStream;
 /// | `leak_per_iter` | `leak_per_iter < "64B"` | `Threshold::leak_per_iter().lt(64)` |
 /// | `cpu` | `cpu < "80%"`: the test process's CPU over the run as a share of its cores (100% = all busy); `cpu of "orders-fn" < "70%"` of a monitored process; `cpu < "90%" per "10s"` every window | `Threshold::cpu().lt(0.8)`, `Threshold::cpu_of("orders-fn")` |
 /// | `peak_rss` | `peak_rss < "512MB"`; `peak_rss of "orders-fn" < "256MB"` | `Threshold::peak_rss().lt(512_000_000)`, `Threshold::peak_rss_of("orders-fn")` |
+/// | `checks` | `checks > 0.99`: the share of `perf_runtime::http` checks that passed; `check "body has id" > 0.999` for one check (lower bounds) | `Threshold::checks().gt(0.99)`, `Threshold::checks_of("body has id")` |
+/// | `capacity` | `capacity >= 1000`: the highest rate a capacity search held (in code only for now: `PerfTest::capacity`) | `Threshold::capacity().ge(1000.0)` |
 ///
 /// # Function forms
 ///

@@ -60,6 +60,7 @@ pub mod memory;
 pub mod names {
     pub use crate::measure::names::{MAX_NAMES, OVERFLOW};
 }
+mod capacity;
 mod pipeline;
 /// What the test process (and the processes it monitors) used while it
 /// ran, sampled once per second: `Report::resources`, and when the load
@@ -79,6 +80,7 @@ pub use io::config::env_flag;
 pub use io::files::{file_name_part, report_path, write_atomically, MAX_NAME_BYTES};
 pub use judge::sla::{PerformanceSLA, SlaViolation};
 pub use model::auto::{AutoRun, AutoStopped, Look};
+pub use model::capacity::{Capacity, CapacityResult, CapacityStep, StepOutcome};
 pub use model::error::Error;
 pub use model::load::{
     Auto, Batch, LoadShape, Stop, Warmup, DEFAULT_MAX_REPEAT, DEFAULT_OPEN_POOL, DEFAULT_REPEAT,

@@ -56,6 +56,7 @@ impl PerfTest {
     /// its own, which memory figures need), or the report of a test its
     /// gate keeps from running.
     fn prepare(&self, own_runtime: bool) -> Result<Result<Prepared, Report>, Error> {
+        crate::capacity::check_plain(self)?;
         if let Some(skipped) = self.gated()? {
             return Ok(Err(skipped));
         }
@@ -86,7 +87,7 @@ impl PerfTest {
 
     /// The end-of-run settings of the environment, when the test allows
     /// overrides.
-    fn config(&self) -> Result<Config, Error> {
+    pub(crate) fn config(&self) -> Result<Config, Error> {
         if self.env_overrides {
             Config::from_env()
         } else {
@@ -271,6 +272,9 @@ impl PerfTest {
         Fut: Future + Send + 'static,
         Fut::Output: IntoOutcome,
     {
+        if let Some(search) = self.capacity.clone() {
+            return crate::capacity::search(self, search, f);
+        }
         self.run_staged(Stages::none(), move |ctx, _, _| f(ctx))
     }
 

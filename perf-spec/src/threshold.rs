@@ -31,6 +31,7 @@ pub const METRIC_NAMES: &[&str] = &[
     "cpu",
     "peak_rss",
     "checks",
+    "capacity",
 ];
 
 /// The custom metric every check's evaluations are counted in (1 passed,
@@ -110,6 +111,9 @@ pub enum Metric {
     /// Failed iterations of one error class over all iterations
     /// (`throttle_rate`: class `throttle`).
     ClassRate(&'static str),
+    /// The highest arrival rate a capacity search found to hold, per
+    /// second (`capacity >= 1000`).
+    Capacity,
     /// The share of checks that passed (`checks`), or of one named check
     /// (`check "body has id"`).
     Checks(Option<&'static str>),
@@ -221,6 +225,7 @@ impl Metric {
             "cpu" => Some(Metric::Cpu(None)),
             "peak_rss" => Some(Metric::PeakRss(None)),
             "checks" => Some(Metric::Checks(None)),
+            "capacity" => Some(Metric::Capacity),
             _ => None,
         }
     }
@@ -232,7 +237,7 @@ impl Metric {
             Metric::ErrorRate | Metric::DroppedRate | Metric::ClassRate(_) | Metric::Cpu(_) => {
                 MetricKind::Fraction
             }
-            Metric::Throughput => MetricKind::PerSecond,
+            Metric::Throughput | Metric::Capacity => MetricKind::PerSecond,
             Metric::Checks(_) => MetricKind::PassRate,
             Metric::Dropped | Metric::AllocsPerIter | Metric::Leaks => MetricKind::Count,
             Metric::PeakHeap | Metric::BytesPerIter | Metric::LeakPerIter | Metric::PeakRss(_) => {
@@ -350,6 +355,7 @@ impl fmt::Display for Metric {
             Metric::Cpu(Some(p)) => write!(f, "cpu of {p:?}"),
             Metric::PeakRss(None) => f.write_str("peak_rss"),
             Metric::PeakRss(Some(p)) => write!(f, "peak_rss of {p:?}"),
+            Metric::Capacity => f.write_str("capacity"),
             Metric::Checks(None) => f.write_str("checks"),
             Metric::Checks(Some(name)) => write!(f, "check {name:?}"),
             Metric::Custom { name, stat, .. } => write!(f, "{stat} of {name:?}"),

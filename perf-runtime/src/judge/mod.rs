@@ -9,6 +9,7 @@
 
 pub(crate) mod baseline;
 pub(crate) mod blocks;
+pub(crate) mod capacity;
 pub(crate) mod cases;
 pub(crate) mod change;
 pub(crate) mod figures;

@@ -229,6 +229,9 @@ fn observe(metric: Metric, f: &Figures<'_>) -> Option<f64> {
             let failed = f.classes?.get(class).copied().unwrap_or(0);
             (f.iterations > 0).then(|| failed as f64 / f.iterations as f64)
         }
+        // Judged on a search's answer (`crate::judge::capacity`), never
+        // on a run's figures.
+        Metric::Capacity => None,
         Metric::Checks(_) => {
             let (passed, count) = checks(metric, f)?;
             (count > 0).then(|| passed as f64 / count as f64)

@@ -178,6 +178,7 @@ impl Report {
                 .start_delay
                 .as_ref()
                 .map(|h| LatencyStats::of(h, &wanted)),
+            capacity: None,
             error_counts: main.error_counts,
             first_errors: main.first_errors,
             warmup: m.warmup.map(|w| WarmupStats {

@@ -9,6 +9,7 @@ pub(crate) mod after;
 pub(crate) mod auto;
 pub(crate) mod baseline;
 pub(crate) mod batch;
+pub(crate) mod capacity;
 pub(crate) mod codec;
 pub(crate) mod error;
 pub(crate) mod load;

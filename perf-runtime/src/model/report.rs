@@ -216,6 +216,10 @@ pub struct Report {
     /// schedule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_delay: Option<LatencyStats>,
+    /// A capacity search's answer and steps (`PerfTest::capacity`); the
+    /// figures above are then its best step's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<crate::model::capacity::CapacityResult>,
     /// Errors grouped by kind and message, most frequent first.
     pub error_counts: Vec<ErrorCount>,
     /// The first errors, with their iteration index.
@@ -398,6 +402,7 @@ impl Report {
             latency: LatencyStats::of(&empty, &[]),
             service: None,
             start_delay: None,
+            capacity: None,
             error_counts: Vec::new(),
             first_errors: Vec::new(),
             warmup: None,

@@ -46,6 +46,7 @@ pub enum SavedMetric {
     Cpu(Option<String>),
     PeakRss(Option<String>),
     Checks(Option<String>),
+    Capacity,
     Custom {
         name: String,
         stat: String,
@@ -74,6 +75,7 @@ impl SavedMetric {
             M::Cpu(p) => SavedMetric::Cpu(p.map(str::to_owned)),
             M::PeakRss(p) => SavedMetric::PeakRss(p.map(str::to_owned)),
             M::Checks(c) => SavedMetric::Checks(c.map(str::to_owned)),
+            M::Capacity => SavedMetric::Capacity,
             M::Custom {
                 name,
                 stat,
@@ -108,6 +110,7 @@ impl SavedMetric {
             SavedMetric::Cpu(p) => M::Cpu(p.as_deref().map(intern)),
             SavedMetric::PeakRss(p) => M::PeakRss(p.as_deref().map(intern)),
             SavedMetric::Checks(c) => M::Checks(c.as_deref().map(intern)),
+            SavedMetric::Capacity => M::Capacity,
             SavedMetric::Custom {
                 name,
                 stat,

@@ -184,6 +184,12 @@ impl Threshold {
         FractionBound(Metric::ClassRate(class))
     }
 
+    /// The highest arrival rate a capacity search found to hold
+    /// ([`PerfTest::capacity`](crate::PerfTest::capacity)): `Threshold::capacity().ge(1000.0)`.
+    pub fn capacity() -> RateBound {
+        RateBound(Metric::Capacity)
+    }
+
     /// The share of checks that passed, all of them
     /// ([`perf_runtime::http`](crate)'s `check`): `Threshold::checks().gt(0.99)`.
     pub fn checks() -> PassBound {

@@ -4,6 +4,7 @@
 //!
 //! Imports: `model`, `measure`, `run`, `judge`.
 
+pub(crate) mod capacity;
 pub(crate) mod comparison;
 pub(crate) mod emf;
 pub(crate) mod load_line;

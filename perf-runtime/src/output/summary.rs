@@ -110,6 +110,13 @@ pub(crate) fn render(r: &Report) -> String {
     if let Some(service) = r.service.as_ref().filter(|s| s.count > 0) {
         line(&mut out, "service time", latency_line(service));
     }
+    if let Some(c) = &r.capacity {
+        let (verdict, rows) = crate::output::capacity::lines(c);
+        line(&mut out, "capacity", verdict);
+        for row in rows {
+            let _ = writeln!(out, "    {row}");
+        }
+    }
     if let Some(delay) = r.start_delay.as_ref().filter(|s| s.count > 0) {
         line(&mut out, "start delay", latency_line(delay));
     }

@@ -60,6 +60,8 @@ pub struct PerfTest {
     pub(crate) max_repeat: Option<u64>,
     pub(crate) exclusive: Option<bool>,
     pub(crate) expected_to_fail: bool,
+    /// A capacity search instead of one load (`crate::capacity`).
+    pub(crate) capacity: Option<crate::model::capacity::Capacity>,
 }
 
 impl PerfTest {
@@ -86,6 +88,7 @@ impl PerfTest {
             max_repeat: None,
             exclusive: None,
             expected_to_fail: false,
+            capacity: None,
         }
     }
 

@@ -6,6 +6,7 @@
 
 pub(crate) mod arrival;
 pub(crate) mod builder;
+pub(crate) mod capacity;
 pub(crate) mod ctx;
 pub(crate) mod monitor;
 pub(crate) mod panics;

@@ -1,0 +1,191 @@
+//! A capacity search: what it is asked ([`Capacity`]), what each step
+//! found ([`CapacityStep`]), and the answer ([`CapacityResult`], the
+//! report's `capacity` object).
+
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The open-model search of the highest arrival rate a system holds
+/// within the test's thresholds: `PerfTest::new(..).capacity(Capacity::rate(50.0..=20_000.0))`.
+///
+/// It climbs geometrically from the low end of the range ([`step`](Self::step),
+/// ×1.5 by default), holding each rate for [`hold`](Self::hold), until a
+/// step breaks a threshold; then it bisects between the last rate that
+/// held and the first that broke until they are within
+/// [`precision`](Self::precision) of each other. Each step is judged on its
+/// own samples, after a warm-up share of its hold ([`warmup`](Self::warmup)).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Capacity {
+    pub(crate) low: f64,
+    pub(crate) high: f64,
+    pub(crate) hold: Duration,
+    pub(crate) step: f64,
+    pub(crate) precision: f64,
+    pub(crate) warmup: f64,
+}
+
+impl Capacity {
+    /// Rates (per second) from `range.start()` to `range.end()`.
+    pub fn rate(range: RangeInclusive<f64>) -> Capacity {
+        Capacity {
+            low: *range.start(),
+            high: *range.end(),
+            hold: Duration::from_secs(10),
+            step: 1.5,
+            precision: 0.05,
+            warmup: 0.2,
+        }
+    }
+
+    /// How long each rate is held (default 10 s; at least 1 s).
+    pub fn hold(mut self, d: Duration) -> Capacity {
+        self.hold = d;
+        self
+    }
+
+    /// The climb's factor from one rate to the next (default 1.5).
+    pub fn step(mut self, factor: f64) -> Capacity {
+        self.step = factor;
+        self
+    }
+
+    /// The bisection stops when the rate that held and the one that broke
+    /// are within this share of each other (default 0.05: 5%).
+    pub fn precision(mut self, share: f64) -> Capacity {
+        self.precision = share;
+        self
+    }
+
+    /// The share of each hold not judged, so that queues left by the
+    /// previous step drain first (default 0.2).
+    pub fn warmup(mut self, share: f64) -> Capacity {
+        self.warmup = share;
+        self
+    }
+
+    /// What is wrong with these settings, if anything.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        let finite = [self.low, self.high, self.step, self.precision, self.warmup]
+            .iter()
+            .all(|v| v.is_finite());
+        if !finite || self.low <= 0.0 {
+            return Err(format!(
+                "capacity: the range {}..={} must be positive rates",
+                self.low, self.high
+            ));
+        }
+        if self.high <= self.low {
+            return Err(format!(
+                "capacity: the range {}..={} is empty or reversed: give `low..=high`",
+                self.low, self.high
+            ));
+        }
+        if self.hold < Duration::from_secs(1) {
+            return Err(format!(
+                "capacity: hold {} is shorter than 1s: a step needs whole seconds to be judged",
+                perf_spec::format_duration(self.hold)
+            ));
+        }
+        if self.step <= 1.0 {
+            return Err(format!(
+                "capacity: step {} must be above 1 (each rate a factor above the last)",
+                self.step
+            ));
+        }
+        if !(self.precision > 0.0 && self.precision < 1.0) {
+            return Err(format!(
+                "capacity: precision {} must lie in (0, 1), e.g. 0.05 for 5%",
+                self.precision
+            ));
+        }
+        if !(0.0..0.9).contains(&self.warmup) {
+            return Err(format!(
+                "capacity: warmup share {} must lie in [0, 0.9)",
+                self.warmup
+            ));
+        }
+        Ok(())
+    }
+
+    /// The warm-up and the judged part of each step.
+    pub(crate) fn phases(&self) -> (Duration, Duration) {
+        let warmup = self.hold.mul_f64(self.warmup);
+        (warmup, self.hold - warmup)
+    }
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum StepOutcome {
+    /// Every threshold held.
+    Held,
+    /// A threshold broke: the system under test did not hold this rate.
+    Broke {
+        /// The first threshold that broke, as written.
+        threshold: String,
+        /// What was observed.
+        observed: String,
+    },
+    /// The load generator could not produce this rate: the step says
+    /// nothing about the system under test.
+    GeneratorLimited {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One step of the search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapacityStep {
+    /// The arrival rate offered, per second.
+    pub offered: f64,
+    /// Iterations completed per second in the judged part.
+    pub achieved: f64,
+    /// Iterations judged.
+    pub iterations: u64,
+    /// Arrivals dropped (no free worker).
+    pub dropped: u64,
+    /// Latency percentiles (from the scheduled start), nanoseconds.
+    pub p50_ns: u64,
+    /// p95.
+    pub p95_ns: u64,
+    /// p99.
+    pub p99_ns: u64,
+    /// Failed iterations over iterations.
+    pub error_rate: f64,
+    /// p95 of how late iterations began, nanoseconds.
+    pub start_delay_p95_ns: Option<u64>,
+    /// The generator's CPU, as a share of its cores, when sampled.
+    pub cpu: Option<f64>,
+    /// How it ended.
+    #[serde(flatten)]
+    pub outcome: StepOutcome,
+}
+
+/// What a capacity search found (the report's `capacity`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapacityResult {
+    /// The highest rate that held, per second (`None`: none did).
+    pub capacity: Option<f64>,
+    /// Whether `capacity` is only a lower bound: the search stopped at
+    /// the top of the range, at the generator's limit, or at the timeout.
+    pub at_least: bool,
+    /// The lowest rate that broke, and the threshold that broke it.
+    pub first_broken: Option<f64>,
+    /// That threshold, as written.
+    pub broken_by: Option<String>,
+    /// Why the generator could not go on, if that stopped the search.
+    pub generator_limited: Option<String>,
+    /// The lowest rate whose p95 is over twice the lowest step's: where
+    /// it starts to hurt.
+    pub knee: Option<f64>,
+    /// The range searched.
+    pub range: (f64, f64),
+    /// Every step, in the order run.
+    pub steps: Vec<CapacityStep>,
+    /// The search's answer in one line.
+    pub verdict: String,
+}

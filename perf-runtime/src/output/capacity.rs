@@ -1,0 +1,47 @@
+//! A capacity search in the summary: its verdict, the knee, and a table
+//! of the steps in the order run.
+
+use std::fmt::Write;
+
+use crate::model::capacity::{CapacityResult, StepOutcome};
+use crate::output::summary::d;
+
+/// The search's lines, under the `capacity` label.
+pub(crate) fn lines(c: &CapacityResult) -> (String, Vec<String>) {
+    let mut rows = Vec::new();
+    if let Some(knee) = c.knee {
+        rows.push(format!(
+            "knee at {}: the first rate whose p95 is over twice the lowest step's",
+            perf_spec::format_rate(knee)
+        ));
+    }
+    rows.push(format!(
+        "{:>10} {:>10} {:>8} {:>9} {:>9} {:>9} {:>7} {:>11}  outcome",
+        "offered", "achieved", "dropped", "p50", "p95", "p99", "errors", "start p95"
+    ));
+    for s in &c.steps {
+        let outcome = match &s.outcome {
+            StepOutcome::Held => "held".to_owned(),
+            StepOutcome::Broke {
+                threshold,
+                observed,
+            } => format!("broke `{threshold}` ({observed})"),
+            StepOutcome::GeneratorLimited { reason } => format!("generator-limited: {reason}"),
+        };
+        let mut row = String::new();
+        let _ = write!(
+            row,
+            "{:>10} {:>10} {:>8} {:>9} {:>9} {:>9} {:>6.2}% {:>11}  {outcome}",
+            perf_spec::format_rate(s.offered),
+            perf_spec::format_rate(s.achieved),
+            s.dropped,
+            d(s.p50_ns),
+            d(s.p95_ns),
+            d(s.p99_ns),
+            s.error_rate * 100.0,
+            s.start_delay_p95_ns.map_or_else(|| "-".to_owned(), d),
+        );
+        rows.push(row);
+    }
+    (c.verdict.clone(), rows)
+}

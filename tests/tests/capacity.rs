@@ -1,0 +1,148 @@
+//! The capacity search against systems whose capacity is known: `k`
+//! slots and a 10 ms service time serve at most `k / 10 ms` per second (a
+//! semaphore and a sleep). The search must find that rate within ±15%,
+//! put the knee below it, and never mistake the load generator's limit for
+//! the system's.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use perf_runtime::prelude::*;
+use perf_runtime::{Capacity, StepOutcome};
+
+const SERVICE: Duration = Duration::from_millis(10);
+
+/// A system with `slots` concurrent slots, each busy for [`SERVICE`] per
+/// request: requests beyond them queue.
+fn system(
+    slots: usize,
+) -> impl Fn(Ctx) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>
+       + Send
+       + Sync
+       + 'static {
+    let slots = Arc::new(tokio::sync::Semaphore::new(slots));
+    move |_| {
+        let slots = slots.clone();
+        Box::pin(async move {
+            let _slot = slots.acquire().await.map_err(|e| e.to_string())?;
+            tokio::time::sleep(SERVICE).await;
+            Ok(())
+        })
+    }
+}
+
+fn search(name: &str, slots: usize, at_least: f64) -> Report {
+    PerfTest::new(name)
+        .no_report_file()
+        .quiet()
+        .env_overrides(false)
+        .workers(400)
+        .threshold(Threshold::p(95.0).lt(Duration::from_millis(50)))
+        .threshold(Threshold::error_rate().lt(0.01))
+        .threshold(Threshold::capacity().ge(at_least))
+        .capacity(Capacity::rate(100.0..=5_000.0).hold(Duration::from_secs(2)))
+        .run(system(slots))
+        .unwrap()
+}
+
+#[test]
+fn finds_a_known_capacity_within_15_percent() {
+    for (slots, at_least) in [(8, 500.0), (4, 600.0)] {
+        // The sleep wakes on the timer's millisecond ticks: each slot
+        // serves a little under 100/s.
+        let truth = slots as f64 / SERVICE.as_secs_f64();
+        let report = search(&format!("capacity::slots_{slots}"), slots, at_least);
+        // The table, for `--nocapture`.
+        eprintln!("{}", report.summary());
+        let c = report.capacity.as_ref().expect("a capacity result");
+        let found = c.capacity.expect("a rate held");
+        assert!(
+            (0.85 * truth..=1.15 * truth).contains(&found),
+            "{slots} slots: capacity {found:.0}/s, known {truth:.0}/s\n{}",
+            report.summary()
+        );
+        assert!(!c.at_least, "{}", c.verdict);
+        assert!(c.generator_limited.is_none(), "{}", report.summary());
+        assert_eq!(
+            c.broken_by.as_deref(),
+            Some("p95 < 50ms"),
+            "{}",
+            report.summary()
+        );
+        let broke = c.first_broken.unwrap();
+        assert!(broke > found && (broke - found) / found <= 0.05 + 1e-9);
+        // Every step above the capacity broke; every one at or below held.
+        for s in &c.steps {
+            let held = s.outcome == StepOutcome::Held;
+            assert_eq!(held, s.offered <= found, "{:?}", s);
+        }
+        // Where it starts to hurt lies below where it breaks.
+        if let Some(knee) = c.knee {
+            assert!(knee <= broke, "knee {knee} vs broke {broke}");
+        }
+        // `capacity >= 500` passes at 8 slots (~800/s); `>= 600` fails at
+        // 4 (~400/s), with the figure.
+        assert_eq!(report.passed, found >= at_least, "{}", report.summary());
+        let summary = report.summary();
+        assert!(summary.contains("capacity.........."), "{summary}");
+        assert!(summary.contains("broke `p95 < 50ms`"), "{summary}");
+    }
+}
+
+#[test]
+fn the_generators_limit_is_never_a_capacity() {
+    // A no-op with a pool of 2 workers, asked for up to a million a second.
+    let report = PerfTest::new("capacity::generator_limited")
+        .no_report_file()
+        .quiet()
+        .env_overrides(false)
+        .workers(2)
+        .worker_threads(1)
+        .threshold(Threshold::p(95.0).lt(Duration::from_millis(10)))
+        .capacity(
+            Capacity::rate(1_000.0..=1e6)
+                .step(10.0)
+                .hold(Duration::from_secs(1)),
+        )
+        .run(|_| async {})
+        .unwrap();
+    let c = report.capacity.as_ref().unwrap();
+    assert!(c.at_least, "{}", report.summary());
+    assert!(c.generator_limited.is_some(), "{}", report.summary());
+    assert!(c.first_broken.is_none(), "{}", report.summary());
+    assert!(
+        c.verdict
+            .contains("limited by the load generator, not by the system under test")
+            || c.verdict.contains("never the limit"),
+        "{}",
+        c.verdict
+    );
+    assert!(matches!(
+        c.steps.last().unwrap().outcome,
+        StepOutcome::GeneratorLimited { .. }
+    ));
+    // Without a `capacity >=` threshold the search reports and passes.
+    assert!(report.passed);
+}
+
+#[test]
+fn bad_searches_are_errors_that_say_why() {
+    let err = |t: PerfTest| t.run(|_| async {}).unwrap_err().to_string();
+    let quiet = |t: PerfTest| t.no_report_file().quiet().env_overrides(false);
+    let e = err(quiet(PerfTest::new("capacity::reversed"))
+        .threshold(Threshold::p(95.0).lt(Duration::from_millis(10)))
+        .capacity(Capacity::rate(500.0..=50.0)));
+    assert!(e.contains("reversed"), "{e}");
+    let e =
+        err(quiet(PerfTest::new("capacity::nothing_to_judge"))
+            .capacity(Capacity::rate(50.0..=500.0)));
+    assert!(e.contains("nothing could break it"), "{e}");
+    let e = err(quiet(PerfTest::new("capacity::with_a_rate"))
+        .rate(100.0)
+        .threshold(Threshold::p(95.0).lt(Duration::from_millis(10)))
+        .capacity(Capacity::rate(50.0..=500.0)));
+    assert!(e.contains("drop `rate`"), "{e}");
+    let e =
+        err(quiet(PerfTest::new("capacity::no_search")).threshold(Threshold::capacity().ge(100.0)));
+    assert!(e.contains("without a capacity search"), "{e}");
+}
