@@ -180,6 +180,13 @@ fn value_span(value: &Value) -> Span {
 impl Config {
     pub(crate) fn set(&mut self, key: &Ident, value: Value, errors: &mut Errors) {
         let name = key.to_string();
+        if name == "capacity" {
+            errors.at(
+                key.span(),
+                "`capacity` takes its settings in parentheses: `capacity(rate = 50..=20_000, hold = \"10s\")`",
+            );
+            return;
+        }
         if let ("sla" | "validate" | "setup" | "teardown" | "per_worker", Value::Path(path)) =
             (name.as_str(), &value)
         {
@@ -575,6 +582,7 @@ impl Config {
             setup: pick(&over.setup, &self.setup),
             teardown: pick(&over.teardown, &self.teardown),
             per_worker: pick(&over.per_worker, &self.per_worker),
+            capacity: pick(&over.capacity, &self.capacity),
         }
     }
 
@@ -592,6 +600,7 @@ impl Config {
             return;
         }
         self.check_auto(errors);
+        crate::capacity::check(self, errors);
         if self.setup.is_none() {
             for (key, path) in [
                 ("teardown", &self.teardown),

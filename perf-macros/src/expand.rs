@@ -335,6 +335,14 @@ pub(crate) fn setters(config: &Config, rt: &TokenStream) -> Vec<TokenStream> {
         let v = Literal::f64_suffixed(r.value);
         setters.push(quote_spanned!(r.span=> .rate(#v)));
     }
+    if let Some(c) = &config.capacity {
+        let f = Literal::f64_suffixed;
+        let (lo, hi, hold) = (f(c.value.low), f(c.value.high), dur(c.value.hold));
+        let (step, precision, warmup) = (f(c.value.step), f(c.value.precision), f(c.value.warmup));
+        setters.push(quote_spanned!(c.span=> .capacity(
+            #rt::Capacity::rate(#lo..=#hi).hold(#hold).step(#step).precision(#precision).warmup(#warmup)
+        )));
+    }
     if let Some(stages) = &config.stages {
         for stage in &stages.value {
             let (d, t) = (dur(stage.duration), Literal::f64_suffixed(stage.target));

@@ -208,6 +208,8 @@ pub(crate) struct Config {
     pub(crate) teardown: Option<Spanned<syn::Path>>,
     /// `per_worker = connect`: an `async fn(usize, Arc<S>) -> W` per worker.
     pub(crate) per_worker: Option<Spanned<syn::Path>>,
+    /// `capacity(rate = 50..=20_000, ...)`: a capacity search.
+    pub(crate) capacity: Option<Spanned<crate::capacity::CapacityArg>>,
 }
 
 /// A setting's value as written.
@@ -237,6 +239,8 @@ enum Arg {
         value: Lit,
         window: Option<LitStr>,
     },
+    /// `capacity(rate = 50..=20_000, hold = "10s")`
+    Capacity(Spanned<crate::capacity::CapacityArg>),
     /// `[metric] regression < "10%"`
     Regression {
         metric: Option<MetricTok>,
@@ -311,6 +315,11 @@ impl Parse for Arg {
         } else {
             input.call(Ident::parse)?
         };
+        if key == "capacity" && input.peek(syn::token::Paren) {
+            let content;
+            syn::parenthesized!(content in input);
+            return crate::capacity::parse(&content, key.span()).map(Arg::Capacity);
+        }
         let metric = if input.peek(syn::token::Paren) {
             let content;
             syn::parenthesized!(content in input);
@@ -482,6 +491,13 @@ pub(crate) fn parse_args(args: TokenStream) -> syn::Result<(Config, Errors)> {
     for arg in args {
         match arg {
             Arg::Setting { key, value } => config.set(&key, value, &mut errors),
+            Arg::Capacity(c) => {
+                if config.capacity.is_some() {
+                    errors.at(c.span, "`capacity(...)` is set twice");
+                } else {
+                    config.capacity = Some(c);
+                }
+            }
             Arg::Threshold {
                 metric,
                 of,

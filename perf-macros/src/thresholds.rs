@@ -231,14 +231,6 @@ pub(crate) fn threshold(
         }
         None => metric(tok, errors)?,
     };
-    if metric == Metric::Capacity {
-        errors.at(
-            tok.span(),
-            "`capacity >=` judges a capacity search, which `#[perf_test]` cannot declare yet: \
-             use `PerfTest::new(..).capacity(Capacity::rate(low..=high))` with `Threshold::capacity().ge(..)` in code",
-        );
-        return None;
-    }
     if let Err(message) = metric.check_op(op.value) {
         errors.at(op.span, message);
         return None;

@@ -3,7 +3,7 @@
 //! never depends on what the user imported. Not covered by semver.
 
 pub use crate::model::outcome::{OutcomeKind, Output, ValueKind};
-pub use crate::{Batch, Ctx, IntoOutcome, PerfTest, Threshold, Warmup};
+pub use crate::{Batch, Capacity, Ctx, IntoOutcome, PerfTest, Threshold, Warmup};
 pub use perf_spec::{Metric, Op, Profile, Stat, ThresholdSpec};
 pub use std::time::Duration;
 pub use tokio;

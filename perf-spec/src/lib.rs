@@ -10,6 +10,7 @@
 
 #![warn(missing_docs)]
 
+mod capacity;
 mod duration;
 mod fraction;
 mod load;
@@ -23,6 +24,7 @@ mod verdict;
 #[cfg(test)]
 mod fuzz;
 
+pub use capacity::{check_capacity, CapacityField, MIN_CAPACITY_HOLD};
 pub use duration::{format_duration, parse_duration, DurationError};
 pub use fraction::{check_fraction, parse_fraction, FractionError};
 pub use load::{

@@ -146,3 +146,14 @@ fn bad_searches_are_errors_that_say_why() {
         err(quiet(PerfTest::new("capacity::no_search")).threshold(Threshold::capacity().ge(100.0)));
     assert!(e.contains("without a capacity search"), "{e}");
 }
+
+/// Two slots of 10 ms: about 180/s. The attribute's search finds it, and
+/// `capacity >= 100` passes.
+#[perf_test(capacity(rate = 100..=2_000, hold = "1s", step = 2, precision = "10%"), workers = 100,
+            p95 < "50ms", capacity >= 100)]
+async fn the_attributes_search_finds_two_slots() -> Result<(), String> {
+    static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+    let _slot = SLOTS.acquire().await.map_err(|e| e.to_string())?;
+    tokio::time::sleep(SERVICE).await;
+    Ok(())
+}

@@ -134,20 +134,10 @@ pub(crate) fn thresholds(
                 None => (false, "no rate held".to_owned()),
             };
             ThresholdOutcome {
-                threshold: spec.to_string(),
-                metric: spec.metric.to_string(),
-                op: spec.op.to_string(),
-                limit: spec.limit,
                 observed: result.capacity,
                 observed_display: display,
                 passed,
-                default: false,
-                windows: None,
-                interval: None,
-                decision: None,
-                more_iterations: None,
-                sample_size: None,
-                blocks: None,
+                ..ThresholdOutcome::unjudged(spec)
             }
         })
         .collect()

@@ -86,22 +86,7 @@ impl Threshold {
         complete_seconds: u32,
     ) -> ThresholdOutcome {
         let spec = self.0;
-        let mut outcome = ThresholdOutcome {
-            threshold: spec.to_string(),
-            metric: spec.metric.to_string(),
-            op: spec.op.to_string(),
-            limit: spec.limit,
-            observed: None,
-            observed_display: "no data".to_owned(),
-            passed: false,
-            default: false,
-            windows: None,
-            interval: None,
-            decision: None,
-            more_iterations: None,
-            sample_size: None,
-            blocks: None,
-        };
+        let mut outcome = ThresholdOutcome::unjudged(&spec);
         if let (Some(w), Metric::Cpu(_)) = (self.window_seconds(), spec.metric) {
             let (verdict, worst) = crate::judge::resources::cpu_windows(&spec, w, whole);
             return windows_outcome(outcome, verdict, worst, complete_seconds);

@@ -67,46 +67,15 @@ impl Capacity {
 
     /// What is wrong with these settings, if anything.
     pub(crate) fn check(&self) -> Result<(), String> {
-        let finite = [self.low, self.high, self.step, self.precision, self.warmup]
-            .iter()
-            .all(|v| v.is_finite());
-        if !finite || self.low <= 0.0 {
-            return Err(format!(
-                "capacity: the range {}..={} must be positive rates",
-                self.low, self.high
-            ));
-        }
-        if self.high <= self.low {
-            return Err(format!(
-                "capacity: the range {}..={} is empty or reversed: give `low..=high`",
-                self.low, self.high
-            ));
-        }
-        if self.hold < Duration::from_secs(1) {
-            return Err(format!(
-                "capacity: hold {} is shorter than 1s: a step needs whole seconds to be judged",
-                perf_spec::format_duration(self.hold)
-            ));
-        }
-        if self.step <= 1.0 {
-            return Err(format!(
-                "capacity: step {} must be above 1 (each rate a factor above the last)",
-                self.step
-            ));
-        }
-        if !(self.precision > 0.0 && self.precision < 1.0) {
-            return Err(format!(
-                "capacity: precision {} must lie in (0, 1), e.g. 0.05 for 5%",
-                self.precision
-            ));
-        }
-        if !(0.0..0.9).contains(&self.warmup) {
-            return Err(format!(
-                "capacity: warmup share {} must lie in [0, 0.9)",
-                self.warmup
-            ));
-        }
-        Ok(())
+        perf_spec::check_capacity(
+            self.low,
+            self.high,
+            self.hold,
+            self.step,
+            self.precision,
+            self.warmup,
+        )
+        .map_err(|(_, why)| why)
     }
 
     /// The warm-up and the judged part of each step.

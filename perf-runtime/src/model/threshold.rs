@@ -563,3 +563,25 @@ pub struct ThresholdOutcome {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocks: Option<f64>,
 }
+
+impl ThresholdOutcome {
+    /// `spec` before it is judged: no data, not passed.
+    pub(crate) fn unjudged(spec: &ThresholdSpec) -> ThresholdOutcome {
+        ThresholdOutcome {
+            threshold: spec.to_string(),
+            metric: spec.metric.to_string(),
+            op: spec.op.to_string(),
+            limit: spec.limit,
+            observed: None,
+            observed_display: "no data".to_owned(),
+            passed: false,
+            default: false,
+            windows: None,
+            interval: None,
+            decision: None,
+            more_iterations: None,
+            sample_size: None,
+            blocks: None,
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! The rules of a capacity search's settings, shared by the attribute
+//! (compile errors at the setting) and `PerfTest::capacity` (run-time
+//! errors).
+
+use std::time::Duration;
+
+use crate::duration::format_duration;
+
+/// Which setting of a search is wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapacityField {
+    /// `rate = low..=high`.
+    Range,
+    /// `hold = "10s"`.
+    Hold,
+    /// `step = 1.5`.
+    Step,
+    /// `precision = "5%"`.
+    Precision,
+    /// `warmup = "20%"`.
+    Warmup,
+}
+
+/// The shortest hold a step may have: whole seconds are judged.
+pub const MIN_CAPACITY_HOLD: Duration = Duration::from_secs(1);
+
+/// Checks a search's settings; the error names the setting and says why.
+pub fn check_capacity(
+    low: f64,
+    high: f64,
+    hold: Duration,
+    step: f64,
+    precision: f64,
+    warmup: f64,
+) -> Result<(), (CapacityField, String)> {
+    use CapacityField::*;
+    if !(low.is_finite() && high.is_finite() && low > 0.0) {
+        return Err((
+            Range,
+            format!("capacity: the range {low}..={high} must be positive rates per second"),
+        ));
+    }
+    if high <= low {
+        return Err((
+            Range,
+            format!("capacity: the range {low}..={high} is empty or reversed: give `low..=high`"),
+        ));
+    }
+    if hold < MIN_CAPACITY_HOLD {
+        return Err((
+            Hold,
+            format!(
+                "capacity: hold {} is shorter than 1s: a step needs whole seconds to be judged",
+                format_duration(hold)
+            ),
+        ));
+    }
+    if !(step.is_finite() && step > 1.0) {
+        return Err((
+            Step,
+            format!("capacity: step {step} must be above 1 (each rate a factor above the last)"),
+        ));
+    }
+    if !(precision.is_finite() && precision > 0.0 && precision < 1.0) {
+        return Err((
+            Precision,
+            format!("capacity: precision {precision} must lie in (0, 1), e.g. \"5%\""),
+        ));
+    }
+    if !(warmup.is_finite() && (0.0..0.9).contains(&warmup)) {
+        return Err((
+            Warmup,
+            format!("capacity: warmup share {warmup} must lie in [0, 0.9), e.g. \"20%\""),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_setting_is_checked() {
+        let s = Duration::from_secs(10);
+        let field = |r: Result<(), (CapacityField, String)>| r.unwrap_err().0;
+        assert!(check_capacity(50.0, 20_000.0, s, 1.5, 0.05, 0.2).is_ok());
+        assert_eq!(
+            field(check_capacity(500.0, 50.0, s, 1.5, 0.05, 0.2)),
+            CapacityField::Range
+        );
+        assert_eq!(
+            field(check_capacity(0.0, 50.0, s, 1.5, 0.05, 0.2)),
+            CapacityField::Range
+        );
+        let short = Duration::from_millis(500);
+        assert_eq!(
+            field(check_capacity(5.0, 50.0, short, 1.5, 0.05, 0.2)),
+            CapacityField::Hold
+        );
+        assert_eq!(
+            field(check_capacity(5.0, 50.0, s, 1.0, 0.05, 0.2)),
+            CapacityField::Step
+        );
+        assert_eq!(
+            field(check_capacity(5.0, 50.0, s, 1.5, 0.0, 0.2)),
+            CapacityField::Precision
+        );
+        assert_eq!(
+            field(check_capacity(5.0, 50.0, s, 1.5, 0.05, 0.95)),
+            CapacityField::Warmup
+        );
+        assert_eq!(
+            field(check_capacity(5.0, f64::NAN, s, 1.5, 0.05, 0.2)),
+            CapacityField::Range
+        );
+    }
+}
