@@ -44,13 +44,13 @@ fn escape(s: &str) -> String {
 /// A latency axis's unit, chosen so that its largest value reads as a
 /// number a person can compare (`3.2 ms`, `480 µs`, `55 ns`).
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Unit {
-    name: &'static str,
+pub(crate) struct Unit {
+    pub(crate) name: &'static str,
     ns: f64,
 }
 
 impl Unit {
-    fn for_max(max_ns: f64) -> Unit {
+    pub(crate) fn for_max(max_ns: f64) -> Unit {
         let (name, ns) = if max_ns >= 1e6 {
             ("ms", 1e6)
         } else if max_ns >= 1e3 {
@@ -61,7 +61,7 @@ impl Unit {
         Unit { name, ns }
     }
 
-    fn of(self, ns: f64) -> f64 {
+    pub(crate) fn of(self, ns: f64) -> f64 {
         ns / self.ns
     }
 }
@@ -345,6 +345,9 @@ fn section(out: &mut String, report: &Report, baseline: Option<&Report>) -> Resu
     );
     if let Some(resources) = crate::html_resources::chart(report)? {
         let _ = write!(out, "<figure>{resources}</figure>");
+    }
+    if let Some(capacity) = crate::html_capacity::chart(report)? {
+        let _ = write!(out, "<figure>{capacity}</figure>");
     }
     out.push_str("</div></section>");
     Ok(())

@@ -15,6 +15,7 @@
 mod compare;
 mod gobench;
 mod html;
+mod html_capacity;
 mod html_resources;
 mod inputs;
 mod merge;

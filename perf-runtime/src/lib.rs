@@ -101,8 +101,8 @@ pub use model::threshold::{
 pub use model::timeline::TimelinePoint;
 pub use perf_macros::perf_test;
 pub use perf_spec::{
-    format_duration, parse_alpha, parse_duration, parse_rate, Inconclusive, Metric, Monitor, Op,
-    Percentile, Profile, Stage,
+    format_duration, format_rate, parse_alpha, parse_duration, parse_rate, Inconclusive, Metric,
+    Monitor, Op, Percentile, Profile, Stage,
 };
 pub use run::builder::PerfTest;
 pub use run::ctx::Ctx;
