@@ -2,26 +2,13 @@
 //! "5%", warmup = "20%")`: a capacity search, parsed and checked at
 //! compile time, each error at the setting it is about.
 
-use std::time::Duration;
-
-use perf_spec::{check_capacity, closest, parse_duration, parse_fraction, CapacityField};
+use perf_spec::{closest, parse_duration, parse_fraction, CapacityField, CapacitySettings};
 use proc_macro2::Span;
 use syn::parse::ParseStream;
 use syn::{Expr, Ident, Lit, Token};
 
 use crate::parse::{Config, Errors, Spanned};
 use perf_spec::Metric;
-
-/// The search as written, checked.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct CapacityArg {
-    pub(crate) low: f64,
-    pub(crate) high: f64,
-    pub(crate) hold: Duration,
-    pub(crate) step: f64,
-    pub(crate) precision: f64,
-    pub(crate) warmup: f64,
-}
 
 const SETTINGS: &[&str] = &["rate", "hold", "step", "precision", "warmup"];
 
@@ -61,7 +48,10 @@ fn share(lit: &Lit, what: &str) -> syn::Result<f64> {
 /// `capacity` keyword's. On an error the rest of the parentheses is
 /// skipped, so that the error shown is this one and not syn's
 /// "unexpected token" for what was left.
-pub(crate) fn parse(content: ParseStream<'_>, span: Span) -> syn::Result<Spanned<CapacityArg>> {
+pub(crate) fn parse(
+    content: ParseStream<'_>,
+    span: Span,
+) -> syn::Result<Spanned<CapacitySettings>> {
     let parsed = parse_settings(content, span);
     if parsed.is_err() {
         while !content.is_empty() {
@@ -71,17 +61,10 @@ pub(crate) fn parse(content: ParseStream<'_>, span: Span) -> syn::Result<Spanned
     parsed
 }
 
-fn parse_settings(content: ParseStream<'_>, span: Span) -> syn::Result<Spanned<CapacityArg>> {
+fn parse_settings(content: ParseStream<'_>, span: Span) -> syn::Result<Spanned<CapacitySettings>> {
     let mut range: Option<(f64, f64, Span)> = None;
     let mut spans = [span; 5];
-    let mut c = CapacityArg {
-        low: 0.0,
-        high: 0.0,
-        hold: Duration::from_secs(10),
-        step: 1.5,
-        precision: 0.05,
-        warmup: 0.2,
-    };
+    let mut c = CapacitySettings::rate(0.0, 0.0);
     let mut seen: Vec<String> = Vec::new();
     while !content.is_empty() {
         let key: Ident = content.parse()?;
@@ -161,8 +144,7 @@ fn parse_settings(content: ParseStream<'_>, span: Span) -> syn::Result<Spanned<C
         ));
     };
     (c.low, c.high) = (low, high);
-    if let Err((field, why)) = check_capacity(c.low, c.high, c.hold, c.step, c.precision, c.warmup)
-    {
+    if let Err((field, why)) = c.check() {
         let at = match field {
             CapacityField::Range => spans[0],
             CapacityField::Hold => spans[1],

@@ -209,7 +209,7 @@ pub(crate) struct Config {
     /// `per_worker = connect`: an `async fn(usize, Arc<S>) -> W` per worker.
     pub(crate) per_worker: Option<Spanned<syn::Path>>,
     /// `capacity(rate = 50..=20_000, ...)`: a capacity search.
-    pub(crate) capacity: Option<Spanned<crate::capacity::CapacityArg>>,
+    pub(crate) capacity: Option<Spanned<perf_spec::CapacitySettings>>,
 }
 
 /// A setting's value as written.
@@ -240,7 +240,7 @@ enum Arg {
         window: Option<LitStr>,
     },
     /// `capacity(rate = 50..=20_000, hold = "10s")`
-    Capacity(Spanned<crate::capacity::CapacityArg>),
+    Capacity(Spanned<perf_spec::CapacitySettings>),
     /// `[metric] regression < "10%"`
     Regression {
         metric: Option<MetricTok>,

@@ -89,10 +89,10 @@ fn overridden(test: &PerfTest, mut spec: Capacity) -> Result<Capacity, Error> {
                     )
                 })
         };
-        (spec.low, spec.high) = (num(low)?, num(high)?);
+        (spec.0.low, spec.0.high) = (num(low)?, num(high)?);
     }
     if let Some(v) = config::process("PERF_CAPACITY_HOLD") {
-        spec.hold = perf_spec::parse_duration(&v)
+        spec.0.hold = perf_spec::parse_duration(&v)
             .map_err(|e| bad("PERF_CAPACITY_HOLD", &v, &e.to_string()))?;
     }
     spec.check().map_err(Error::Config)?;
@@ -145,7 +145,7 @@ where
         if test
             .load
             .timeout
-            .is_some_and(|t| started.elapsed() + spec.hold > t)
+            .is_some_and(|t| started.elapsed() + spec.0.hold > t)
         {
             search.stop_for_timeout();
             break;
@@ -161,18 +161,7 @@ where
             .run_staged(Stages::none(), move |ctx, _, _| g(ctx))?;
         let outcome = judge::outcome(&report, limit);
         if test.print_summary {
-            let how = match &outcome {
-                StepOutcome::Held => "held".to_owned(),
-                StepOutcome::Broke {
-                    threshold,
-                    observed,
-                } => {
-                    format!("broke `{threshold}` ({observed})")
-                }
-                StepOutcome::GeneratorLimited { reason } => {
-                    format!("generator-limited: {reason}")
-                }
-            };
+            let how = crate::output::capacity::outcome(&outcome);
             config::print_summary(&format!(
                 "perf test {}: capacity step {}: {how}",
                 test.name,
@@ -191,7 +180,7 @@ where
     let mut report = best.or(first).ok_or_else(|| {
         Error::Config(format!(
             "capacity search: the timeout left no time for a step of {}",
-            perf_spec::format_duration(spec.hold)
+            perf_spec::format_duration(spec.0.hold)
         ))
     })?;
     report.name = test.name.clone();

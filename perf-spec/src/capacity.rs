@@ -24,56 +24,94 @@ pub enum CapacityField {
 /// The shortest hold a step may have: whole seconds are judged.
 pub const MIN_CAPACITY_HOLD: Duration = Duration::from_secs(1);
 
-/// Checks a search's settings; the error names the setting and says why.
-pub fn check_capacity(
-    low: f64,
-    high: f64,
-    hold: Duration,
-    step: f64,
-    precision: f64,
-    warmup: f64,
-) -> Result<(), (CapacityField, String)> {
-    use CapacityField::*;
-    if !(low.is_finite() && high.is_finite() && low > 0.0) {
-        return Err((
-            Range,
-            format!("capacity: the range {low}..={high} must be positive rates per second"),
-        ));
+/// A search's settings, with their defaults in one place for the
+/// attribute and `PerfTest::capacity`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CapacitySettings {
+    /// The lowest rate tried, per second.
+    pub low: f64,
+    /// The highest rate tried, per second.
+    pub high: f64,
+    /// How long each rate is held (default 10 s).
+    pub hold: Duration,
+    /// The climb's factor from one rate to the next (default 1.5).
+    pub step: f64,
+    /// The bisection ends when the rates that held and broke are within
+    /// this share of each other (default 0.05).
+    pub precision: f64,
+    /// The share of each hold not judged (default 0.2).
+    pub warmup: f64,
+}
+
+impl CapacitySettings {
+    /// Rates from `low` to `high`, the other settings at their defaults.
+    pub fn rate(low: f64, high: f64) -> CapacitySettings {
+        CapacitySettings {
+            low,
+            high,
+            hold: Duration::from_secs(10),
+            step: 1.5,
+            precision: 0.05,
+            warmup: 0.2,
+        }
     }
-    if high <= low {
-        return Err((
-            Range,
-            format!("capacity: the range {low}..={high} is empty or reversed: give `low..=high`"),
-        ));
+
+    /// Checks the settings; the error names the setting and says why.
+    pub fn check(&self) -> Result<(), (CapacityField, String)> {
+        let CapacitySettings {
+            low,
+            high,
+            hold,
+            step,
+            precision,
+            warmup,
+        } = *self;
+        use CapacityField::*;
+        if !(low.is_finite() && high.is_finite() && low > 0.0) {
+            return Err((
+                Range,
+                format!("capacity: the range {low}..={high} must be positive rates per second"),
+            ));
+        }
+        if high <= low {
+            return Err((
+                Range,
+                format!(
+                    "capacity: the range {low}..={high} is empty or reversed: give `low..=high`"
+                ),
+            ));
+        }
+        if hold < MIN_CAPACITY_HOLD {
+            return Err((
+                Hold,
+                format!(
+                    "capacity: hold {} is shorter than 1s: a step needs whole seconds to be judged",
+                    format_duration(hold)
+                ),
+            ));
+        }
+        if !(step.is_finite() && step > 1.0) {
+            return Err((
+                Step,
+                format!(
+                    "capacity: step {step} must be above 1 (each rate a factor above the last)"
+                ),
+            ));
+        }
+        if !(precision.is_finite() && precision > 0.0 && precision < 1.0) {
+            return Err((
+                Precision,
+                format!("capacity: precision {precision} must lie in (0, 1), e.g. \"5%\""),
+            ));
+        }
+        if !(warmup.is_finite() && (0.0..0.9).contains(&warmup)) {
+            return Err((
+                Warmup,
+                format!("capacity: warmup share {warmup} must lie in [0, 0.9), e.g. \"20%\""),
+            ));
+        }
+        Ok(())
     }
-    if hold < MIN_CAPACITY_HOLD {
-        return Err((
-            Hold,
-            format!(
-                "capacity: hold {} is shorter than 1s: a step needs whole seconds to be judged",
-                format_duration(hold)
-            ),
-        ));
-    }
-    if !(step.is_finite() && step > 1.0) {
-        return Err((
-            Step,
-            format!("capacity: step {step} must be above 1 (each rate a factor above the last)"),
-        ));
-    }
-    if !(precision.is_finite() && precision > 0.0 && precision < 1.0) {
-        return Err((
-            Precision,
-            format!("capacity: precision {precision} must lie in (0, 1), e.g. \"5%\""),
-        ));
-    }
-    if !(warmup.is_finite() && (0.0..0.9).contains(&warmup)) {
-        return Err((
-            Warmup,
-            format!("capacity: warmup share {warmup} must lie in [0, 0.9), e.g. \"20%\""),
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -83,35 +121,57 @@ mod tests {
     #[test]
     fn each_setting_is_checked() {
         let s = Duration::from_secs(10);
+        let check = |low, high, hold, step, precision, warmup| {
+            CapacitySettings {
+                low,
+                high,
+                hold,
+                step,
+                precision,
+                warmup,
+            }
+            .check()
+        };
         let field = |r: Result<(), (CapacityField, String)>| r.unwrap_err().0;
-        assert!(check_capacity(50.0, 20_000.0, s, 1.5, 0.05, 0.2).is_ok());
         assert_eq!(
-            field(check_capacity(500.0, 50.0, s, 1.5, 0.05, 0.2)),
+            CapacitySettings::rate(50.0, 20_000.0),
+            CapacitySettings {
+                low: 50.0,
+                high: 20_000.0,
+                hold: s,
+                step: 1.5,
+                precision: 0.05,
+                warmup: 0.2
+            }
+        );
+        assert!(check(50.0, 20_000.0, s, 1.5, 0.05, 0.2).is_ok());
+        assert_eq!(
+            field(check(500.0, 50.0, s, 1.5, 0.05, 0.2)),
             CapacityField::Range
         );
         assert_eq!(
-            field(check_capacity(0.0, 50.0, s, 1.5, 0.05, 0.2)),
+            field(check(0.0, 50.0, s, 1.5, 0.05, 0.2)),
             CapacityField::Range
         );
         let short = Duration::from_millis(500);
         assert_eq!(
-            field(check_capacity(5.0, 50.0, short, 1.5, 0.05, 0.2)),
+            field(check(5.0, 50.0, short, 1.5, 0.05, 0.2)),
             CapacityField::Hold
         );
         assert_eq!(
-            field(check_capacity(5.0, 50.0, s, 1.0, 0.05, 0.2)),
+            field(check(5.0, 50.0, s, 1.0, 0.05, 0.2)),
             CapacityField::Step
         );
         assert_eq!(
-            field(check_capacity(5.0, 50.0, s, 1.5, 0.0, 0.2)),
+            field(check(5.0, 50.0, s, 1.5, 0.0, 0.2)),
             CapacityField::Precision
         );
         assert_eq!(
-            field(check_capacity(5.0, 50.0, s, 1.5, 0.05, 0.95)),
+            field(check(5.0, 50.0, s, 1.5, 0.05, 0.95)),
             CapacityField::Warmup
         );
         assert_eq!(
-            field(check_capacity(5.0, f64::NAN, s, 1.5, 0.05, 0.2)),
+            field(check(5.0, f64::NAN, s, 1.5, 0.05, 0.2)),
             CapacityField::Range
         );
     }

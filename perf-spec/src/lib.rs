@@ -24,7 +24,7 @@ mod verdict;
 #[cfg(test)]
 mod fuzz;
 
-pub use capacity::{check_capacity, CapacityField, MIN_CAPACITY_HOLD};
+pub use capacity::{CapacityField, CapacitySettings, MIN_CAPACITY_HOLD};
 pub use duration::{format_duration, parse_duration, DurationError};
 pub use fraction::{check_fraction, parse_fraction, FractionError};
 pub use load::{
@@ -41,7 +41,7 @@ pub use size::{format_size, format_size_digits, format_size_limit, parse_size};
 pub use suggest::closest;
 pub use threshold::{
     check_consistency, check_metric, Metric, MetricKind, Op, Percentile, Stat, ThresholdSpec,
-    CHECKS_METRIC, METRIC_NAMES,
+    CHECKS_METRIC, CHECK_PREFIX, METRIC_NAMES,
 };
 pub use verdict::{
     check_confidence, check_runs, parse_confidence, parse_inconclusive, parse_runs, too_few_beyond,

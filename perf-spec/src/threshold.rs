@@ -38,10 +38,14 @@ pub const METRIC_NAMES: &[&str] = &[
 /// 0 failed), whose mean `checks` thresholds judge.
 pub const CHECKS_METRIC: &str = "checks";
 
+/// The prefix of the custom metric one check's evaluations are counted
+/// in.
+pub const CHECK_PREFIX: &str = "check:";
+
 /// The custom metric one check's evaluations are counted in:
 /// `check:<name>`.
 pub fn check_metric(name: &str) -> String {
-    format!("check:{name}")
+    format!("{CHECK_PREFIX}{name}")
 }
 
 /// A percentile in `(0, 100]`.

@@ -17,71 +17,52 @@ use serde::{Deserialize, Serialize};
 /// [`precision`](Self::precision) of each other. Each step is judged on its
 /// own samples, after a warm-up share of its hold ([`warmup`](Self::warmup)).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Capacity {
-    pub(crate) low: f64,
-    pub(crate) high: f64,
-    pub(crate) hold: Duration,
-    pub(crate) step: f64,
-    pub(crate) precision: f64,
-    pub(crate) warmup: f64,
-}
+pub struct Capacity(pub(crate) perf_spec::CapacitySettings);
 
 impl Capacity {
     /// Rates (per second) from `range.start()` to `range.end()`.
     pub fn rate(range: RangeInclusive<f64>) -> Capacity {
-        Capacity {
-            low: *range.start(),
-            high: *range.end(),
-            hold: Duration::from_secs(10),
-            step: 1.5,
-            precision: 0.05,
-            warmup: 0.2,
-        }
+        Capacity(perf_spec::CapacitySettings::rate(
+            *range.start(),
+            *range.end(),
+        ))
     }
 
     /// How long each rate is held (default 10 s; at least 1 s).
     pub fn hold(mut self, d: Duration) -> Capacity {
-        self.hold = d;
+        self.0.hold = d;
         self
     }
 
     /// The climb's factor from one rate to the next (default 1.5).
     pub fn step(mut self, factor: f64) -> Capacity {
-        self.step = factor;
+        self.0.step = factor;
         self
     }
 
     /// The bisection stops when the rate that held and the one that broke
     /// are within this share of each other (default 0.05: 5%).
     pub fn precision(mut self, share: f64) -> Capacity {
-        self.precision = share;
+        self.0.precision = share;
         self
     }
 
     /// The share of each hold not judged, so that queues left by the
     /// previous step drain first (default 0.2).
     pub fn warmup(mut self, share: f64) -> Capacity {
-        self.warmup = share;
+        self.0.warmup = share;
         self
     }
 
     /// What is wrong with these settings, if anything.
     pub(crate) fn check(&self) -> Result<(), String> {
-        perf_spec::check_capacity(
-            self.low,
-            self.high,
-            self.hold,
-            self.step,
-            self.precision,
-            self.warmup,
-        )
-        .map_err(|(_, why)| why)
+        self.0.check().map_err(|(_, why)| why)
     }
 
     /// The warm-up and the judged part of each step.
     pub(crate) fn phases(&self) -> (Duration, Duration) {
-        let warmup = self.hold.mul_f64(self.warmup);
-        (warmup, self.hold - warmup)
+        let warmup = self.0.hold.mul_f64(self.0.warmup);
+        (warmup, self.0.hold - warmup)
     }
 }
 

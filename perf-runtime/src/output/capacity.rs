@@ -6,6 +6,20 @@ use std::fmt::Write;
 use crate::model::capacity::{CapacityResult, StepOutcome};
 use crate::output::summary::d;
 
+/// How a step ended, for people: `held`, ``broke `p95 < 50ms` (73ms)``,
+/// `generator-limited: …` (the table's last column and the progress
+/// line of each step).
+pub(crate) fn outcome(o: &StepOutcome) -> String {
+    match o {
+        StepOutcome::Held => "held".to_owned(),
+        StepOutcome::Broke {
+            threshold,
+            observed,
+        } => format!("broke `{threshold}` ({observed})"),
+        StepOutcome::GeneratorLimited { reason } => format!("generator-limited: {reason}"),
+    }
+}
+
 /// The search's lines, under the `capacity` label.
 pub(crate) fn lines(c: &CapacityResult) -> (String, Vec<String>) {
     let mut rows = Vec::new();
@@ -20,14 +34,7 @@ pub(crate) fn lines(c: &CapacityResult) -> (String, Vec<String>) {
         "offered", "achieved", "dropped", "p50", "p95", "p99", "errors", "start p95"
     ));
     for s in &c.steps {
-        let outcome = match &s.outcome {
-            StepOutcome::Held => "held".to_owned(),
-            StepOutcome::Broke {
-                threshold,
-                observed,
-            } => format!("broke `{threshold}` ({observed})"),
-            StepOutcome::GeneratorLimited { reason } => format!("generator-limited: {reason}"),
-        };
+        let outcome = outcome(&s.outcome);
         let mut row = String::new();
         let _ = write!(
             row,

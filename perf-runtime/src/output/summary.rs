@@ -541,7 +541,7 @@ impl Report {
 /// Whether a custom metric holds checks' evaluations (shown as checks,
 /// not as a custom metric).
 fn is_check(name: &str) -> bool {
-    name == perf_spec::CHECKS_METRIC || name.starts_with(&perf_spec::check_metric(""))
+    name == perf_spec::CHECKS_METRIC || name.starts_with(perf_spec::CHECK_PREFIX)
 }
 
 /// k6's check lines: the share of all checks that passed, then each
@@ -562,9 +562,8 @@ fn check_lines(out: &mut String, r: &Report, all: &crate::model::report::CustomS
         "checks",
         format!("{pct:.2}% passed  ✓ {passed}  ✗ {failed}"),
     );
-    let prefix = perf_spec::check_metric("");
     for (name, c) in &r.custom {
-        let Some(check) = name.strip_prefix(&prefix) else {
+        let Some(check) = name.strip_prefix(perf_spec::CHECK_PREFIX) else {
             continue;
         };
         let (passed, failed, pct) = share(c);

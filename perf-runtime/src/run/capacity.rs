@@ -46,7 +46,7 @@ impl Search {
         if self.stopped.is_some() {
             return None;
         }
-        let s = &self.spec;
+        let s = &self.spec.0;
         let rate = match (&self.held, &self.broke) {
             (None, None) => s.low,
             // Climbing.
@@ -73,7 +73,7 @@ impl Search {
         match &step.outcome {
             StepOutcome::Held => {
                 self.held = Some(self.held.map_or(rate, |h| h.max(rate)));
-                if rate >= self.spec.high {
+                if rate >= self.spec.0.high {
                     self.stopped = Some(Stopped::Top);
                 }
             }
@@ -122,7 +122,7 @@ impl Search {
                 Some(reason.clone()),
                 format!(
                     "no capacity found: the load generator could not produce {} ({reason}), so the system under test was never the limit",
-                    rate(self.spec.low)
+                    rate(self.spec.0.low)
                 ),
             ),
             (Stopped::Top, Some(h)) => (
@@ -150,8 +150,8 @@ impl Search {
                 None,
                 format!(
                     "no rate in {}..={} held: {why}",
-                    rate(self.spec.low),
-                    rate(self.spec.high)
+                    rate(self.spec.0.low),
+                    rate(self.spec.0.high)
                 ),
             ),
             (_, Some(h)) => (
@@ -167,7 +167,7 @@ impl Search {
             broken_by: broke.map(|b| b.1),
             generator_limited,
             knee: knee(&self.steps),
-            range: (self.spec.low, self.spec.high),
+            range: (self.spec.0.low, self.spec.0.high),
             steps: self.steps,
             verdict,
         }
