@@ -1,14 +1,27 @@
 //! Resource figures against ground truth: CPU of a spinning and of a
 //! sleeping body, the RSS of a buffer held for the run, bytes sent over
 //! loopback, and the warning when the load generator itself is saturated.
-//! Every test here is a perf test, so they take turns and none measures
-//! another (the margins allow for the runtime's own threads and the
+//! Perf tests take turns, but only for their runs: what a test does
+//! before and after (spawning busy children, building a buffer, reading
+//! a report) would land in another's measured window. The CPU figures are
+//! the whole process's (and the machine's cores are shared with the
+//! children), so each test here holds [`serial`] from its first line to
+//! its last (the margins allow for the runtime's own threads and the
 //! sampler).
 
 use std::time::{Duration, Instant};
 
 use perf_runtime::prelude::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// One test of this file at a time, setup and assertions included. (A
+/// test that panicked released it; the next one goes on.)
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 fn quiet(name: &str) -> PerfTest {
     PerfTest::new(format!("resources::{name}"))
@@ -19,6 +32,7 @@ fn quiet(name: &str) -> PerfTest {
 
 #[test]
 fn a_spinning_worker_uses_one_core_and_a_sleeping_one_almost_none() {
+    let _serial = serial();
     let spin = quiet("spin")
         .workers(1)
         .duration(Duration::from_secs(2))
@@ -83,6 +97,7 @@ fn rss_now() -> u64 {
 
 #[test]
 fn a_buffer_held_for_the_run_shows_in_the_rss_peak() {
+    let _serial = serial();
     const HELD: u64 = 200 << 20;
     // RSS is the process's: what other tests of this binary left (memory
     // their runs freed to the allocator but not to the system) is in it.
@@ -119,6 +134,7 @@ fn a_buffer_held_for_the_run_shows_in_the_rss_peak() {
 
 #[test]
 fn bytes_sent_over_loopback_are_counted() {
+    let _serial = serial();
     use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
     use std::sync::Arc;
     const CHUNK: usize = 1 << 20;
@@ -167,6 +183,7 @@ fn bytes_sent_over_loopback_are_counted() {
 
 #[test]
 fn an_open_model_rate_the_generator_cannot_reach_with_cpu_bound_bodies_is_called_saturated() {
+    let _serial = serial();
     let report = quiet("unreachable_rate")
         .rate(200_000.0)
         .duration(Duration::from_secs(2))
@@ -194,6 +211,7 @@ fn an_open_model_rate_the_generator_cannot_reach_with_cpu_bound_bodies_is_called
 
 #[test]
 fn a_no_op_body_at_a_rate_the_generator_cannot_reach_is_called_saturated() {
+    let _serial = serial();
     // 5M arrivals/s of a body that does nothing: the system under test
     // cannot be what is slow. Whichever part of the generator gives out
     // first (its CPU, its dispatcher falling behind the schedule, or its
@@ -223,6 +241,7 @@ fn spinner(program: &str, args: &[&str]) -> std::process::Child {
 
 #[test]
 fn a_monitored_child_that_spins_shows_its_own_cpu_not_the_generators() {
+    let _serial = serial();
     // `sh` spinning in a shell loop, monitored by pid; `yes` writing to
     // /dev/null, monitored by name. Each keeps one core busy.
     let mut sh = spinner("sh", &["-c", "while :; do :; done"]);
@@ -265,6 +284,7 @@ fn a_monitored_child_that_spins_shows_its_own_cpu_not_the_generators() {
 
 #[test]
 fn a_monitored_name_with_no_process_says_so() {
+    let _serial = serial();
     let report = quiet("monitored_nothing")
         .workers(1)
         .duration(Duration::from_millis(1200))
@@ -280,6 +300,7 @@ fn a_monitored_name_with_no_process_says_so() {
 
 #[test]
 fn cpu_and_rss_thresholds_judge_the_sampled_figures() {
+    let _serial = serial();
     let spin = quiet("cpu_threshold_spin")
         .workers(1)
         .duration(Duration::from_secs(2))
@@ -316,6 +337,7 @@ async fn a_sleeping_test_holds_its_cpu_and_rss_thresholds() {
 
 #[test]
 fn the_figures_cover_the_measured_phase_not_the_warm_up_before_it() {
+    let _serial = serial();
     // An idle warm-up of 1.5 s, then 2 s of one spinning worker: the
     // sampler reads at the phase's start, so none of the idle second
     // before it dilutes the share (from the last once-a-second reading,
