@@ -1,8 +1,11 @@
 //! `capacity(rate = 50..=20_000, hold = "10s", step = 1.5, precision =
-//! "5%", warmup = "20%")`: a capacity search, parsed and checked at
+//! "5%", warmup = "20%")` (or `workers = 1..=512`, the closed model's
+//! search): a capacity search, parsed and checked at
 //! compile time, each error at the setting it is about.
 
-use perf_spec::{closest, parse_duration, parse_fraction, CapacityField, CapacitySettings};
+use perf_spec::{
+    closest, parse_duration, parse_fraction, CapacityAxis, CapacityField, CapacitySettings,
+};
 use proc_macro2::Span;
 use syn::parse::ParseStream;
 use syn::{Expr, Ident, Lit, Token};
@@ -10,7 +13,7 @@ use syn::{Expr, Ident, Lit, Token};
 use crate::parse::{Config, Errors, Spanned};
 use perf_spec::Metric;
 
-const SETTINGS: &[&str] = &["rate", "hold", "step", "precision", "warmup"];
+const SETTINGS: &[&str] = &["rate", "workers", "hold", "step", "precision", "warmup"];
 
 fn number(lit: &Lit) -> syn::Result<f64> {
     let v = match lit {
@@ -21,16 +24,16 @@ fn number(lit: &Lit) -> syn::Result<f64> {
     Ok(v)
 }
 
-fn range_end(e: Option<&Expr>, span: Span) -> syn::Result<f64> {
+fn range_end(e: Option<&Expr>, span: Span, example: &str) -> syn::Result<f64> {
     match e {
         Some(Expr::Lit(l)) => number(&l.lit),
         Some(other) => Err(syn::Error::new_spanned(
             other,
-            "a range's ends are numbers: `rate = 50..=20_000`",
+            format!("a range's ends are numbers: `{example}`"),
         )),
         None => Err(syn::Error::new(
             span,
-            "a range has both ends: `rate = 50..=20_000`",
+            format!("a range has both ends: `{example}`"),
         )),
     }
 }
@@ -78,10 +81,29 @@ fn parse_settings(content: ParseStream<'_>, span: Span) -> syn::Result<Spanned<C
         seen.push(name.clone());
         content.parse::<Token![=]>()?;
         match name.as_str() {
-            "rate" => {
+            "rate" | "workers" => {
+                if range.is_some() {
+                    return Err(syn::Error::new(
+                        key.span(),
+                        "a search varies one thing: `rate = low..=high` (open model) or `workers = low..=high` (closed model), not both",
+                    ));
+                }
+                let example = if name == "rate" {
+                    "rate = 50..=20_000"
+                } else {
+                    "workers = 1..=512"
+                };
                 let e: Expr = content.parse()?;
                 let Expr::Range(r) = &e else {
-                    return Err(syn::Error::new_spanned(e, "`rate` is a range of rates per second: `rate = 50..=20_000`"));
+                    let what = if name == "rate" {
+                        "rates per second"
+                    } else {
+                        "numbers of workers"
+                    };
+                    return Err(syn::Error::new_spanned(
+                        e,
+                        format!("`{name}` is a range of {what}: `{example}`"),
+                    ));
                 };
                 if matches!(r.limits, syn::RangeLimits::HalfOpen(_)) {
                     return Err(syn::Error::new_spanned(
@@ -90,19 +112,23 @@ fn parse_settings(content: ParseStream<'_>, span: Span) -> syn::Result<Spanned<C
                     ));
                 }
                 let s = syn::spanned::Spanned::span(r);
-                range = Some((range_end(r.start.as_deref(), s)?, range_end(r.end.as_deref(), s)?, s));
+                range = Some((
+                    range_end(r.start.as_deref(), s, example)?,
+                    range_end(r.end.as_deref(), s, example)?,
+                    s,
+                ));
+                if name == "workers" {
+                    c.axis = CapacityAxis::Workers;
+                }
                 spans[0] = s;
-            }
-            "workers" => {
-                return Err(syn::Error::new(
-                    key.span(),
-                    "the closed-model search (`capacity(workers = 1..=512)`) is not built yet: search over `rate = low..=high`",
-                ))
             }
             "hold" => {
                 let lit: Lit = content.parse()?;
                 let Lit::Str(s) = &lit else {
-                    return Err(syn::Error::new(lit.span(), "`hold` is a duration: `hold = \"10s\"`"));
+                    return Err(syn::Error::new(
+                        lit.span(),
+                        "`hold` is a duration: `hold = \"10s\"`",
+                    ));
                 };
                 c.hold = parse_duration(&s.value())
                     .map_err(|e| syn::Error::new(s.span(), format!("`hold`: {e}")))?;
@@ -128,7 +154,10 @@ fn parse_settings(content: ParseStream<'_>, span: Span) -> syn::Result<Spanned<C
                     .unwrap_or_default();
                 return Err(syn::Error::new(
                     key.span(),
-                    format!("unknown setting `{other}` of `capacity(...)`; {hint}settings: {}", SETTINGS.join(", ")),
+                    format!(
+                        "unknown setting `{other}` of `capacity(...)`; {hint}settings: {}",
+                        SETTINGS.join(", ")
+                    ),
                 ));
             }
         }
@@ -140,7 +169,7 @@ fn parse_settings(content: ParseStream<'_>, span: Span) -> syn::Result<Spanned<C
     let Some((low, high, _)) = range else {
         return Err(syn::Error::new(
             span,
-            "`capacity(...)` needs the range to search: `capacity(rate = 50..=20_000)`",
+            "`capacity(...)` needs the range to search: `capacity(rate = 50..=20_000)` or `capacity(workers = 1..=512)`",
         ));
     };
     (c.low, c.high) = (low, high);
@@ -174,12 +203,20 @@ pub(crate) fn check(config: &Config, errors: &mut Errors) {
         }
         return;
     };
+    let (sets, workers) = match search.value.axis {
+        CapacityAxis::Rate => ("the rate", None),
+        CapacityAxis::Workers => (
+            "the number of workers",
+            config.workers.as_ref().map(|s| s.span),
+        ),
+    };
     let clash = |key: &str| {
         format!(
-            "`{key}` does not go with `capacity(...)`: the search sets the rate, and each step lasts `hold`"
+            "`{key}` does not go with `capacity(...)`: the search sets {sets}, and each step lasts `hold`"
         )
     };
     let spans = [
+        ("workers", workers),
         ("rate", config.rate.as_ref().map(|s| s.span)),
         ("repeat", config.repeat.as_ref().map(|s| s.span)),
         ("duration", config.duration.as_ref().map(|s| s.span)),

@@ -337,10 +337,21 @@ pub(crate) fn setters(config: &Config, rt: &TokenStream) -> Vec<TokenStream> {
     }
     if let Some(c) = &config.capacity {
         let f = Literal::f64_suffixed;
-        let (lo, hi, hold) = (f(c.value.low), f(c.value.high), dur(c.value.hold));
+        let hold = dur(c.value.hold);
         let (step, precision, warmup) = (f(c.value.step), f(c.value.precision), f(c.value.warmup));
+        let search = match c.value.axis {
+            perf_spec::CapacityAxis::Rate => {
+                let (lo, hi) = (f(c.value.low), f(c.value.high));
+                quote!(#rt::Capacity::rate(#lo..=#hi))
+            }
+            perf_spec::CapacityAxis::Workers => {
+                let u = |v: f64| Literal::u32_suffixed(v as u32);
+                let (lo, hi) = (u(c.value.low), u(c.value.high));
+                quote!(#rt::Capacity::workers(#lo..=#hi))
+            }
+        };
         setters.push(quote_spanned!(c.span=> .capacity(
-            #rt::Capacity::rate(#lo..=#hi).hold(#hold).step(#step).precision(#precision).warmup(#warmup)
+            #search.hold(#hold).step(#step).precision(#precision).warmup(#warmup)
         )));
     }
     if let Some(stages) = &config.stages {

@@ -51,7 +51,7 @@ use proc_macro::TokenStream;
 /// | `duration` | `duration = "30s"`: run until this much time has passed (instead of `repeat`; beside `repeat = "auto"`, the longest it runs) | `.duration(Duration::from_secs(30))` | |
 /// | `rate` | `rate = 1000` or `rate = "30000/m"`: open model, iterations started per second on schedule | `.rate(1000.0)` | closed model |
 /// | `stages` | `stages = [("30s", 100), ("1m", 1000)]`: ramp linearly to each target (rate with `rate`, active workers without) | `.stage(Duration::from_secs(30), 100.0)` | |
-/// | `capacity` | `capacity(rate = 50..=20_000, hold = "10s", step = 1.5, precision = "5%", warmup = "20%")`: search for the highest rate the thresholds hold (with `capacity >= 1000` to gate on it) | `.capacity(Capacity::rate(50.0..=20_000.0))` | |
+/// | `capacity` | `capacity(rate = 50..=20_000, hold = "10s", step = 1.5, precision = "5%", warmup = "20%")`: search for the highest rate the thresholds hold (with `capacity >= 1000` to gate on it); `capacity(workers = 1..=512)`: the most workers (closed model) | `.capacity(Capacity::rate(50.0..=20_000.0))`, `.capacity(Capacity::workers(1..=512))` | |
 /// | `profile` | `profile = "spike"`: `normal`, `peak`, `stress`, `spike` or `endurance`, relative to `rate` and `duration` | `.profile(Profile::Spike)` | |
 /// | `warmup` | `warmup = 50` or `warmup = "2s"`: iterations or time run first, not recorded (open model: at the test's rate) | `.warmup(50)` | none |
 /// | `timeout` | `timeout = "5m"`: the whole test; on expiry it fails with what was measured | `.timeout(Duration::from_secs(300))` | none |
@@ -134,7 +134,7 @@ use proc_macro::TokenStream;
 /// | `cpu` | `cpu < "80%"`: the test process's CPU over the run as a share of its cores (100% = all busy); `cpu of "orders-fn" < "70%"` of a monitored process; `cpu < "90%" per "10s"` every window | `Threshold::cpu().lt(0.8)`, `Threshold::cpu_of("orders-fn")` |
 /// | `peak_rss` | `peak_rss < "512MB"`; `peak_rss of "orders-fn" < "256MB"` | `Threshold::peak_rss().lt(512_000_000)`, `Threshold::peak_rss_of("orders-fn")` |
 /// | `checks` | `checks > 0.99`: the share of `perf_runtime::http` checks that passed; `check "body has id" > 0.999` for one check (lower bounds) | `Threshold::checks().gt(0.99)`, `Threshold::checks_of("body has id")` |
-/// | `capacity` | `capacity >= 1000`: the highest rate the `capacity(...)` search held (a lower bound the generator stopped at passes if it reaches it) | `Threshold::capacity().ge(1000.0)` |
+/// | `capacity` | `capacity >= 1000`: the highest rate (or number of workers) the `capacity(...)` search held (a lower bound the generator stopped at passes if it reaches it) | `Threshold::capacity().ge(1000.0)` |
 ///
 /// # Function forms
 ///

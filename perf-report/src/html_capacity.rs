@@ -1,17 +1,18 @@
 //! The HTML report's capacity chart, for a report with a capacity search:
 //! latency percentiles against the offered rate (the hockey stick, left
 //! axis) and the achieved rate against it (right axis, with the line where
-//! achieved = offered), the capacity and the knee marked.
+//! achieved = offered), the capacity and the knee marked. A search over
+//! workers: the percentiles and the throughput against the workers.
 
 use anyhow::Result;
-use perf_runtime::{CapacityResult, Report, StepOutcome};
+use perf_runtime::{CapacityAxis, CapacityResult, CapacityStep, Report, StepOutcome};
 use plotters::prelude::*;
 
 use crate::html::{Unit, HEIGHT, WIDTH};
 
 /// Steps that say something about the system (not generator-limited),
 /// by offered rate.
-fn judged(c: &CapacityResult) -> Vec<&perf_runtime::CapacityStep> {
+fn judged(c: &CapacityResult) -> Vec<&CapacityStep> {
     let mut steps: Vec<_> = c
         .steps
         .iter()
@@ -30,11 +31,17 @@ pub(crate) fn chart(report: &Report) -> Result<Option<String>> {
     if steps.is_empty() {
         return Ok(None);
     }
-    let right = steps
-        .iter()
-        .map(|s| s.offered.max(s.achieved))
-        .fold(1.0f64, f64::max)
-        * 1.05;
+    // A rate search: achieved against offered on one scale (the equal
+    // line is what holding looks like). A search over workers: throughput
+    // on its own scale against the workers.
+    let by_rate = c.axis == CapacityAxis::Rate;
+    let max = |f: fn(&CapacityStep) -> f64| steps.iter().map(|s| f(s)).fold(1.0f64, f64::max);
+    let (right, achieved_top) = if by_rate {
+        let r = max(|s| s.offered.max(s.achieved)) * 1.05;
+        (r, r)
+    } else {
+        (max(|s| s.offered) * 1.05, max(|s| s.achieved) * 1.05)
+    };
     let unit = Unit::for_max(steps.iter().map(|s| s.p99_ns as f64).fold(0.0, f64::max));
     let top = steps
         .iter()
@@ -52,22 +59,24 @@ pub(crate) fn chart(report: &Report) -> Result<Option<String>> {
             .y_label_area_size(60)
             .right_y_label_area_size(60)
             .build_cartesian_2d(0f64..right, 0f64..top)?
-            .set_secondary_coord(0f64..right, 0f64..right);
+            .set_secondary_coord(0f64..right, 0f64..achieved_top);
+        let (x_desc, achieved_desc) = if by_rate {
+            ("offered rate, per second", "achieved, per second (crosses)")
+        } else {
+            ("workers", "throughput, per second (crosses)")
+        };
         chart
             .configure_mesh()
-            .x_desc("offered rate, per second")
+            .x_desc(x_desc)
             .y_desc(format!("latency, {} (lines)", unit.name))
             .draw()?;
         chart
             .configure_secondary_axes()
-            .y_desc("achieved, per second (crosses)")
+            .y_desc(achieved_desc)
             .draw()?;
         let colors = [BLUE, RGBColor(0xff, 0x7f, 0x0e), RED];
         for ((name, pick), color) in [
-            (
-                "p50",
-                (|s: &perf_runtime::CapacityStep| s.p50_ns) as fn(&_) -> u64,
-            ),
+            ("p50", (|s: &CapacityStep| s.p50_ns) as fn(&_) -> u64),
             ("p95", |s| s.p95_ns),
             ("p99", |s| s.p99_ns),
         ]
@@ -90,12 +99,14 @@ pub(crate) fn chart(report: &Report) -> Result<Option<String>> {
                     .map(|p| Circle::new(p, 3, color.filled())),
             )?;
         }
-        chart.draw_secondary_series(DashedLineSeries::new(
-            [(0.0, 0.0), (right, right)],
-            5,
-            3,
-            BLACK.mix(0.4).stroke_width(1),
-        ))?;
+        if by_rate {
+            chart.draw_secondary_series(DashedLineSeries::new(
+                [(0.0, 0.0), (right, right)],
+                5,
+                3,
+                BLACK.mix(0.4).stroke_width(1),
+            ))?;
+        }
         chart.draw_secondary_series(
             steps
                 .iter()
@@ -109,7 +120,7 @@ pub(crate) fn chart(report: &Report) -> Result<Option<String>> {
             let Some(x) = at else { continue };
             chart
                 .draw_series(LineSeries::new([(x, 0.0), (x, top)], color.stroke_width(2)))?
-                .label(format!("{name} {}", perf_runtime::format_rate(x)))
+                .label(format!("{name} {}", c.axis.format(x)))
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
                 });
@@ -128,7 +139,6 @@ pub(crate) fn chart(report: &Report) -> Result<Option<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use perf_runtime::CapacityStep;
 
     fn step(offered: f64, achieved: f64, p95_ms: u64, outcome: StepOutcome) -> CapacityStep {
         CapacityStep {
@@ -139,6 +149,7 @@ mod tests {
             p50_ns: p95_ms * 500_000,
             p95_ns: p95_ms * 1_000_000,
             p99_ns: p95_ms * 1_100_000,
+            mean_ns: p95_ms * 600_000,
             error_rate: 0.0,
             start_delay_p95_ns: None,
             cpu: None,
@@ -160,6 +171,7 @@ mod tests {
             observed: "90ms".into(),
         };
         report.capacity = Some(CapacityResult {
+            axis: CapacityAxis::Rate,
             capacity: Some(360.0),
             at_least: false,
             first_broken: Some(370.0),
@@ -179,6 +191,21 @@ mod tests {
         assert!(svg.contains("capacity 360/s"), "the capacity is marked");
         assert!(svg.contains("knee 370/s"), "the knee is marked");
         assert!(svg.contains("offered rate"));
+        // A search over workers: against the workers, the throughput on
+        // its own scale.
+        if let Some(c) = report.capacity.as_mut() {
+            c.axis = CapacityAxis::Workers;
+            (c.capacity, c.knee) = (Some(8.0), Some(12.0));
+            c.steps = vec![
+                step(4.0, 360.0, 11, StepOutcome::Held),
+                step(8.0, 720.0, 11, StepOutcome::Held),
+                step(12.0, 727.0, 17, broke()),
+            ];
+        }
+        let svg = chart(&report).unwrap().unwrap();
+        assert!(svg.contains("capacity 8 workers"), "{svg}");
+        assert!(svg.contains("knee 12 workers") && svg.contains("throughput, per second"));
+        assert!(!svg.contains("offered rate"));
         // Only generator-limited steps: nothing to draw.
         if let Some(c) = report.capacity.as_mut() {
             c.steps = vec![step(

@@ -17,7 +17,7 @@ use perf_spec::Metric;
 use crate::io::exclusive::Turn;
 use crate::io::{baseline_file, config, files};
 use crate::judge::capacity as judge;
-use crate::model::capacity::{Capacity, StepOutcome};
+use crate::model::capacity::{Capacity, CapacityAxis, StepOutcome};
 use crate::model::error::Error;
 use crate::model::outcome::IntoOutcome;
 use crate::model::report::Report;
@@ -57,7 +57,8 @@ pub(crate) fn check_plain(test: &PerfTest) -> Result<(), Error> {
     Ok(())
 }
 
-/// `PERF_CAPACITY_RANGE` (`50..=20000`, `50..20000`) and
+/// `PERF_CAPACITY_RANGE` (`50..=20000`, `50..20000`; numbers of workers
+/// for a search over workers) and
 /// `PERF_CAPACITY_HOLD` (`10s`) over the test's search.
 fn overridden(test: &PerfTest, mut spec: Capacity) -> Result<Capacity, Error> {
     if !test.env_overrides {
@@ -109,9 +110,13 @@ where
     test.capacity = None;
     let spec = overridden(&test, spec)?;
     if test.load.is_open() {
-        return Err(Error::Config(
-            "a capacity search sets the arrival rate itself: drop `rate` and `stages`".into(),
-        ));
+        let what = match spec.axis() {
+            CapacityAxis::Rate => "the arrival rate",
+            CapacityAxis::Workers => "the number of workers (a closed model)",
+        };
+        return Err(Error::Config(format!(
+            "a capacity search sets {what} itself: drop `rate` and `stages`"
+        )));
     }
     let limit = judge::latency_limit(&test.thresholds);
     let judged_by_steps = test
@@ -151,9 +156,11 @@ where
             break;
         }
         let g = f.clone();
-        let report = step_test
-            .clone()
-            .rate(rate)
+        let load = match spec.axis() {
+            CapacityAxis::Rate => step_test.clone().rate(rate),
+            CapacityAxis::Workers => step_test.clone().workers(rate as usize),
+        };
+        let report = load
             .warmup(warmup)
             .duration(judged)
             // Not `run`, which would search again (and instantiate itself
@@ -165,7 +172,7 @@ where
             config::print_summary(&format!(
                 "perf test {}: capacity step {}: {how}",
                 test.name,
-                perf_spec::format_rate(rate)
+                spec.axis().format(rate)
             ));
         }
         let held = outcome == StepOutcome::Held;
@@ -186,6 +193,9 @@ where
     report.name = test.name.clone();
     report.thresholds = judge::thresholds(&test.thresholds, &result);
     report.passed = report.thresholds.iter().all(|t| t.passed);
+    // The steps ran beside nothing but this search, whose turn they were
+    // in: what overlapped is what started beside the search.
+    report.overlapped = turn.overlap_besides(result.steps.len());
     report.capacity = Some(result);
     report.waited_ns =
         (turn.waited >= Duration::from_secs(1)).then_some(turn.waited.as_nanos() as u64);

@@ -80,7 +80,7 @@ pub use io::config::env_flag;
 pub use io::files::{file_name_part, report_path, write_atomically, MAX_NAME_BYTES};
 pub use judge::sla::{PerformanceSLA, SlaViolation};
 pub use model::auto::{AutoRun, AutoStopped, Look};
-pub use model::capacity::{Capacity, CapacityResult, CapacityStep, StepOutcome};
+pub use model::capacity::{Capacity, CapacityAxis, CapacityResult, CapacityStep, StepOutcome};
 pub use model::error::Error;
 pub use model::load::{
     Auto, Batch, LoadShape, Stop, Warmup, DEFAULT_MAX_REPEAT, DEFAULT_OPEN_POOL, DEFAULT_REPEAT,

@@ -24,13 +24,45 @@ pub enum CapacityField {
 /// The shortest hold a step may have: whole seconds are judged.
 pub const MIN_CAPACITY_HOLD: Duration = Duration::from_secs(1);
 
+/// What a search varies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CapacityAxis {
+    /// The open model's arrival rate (`capacity(rate = 50..=20_000)`).
+    #[default]
+    Rate,
+    /// The closed model's number of workers (`capacity(workers =
+    /// 1..=512)`): the highest concurrency within the thresholds.
+    Workers,
+}
+
+impl CapacityAxis {
+    /// `rate` or `workers`: the setting's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            CapacityAxis::Rate => "rate",
+            CapacityAxis::Workers => "workers",
+        }
+    }
+
+    /// A point of the axis for people: `1.2k/s`, `12 workers`.
+    pub fn format(self, v: f64) -> String {
+        match self {
+            CapacityAxis::Rate => crate::load::format_rate(v),
+            CapacityAxis::Workers if v == 1.0 => "1 worker".to_owned(),
+            CapacityAxis::Workers => format!("{v:.0} workers"),
+        }
+    }
+}
+
 /// A search's settings, with their defaults in one place for the
 /// attribute and `PerfTest::capacity`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CapacitySettings {
-    /// The lowest rate tried, per second.
+    /// What the search varies.
+    pub axis: CapacityAxis,
+    /// The lowest point tried (a rate per second, or a number of workers).
     pub low: f64,
-    /// The highest rate tried, per second.
+    /// The highest point tried.
     pub high: f64,
     /// How long each rate is held (default 10 s).
     pub hold: Duration,
@@ -47,6 +79,7 @@ impl CapacitySettings {
     /// Rates from `low` to `high`, the other settings at their defaults.
     pub fn rate(low: f64, high: f64) -> CapacitySettings {
         CapacitySettings {
+            axis: CapacityAxis::Rate,
             low,
             high,
             hold: Duration::from_secs(10),
@@ -56,9 +89,19 @@ impl CapacitySettings {
         }
     }
 
+    /// Numbers of workers from `low` to `high`, the other settings at
+    /// their defaults.
+    pub fn workers(low: u32, high: u32) -> CapacitySettings {
+        CapacitySettings {
+            axis: CapacityAxis::Workers,
+            ..CapacitySettings::rate(f64::from(low), f64::from(high))
+        }
+    }
+
     /// Checks the settings; the error names the setting and says why.
     pub fn check(&self) -> Result<(), (CapacityField, String)> {
         let CapacitySettings {
+            axis,
             low,
             high,
             hold,
@@ -67,6 +110,23 @@ impl CapacitySettings {
             warmup,
         } = *self;
         use CapacityField::*;
+        if axis == CapacityAxis::Workers {
+            if low.is_nan() || low < 1.0 || low.fract() != 0.0 || high.fract() != 0.0 {
+                return Err((
+                    Range,
+                    format!("capacity: the range {low}..={high} must be whole numbers of workers from 1"),
+                ));
+            }
+            if high > crate::load::MAX_WORKERS as f64 {
+                return Err((
+                    Range,
+                    format!(
+                        "capacity: {high} workers is over the most a test may run ({})",
+                        crate::load::MAX_WORKERS
+                    ),
+                ));
+            }
+        }
         if !(low.is_finite() && high.is_finite() && low > 0.0) {
             return Err((
                 Range,
@@ -123,6 +183,7 @@ mod tests {
         let s = Duration::from_secs(10);
         let check = |low, high, hold, step, precision, warmup| {
             CapacitySettings {
+                axis: CapacityAxis::Rate,
                 low,
                 high,
                 hold,
@@ -136,6 +197,7 @@ mod tests {
         assert_eq!(
             CapacitySettings::rate(50.0, 20_000.0),
             CapacitySettings {
+                axis: CapacityAxis::Rate,
                 low: 50.0,
                 high: 20_000.0,
                 hold: s,
@@ -174,5 +236,17 @@ mod tests {
             field(check(5.0, f64::NAN, s, 1.5, 0.05, 0.2)),
             CapacityField::Range
         );
+        let workers = |low, high| CapacitySettings::workers(low, high).check();
+        assert!(workers(1, 512).is_ok());
+        assert_eq!(field(workers(0, 512)), CapacityField::Range);
+        assert_eq!(field(workers(8, 4)), CapacityField::Range);
+        assert!(workers(1, 1_000_000).unwrap_err().1.contains("the most"));
+        let half = CapacitySettings {
+            low: 1.5,
+            ..CapacitySettings::workers(1, 8)
+        };
+        assert!(half.check().unwrap_err().1.contains("whole numbers"));
+        assert_eq!(CapacityAxis::Workers.format(1.0), "1 worker");
+        assert_eq!(CapacityAxis::Workers.format(12.0), "12 workers");
     }
 }

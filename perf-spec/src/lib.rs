@@ -24,7 +24,7 @@ mod verdict;
 #[cfg(test)]
 mod fuzz;
 
-pub use capacity::{CapacityField, CapacitySettings, MIN_CAPACITY_HOLD};
+pub use capacity::{CapacityAxis, CapacityField, CapacitySettings, MIN_CAPACITY_HOLD};
 pub use duration::{format_duration, parse_duration, DurationError};
 pub use fraction::{check_fraction, parse_fraction, FractionError};
 pub use load::{

@@ -126,6 +126,72 @@ fn the_generators_limit_is_never_a_capacity() {
 }
 
 #[test]
+fn a_search_over_workers_finds_the_concurrency_the_slots_hold() {
+    // In a closed model every worker always has an iteration in flight.
+    // Up to `k` workers each is served at once (mean = S, the service
+    // time as the timer makes it); past `k` they queue and, the slots
+    // always busy, the mean is n × S / k. So the most workers whose mean
+    // stays under L is k × L / S.
+    const LIMIT: Duration = Duration::from_millis(30);
+    for slots in [4usize, 8] {
+        let report = PerfTest::new(format!("capacity::workers_{slots}"))
+            .no_report_file()
+            .quiet()
+            .env_overrides(false)
+            .threshold(Threshold::mean().lt(LIMIT))
+            .capacity(Capacity::workers(1..=64).hold(Duration::from_secs(2)))
+            .run(system(slots))
+            .unwrap();
+        eprintln!("{}", report.summary());
+        let c = report.capacity.as_ref().expect("a capacity result");
+        let service = c.steps[0].mean_ns as f64 / 1e9;
+        assert_eq!(c.steps[0].offered, 1.0, "the search starts at 1 worker");
+        let truth = slots as f64 * LIMIT.as_secs_f64() / service;
+        let found = c.capacity.expect("a number of workers held");
+        assert!(
+            (0.85 * truth..=1.15 * truth).contains(&found) && found.fract() == 0.0,
+            "{slots} slots of {:.1} ms: {found} workers, known {truth:.1}\n{}",
+            service * 1e3,
+            report.summary()
+        );
+        // Bisected to the worker: the next one up broke.
+        assert_eq!(c.first_broken, Some(found + 1.0), "{}", report.summary());
+        assert!(
+            !c.at_least && c.generator_limited.is_none(),
+            "{}",
+            c.verdict
+        );
+        for s in &c.steps {
+            // Little's law: throughput × mean latency = workers in flight.
+            let in_flight = s.achieved * s.mean_ns as f64 / 1e9;
+            assert!(
+                (in_flight - s.offered).abs() <= 0.1 * s.offered,
+                "{} workers: {in_flight:.2} in flight",
+                s.offered
+            );
+            // Past the slots, the throughput is theirs: k / S.
+            if s.offered >= 2.0 * slots as f64 {
+                let most = slots as f64 / service;
+                assert!(
+                    (s.achieved - most).abs() <= 0.1 * most,
+                    "{} workers: {:.0}/s, the slots serve {most:.0}/s",
+                    s.offered,
+                    s.achieved
+                );
+            }
+        }
+        let summary = report.summary();
+        assert!(
+            summary.contains("Little's law")
+                && summary.contains(&format!("capacity {found} workers")),
+            "{summary}"
+        );
+        // Its steps ran in the search's turn: not another test beside it.
+        assert!(!summary.contains("ran at the same time"), "{summary}");
+    }
+}
+
+#[test]
 fn bad_searches_are_errors_that_say_why() {
     let err = |t: PerfTest| t.run(|_| async {}).unwrap_err().to_string();
     let quiet = |t: PerfTest| t.no_report_file().quiet().env_overrides(false);

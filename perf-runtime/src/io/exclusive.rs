@@ -146,7 +146,14 @@ impl Turn {
     /// this process that did not take turns, or (for a test that did not
     /// take turns) an exclusive one of another process.
     pub(crate) fn overlap(&self) -> Option<String> {
-        let started_since = STARTED.load(SeqCst) - self.started_at_start;
+        self.overlap_besides(0)
+    }
+
+    /// [`overlap`](Self::overlap) for a turn in which this test started
+    /// `own` runs of its own that did not take turns (a capacity search's
+    /// steps): they are not another test.
+    pub(crate) fn overlap_besides(&self, own: usize) -> Option<String> {
+        let started_since = (STARTED.load(SeqCst) - self.started_at_start).saturating_sub(own as _);
         let mut beside = Vec::new();
         if self.running_at_start > 0 || started_since > 0 {
             beside.push("of this process");

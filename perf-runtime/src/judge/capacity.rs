@@ -97,6 +97,7 @@ pub(crate) fn step(r: &Report, offered: f64, outcome: StepOutcome) -> CapacitySt
         p50_ns: ns(50.0),
         p95_ns: ns(95.0),
         p99_ns: ns(99.0),
+        mean_ns: r.latency.mean_ns as u64,
         error_rate: r.error_rate,
         start_delay_p95_ns: r
             .start_delay
@@ -120,7 +121,7 @@ pub(crate) fn thresholds(
         .filter(|t| t.metric() == Metric::Capacity)
         .map(|t| {
             let spec = &t.0;
-            let rate = |v: f64| perf_spec::format_rate(v);
+            let rate = |v: f64| result.axis.format(v);
             let (passed, display) = match result.capacity {
                 Some(c) => {
                     let passed = match spec.op {
@@ -131,7 +132,7 @@ pub(crate) fn thresholds(
                     let bound = if result.at_least { "≥ " } else { "" };
                     (passed, format!("{bound}{}", rate(c)))
                 }
-                None => (false, "no rate held".to_owned()),
+                None => (false, format!("no {} held", result.axis.name())),
             };
             ThresholdOutcome {
                 observed: result.capacity,

@@ -5,7 +5,9 @@
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+pub use perf_spec::CapacityAxis;
 
 /// The open-model search of the highest arrival rate a system holds
 /// within the test's thresholds: `PerfTest::new(..).capacity(Capacity::rate(50.0..=20_000.0))`.
@@ -26,6 +28,24 @@ impl Capacity {
             *range.start(),
             *range.end(),
         ))
+    }
+
+    /// Numbers of workers from `range.start()` to `range.end()`: the
+    /// closed model's search of the highest concurrency the system holds
+    /// within the thresholds (for Lambda reserved concurrency, or a
+    /// connection pool's size). Each step reports its throughput, and
+    /// throughput × mean latency ≈ workers (Little's law) shows the
+    /// workers were busy, not waiting on the generator.
+    pub fn workers(range: RangeInclusive<u32>) -> Capacity {
+        Capacity(perf_spec::CapacitySettings::workers(
+            *range.start(),
+            *range.end(),
+        ))
+    }
+
+    /// What the search varies.
+    pub fn axis(&self) -> CapacityAxis {
+        self.0.axis
     }
 
     /// How long each rate is held (default 10 s; at least 1 s).
@@ -90,7 +110,8 @@ pub enum StepOutcome {
 /// One step of the search.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CapacityStep {
-    /// The arrival rate offered, per second.
+    /// The arrival rate offered, per second (a search over workers: the
+    /// number of workers).
     pub offered: f64,
     /// Iterations completed per second in the judged part.
     pub achieved: f64,
@@ -104,6 +125,10 @@ pub struct CapacityStep {
     pub p95_ns: u64,
     /// p99.
     pub p99_ns: u64,
+    /// The mean latency, nanoseconds (0 in reports written before it was
+    /// kept).
+    #[serde(default)]
+    pub mean_ns: u64,
     /// Failed iterations over iterations.
     pub error_rate: f64,
     /// p95 of how late iterations began, nanoseconds.
@@ -118,7 +143,11 @@ pub struct CapacityStep {
 /// What a capacity search found (the report's `capacity`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CapacityResult {
-    /// The highest rate that held, per second (`None`: none did).
+    /// What the search varied: `"rate"` (per second) or `"workers"`.
+    #[serde(default, serialize_with = "axis_out", deserialize_with = "axis_in")]
+    pub axis: CapacityAxis,
+    /// The highest rate (or number of workers) that held (`None`: none
+    /// did).
     pub capacity: Option<f64>,
     /// Whether `capacity` is only a lower bound: the search stopped at
     /// the top of the range, at the generator's limit, or at the timeout.
@@ -138,4 +167,20 @@ pub struct CapacityResult {
     pub steps: Vec<CapacityStep>,
     /// The search's answer in one line.
     pub verdict: String,
+}
+
+fn axis_out<S: Serializer>(a: &CapacityAxis, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(a.name())
+}
+
+fn axis_in<'de, D: Deserializer<'de>>(d: D) -> Result<CapacityAxis, D::Error> {
+    let name = String::deserialize(d)?;
+    [CapacityAxis::Rate, CapacityAxis::Workers]
+        .into_iter()
+        .find(|a| a.name() == name)
+        .ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "capacity axis {name:?}: expected \"rate\" or \"workers\""
+            ))
+        })
 }

@@ -3,7 +3,7 @@
 //! here: the orchestrator ([`crate::capacity`]) runs each step and tells
 //! the search how it ended.
 
-use crate::model::capacity::{Capacity, CapacityResult, CapacityStep, StepOutcome};
+use crate::model::capacity::{Capacity, CapacityAxis, CapacityResult, CapacityStep, StepOutcome};
 
 /// Why the search stopped.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,9 +47,13 @@ impl Search {
             return None;
         }
         let s = &self.spec.0;
+        // Workers are whole: each climb adds at least one, and the
+        // bisection ends when no whole number lies between.
+        let whole = s.axis == CapacityAxis::Workers;
         let rate = match (&self.held, &self.broke) {
             (None, None) => s.low,
             // Climbing.
+            (Some(h), None) if whole => (h * s.step).ceil().max(h + 1.0).min(s.high),
             (Some(h), None) => (h * s.step).min(s.high),
             (None, Some(_)) => {
                 self.stopped = Some(Stopped::Bottom);
@@ -57,11 +61,15 @@ impl Search {
             }
             // Bisecting.
             (Some(h), Some((b, ..))) => {
-                if (b - h) / h <= s.precision {
+                if (b - h) / h <= s.precision || (whole && b - h <= 1.0) {
                     self.stopped = Some(Stopped::Bracketed);
                     return None;
                 }
-                (h + b) / 2.0
+                if whole {
+                    ((h + b) / 2.0).floor()
+                } else {
+                    (h + b) / 2.0
+                }
             }
         };
         Some(rate)
@@ -101,7 +109,12 @@ impl Search {
 
     /// The answer.
     pub(crate) fn result(self) -> CapacityResult {
-        let rate = |r: f64| perf_spec::format_rate(r);
+        let axis = self.spec.0.axis;
+        let rate = |r: f64| axis.format(r);
+        let noun = match axis {
+            CapacityAxis::Rate => "rate",
+            CapacityAxis::Workers => "number of workers",
+        };
         let (held, stopped) = (self.held, self.stopped.unwrap_or(Stopped::Timeout));
         let broke = self.broke.clone();
         let why = broke
@@ -149,7 +162,7 @@ impl Search {
                 false,
                 None,
                 format!(
-                    "no rate in {}..={} held: {why}",
+                    "no {noun} in {}..={} held: {why}",
                     rate(self.spec.0.low),
                     rate(self.spec.0.high)
                 ),
@@ -157,10 +170,14 @@ impl Search {
             (_, Some(h)) => (
                 false,
                 None,
-                format!("capacity {}: the highest rate that held; {why}", rate(h)),
+                format!(
+                    "capacity {}: the highest {noun} that held; {why}",
+                    rate(h),
+                ),
             ),
         };
         CapacityResult {
+            axis,
             capacity: held,
             at_least,
             first_broken: broke.as_ref().map(|b| b.0),
@@ -202,6 +219,7 @@ mod tests {
             p50_ns: p95_ms * 500_000,
             p95_ns: p95_ms * 1_000_000,
             p99_ns: p95_ms * 1_200_000,
+            mean_ns: p95_ms * 600_000,
             error_rate: 0.0,
             start_delay_p95_ns: None,
             cpu: None,
@@ -305,6 +323,26 @@ mod tests {
             "{}",
             r.verdict
         );
+    }
+
+    #[test]
+    fn a_search_over_workers_steps_by_whole_workers_to_the_exact_count() {
+        // 1, 2, 3, 5, 8, 12 (broke), then 10 (broke), 9 (held): 9 of 9.5.
+        let (r, workers) = search(Capacity::workers(1..=512), 9.5, 1e9, f64::MAX);
+        assert_eq!(workers, [1.0, 2.0, 3.0, 5.0, 8.0, 12.0, 10.0, 9.0]);
+        assert_eq!((r.capacity, r.first_broken), (Some(9.0), Some(10.0)));
+        assert_eq!(r.axis, CapacityAxis::Workers);
+        assert!(
+            r.verdict
+                .starts_with("capacity 9 workers: the highest number of workers"),
+            "{}",
+            r.verdict
+        );
+        // The climb adds a worker at least, and the top is run.
+        let (r, workers) = search(Capacity::workers(1..=4).step(1.1), 1e9, 1e9, f64::MAX);
+        assert_eq!(workers, [1.0, 2.0, 3.0, 4.0]);
+        assert_eq!((r.capacity, r.at_least), (Some(4.0), true));
+        assert!(r.verdict.contains("4 workers"), "{}", r.verdict);
     }
 
     #[test]

@@ -4,4 +4,9 @@ use perf_runtime::perf_test;
             p95 < "200ms", error_rate < "1%", capacity >= 1000)]
 async fn orders_api_capacity() {}
 
+
+/// The closed model's search: the most workers within the SLA.
+#[perf_test(capacity(workers = 1..=512, hold = "5s"), p95 < "200ms", capacity >= 64)]
+async fn reserved_concurrency() {}
+
 fn main() {}

@@ -1,6 +1,6 @@
 use perf_runtime::perf_test;
 
-#[perf_test(capacity(workers = 1..=512), p95 < "50ms")]
+#[perf_test(capacity(workers = 0..=64), p95 < "50ms")]
 async fn case() {}
 
 fn main() {}
