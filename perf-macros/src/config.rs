@@ -139,13 +139,13 @@ fn rate_lit(value: &Lit, errors: &mut Errors) -> Option<f64> {
 }
 
 fn stages_value(value: &Value, errors: &mut Errors) -> Option<Vec<Stage>> {
-    const FORM: &str = "`stages` takes a list of (duration, target) pairs: stages = [(\"30s\", 100), (\"1m\", 1000)]";
+    const FORM: &str = "`stages` takes a list of (duration, target) pairs, each with a phase name first if you like: stages = [(\"30s\", 100), (\"peak\", \"1m\", 1000)]";
     let Value::List(items, span) = value else {
         errors.at(value_span(value), FORM);
         return None;
     };
     let mut stages = Vec::new();
-    for (d, t) in items {
+    for (name, d, t) in items {
         let duration = duration_lit(d, "stages", errors);
         let target = number(t, errors);
         if target.is_none() && !is_number(t) {
@@ -155,6 +155,9 @@ fn stages_value(value: &Value, errors: &mut Errors) -> Option<Vec<Stage>> {
             );
         }
         stages.push(Stage {
+            name: name
+                .as_ref()
+                .map(|n| &*Box::leak(n.value().into_boxed_str())),
             duration: duration?,
             target: target?,
         });
@@ -583,6 +586,12 @@ impl Config {
             teardown: pick(&over.teardown, &self.teardown),
             per_worker: pick(&over.per_worker, &self.per_worker),
             capacity: pick(&over.capacity, &self.capacity),
+            phase_names: self
+                .phase_names
+                .iter()
+                .chain(&over.phase_names)
+                .cloned()
+                .collect(),
         }
     }
 
@@ -601,6 +610,7 @@ impl Config {
         }
         self.check_auto(errors);
         crate::capacity::check(self, errors);
+        crate::phases::check(self, errors);
         if self.setup.is_none() {
             for (key, path) in [
                 ("teardown", &self.teardown),

@@ -357,7 +357,10 @@ pub(crate) fn setters(config: &Config, rt: &TokenStream) -> Vec<TokenStream> {
     if let Some(stages) = &config.stages {
         for stage in &stages.value {
             let (d, t) = (dur(stage.duration), Literal::f64_suffixed(stage.target));
-            setters.push(quote_spanned!(stages.span=> .stage(#d, #t)));
+            setters.push(match stage.name {
+                Some(name) => quote_spanned!(stages.span=> .named_stage(#name, #d, #t)),
+                None => quote_spanned!(stages.span=> .stage(#d, #t)),
+            });
         }
     }
     if let Some(p) = &config.profile {
@@ -427,10 +430,11 @@ pub(crate) fn setters(config: &Config, rt: &TokenStream) -> Vec<TokenStream> {
         let metric = metric_tokens(spec.metric, rt);
         let op = format_ident!("{}", format!("{:?}", spec.op));
         let limit = Literal::f64_suffixed(spec.limit);
-        let tag = match spec.tag {
+        let opt = |v: Option<&str>| match v {
             None => quote!(::core::option::Option::None),
             Some(t) => quote!(::core::option::Option::Some(#t)),
         };
+        let (tag, phase, relative_to) = (opt(spec.tag), opt(spec.phase), opt(spec.relative_to));
         let window = match spec.window {
             None => quote!(::core::option::Option::None),
             Some(w) => {
@@ -441,6 +445,7 @@ pub(crate) fn setters(config: &Config, rt: &TokenStream) -> Vec<TokenStream> {
         setters.push(
             quote_spanned!(t.span=> .threshold(#rt::Threshold::from_spec(#rt::ThresholdSpec {
                 metric: #metric, op: #rt::Op::#op, limit: #limit, window: #window, tag: #tag,
+                phase: #phase, relative_to: #relative_to,
             }))),
         );
     }
@@ -452,6 +457,10 @@ fn metric_tokens(metric: perf_spec::Metric, rt: &TokenStream) -> TokenStream {
         perf_spec::Metric::Percentile(p) => {
             let p = Literal::f64_suffixed(p.value());
             quote!(#rt::Metric::Percentile(#rt::percentile(#p)))
+        }
+        perf_spec::Metric::Recovery(p) => {
+            let p = Literal::f64_suffixed(p.value());
+            quote!(#rt::Metric::Recovery(#rt::percentile(#p)))
         }
         perf_spec::Metric::ClassRate(class) => quote!(#rt::Metric::ClassRate(#class)),
         perf_spec::Metric::Checks(None) => {

@@ -6,6 +6,7 @@ mod cases;
 mod config;
 mod expand;
 mod parse;
+mod phases;
 mod thresholds;
 
 #[cfg(test)]
@@ -50,7 +51,7 @@ use proc_macro::TokenStream;
 /// | `max_repeat` | `max_repeat = 20_000`: the most iterations of `repeat = "auto"` | `.max_repeat(20_000)` | 100,000 |
 /// | `duration` | `duration = "30s"`: run until this much time has passed (instead of `repeat`; beside `repeat = "auto"`, the longest it runs) | `.duration(Duration::from_secs(30))` | |
 /// | `rate` | `rate = 1000` or `rate = "30000/m"`: open model, iterations started per second on schedule | `.rate(1000.0)` | closed model |
-/// | `stages` | `stages = [("30s", 100), ("1m", 1000)]`: ramp linearly to each target (rate with `rate`, active workers without) | `.stage(Duration::from_secs(30), 100.0)` | |
+/// | `stages` | `stages = [("30s", 100), ("1m", 1000)]`: ramp linearly to each target (rate with `rate`, active workers without); `("peak", "1m", 1000)` names the stage's phase (consecutive stages of one name are one phase, with figures and thresholds of its own) | `.stage(Duration::from_secs(30), 100.0)`, `.named_stage("peak", Duration::from_secs(60), 1000.0)` | |
 /// | `capacity` | `capacity(rate = 50..=20_000, hold = "10s", step = 1.5, precision = "5%", warmup = "20%")`: search for the highest rate the thresholds hold (with `capacity >= 1000` to gate on it); `capacity(workers = 1..=512)`: the most workers (closed model) | `.capacity(Capacity::rate(50.0..=20_000.0))`, `.capacity(Capacity::workers(1..=512))` | |
 /// | `profile` | `profile = "spike"`: `normal`, `peak`, `stress`, `spike` or `endurance`, relative to `rate` and `duration` | `.profile(Profile::Spike)` | |
 /// | `warmup` | `warmup = 50` or `warmup = "2s"`: iterations or time run first, not recorded (open model: at the test's rate) | `.warmup(50)` | none |
@@ -116,6 +117,10 @@ use proc_macro::TokenStream;
 /// metric allows; all are evaluated. `… per "10s"` judges every 10-second
 /// window, `… for "tag"` the iterations tagged with `ctx.tag("tag")`, and
 /// `p95 of "name" < "5ms"` a custom metric recorded with `ctx.record…`.
+/// `… in "peak"` judges one phase of named stages, and `mean in "peak" <
+/// 1.5 * "baseline"` is a factor of the same metric in another phase
+/// (latency, `error_rate`, `throughput`, `dropped` and `dropped_rate` have
+/// figures per phase).
 ///
 /// | metric | example | builder |
 /// |---|---|---|
@@ -134,6 +139,7 @@ use proc_macro::TokenStream;
 /// | `cpu` | `cpu < "80%"`: the test process's CPU over the run as a share of its cores (100% = all busy); `cpu of "orders-fn" < "70%"` of a monitored process; `cpu < "90%" per "10s"` every window | `Threshold::cpu().lt(0.8)`, `Threshold::cpu_of("orders-fn")` |
 /// | `peak_rss` | `peak_rss < "512MB"`; `peak_rss of "orders-fn" < "256MB"` | `Threshold::peak_rss().lt(512_000_000)`, `Threshold::peak_rss_of("orders-fn")` |
 /// | `checks` | `checks > 0.99`: the share of `perf_runtime::http` checks that passed; `check "body has id" > 0.999` for one check (lower bounds) | `Threshold::checks().gt(0.99)`, `Threshold::checks_of("body has id")` |
+/// | `recovery` | `recovery in "peak" < "60s"`: from the phase's start until the per-second p95 is back under its limit (the tightest `p95 <`, of the run or of the phase) and stays there for the rest of the phase or 10 s; `recovery of p99 in "peak"` for another percentile | `Threshold::recovery("peak").lt(Duration::from_secs(60))`, `Threshold::recovery_of(99.0, "peak")` |
 /// | `capacity` | `capacity >= 1000`: the highest rate (or number of workers) the `capacity(...)` search held (a lower bound the generator stopped at passes if it reaches it) | `Threshold::capacity().ge(1000.0)` |
 ///
 /// # Function forms

@@ -210,14 +210,17 @@ pub(crate) struct Config {
     pub(crate) per_worker: Option<Spanned<syn::Path>>,
     /// `capacity(rate = 50..=20_000, ...)`: a capacity search.
     pub(crate) capacity: Option<Spanned<perf_spec::CapacitySettings>>,
+    /// Every phase a threshold names (`in "peak"`, `* "baseline"`), as
+    /// written: each must be a phase of `stages`.
+    pub(crate) phase_names: Vec<LitStr>,
 }
 
 /// A setting's value as written.
 pub(crate) enum Value {
     /// `key = literal`
     Lit(Lit),
-    /// `key = [("30s", 100), ...]`
-    List(Vec<(Lit, Lit)>, Span),
+    /// `key = [("30s", 100), ("peak", "1m", 1000), ...]`
+    List(Vec<(Option<LitStr>, Lit, Lit)>, Span),
     /// `key = some::path`
     Path(syn::Path),
     /// A bare `key`.
@@ -238,6 +241,8 @@ enum Arg {
         op: Spanned<Op>,
         value: Lit,
         window: Option<LitStr>,
+        /// `p95 in "peak"`, `recovery of p99 in "peak"`.
+        phase: Option<Phased>,
     },
     /// `capacity(rate = 50..=20_000, hold = "10s")`
     Capacity(Spanned<perf_spec::CapacitySettings>),
@@ -248,6 +253,16 @@ enum Arg {
         op: Spanned<Op>,
         value: Lit,
     },
+}
+
+/// What narrows a threshold to a phase, as written.
+pub(crate) struct Phased {
+    /// `in "peak"`.
+    pub(crate) phase: LitStr,
+    /// `* "baseline"` after the limit: the limit is a factor of it.
+    pub(crate) relative_to: Option<LitStr>,
+    /// `recovery of p99`: the percentile that recovers.
+    pub(crate) recovery_of: Option<MetricTok>,
 }
 
 /// A metric as written: a name (`p95`) or `p(99.9)`.
@@ -268,22 +283,33 @@ fn parse_list(input: ParseStream<'_>) -> syn::Result<Value> {
     let content;
     let brackets = syn::bracketed!(content in input);
     let mut items = Vec::new();
+    const FORM: &str =
+        "a stage is (\"duration\", target), or (\"name\", \"duration\", target) to name its phase";
     while !content.is_empty() {
-        let pair;
-        syn::parenthesized!(pair in content);
-        let first: Lit = pair.parse()?;
-        if pair.is_empty() {
-            return Err(syn::Error::new(
-                first.span(),
-                "a stage is a pair: (\"duration\", target)",
-            ));
+        let tuple;
+        let parens = syn::parenthesized!(tuple in content);
+        let mut lits: Vec<Lit> = Vec::new();
+        while !tuple.is_empty() {
+            lits.push(tuple.parse()?);
+            if tuple.is_empty() {
+                break;
+            }
+            tuple.parse::<Token![,]>()?;
         }
-        pair.parse::<Token![,]>()?;
-        let second: Lit = pair.parse()?;
-        if !pair.is_empty() {
-            return Err(pair.error("a stage is a pair: (\"duration\", target)"));
-        }
-        items.push((first, second));
+        let item = match <[Lit; 3]>::try_from(lits) {
+            Ok([Lit::Str(name), d, t]) => (Some(name), d, t),
+            Ok([first, ..]) => {
+                return Err(syn::Error::new(
+                    first.span(),
+                    "a stage's name comes first, as a string: (\"peak\", \"2m\", 1000)",
+                ))
+            }
+            Err(lits) => match <[Lit; 2]>::try_from(lits) {
+                Ok([d, t]) => (None, d, t),
+                Err(_) => return Err(syn::Error::new(parens.span.join(), FORM)),
+            },
+        };
+        items.push(item);
         if content.is_empty() {
             break;
         }
@@ -336,6 +362,25 @@ impl Parse for Arg {
         } else {
             None
         };
+        // `recovery of p99 in "peak"`
+        let is_recovery = matches!(&metric, MetricTok::Name(k) if k == "recovery");
+        let recovery_of =
+            if is_recovery && input.peek(Ident) && input.fork().parse::<Ident>()? == "of" {
+                input.parse::<Ident>()?;
+                let p: Ident = input.parse()?;
+                Some(if input.peek(syn::token::Paren) {
+                    let content;
+                    syn::parenthesized!(content in input);
+                    MetricTok::Percentile {
+                        p,
+                        value: content.parse()?,
+                    }
+                } else {
+                    MetricTok::Name(p)
+                })
+            } else {
+                None
+            };
         // `mean of "consumed_rcu" < 1.0`; `check "body has id" > 0.999`
         let of = if matches!(&metric, MetricTok::Name(k) if k == "check") && input.peek(LitStr) {
             Some(input.parse::<LitStr>()?)
@@ -356,6 +401,19 @@ impl Parse for Arg {
         } else {
             None
         };
+        // `p95 in "peak" < "300ms"`
+        let phase = if input.peek(Token![in]) {
+            input.parse::<Token![in]>()?;
+            Some(quoted(input, "a phase", "p95 in \"peak\"")?)
+        } else {
+            None
+        };
+        if let (Some(of), None) = (&recovery_of, &phase) {
+            return Err(syn::Error::new(
+                of.span(),
+                "`recovery of` is the time a phase takes to recover: write `recovery of p99 in \"peak\" < \"60s\"`",
+            ));
+        }
         if input.is_empty() || input.peek(Token![,]) {
             return match metric {
                 MetricTok::Name(key) => Ok(Arg::Setting {
@@ -421,12 +479,34 @@ impl Parse for Arg {
             )),
             (Some((op, span)), metric) => {
                 let value: Lit = input.parse()?;
+                // `mean in "peak" < 1.5 * "baseline"`
+                let relative_to = if input.peek(Token![*]) {
+                    let star = input.parse::<Token![*]>()?;
+                    if phase.is_none() {
+                        return Err(syn::Error::new(
+                            star.span,
+                            "a relative limit compares one phase with another: write `mean in \"peak\" < 1.5 * \"baseline\"`",
+                        ));
+                    }
+                    Some(quoted(
+                        input,
+                        "the phase compared with",
+                        "1.5 * \"baseline\"",
+                    )?)
+                } else {
+                    None
+                };
                 let window = if input.peek(Ident) && input.fork().parse::<Ident>()? == "per" {
                     input.parse::<Ident>()?;
                     Some(input.parse::<LitStr>()?)
                 } else {
                     None
                 };
+                let phase = phase.map(|phase| Phased {
+                    phase,
+                    relative_to,
+                    recovery_of,
+                });
                 Ok(Arg::Threshold {
                     metric,
                     of,
@@ -434,6 +514,7 @@ impl Parse for Arg {
                     op: Spanned { value: op, span },
                     value,
                     window,
+                    phase,
                 })
             }
         }
@@ -505,6 +586,7 @@ pub(crate) fn parse_args(args: TokenStream) -> syn::Result<(Config, Errors)> {
                 op,
                 value,
                 window,
+                phase,
             } => {
                 if let Some(t) = threshold(
                     &metric,
@@ -513,8 +595,13 @@ pub(crate) fn parse_args(args: TokenStream) -> syn::Result<(Config, Errors)> {
                     op,
                     &value,
                     window.as_ref(),
+                    phase.as_ref(),
                     &mut errors,
                 ) {
+                    if let Some(p) = &phase {
+                        config.phase_names.push(p.phase.clone());
+                        config.phase_names.extend(p.relative_to.clone());
+                    }
                     config.thresholds.push(t);
                 }
             }

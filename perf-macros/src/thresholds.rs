@@ -9,7 +9,7 @@ use proc_macro2::Span;
 use syn::{Lit, LitStr};
 
 use crate::config::{duration_lit, is_number, number, positive_duration};
-use crate::parse::{Errors, MetricTok, Spanned, KEYS, METRIC_RENAMED};
+use crate::parse::{Errors, MetricTok, Phased, Spanned, KEYS, METRIC_RENAMED};
 
 pub(crate) fn regression(
     tok: Option<&MetricTok>,
@@ -181,6 +181,7 @@ fn custom(tok: &MetricTok, of: &LitStr, value: &Lit, errors: &mut Errors) -> Opt
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn threshold(
     tok: &MetricTok,
     of: Option<&LitStr>,
@@ -188,9 +189,28 @@ pub(crate) fn threshold(
     op: Spanned<Op>,
     value: &Lit,
     window: Option<&LitStr>,
+    phased: Option<&Phased>,
     errors: &mut Errors,
 ) -> Option<Spanned<ThresholdSpec>> {
     let span = tok.span();
+    let leak = |s: &LitStr| &*Box::leak(s.value().into_boxed_str());
+    let (phase, relative_to) = match phased {
+        Some(p) => (Some(leak(&p.phase)), p.relative_to.as_ref().map(leak)),
+        None => (None, None),
+    };
+    let recovery_of = match phased.and_then(|p| p.recovery_of.as_ref()) {
+        Some(t) => match metric(t, errors)? {
+            Metric::Percentile(p) => Some(p),
+            other => {
+                errors.at(
+                    t.span(),
+                    format!("`recovery of {other}`: a phase recovers on a latency percentile, e.g. `recovery of p99`"),
+                );
+                return None;
+            }
+        },
+        None => None,
+    };
     let metric = match of {
         Some(of) => match tok {
             MetricTok::Name(n) if n == "cpu" || n == "peak_rss" => {
@@ -229,13 +249,28 @@ pub(crate) fn threshold(
             );
             return None;
         }
-        None => metric(tok, errors)?,
+        None => match (metric(tok, errors)?, recovery_of) {
+            (Metric::Recovery(_), Some(p)) => Metric::Recovery(p),
+            (m, _) => m,
+        },
     };
     if let Err(message) = metric.check_op(op.value) {
         errors.at(op.span, message);
         return None;
     }
     let limit = match metric.kind() {
+        // `1.5 * "baseline"`: a factor.
+        _ if relative_to.is_some() => match number(value, errors) {
+            Some(n) => n,
+            None if is_number(value) => return None,
+            None => {
+                errors.at(
+                    value.span(),
+                    format!("a relative limit is a factor: `{metric} in \"peak\" {} 1.5 * \"baseline\"`", op.value),
+                );
+                return None;
+            }
+        },
         MetricKind::Latency => duration_lit(value, &metric.to_string(), errors)?.as_nanos() as f64,
         MetricKind::Fraction | MetricKind::PassRate => {
             let parsed = match value {
@@ -320,6 +355,8 @@ pub(crate) fn threshold(
         op: op.value,
         limit,
         window: None,
+        phase,
+        relative_to,
     };
     if let Err(message) = whole_run.check() {
         errors.at(value.span(), message);

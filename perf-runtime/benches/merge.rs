@@ -77,6 +77,8 @@ fn shard_result(index: u32, total: u32) -> ShardResult {
             limit: 100e6,
             window_secs: None,
             tag: None,
+            phase: None,
+            relative_to: None,
         }],
         after: Default::default(),
         judging: Default::default(),

@@ -88,6 +88,7 @@ pub use model::load::{
 };
 pub use model::measured::{Batching, ErrorCount, ErrorKind, ErrorSample, StillRunning};
 pub use model::outcome::IntoOutcome;
+pub use model::phase::{PhaseFigures, RecoveryBound};
 pub use model::report::{
     CustomStats, LatencyStats, PercentileValue, Report, TagStats, WarmupStats,
     REPORT_SCHEMA_VERSION,

@@ -27,6 +27,8 @@ fn threshold(text: &str, metric: SavedMetric, op: &str, limit: f64) -> SavedThre
         limit,
         window_secs: None,
         tag: None,
+        phase: None,
+        relative_to: None,
     }
 }
 

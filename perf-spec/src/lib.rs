@@ -15,6 +15,7 @@ mod duration;
 mod fraction;
 mod load;
 mod monitor;
+mod phase;
 mod publish;
 mod size;
 mod suggest;
@@ -33,6 +34,7 @@ pub use load::{
     MAX_HEAP_PROFILE_RATE, MAX_PROFILE_HZ, MAX_WORKERS, MAX_WORKER_THREADS, PROFILE_NAMES,
 };
 pub use monitor::{Monitor, MAX_MONITORS, MAX_MONITOR_NAME};
+pub use phase::{has_phase_figure, phases, recovery_limit, Phase, RECOVERY_HOLD};
 pub use publish::{
     check_namespace, parse_alpha, parse_publish_target, parse_publish_targets, PublishTarget,
     MAX_NAMESPACE_LEN,

@@ -80,6 +80,9 @@ pub const MAX_WORKER_THREADS: u64 = 1_024;
 /// ramping-vus). A zero `duration` is an instant step.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Stage {
+    /// The phase it belongs to (`("peak", "2m", 1000)`): consecutive
+    /// stages of one name are one phase, judged and reported on its own.
+    pub name: Option<&'static str>,
     /// How long the ramp takes.
     pub duration: Duration,
     /// Where it ends.
@@ -110,6 +113,7 @@ pub fn check_stages(stages: &[Stage]) -> Result<(), String> {
             s.target
         ));
     }
+    crate::phase::phases(stages)?;
     Ok(())
 }
 
@@ -154,6 +158,7 @@ impl Profile {
             (
                 rate * factor,
                 vec![Stage {
+                    name: None,
                     duration: d,
                     target: rate * factor,
                 }],
@@ -168,6 +173,7 @@ impl Profile {
                 let (fifth, two_fifths) = (duration / 5, duration * 2 / 5);
                 let rest = duration - two_fifths - fifth;
                 let stage = |duration, factor: f64| Stage {
+                    name: None,
                     duration,
                     target: rate * factor,
                 };
@@ -272,6 +278,7 @@ mod tests {
             (
                 20.0,
                 vec![Stage {
+                    name: None,
                     duration: d,
                     target: 20.0
                 }]
@@ -291,16 +298,19 @@ mod tests {
     fn stage_checks() {
         assert!(check_stages(&[]).is_err());
         assert!(check_stages(&[Stage {
+            name: None,
             duration: Duration::ZERO,
             target: 5.0
         }])
         .is_err());
         assert!(check_stages(&[Stage {
+            name: None,
             duration: Duration::from_secs(1),
             target: -1.0
         }])
         .is_err());
         assert!(check_stages(&[Stage {
+            name: None,
             duration: Duration::from_secs(1),
             target: 0.0
         }])

@@ -32,6 +32,7 @@ pub const METRIC_NAMES: &[&str] = &[
     "peak_rss",
     "checks",
     "capacity",
+    "recovery",
 ];
 
 /// The custom metric every check's evaluations are counted in (1 passed,
@@ -118,6 +119,10 @@ pub enum Metric {
     /// The highest arrival rate a capacity search found to hold, per
     /// second (`capacity >= 1000`).
     Capacity,
+    /// How long a phase took, from its start, until the per-second
+    /// percentile (p95 unless `recovery of p99`) was back within its limit
+    /// and stayed there (`recovery in "peak" < "60s"`).
+    Recovery(Percentile),
     /// The share of checks that passed (`checks`), or of one named check
     /// (`check "body has id"`).
     Checks(Option<&'static str>),
@@ -230,6 +235,7 @@ impl Metric {
             "peak_rss" => Some(Metric::PeakRss(None)),
             "checks" => Some(Metric::Checks(None)),
             "capacity" => Some(Metric::Capacity),
+            "recovery" => Some(Metric::Recovery(Percentile(95.0))),
             _ => None,
         }
     }
@@ -237,7 +243,11 @@ impl Metric {
     /// Whether the limit is a duration, a fraction or a rate.
     pub fn kind(self) -> MetricKind {
         match self {
-            Metric::Mean | Metric::Min | Metric::Max | Metric::Percentile(_) => MetricKind::Latency,
+            Metric::Mean
+            | Metric::Min
+            | Metric::Max
+            | Metric::Percentile(_)
+            | Metric::Recovery(_) => MetricKind::Latency,
             Metric::ErrorRate | Metric::DroppedRate | Metric::ClassRate(_) | Metric::Cpu(_) => {
                 MetricKind::Fraction
             }
@@ -360,6 +370,8 @@ impl fmt::Display for Metric {
             Metric::PeakRss(None) => f.write_str("peak_rss"),
             Metric::PeakRss(Some(p)) => write!(f, "peak_rss of {p:?}"),
             Metric::Capacity => f.write_str("capacity"),
+            Metric::Recovery(p) if p.0 == 95.0 => f.write_str("recovery"),
+            Metric::Recovery(p) => write!(f, "recovery of p{}", p.0),
             Metric::Checks(None) => f.write_str("checks"),
             Metric::Checks(Some(name)) => write!(f, "check {name:?}"),
             Metric::Custom { name, stat, .. } => write!(f, "{stat} of {name:?}"),
@@ -430,6 +442,11 @@ pub struct ThresholdSpec {
     pub window: Option<Duration>,
     /// Evaluate over the iterations with this tag only (`p95 for "cold"`).
     pub tag: Option<&'static str>,
+    /// Evaluate over one phase of the stages only (`p95 in "peak"`).
+    pub phase: Option<&'static str>,
+    /// The limit is a factor of the same metric in this other phase
+    /// (`mean in "peak" < 1.5 * "baseline"`: `limit` is 1.5).
+    pub relative_to: Option<&'static str>,
 }
 
 impl ThresholdSpec {
@@ -447,6 +464,19 @@ impl ThresholdSpec {
     /// Checks the operator and the limit on their own (not against other
     /// thresholds: see [`check_consistency`]).
     pub fn check(&self) -> Result<(), String> {
+        self.check_phase()?;
+        if self.relative_to.is_some() {
+            // The limit is a factor, not in the metric's unit.
+            self.metric.check_op(self.op)?;
+            return if self.limit.is_finite() && self.limit > 0.0 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "a relative limit is a positive factor, e.g. `{} in \"peak\" < 1.5 * \"baseline\"`, got {}",
+                    self.metric, self.limit
+                ))
+            };
+        }
         if let Metric::Custom {
             name,
             stat,
@@ -535,6 +565,47 @@ impl ThresholdSpec {
         }
     }
 
+    /// Checks `in "phase"`, a relative limit and `recovery`: a metric with
+    /// a figure per phase, and nothing else that narrows it.
+    fn check_phase(&self) -> Result<(), String> {
+        let m = self.metric;
+        if matches!(m, Metric::Recovery(_)) {
+            if self.phase.is_none() {
+                return Err(format!(
+                    "`{m}` is the time a phase takes to recover: write `{m} in \"peak\" < \"60s\"`"
+                ));
+            }
+            if self.relative_to.is_some() {
+                return Err(format!("`{m}` is a time: give it a duration, e.g. `< \"60s\"`, not a factor of another phase"));
+            }
+        }
+        if self.relative_to.is_some() && self.phase.is_none() {
+            return Err(format!(
+                "a relative limit compares one phase with another: write `{m} in \"peak\" < {} * {:?}`",
+                self.limit,
+                self.relative_to.unwrap_or_default()
+            ));
+        }
+        if self.phase.is_none() {
+            return Ok(());
+        }
+        if !crate::phase::has_phase_figure(m) {
+            return Err(format!(
+                "`{m}` has no figure per phase: phases are judged on latency, error_rate, throughput, dropped and dropped_rate"
+            ));
+        }
+        if self.tag.is_some() || self.window.is_some() {
+            return Err("a phase's figures are not kept per tag or per window: drop `for \"...\"` or `per \"...\"`".into());
+        }
+        if self.phase == self.relative_to {
+            return Err(format!(
+                "`{m} in {:?}` is compared with itself: name another phase after `*`",
+                self.phase.unwrap_or_default()
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks the `per` window: whole seconds, and a metric that means
     /// something per window.
     fn check_window(&self) -> Result<(), String> {
@@ -604,7 +675,13 @@ impl fmt::Display for ThresholdSpec {
         if let Some(tag) = self.tag {
             write!(f, " for {tag:?}")?;
         }
-        write!(f, " {} {}", self.op, self.limit_display())?;
+        if let Some(phase) = self.phase {
+            write!(f, " in {phase:?}")?;
+        }
+        match self.relative_to {
+            Some(other) => write!(f, " {} {} * {other:?}", self.op, self.limit)?,
+            None => write!(f, " {} {}", self.op, self.limit_display())?,
+        }
         if let Some(w) = self.window {
             write!(f, " per {}", format_duration(w))?;
         }
@@ -626,7 +703,11 @@ pub fn check_consistency(specs: &[ThresholdSpec]) -> Vec<(usize, String)> {
     let mut problems = Vec::new();
     for (j, b) in specs.iter().enumerate() {
         for a in &specs[..j] {
-            if a.window != b.window || a.tag != b.tag {
+            if a.window != b.window
+                || a.tag != b.tag
+                || a.phase != b.phase
+                || a.relative_to != b.relative_to
+            {
                 continue;
             }
             if a.metric == b.metric && a.op.is_upper_bound() == b.op.is_upper_bound() {
@@ -694,6 +775,8 @@ mod tests {
             limit,
             window: None,
             tag: None,
+            phase: None,
+            relative_to: None,
         }
     }
 

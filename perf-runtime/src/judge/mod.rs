@@ -17,6 +17,7 @@ pub(crate) mod interval;
 pub(crate) mod leak;
 pub(crate) mod live;
 pub(crate) mod order;
+pub(crate) mod phases;
 pub(crate) mod resources;
 pub(crate) mod shown;
 pub(crate) mod sla;

@@ -201,7 +201,7 @@ pub(crate) fn checks(metric: Metric, f: &Figures<'_>) -> Option<(u64, u64)> {
     Some((c.sum.round().max(0.0) as u64, c.count))
 }
 
-fn observe(metric: Metric, f: &Figures<'_>) -> Option<f64> {
+pub(crate) fn observe(metric: Metric, f: &Figures<'_>) -> Option<f64> {
     let scheduled = f.iterations + f.dropped;
     match metric {
         Metric::Cpu(_) | Metric::PeakRss(_) => crate::judge::resources::observe(metric, f),
@@ -217,6 +217,8 @@ fn observe(metric: Metric, f: &Figures<'_>) -> Option<f64> {
         // Judged on a search's answer (`crate::judge::capacity`), never
         // on a run's figures.
         Metric::Capacity => None,
+        // Judged on the phases (`crate::judge::phases`).
+        Metric::Recovery(_) => None,
         Metric::Checks(_) => {
             let (passed, count) = checks(metric, f)?;
             (count > 0).then(|| passed as f64 / count as f64)

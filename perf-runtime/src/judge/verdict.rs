@@ -81,9 +81,13 @@ impl Report {
                 .get(tag)
                 .map(|t| Figures::tagged(&t.latency, t.errors, secs))
         };
+        let phases = crate::judge::phases::spans(&load, complete);
         let mut outcomes: Vec<ThresholdOutcome> = thresholds
             .iter()
             .map(|t| match t.tag() {
+                _ if t.0.phase.is_some() => {
+                    crate::judge::phases::evaluate(t, judging, &phases, &main.timeline, thresholds)
+                }
                 // A tag never seen has no data: the threshold fails.
                 Some(tag) => t.evaluate_judged(
                     judging,
@@ -179,6 +183,7 @@ impl Report {
                 .as_ref()
                 .map(|h| LatencyStats::of(h, &wanted)),
             capacity: None,
+            phases: crate::judge::phases::figures(&phases, &main.timeline),
             error_counts: main.error_counts,
             first_errors: main.first_errors,
             warmup: m.warmup.map(|w| WarmupStats {

@@ -164,6 +164,7 @@ impl LoadShape {
             None => (
                 rate,
                 vec![Stage {
+                    name: None,
                     duration: base,
                     target: rate,
                 }],
@@ -328,7 +329,7 @@ impl LoadShape {
         if let Some((_, message)) = perf_spec::check_consistency(&specs).into_iter().next() {
             return bad(message);
         }
-        Ok(())
+        crate::model::phase::check(&specs, &self.stages).or_else(bad)
     }
 }
 
@@ -374,6 +375,8 @@ struct LoadShapeJson {
 
 #[derive(Serialize, Deserialize)]
 struct StageJson {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
     duration_ns: u64,
     target: f64,
 }
@@ -403,6 +406,7 @@ impl From<LoadShape> for LoadShapeJson {
                 .stages
                 .iter()
                 .map(|s| StageJson {
+                    name: s.name.map(str::to_owned),
                     duration_ns: ns(s.duration),
                     target: s.target,
                 })
@@ -458,6 +462,7 @@ impl TryFrom<LoadShapeJson> for LoadShape {
                 .stages
                 .into_iter()
                 .map(|s| Stage {
+                    name: s.name.as_deref().map(crate::model::saved_threshold::intern),
                     duration: Duration::from_nanos(s.duration_ns),
                     target: s.target,
                 })

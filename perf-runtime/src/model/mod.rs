@@ -16,6 +16,7 @@ pub(crate) mod load;
 pub(crate) mod measured;
 pub(crate) mod memory;
 pub(crate) mod outcome;
+pub(crate) mod phase;
 pub(crate) mod profile;
 pub(crate) mod report;
 pub(crate) mod resources;

@@ -220,6 +220,10 @@ pub struct Report {
     /// figures above are then its best step's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<crate::model::capacity::CapacityResult>,
+    /// Each named phase of the stages (`("peak", "2m", 1000)`), with its
+    /// own figures.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<crate::model::phase::PhaseFigures>,
     /// Errors grouped by kind and message, most frequent first.
     pub error_counts: Vec<ErrorCount>,
     /// The first errors, with their iteration index.
@@ -403,6 +407,7 @@ impl Report {
             service: None,
             start_delay: None,
             capacity: None,
+            phases: Vec::new(),
             error_counts: Vec::new(),
             first_errors: Vec::new(),
             warmup: None,

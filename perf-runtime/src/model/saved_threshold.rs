@@ -22,6 +22,12 @@ pub struct SavedThreshold {
     pub window_secs: Option<u64>,
     /// Tag, for `for "tag"` thresholds.
     pub tag: Option<String>,
+    /// Phase, for `in "phase"` thresholds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    /// The phase a relative limit is a factor of (`* "baseline"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relative_to: Option<String>,
 }
 
 /// A threshold's metric, as stored.
@@ -47,6 +53,7 @@ pub enum SavedMetric {
     PeakRss(Option<String>),
     Checks(Option<String>),
     Capacity,
+    Recovery(f64),
     Custom {
         name: String,
         stat: String,
@@ -76,6 +83,7 @@ impl SavedMetric {
             M::PeakRss(p) => SavedMetric::PeakRss(p.map(str::to_owned)),
             M::Checks(c) => SavedMetric::Checks(c.map(str::to_owned)),
             M::Capacity => SavedMetric::Capacity,
+            M::Recovery(p) => SavedMetric::Recovery(p.value()),
             M::Custom {
                 name,
                 stat,
@@ -111,6 +119,7 @@ impl SavedMetric {
             SavedMetric::PeakRss(p) => M::PeakRss(p.as_deref().map(intern)),
             SavedMetric::Checks(c) => M::Checks(c.as_deref().map(intern)),
             SavedMetric::Capacity => M::Capacity,
+            SavedMetric::Recovery(v) => M::Recovery(p(*v)?),
             SavedMetric::Custom {
                 name,
                 stat,
@@ -138,6 +147,8 @@ impl SavedThreshold {
             limit: spec.limit,
             window_secs: spec.window.map(|w| w.as_secs()),
             tag: spec.tag.map(str::to_owned),
+            phase: spec.phase.map(str::to_owned),
+            relative_to: spec.relative_to.map(str::to_owned),
         }
     }
 
@@ -159,6 +170,8 @@ impl SavedThreshold {
             limit: self.limit,
             window: self.window_secs.map(Duration::from_secs),
             tag: self.tag.as_deref().map(intern),
+            phase: self.phase.as_deref().map(intern),
+            relative_to: self.relative_to.as_deref().map(intern),
         };
         spec.check()
             .map_err(|e| format!("threshold `{}`: {e}", self.text))?;
@@ -169,7 +182,7 @@ impl SavedThreshold {
 /// A name read from a file as the `&'static str` a [`perf_spec::Metric`]
 /// holds: each distinct name is kept once for the process's life, so
 /// reading a thousand shard results of one test costs its names once.
-fn intern(name: &str) -> &'static str {
+pub(crate) fn intern(name: &str) -> &'static str {
     static NAMES: std::sync::Mutex<std::collections::BTreeSet<&'static str>> =
         std::sync::Mutex::new(std::collections::BTreeSet::new());
     let mut names = NAMES

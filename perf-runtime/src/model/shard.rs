@@ -385,6 +385,7 @@ mod tests {
             stop: Stop::Repeat(1001),
             rate: Some(300.0),
             stages: vec![perf_spec::Stage {
+                name: None,
                 duration: Duration::from_secs(5),
                 target: 600.0,
             }],

@@ -91,6 +91,8 @@ impl Threshold {
             limit,
             window: None,
             tag: None,
+            phase: None,
+            relative_to: None,
         })
     }
 

@@ -8,6 +8,7 @@ pub(crate) mod capacity;
 pub(crate) mod comparison;
 pub(crate) mod emf;
 pub(crate) mod load_line;
+pub(crate) mod phases;
 pub(crate) mod print;
 pub(crate) mod profile;
 pub(crate) mod resources;

@@ -117,6 +117,16 @@ pub(crate) fn render(r: &Report) -> String {
             let _ = writeln!(out, "    {row}");
         }
     }
+    if !r.phases.is_empty() {
+        line(
+            &mut out,
+            "phases",
+            format!("{} named in the stages", r.phases.len()),
+        );
+        for row in crate::output::phases::rows(&r.phases) {
+            let _ = writeln!(out, "    {row}");
+        }
+    }
     if let Some(delay) = r.start_delay.as_ref().filter(|s| s.count > 0) {
         line(&mut out, "start delay", latency_line(delay));
     }

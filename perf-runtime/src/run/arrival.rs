@@ -136,6 +136,7 @@ mod tests {
 
     fn stage(secs: f64, target: f64) -> Stage {
         Stage {
+            name: None,
             duration: Duration::from_secs_f64(secs),
             target,
         }

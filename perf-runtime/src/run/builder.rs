@@ -122,7 +122,26 @@ impl PerfTest {
     /// [`rate`](Self::rate), active workers without one. Stages set the
     /// run's length.
     pub fn stage(mut self, duration: Duration, target: f64) -> Self {
-        self.load.stages.push(Stage { duration, target });
+        self.load.stages.push(Stage {
+            name: None,
+            duration,
+            target,
+        });
+        self
+    }
+
+    /// A stage of the phase `name` (`("peak", "2m", 1000)` in the
+    /// attribute): consecutive stages of one name make one phase, with
+    /// figures of its own in the summary and the report, and thresholds
+    /// judged on it alone
+    /// ([`Threshold::in_phase`](crate::Threshold::in_phase),
+    /// [`Threshold::recovery`](crate::Threshold::recovery)).
+    pub fn named_stage(mut self, name: &str, duration: Duration, target: f64) -> Self {
+        self.load.stages.push(Stage {
+            name: Some(crate::model::saved_threshold::intern(name)),
+            duration,
+            target,
+        });
         self
     }
 

@@ -202,6 +202,7 @@ pub(crate) async fn execute<B: Body>(
                     let arrivals = crate::run::arrival::Arrivals::new(
                         rate,
                         &[Stage {
+                            name: None,
                             duration: length,
                             target: rate,
                         }],
