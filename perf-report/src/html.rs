@@ -34,7 +34,7 @@ pub fn run(inputs: &[String], baseline: Option<&str>, out: &Path) -> Result<()> 
     Ok(())
 }
 
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -316,6 +316,9 @@ fn section(out: &mut String, report: &Report, baseline: Option<&Report>) -> Resu
             );
         }
         out.push_str("</table>");
+    }
+    if let Some(phases) = crate::html_phases::table(report) {
+        out.push_str(&phases);
     }
     if let Some(b) = &report.baseline {
         if let Some(missing) = &b.missing {

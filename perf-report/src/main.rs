@@ -16,6 +16,7 @@ mod compare;
 mod gobench;
 mod html;
 mod html_capacity;
+mod html_phases;
 mod html_resources;
 mod inputs;
 mod merge;

@@ -143,4 +143,67 @@ mod tests {
         assert!(phases(&[stage(Some(" "), 1)]).is_err());
         assert!(phases(&[stage(None, 1)]).unwrap().is_empty());
     }
+
+    #[test]
+    fn a_recovery_is_judged_against_the_tightest_limit_of_its_phase_or_the_run() {
+        use crate::threshold::{Op, Percentile};
+        let p95 = Metric::Percentile(Percentile::new(95.0).unwrap());
+        let spec =
+            |limit: f64, phase: Option<&'static str>, tag: Option<&'static str>| ThresholdSpec {
+                metric: p95,
+                op: Op::Lt,
+                limit,
+                window: None,
+                tag,
+                phase,
+                relative_to: None,
+            };
+        let specs = [
+            spec(200.0, None, None),
+            spec(300.0, Some("peak"), None),
+            spec(100.0, Some("baseline"), None),
+            spec(50.0, None, Some("cold")),
+        ];
+        assert_eq!(recovery_limit(&specs, p95, Some("peak")), Some(200.0));
+        assert_eq!(recovery_limit(&specs, p95, Some("baseline")), Some(100.0));
+        assert_eq!(recovery_limit(&specs[1..2], p95, Some("peak")), Some(300.0));
+        assert_eq!(recovery_limit(&specs[3..], p95, Some("peak")), None);
+        // The rules of a phase threshold.
+        let recovery = |phase| ThresholdSpec {
+            metric: Metric::Recovery(Percentile::new(95.0).unwrap()),
+            limit: 60e9,
+            ..spec(0.0, phase, None)
+        };
+        assert!(recovery(Some("peak")).check().is_ok());
+        assert!(recovery(None).check().unwrap_err().contains("in \"peak\""));
+        let relative = ThresholdSpec {
+            metric: Metric::Mean,
+            limit: 1.5,
+            relative_to: Some("baseline"),
+            ..spec(0.0, Some("peak"), None)
+        };
+        assert!(relative.check().is_ok());
+        assert_eq!(
+            relative.to_string(),
+            "mean in \"peak\" < 1.5 * \"baseline\""
+        );
+        assert!(ThresholdSpec {
+            limit: 0.0,
+            ..relative
+        }
+        .check()
+        .is_err());
+        assert!(ThresholdSpec {
+            phase: None,
+            ..relative
+        }
+        .check()
+        .is_err());
+        assert!(ThresholdSpec {
+            metric: Metric::PeakHeap,
+            ..relative
+        }
+        .check()
+        .is_err());
+    }
 }

@@ -457,6 +457,7 @@ impl ThresholdSpec {
     pub fn judged_by_looks(&self) -> bool {
         self.window.is_none()
             && self.tag.is_none()
+            && self.phase.is_none()
             && self.metric.has_interval()
             && !matches!(self.metric, Metric::Custom { .. })
     }

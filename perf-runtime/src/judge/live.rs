@@ -26,7 +26,9 @@ impl LiveCheck for AbortCheck {
         let hist = s.latency_so_far();
         let so_far = Figures::so_far(s, elapsed, &hist, None);
         let complete = elapsed.as_secs() as u32;
-        for t in &self.0 {
+        // A phase is judged when it is over: a peak that has not recovered
+        // yet is what a recovery threshold waits for.
+        for t in self.0.iter().filter(|t| t.0.phase.is_none()) {
             let verdict = match t.window_seconds() {
                 None => t.check_so_far(&so_far).map(|v| (v, String::new())),
                 Some(w) if complete >= w => {

@@ -32,10 +32,10 @@ impl Span {
     }
 }
 
-/// The phases of `load`'s stages, in whole seconds (rounded) up to
-/// `complete`.
-pub(crate) fn spans(load: &LoadShape, complete: u32) -> Vec<Span> {
-    let secs = |d: Duration| (d.as_secs_f64().round() as u32).min(complete);
+/// The phases of `load`'s stages, in whole seconds (rounded) up to the
+/// run's `seconds`.
+pub(crate) fn spans(load: &LoadShape, seconds: u32) -> Vec<Span> {
+    let secs = |d: Duration| (d.as_secs_f64().round() as u32).min(seconds);
     perf_spec::phases(&load.stages)
         .unwrap_or_default()
         .iter()

@@ -87,6 +87,12 @@ impl Threshold {
     ) -> ThresholdOutcome {
         let spec = self.0;
         let mut outcome = ThresholdOutcome::unjudged(&spec);
+        if spec.phase.is_some() {
+            // `crate::judge::phases` judges it, on the run's timeline.
+            outcome.observed_display =
+                "judged on the run's phases, which this report's figures do not hold".into();
+            return outcome;
+        }
         if let (Some(w), Metric::Cpu(_)) = (self.window_seconds(), spec.metric) {
             let (verdict, worst) = crate::judge::resources::cpu_windows(&spec, w, whole);
             return windows_outcome(outcome, verdict, worst, complete_seconds);

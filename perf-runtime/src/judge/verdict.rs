@@ -81,7 +81,8 @@ impl Report {
                 .get(tag)
                 .map(|t| Figures::tagged(&t.latency, t.errors, secs))
         };
-        let phases = crate::judge::phases::spans(&load, complete);
+        // A phase's last second counts when the run ended just short of it.
+        let phases = crate::judge::phases::spans(&load, m.elapsed.as_secs_f64().round() as u32);
         let mut outcomes: Vec<ThresholdOutcome> = thresholds
             .iter()
             .map(|t| match t.tag() {
