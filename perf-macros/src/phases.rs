@@ -2,7 +2,7 @@
 //! `mean in "peak" < 1.5 * "baseline"` and `recovery in "peak"` name
 //! phases that `stages` has, and a recovery has a limit to recover within.
 
-use perf_spec::{closest, Metric, ThresholdSpec};
+use perf_spec::{Metric, ThresholdSpec};
 
 use crate::parse::Config;
 use crate::parse::Errors;
@@ -32,20 +32,7 @@ pub(crate) fn check(config: &Config, errors: &mut Errors) {
         if names.contains(&n.as_str()) {
             continue;
         }
-        let message = match closest(&n, &names) {
-            Some(near) => format!("no phase {n:?} in the stages; did you mean {near:?}?"),
-            None if names.is_empty() => format!(
-                "no phase {n:?}: no stage has a name; write a stage as (\"{n}\", \"1m\", 1000)"
-            ),
-            None => format!(
-                "no phase {n:?} in the stages; phases: {}",
-                names
-                    .iter()
-                    .map(|p| format!("{p:?}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        };
+        let message = perf_spec::unknown_phase(&n, &names);
         errors.at(name.span(), message);
     }
     for t in &config.thresholds {

@@ -34,7 +34,7 @@ pub use load::{
     MAX_HEAP_PROFILE_RATE, MAX_PROFILE_HZ, MAX_WORKERS, MAX_WORKER_THREADS, PROFILE_NAMES,
 };
 pub use monitor::{Monitor, MAX_MONITORS, MAX_MONITOR_NAME};
-pub use phase::{has_phase_figure, phases, recovery_limit, Phase, RECOVERY_HOLD};
+pub use phase::{has_phase_figure, phases, recovery_limit, unknown_phase, Phase, RECOVERY_HOLD};
 pub use publish::{
     check_namespace, parse_alpha, parse_publish_target, parse_publish_targets, PublishTarget,
     MAX_NAMESPACE_LEN,

@@ -60,6 +60,25 @@ pub fn phases(stages: &[Stage]) -> Result<Vec<Phase>, String> {
     Ok(phases)
 }
 
+/// Why `name` is not a phase, when `names` are: the closest suggested,
+/// else the phases listed, else how to make one.
+pub fn unknown_phase(name: &str, names: &[&str]) -> String {
+    match crate::suggest::closest(name, names) {
+        Some(near) => format!("no phase {name:?} in the stages; did you mean {near:?}?"),
+        None if names.is_empty() => format!(
+            "no phase {name:?}: no stage has a name; name one, e.g. (\"{name}\", \"1m\", 1000)"
+        ),
+        None => format!(
+            "no phase {name:?} in the stages; phases: {}",
+            names
+                .iter()
+                .map(|p| format!("{p:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 /// Whether `metric` has a figure per phase (from the run's per-second
 /// timeline: latency, error and drop rates, throughput, drops), so that
 /// `in "phase"` and relative limits mean something for it.

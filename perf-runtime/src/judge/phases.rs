@@ -189,10 +189,7 @@ fn shown(metric: Metric, v: f64) -> String {
 
 fn missing(name: &str, spans: &[Span]) -> String {
     let names: Vec<&str> = spans.iter().map(|s| s.name).collect();
-    let near = perf_spec::closest(name, &names)
-        .map(|n| format!("; did you mean {n:?}?"))
-        .unwrap_or_default();
-    format!("no phase {name:?} in the run's stages{near}")
+    perf_spec::unknown_phase(name, &names)
 }
 
 /// The first second (from the phase's start) from which every second's

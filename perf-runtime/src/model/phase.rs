@@ -48,15 +48,9 @@ pub(crate) fn check(
     for spec in specs {
         for name in [spec.phase, spec.relative_to].into_iter().flatten() {
             if !names.contains(&name) {
-                let hint = match perf_spec::closest(name, &names) {
-                    Some(near) => format!("did you mean {near:?}?"),
-                    None if names.is_empty() => {
-                        "no stage has a name: add stages with `PerfTest::named_stage`".to_owned()
-                    }
-                    None => format!("phases: {names:?}"),
-                };
                 return Err(format!(
-                    "threshold `{spec}`: no phase {name:?} in the stages; {hint}"
+                    "threshold `{spec}`: {}",
+                    perf_spec::unknown_phase(name, &names)
                 ));
             }
         }
