@@ -124,6 +124,10 @@ fn the_recovery_measured_is_the_servers_own_scale_out_time() {
     };
     let recovery = outcome("recovery in \"peak\"");
     let measured = recovery.observed.expect("it recovered") / 1e9;
+    eprintln!(
+        "{} slots added, the last {known:.1}s into the peak; recovery measured {measured:.0}s",
+        scaled.len()
+    );
     assert!(
         (measured - known).abs() <= 3.0,
         "recovery {measured:.0}s, scaled out at {known:.1}s: {}\n{}",
