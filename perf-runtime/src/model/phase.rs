@@ -36,6 +36,41 @@ pub struct PhaseFigures {
     pub max_ns: u64,
 }
 
+impl PhaseFigures {
+    /// The columns of a phase's row, in the summary and the HTML report.
+    pub const COLUMNS: [&'static str; 11] = [
+        "phase",
+        "seconds",
+        "iterations",
+        "throughput",
+        "errors",
+        "dropped",
+        "mean",
+        "p50",
+        "p95",
+        "p99",
+        "max",
+    ];
+
+    /// The phase's row as text, a cell for each of [`COLUMNS`](Self::COLUMNS).
+    pub fn cells(&self) -> [String; 11] {
+        let d = |ns: u64| perf_spec::format_duration(std::time::Duration::from_nanos(ns));
+        [
+            self.name.clone(),
+            format!("{}–{}s", self.start_s, self.end_s),
+            self.iterations.to_string(),
+            perf_spec::format_rate(self.throughput),
+            format!("{:.2}%", self.error_rate * 100.0),
+            self.dropped.to_string(),
+            d(self.mean_ns),
+            d(self.p50_ns),
+            d(self.p95_ns),
+            d(self.p99_ns),
+            d(self.max_ns),
+        ]
+    }
+}
+
 /// Every phase the thresholds name is one of the stages', and a recovery
 /// has a limit to recover within (the attribute checks the same at
 /// compile time).
