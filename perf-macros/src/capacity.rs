@@ -203,6 +203,19 @@ pub(crate) fn check(config: &Config, errors: &mut Errors) {
         }
         return;
     };
+    if search.value.axis == CapacityAxis::Workers {
+        for span in &config.capacity_rates {
+            errors.at(
+                *span,
+                "a search over workers finds a number of workers, not a rate: write e.g. `capacity >= 64`",
+            );
+        }
+    }
+    for t in capacity_thresholds.clone() {
+        if let Err(e) = search.value.axis.check_limit(t.value.limit) {
+            errors.at(t.span, e);
+        }
+    }
     let (sets, workers) = match search.value.axis {
         CapacityAxis::Rate => ("the rate", None),
         CapacityAxis::Workers => (

@@ -592,6 +592,16 @@ impl Config {
                 .chain(&over.phase_names)
                 .cloned()
                 .collect(),
+            // A case's `capacity >=` replaces the base's.
+            capacity_rates: if over
+                .thresholds
+                .iter()
+                .any(|t| t.value.metric == Metric::Capacity)
+            {
+                over.capacity_rates.clone()
+            } else {
+                self.capacity_rates.clone()
+            },
         }
     }
 

@@ -128,7 +128,7 @@ use proc_macro::TokenStream;
 /// | `p50`, `p75`, `p90`, `p95`, `p99`, `p999`, `p(99.99)` | `p95 < "200ms"` | `Threshold::p(95.0).lt(Duration::from_millis(200))` |
 /// | `error_rate` | `error_rate < 0.01` or `error_rate < "1%"` | `Threshold::error_rate().lt(0.01)` |
 /// | `<class>_rate` | `throttle_rate < 0.001` (errors classed with `ctx.error_class("throttle")`) | `Threshold::class_rate("throttle").lt(0.001)` |
-/// | `throughput` | `throughput >= 1000` (completed iterations per second) | `Threshold::throughput().ge(1000.0)` |
+/// | `throughput` | `throughput >= 1000` (completed iterations per second; also `throughput >= "60000/m"`) | `Threshold::throughput().ge(1000.0)` |
 /// | `dropped` | `dropped <= 10` (open model: iterations that found no free worker) | `Threshold::dropped().le(10)` |
 /// | `dropped_rate` | `dropped_rate < 0.01` | `Threshold::dropped_rate().lt(0.01)` |
 /// | `peak_heap` | `peak_heap < "100MB"` (needs `track_allocations!()`) | `Threshold::peak_heap().lt(100_000_000)` |
@@ -140,7 +140,7 @@ use proc_macro::TokenStream;
 /// | `peak_rss` | `peak_rss < "512MB"`; `peak_rss of "orders-fn" < "256MB"` | `Threshold::peak_rss().lt(512_000_000)`, `Threshold::peak_rss_of("orders-fn")` |
 /// | `checks` | `checks > 0.99`: the share of `perf_runtime::http` checks that passed; `check "body has id" > 0.999` for one check (lower bounds) | `Threshold::checks().gt(0.99)`, `Threshold::checks_of("body has id")` |
 /// | `recovery` | `recovery in "peak" < "60s"`: from the phase's start until the per-second p95 is back under its limit (the tightest `p95 <`, of the run or of the phase) and stays there for the rest of the phase or 10 s; `recovery of p99 in "peak"` for another percentile | `Threshold::recovery("peak").lt(Duration::from_secs(60))`, `Threshold::recovery_of(99.0, "peak")` |
-/// | `capacity` | `capacity >= 1000`: the highest rate (or number of workers) the `capacity(...)` search held (a lower bound the generator stopped at passes if it reaches it) | `Threshold::capacity().ge(1000.0)` |
+/// | `capacity` | `capacity >= 1000` (or `capacity >= "60000/m"`): the highest rate (or number of workers) the `capacity(...)` search held (a lower bound the generator stopped at passes if it reaches it) | `Threshold::capacity().ge(1000.0)` |
 ///
 /// # Function forms
 ///

@@ -213,6 +213,9 @@ pub(crate) struct Config {
     /// Every phase a threshold names (`in "peak"`, `* "baseline"`), as
     /// written: each must be a phase of `stages`.
     pub(crate) phase_names: Vec<LitStr>,
+    /// The limits of `capacity >=` written as rates (`"60000/m"`): a
+    /// search over workers finds a number of workers, not a rate.
+    pub(crate) capacity_rates: Vec<Span>,
 }
 
 /// A setting's value as written.
@@ -601,6 +604,9 @@ pub(crate) fn parse_args(args: TokenStream) -> syn::Result<(Config, Errors)> {
                     if let Some(p) = &phase {
                         config.phase_names.push(p.phase.clone());
                         config.phase_names.extend(p.relative_to.clone());
+                    }
+                    if t.value.metric == Metric::Capacity && matches!(value, Lit::Str(_)) {
+                        config.capacity_rates.push(value.span());
                     }
                     config.thresholds.push(t);
                 }

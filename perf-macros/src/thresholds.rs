@@ -2,8 +2,8 @@
 //! `p(99.9) <= "1s" per "10s"`, `p95 regression < "10%"`.
 
 use perf_spec::{
-    check_fraction, closest, parse_fraction, parse_size, Metric, MetricKind, Op, Percentile, Stat,
-    ThresholdSpec, METRIC_NAMES,
+    check_fraction, closest, parse_fraction, parse_rate, parse_size, Metric, MetricKind, Op,
+    Percentile, Stat, ThresholdSpec, METRIC_NAMES,
 };
 use proc_macro2::Span;
 use syn::{Lit, LitStr};
@@ -315,23 +315,36 @@ pub(crate) fn threshold(
                 }
             }
         }
-        MetricKind::PerSecond | MetricKind::Count | MetricKind::Value => {
-            match number(value, errors) {
+        MetricKind::PerSecond | MetricKind::Count | MetricKind::Value => match value {
+            // `capacity >= "60000/m"`: a rate in any unit, per second here.
+            Lit::Str(s) if metric.kind() == MetricKind::PerSecond => match parse_rate(&s.value()) {
+                Ok(rate) => rate,
+                Err(e) => {
+                    errors.at(s.span(), format!("`{metric}`: {e}"));
+                    return None;
+                }
+            },
+            _ => match number(value, errors) {
                 Some(n) => n,
                 // A number, but not a finite one: already reported.
                 None if is_number(value) => return None,
                 None => {
+                    let or_rate = if metric.kind() == MetricKind::PerSecond {
+                        " or a rate such as \"60000/m\""
+                    } else {
+                        ""
+                    };
                     errors.at(
                         value.span(),
                         format!(
-                            "`{metric}` takes a number, e.g. `{metric} {} 1000`",
+                            "`{metric}` takes a number{or_rate}, e.g. `{metric} {} 1000`",
                             op.value
                         ),
                     );
                     return None;
                 }
-            }
-        }
+            },
+        },
     };
     let window_lit = window;
     let window = match window {

@@ -53,7 +53,8 @@ pub(crate) fn chart(report: &Report) -> Result<Option<String>> {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
-            .caption(format!("capacity: {}", c.verdict), ("sans-serif", 13))
+            // The verdict begins with what was found ("capacity 78.0/s: …").
+            .caption(&c.verdict, ("sans-serif", 13))
             .margin(10)
             .x_label_area_size(40)
             .y_label_area_size(60)
@@ -112,18 +113,24 @@ pub(crate) fn chart(report: &Report) -> Result<Option<String>> {
                 .iter()
                 .map(|s| Cross::new((s.offered, s.achieved), 5, BLACK.stroke_width(2))),
         )?;
+        // The knee is dashed: where it is the capacity itself (a system
+        // that holds until it breaks), the capacity's line shows through.
         let marks = [
-            ("capacity", c.capacity, RGBColor(0x2c, 0xa0, 0x2c)),
-            ("knee", c.knee, RGBColor(0x94, 0x67, 0xbd)),
+            ("capacity", c.capacity, RGBColor(0x2c, 0xa0, 0x2c), false),
+            ("knee", c.knee, RGBColor(0x94, 0x67, 0xbd), true),
         ];
-        for (name, at, color) in marks {
+        for (name, at, color, dashed) in marks {
             let Some(x) = at else { continue };
-            chart
-                .draw_series(LineSeries::new([(x, 0.0), (x, top)], color.stroke_width(2)))?
+            let line = [(x, 0.0), (x, top)];
+            let style = color.stroke_width(2);
+            let series = if dashed {
+                chart.draw_series(DashedLineSeries::new(line, 6, 4, style))?
+            } else {
+                chart.draw_series(LineSeries::new(line, style))?
+            };
+            series
                 .label(format!("{name} {}", c.axis.format(x)))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
-                });
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style));
         }
         chart
             .configure_series_labels()
@@ -189,6 +196,10 @@ mod tests {
         });
         let svg = chart(&report).unwrap().unwrap();
         assert!(svg.contains("capacity 360/s"), "the capacity is marked");
+        assert!(
+            !svg.contains("capacity: capacity"),
+            "the verdict is the caption"
+        );
         assert!(svg.contains("knee 370/s"), "the knee is marked");
         assert!(svg.contains("offered rate"));
         // A search over workers: against the workers, the throughput on

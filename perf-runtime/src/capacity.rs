@@ -118,6 +118,13 @@ where
             "a capacity search sets {what} itself: drop `rate` and `stages`"
         )));
     }
+    for t in test
+        .thresholds
+        .iter()
+        .filter(|t| t.metric() == Metric::Capacity)
+    {
+        spec.axis().check_limit(t.0.limit).map_err(Error::Config)?;
+    }
     let limit = judge::latency_limit(&test.thresholds);
     let judged_by_steps = test
         .thresholds

@@ -44,6 +44,18 @@ impl CapacityAxis {
         }
     }
 
+    /// Checks the limit of a `capacity >=` threshold against what the
+    /// search finds: a search over workers finds a whole number of them,
+    /// and a fraction of a worker is a typo, not a limit.
+    pub fn check_limit(self, limit: f64) -> Result<(), String> {
+        match self {
+            CapacityAxis::Workers if limit.fract() != 0.0 => Err(format!(
+                "a search over workers finds a whole number of workers: `capacity >= {limit}` compares it with a fraction"
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// A point of the axis for people: `1.2k/s`, `12 workers`.
     pub fn format(self, v: f64) -> String {
         match self {
@@ -246,6 +258,12 @@ mod tests {
             ..CapacitySettings::workers(1, 8)
         };
         assert!(half.check().unwrap_err().1.contains("whole numbers"));
+        assert!(CapacityAxis::Workers.check_limit(64.0).is_ok());
+        assert!(CapacityAxis::Workers
+            .check_limit(2.5)
+            .unwrap_err()
+            .contains("whole number of workers"));
+        assert!(CapacityAxis::Rate.check_limit(2.5).is_ok());
         assert_eq!(CapacityAxis::Workers.format(1.0), "1 worker");
         assert_eq!(CapacityAxis::Workers.format(12.0), "12 workers");
     }

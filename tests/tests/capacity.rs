@@ -1,8 +1,8 @@
 //! The capacity search against systems whose capacity is known: `k`
 //! slots and a 10 ms service time serve at most `k / 10 ms` per second (a
 //! semaphore and a sleep). The search must find that rate within ±15%,
-//! put the knee below it, and never mistake the load generator's limit for
-//! the system's.
+//! put the knee below it when the system degrades before it breaks, and
+//! never mistake the load generator's limit for the system's.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,7 +31,40 @@ fn system(
     }
 }
 
-fn search(name: &str, slots: usize, at_least: f64) -> Report {
+/// A system that degrades before it breaks: `fast` slots of [`SERVICE`]
+/// and, when all of them are busy, `slow` slots of three times as long
+/// (a cache in front of a database; provisioned concurrency in front of
+/// on-demand); when both are full, the request waits for a fast slot.
+fn tiered(
+    fast: usize,
+    slow: usize,
+) -> impl Fn(Ctx) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>
+       + Send
+       + Sync
+       + 'static {
+    let fast = Arc::new(tokio::sync::Semaphore::new(fast));
+    let slow = Arc::new(tokio::sync::Semaphore::new(slow));
+    move |_| {
+        let (fast, slow) = (fast.clone(), slow.clone());
+        Box::pin(async move {
+            if let Ok(_slot) = fast.try_acquire() {
+                tokio::time::sleep(SERVICE).await;
+            } else if let Ok(_slot) = slow.try_acquire() {
+                tokio::time::sleep(3 * SERVICE).await;
+            } else {
+                let _slot = fast.acquire().await.map_err(|e| e.to_string())?;
+                tokio::time::sleep(SERVICE).await;
+            }
+            Ok(())
+        })
+    }
+}
+
+fn search<F, Fut>(name: &str, at_least: f64, body: F) -> Report
+where
+    F: Fn(Ctx) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+{
     PerfTest::new(name)
         .no_report_file()
         .quiet()
@@ -41,7 +74,7 @@ fn search(name: &str, slots: usize, at_least: f64) -> Report {
         .threshold(Threshold::error_rate().lt(0.01))
         .threshold(Threshold::capacity().ge(at_least))
         .capacity(Capacity::rate(100.0..=5_000.0).hold(Duration::from_secs(2)))
-        .run(system(slots))
+        .run(body)
         .unwrap()
 }
 
@@ -51,7 +84,7 @@ fn finds_a_known_capacity_within_15_percent() {
         // The sleep wakes on the timer's millisecond ticks: each slot
         // serves a little under 100/s.
         let truth = slots as f64 / SERVICE.as_secs_f64();
-        let report = search(&format!("capacity::slots_{slots}"), slots, at_least);
+        let report = search(&format!("capacity::slots_{slots}"), at_least, system(slots));
         // The table, for `--nocapture`.
         eprintln!("{}", report.summary());
         let c = report.capacity.as_ref().expect("a capacity result");
@@ -87,6 +120,43 @@ fn finds_a_known_capacity_within_15_percent() {
         assert!(summary.contains("capacity.........."), "{summary}");
         assert!(summary.contains("broke `p95 < 50ms`"), "{summary}");
     }
+}
+
+#[test]
+fn the_knee_lies_below_the_capacity_of_a_system_that_degrades_before_it_breaks() {
+    // 4 fast slots of 10 ms serve 400/s; past that, requests spill into 8
+    // slow slots of 30 ms (267/s more) and take 30 ms: within the 50 ms
+    // limit, but over twice the 10 ms of the lowest step. Past 667/s
+    // both are full and a queue grows. So p95 doubles (the knee) from
+    // where more than 5% spill, a little above 400/s, and the limit
+    // breaks (the capacity) near 667/s (a little under both: the timer
+    // rounds each sleep up).
+    let (fast, slow) = (4, 8);
+    let truth = fast as f64 / SERVICE.as_secs_f64() + slow as f64 / (3.0 * SERVICE.as_secs_f64());
+    let report = search("capacity::tiered", 500.0, tiered(fast, slow));
+    eprintln!("{}", report.summary());
+    let c = report.capacity.as_ref().expect("a capacity result");
+    let found = c.capacity.expect("a rate held");
+    assert!(
+        (0.85 * truth..=1.15 * truth).contains(&found),
+        "capacity {found:.0}/s, known {truth:.0}/s\n{}",
+        report.summary()
+    );
+    let knee = c.knee.expect("p95 doubled before the limit broke");
+    // The fast slots as the timer makes them (the lowest step's median
+    // is one fast service). Below three quarters of their rate nothing
+    // spills, whatever the timer's jitter, and p95 stays at the service
+    // time; near their rate jitter spills some. The knee is a step that
+    // still held, below the capacity.
+    let fast_real = fast as f64 / (c.steps[0].p50_ns as f64 / 1e9);
+    assert!(
+        knee > 0.75 * fast_real && knee < found,
+        "knee {knee:.0}/s: the fast slots serve {fast_real:.0}/s, the capacity is {found:.0}/s\n{}",
+        report.summary()
+    );
+    let at_knee = c.steps.iter().find(|s| s.offered == knee).unwrap();
+    assert_eq!(at_knee.outcome, StepOutcome::Held, "{}", report.summary());
+    assert!(report.summary().contains("knee at"), "{}", report.summary());
 }
 
 #[test]

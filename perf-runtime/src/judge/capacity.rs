@@ -13,7 +13,7 @@
 
 use perf_spec::{format_duration, Metric, MetricKind, Op};
 
-use crate::model::capacity::{CapacityResult, CapacityStep, StepOutcome};
+use crate::model::capacity::{CapacityAxis, CapacityResult, CapacityStep, StepOutcome};
 use crate::model::report::Report;
 use crate::model::threshold::{Threshold, ThresholdOutcome};
 
@@ -134,12 +134,86 @@ pub(crate) fn thresholds(
                 }
                 None => (false, format!("no {} held", result.axis.name())),
             };
-            ThresholdOutcome {
+            let mut outcome = ThresholdOutcome {
                 observed: result.capacity,
                 observed_display: display,
                 passed,
                 ..ThresholdOutcome::unjudged(spec)
+            };
+            if result.axis == CapacityAxis::Workers {
+                // `capacity >= 64 workers`, not a rate's `64/s`.
+                outcome.threshold = format!("{} {} {}", spec.metric, spec.op, rate(spec.limit));
             }
+            outcome
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(axis: CapacityAxis, capacity: Option<f64>, at_least: bool) -> CapacityResult {
+        CapacityResult {
+            axis,
+            capacity,
+            at_least,
+            first_broken: None,
+            broken_by: None,
+            generator_limited: None,
+            knee: None,
+            range: (1.0, 512.0),
+            steps: Vec::new(),
+            verdict: String::new(),
+        }
+    }
+
+    fn judged(t: Threshold, r: &CapacityResult) -> ThresholdOutcome {
+        let mut out = thresholds(
+            &[
+                Threshold::p(95.0).lt(std::time::Duration::from_millis(50)),
+                t,
+            ],
+            r,
+        );
+        assert_eq!(out.len(), 1, "only `capacity` is judged on the answer");
+        out.remove(0)
+    }
+
+    #[test]
+    fn capacity_thresholds_judge_the_answer_and_say_when_it_is_a_lower_bound() {
+        let found = result(CapacityAxis::Rate, Some(780.0), false);
+        let o = judged(Threshold::capacity().ge(600.0), &found);
+        assert!(o.passed);
+        assert_eq!(
+            (o.threshold.as_str(), o.observed_display.as_str()),
+            ("capacity >= 600/s", "780/s")
+        );
+        assert!(!judged(Threshold::capacity().ge(1000.0), &found).passed);
+        assert!(!judged(Threshold::capacity().gt(780.0), &found).passed);
+        // A lower bound (the generator's limit) that reaches the limit
+        // passes; one that does not fails, shown as a bound.
+        let bound = result(CapacityAxis::Rate, Some(5_000.0), true);
+        assert!(judged(Threshold::capacity().ge(1000.0), &bound).passed);
+        let o = judged(Threshold::capacity().ge(10_000.0), &bound);
+        assert!(!o.passed);
+        assert_eq!(o.observed_display, "≥ 5,000/s");
+        // Nothing held: nothing passes.
+        let none = result(CapacityAxis::Rate, None, false);
+        let o = judged(Threshold::capacity().ge(1.0), &none);
+        assert!(!o.passed);
+        assert_eq!(o.observed_display, "no rate held");
+    }
+
+    #[test]
+    fn a_search_over_workers_is_judged_in_workers() {
+        let found = result(CapacityAxis::Workers, Some(21.0), false);
+        let o = judged(Threshold::capacity().ge(16.0), &found);
+        assert!(o.passed);
+        assert_eq!(
+            (o.threshold.as_str(), o.observed_display.as_str()),
+            ("capacity >= 16 workers", "21 workers")
+        );
+        assert!(!judged(Threshold::capacity().ge(64.0), &found).passed);
+    }
 }
