@@ -8,6 +8,7 @@ mod expand;
 mod parse;
 mod phases;
 mod thresholds;
+mod values;
 
 #[cfg(test)]
 mod docs;

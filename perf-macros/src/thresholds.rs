@@ -8,8 +8,8 @@ use perf_spec::{
 use proc_macro2::Span;
 use syn::{Lit, LitStr};
 
-use crate::config::{duration_lit, is_number, number, positive_duration};
 use crate::parse::{Errors, MetricTok, Phased, Spanned, KEYS, METRIC_RENAMED};
+use crate::values::{duration_lit, is_number, number, positive_duration};
 
 pub(crate) fn regression(
     tok: Option<&MetricTok>,
