@@ -73,7 +73,7 @@ where
         .threshold(Threshold::p(95.0).lt(Duration::from_millis(50)))
         .threshold(Threshold::error_rate().lt(0.01))
         .threshold(Threshold::capacity().ge(at_least))
-        .capacity(Capacity::rate(100.0..=5_000.0).hold(Duration::from_secs(2)))
+        .capacity(Capacity::rate(100..=5_000).hold(Duration::from_secs(2)))
         .run(body)
         .unwrap()
 }

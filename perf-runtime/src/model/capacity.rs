@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub use perf_spec::CapacityAxis;
 
 /// The open-model search of the highest arrival rate a system holds
-/// within the test's thresholds: `PerfTest::new(..).capacity(Capacity::rate(50.0..=20_000.0))`.
+/// within the test's thresholds: `PerfTest::new(..).capacity(Capacity::rate(50..=20_000))`.
 ///
 /// It climbs geometrically from the low end of the range ([`step`](Self::step),
 /// ×1.5 by default), holding each rate for [`hold`](Self::hold), until a
@@ -22,11 +22,12 @@ pub use perf_spec::CapacityAxis;
 pub struct Capacity(pub(crate) perf_spec::CapacitySettings);
 
 impl Capacity {
-    /// Rates (per second) from `range.start()` to `range.end()`.
-    pub fn rate(range: RangeInclusive<f64>) -> Capacity {
+    /// Rates (per second) from `range.start()` to `range.end()`:
+    /// `Capacity::rate(50..=20_000)` or `Capacity::rate(0.5..=20.0)`.
+    pub fn rate<T: Into<f64> + Copy>(range: RangeInclusive<T>) -> Capacity {
         Capacity(perf_spec::CapacitySettings::rate(
-            *range.start(),
-            *range.end(),
+            (*range.start()).into(),
+            (*range.end()).into(),
         ))
     }
 
