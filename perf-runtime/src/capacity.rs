@@ -65,38 +65,40 @@ fn overridden(test: &PerfTest, mut spec: Capacity) -> Result<Capacity, Error> {
         spec.check().map_err(Error::Config)?;
         return Ok(spec);
     }
+    const RANGE: &str = "PERF_CAPACITY_RANGE";
+    const HOLD: &str = "PERF_CAPACITY_HOLD";
     let bad = |var: &str, value: &str, why: &str| Error::Config(format!("{var}={value:?}: {why}"));
-    if let Some(v) = config::process("PERF_CAPACITY_RANGE") {
+    let range = config::process(RANGE);
+    let hold = config::process(HOLD);
+    if let Some(v) = &range {
         let (low, high) = v
             .split_once("..=")
             .or_else(|| v.split_once(".."))
-            .ok_or_else(|| {
-                bad(
-                    "PERF_CAPACITY_RANGE",
-                    &v,
-                    "expected `low..=high`, e.g. 50..=20000",
-                )
-            })?;
+            .ok_or_else(|| bad(RANGE, v, "expected `low..=high`, e.g. 50..=20000"))?;
         let num = |s: &str| {
             s.trim()
                 .parse::<f64>()
                 .ok()
                 .filter(|x| x.is_finite())
-                .ok_or_else(|| {
-                    bad(
-                        "PERF_CAPACITY_RANGE",
-                        &v,
-                        "the ends are rates per second, e.g. 50..=20000",
-                    )
-                })
+                .ok_or_else(|| bad(RANGE, v, "the ends are rates per second, e.g. 50..=20000"))
         };
         (spec.0.low, spec.0.high) = (num(low)?, num(high)?);
     }
-    if let Some(v) = config::process("PERF_CAPACITY_HOLD") {
-        spec.0.hold = perf_spec::parse_duration(&v)
-            .map_err(|e| bad("PERF_CAPACITY_HOLD", &v, &e.to_string()))?;
+    if let Some(v) = &hold {
+        spec.0.hold = perf_spec::parse_duration(v).map_err(|e| bad(HOLD, v, &e.to_string()))?;
     }
-    spec.check().map_err(Error::Config)?;
+    // A reversed range or a short hold that a variable set names it.
+    spec.0.check().map_err(|(field, why)| {
+        let set = match field {
+            perf_spec::CapacityField::Range => range.as_deref().map(|v| (RANGE, v)),
+            perf_spec::CapacityField::Hold => hold.as_deref().map(|v| (HOLD, v)),
+            _ => None,
+        };
+        match set {
+            Some((var, value)) => bad(var, value, &why),
+            None => Error::Config(why),
+        }
+    })?;
     Ok(spec)
 }
 
@@ -153,15 +155,19 @@ where
     let f = Arc::new(f);
     let mut search = Search::new(spec.clone());
     let (mut best, mut first): (Option<Report>, Option<Report>) = (None, None);
+    // A step takes its hold and a little more (its runtime, the drain,
+    // the judging): the longest one so far says what the next will take.
+    let mut longest = spec.0.hold;
     while let Some(rate) = search.next() {
         if test
             .load
             .timeout
-            .is_some_and(|t| started.elapsed() + spec.0.hold > t)
+            .is_some_and(|t| started.elapsed() + longest > t)
         {
             search.stop_for_timeout();
             break;
         }
+        let step_started = Instant::now();
         let g = f.clone();
         let load = match spec.axis() {
             CapacityAxis::Rate => step_test.clone().rate(rate),
@@ -173,6 +179,7 @@ where
             // Not `run`, which would search again (and instantiate itself
             // without end).
             .run_staged(Stages::none(), move |ctx, _, _| g(ctx))?;
+        longest = longest.max(step_started.elapsed());
         let outcome = judge::outcome(&report, limit);
         if test.print_summary {
             let how = crate::output::capacity::outcome(&outcome);

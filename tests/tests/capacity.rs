@@ -262,6 +262,53 @@ fn a_search_over_workers_finds_the_concurrency_the_slots_hold() {
 }
 
 #[test]
+fn a_timeout_stops_the_search_with_the_best_it_knows() {
+    // Steps of 1 s that all hold, up a range that would take 10 of them:
+    // a timeout of 3.5 s leaves time for 3 (a step starts only if it can
+    // end in time).
+    let timeout = Duration::from_millis(3_500);
+    let started = std::time::Instant::now();
+    let report = PerfTest::new("capacity::timeout")
+        .no_report_file()
+        .quiet()
+        .env_overrides(false)
+        .workers(4)
+        .timeout(timeout)
+        .threshold(Threshold::p(95.0).lt(Duration::from_secs(1)))
+        .capacity(
+            Capacity::rate(10..=10_000)
+                .step(2.0)
+                .hold(Duration::from_secs(1)),
+        )
+        .run(|_| async {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            Ok::<(), String>(())
+        })
+        .unwrap();
+    let took = started.elapsed();
+    eprintln!("{}", report.summary());
+    let c = report.capacity.as_ref().unwrap();
+    let held = c.steps.len();
+    assert!(
+        (1..=3).contains(&held),
+        "{held} steps in {timeout:?}\n{}",
+        report.summary()
+    );
+    assert!(c.at_least, "{}", c.verdict);
+    assert!(
+        c.verdict.contains(&format!(
+            "the timeout stopped the search after {held} steps"
+        )),
+        "{}",
+        c.verdict
+    );
+    // The best it knows: the highest rate run, all of them held.
+    assert_eq!(c.capacity, Some(10.0 * 2f64.powi(held as i32 - 1)));
+    // No step ran past the timeout (a step's end, and the report's).
+    assert!(took < timeout + Duration::from_millis(500), "{took:?}");
+}
+
+#[test]
 fn bad_searches_are_errors_that_say_why() {
     let err = |t: PerfTest| t.run(|_| async {}).unwrap_err().to_string();
     let quiet = |t: PerfTest| t.no_report_file().quiet().env_overrides(false);

@@ -27,7 +27,16 @@ async fn open_target() {
     tokio::time::sleep(Duration::from_millis(1)).await;
 }
 
-const VARS: [&str; 14] = [
+/// A search every rate of which holds (1 ms bodies): its steps are the
+/// range's points, 10, 20 and 40/s, one second each.
+#[perf_test(capacity(rate = 10..=40, hold = "1s", step = 2), workers = 4, p95 < "1s")]
+async fn capacity_target() {
+    tokio::time::sleep(Duration::from_millis(1)).await;
+}
+
+const VARS: [&str; 16] = [
+    "PERF_CAPACITY_RANGE",
+    "PERF_CAPACITY_HOLD",
     "PERF_WORKERS",
     "PERF_REPEAT",
     "PERF_DURATION",
@@ -149,6 +158,63 @@ fn malformed_values_fail_with_name_and_value() {
         assert!(
             text.contains(needle),
             "{vars:?}: expected {needle:?} in:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn perf_capacity_range_and_hold_override_the_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_test_in_child(
+        "capacity_target",
+        &[
+            ("PERF_CAPACITY_RANGE", "5..=10"),
+            ("PERF_CAPACITY_HOLD", "2s"),
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let r = Report::read_json(&dir.path().join("env_overrides/capacity_target.json")).unwrap();
+    let c = r.capacity.as_ref().expect("a capacity result");
+    assert_eq!(c.range, (5.0, 10.0));
+    let offered: Vec<f64> = c.steps.iter().map(|s| s.offered).collect();
+    assert_eq!(offered, [5.0, 10.0], "{}", c.verdict);
+    assert!(c.at_least && c.verdict.contains("the top of the range held"));
+    // The report is the top step's judged part: 80% of the 2 s hold (the
+    // attribute's 1 s would judge 0.8 s).
+    assert!(
+        r.elapsed() >= Duration::from_millis(1500),
+        "{:?}",
+        r.elapsed()
+    );
+    for (var, value, needle) in [
+        (
+            "PERF_CAPACITY_RANGE",
+            "lots",
+            "PERF_CAPACITY_RANGE=\"lots\": expected `low..=high`",
+        ),
+        (
+            "PERF_CAPACITY_RANGE",
+            "10..=5",
+            "PERF_CAPACITY_RANGE=\"10..=5\": capacity: the range 10..=5 is empty or reversed",
+        ),
+        (
+            "PERF_CAPACITY_HOLD",
+            "500ms",
+            "PERF_CAPACITY_HOLD=\"500ms\": capacity: hold 500ms is shorter than 1s",
+        ),
+        (
+            "PERF_CAPACITY_HOLD",
+            "10",
+            "PERF_CAPACITY_HOLD=\"10\": `10` has no unit",
+        ),
+    ] {
+        let out = run_test_in_child("capacity_target", &[(var, value)], dir.path());
+        assert!(!out.status.success(), "{var}={value} should fail the test");
+        assert!(
+            text(&out).contains(needle),
+            "{var}={value}: expected {needle:?} in:\n{}",
+            text(&out)
         );
     }
 }
