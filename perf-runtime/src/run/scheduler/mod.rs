@@ -155,25 +155,22 @@ pub(crate) async fn execute<B: Body>(
     };
     // What a clock read costs, for batching tiny bodies (once a process).
     let clock_ns = crate::measure::calibrate::clock_ns();
-    let mut stopped: Option<Stopped> = None;
-    if deadline.is_some_and(|d| Instant::now() >= d) {
-        // The wait for the common start used the whole timeout.
-        stopped = Some(Stopped {
-            why: Fired::Timeout,
-            still: StillRunning {
-                iterations: 0,
-                abandoned: 0,
-            },
-        });
+    // Stopped before it began: the wait for the common start used the
+    // whole timeout, or a signal came during it.
+    let mut stopped = if deadline.is_some_and(|d| Instant::now() >= d) {
+        Some(Fired::Timeout)
     } else if crate::run::signals::interrupted() {
-        stopped = Some(Stopped {
-            why: Fired::Interrupted,
-            still: StillRunning {
-                iterations: 0,
-                abandoned: 0,
-            },
-        });
+        Some(Fired::Interrupted)
+    } else {
+        None
     }
+    .map(|why| Stopped {
+        why,
+        still: StillRunning {
+            iterations: 0,
+            abandoned: 0,
+        },
+    });
     let pool = load.pool_size();
     let model = load.model();
     let warmup = match load.warmup {
@@ -261,12 +258,6 @@ pub(crate) async fn execute<B: Body>(
             r.mark();
         }
     }
-    // The open model's schedule: its last arrival is due up to one
-    // interval before the end and may finish well before it.
-    let schedule = match &model {
-        Model::Open { stages, .. } => Some(perf_spec::stages_duration(stages)),
-        Model::Closed { .. } => None,
-    };
     let started_at = SystemTime::now();
     let start = Instant::now();
     let mut aborted = None;
@@ -327,10 +318,13 @@ pub(crate) async fn execute<B: Body>(
         let watched = monitor.finish(wait).await;
         (aborted, until) = (watched.aborted, watched.until);
     }
-    // A run that kept its schedule covered all of it: at 10/s for 1 s, 10
-    // arrivals in 1 s, not in the 0.9 s until the last one ended (11/s).
-    let elapsed = match schedule {
-        Some(length) if stopped.is_none() => start.elapsed().max(length),
+    // An open model that kept its schedule covered all of it: its last
+    // arrival is due up to an interval before the end. At 10/s for 1 s,
+    // 10 arrivals in 1 s, not in the 0.9 s until the last one ended.
+    let elapsed = match load.model() {
+        Model::Open { stages, .. } if stopped.is_none() => {
+            start.elapsed().max(perf_spec::stages_duration(&stages))
+        }
         _ => start.elapsed(),
     };
     let main = shared.collect();
@@ -342,27 +336,15 @@ pub(crate) async fn execute<B: Body>(
         let _paused = pause();
         MemoryStats::of(scope, before, after, main.iterations, &shared.checkpoints())
     });
-    let (timed_out, interrupted) = match &stopped {
-        Some(Stopped {
-            why: Fired::Timeout,
-            ..
-        }) => (true, false),
-        Some(Stopped {
-            why: Fired::Interrupted,
-            ..
-        }) => (false, true),
-        Some(Stopped {
-            why: Fired::Blocked(why),
-            ..
-        }) => {
-            aborted = Some(format!(
-                "aborted after {}: {why}",
-                perf_spec::format_duration(elapsed)
-            ));
-            (false, false)
-        }
-        None => (false, false),
-    };
+    let why = stopped.as_ref().map(|s| &s.why);
+    let timed_out = matches!(why, Some(Fired::Timeout));
+    let interrupted = matches!(why, Some(Fired::Interrupted));
+    if let Some(Fired::Blocked(why)) = why {
+        aborted = Some(format!(
+            "aborted after {}: {why}",
+            perf_spec::format_duration(elapsed)
+        ));
+    }
     Measured {
         warmup,
         timed_out,
