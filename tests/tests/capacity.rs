@@ -12,36 +12,20 @@ use perf_runtime::{Capacity, StepOutcome};
 
 const SERVICE: Duration = Duration::from_millis(10);
 
+/// One request to a system under test.
+type Request = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>;
+
 /// A system with `slots` concurrent slots, each busy for [`SERVICE`] per
 /// request: requests beyond them queue.
-fn system(
-    slots: usize,
-) -> impl Fn(Ctx) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>
-       + Send
-       + Sync
-       + 'static {
-    let slots = Arc::new(tokio::sync::Semaphore::new(slots));
-    move |_| {
-        let slots = slots.clone();
-        Box::pin(async move {
-            let _slot = slots.acquire().await.map_err(|e| e.to_string())?;
-            tokio::time::sleep(SERVICE).await;
-            Ok(())
-        })
-    }
+fn system(slots: usize) -> impl Fn(Ctx) -> Request + Send + Sync + 'static {
+    tiered(slots, 0)
 }
 
 /// A system that degrades before it breaks: `fast` slots of [`SERVICE`]
 /// and, when all of them are busy, `slow` slots of three times as long
 /// (a cache in front of a database; provisioned concurrency in front of
 /// on-demand); when both are full, the request waits for a fast slot.
-fn tiered(
-    fast: usize,
-    slow: usize,
-) -> impl Fn(Ctx) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>
-       + Send
-       + Sync
-       + 'static {
+fn tiered(fast: usize, slow: usize) -> impl Fn(Ctx) -> Request + Send + Sync + 'static {
     let fast = Arc::new(tokio::sync::Semaphore::new(fast));
     let slow = Arc::new(tokio::sync::Semaphore::new(slow));
     move |_| {
