@@ -50,7 +50,7 @@ impl CapacityAxis {
     pub fn check_limit(self, limit: f64) -> Result<(), String> {
         match self {
             CapacityAxis::Workers if limit.fract() != 0.0 => Err(format!(
-                "a search over workers finds a whole number of workers: `capacity >= {limit}` compares it with a fraction"
+                "a search over workers finds a whole number of workers: a limit of {limit} compares it with a fraction"
             )),
             _ => Ok(()),
         }
