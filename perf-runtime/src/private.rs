@@ -4,7 +4,7 @@
 
 pub use crate::model::outcome::{OutcomeKind, Output, ValueKind};
 pub use crate::{Batch, Capacity, Ctx, IntoOutcome, PerfTest, Threshold, Warmup};
-pub use perf_spec::{Metric, Op, Profile, Stat, ThresholdSpec};
+pub use perf_spec::{Inconclusive, Metric, Op, Profile, Stat, ThresholdSpec};
 pub use std::time::Duration;
 pub use tokio;
 
