@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 
 use super::check::Checks;
 use super::connect::{Conn, Protocol};
-use super::request::RequestBuilder;
+use super::request::{BodyLimit, RequestBuilder};
 use super::sign::Signer;
 use super::tls::Trust;
 
@@ -29,7 +29,11 @@ pub struct ClientBuilder {
     pub(crate) trust_error: Option<String>,
     pub(crate) signer: Option<Signer>,
     pub(crate) checks: Checks,
+    pub(crate) body_limit: BodyLimit,
 }
+
+/// The most of a response's body a client keeps by default: 16 MiB.
+pub const DEFAULT_MAX_BODY: u64 = 16 << 20;
 
 impl Default for ClientBuilder {
     fn default() -> Self {
@@ -44,6 +48,7 @@ impl Default for ClientBuilder {
             trust_error: None,
             signer: None,
             checks: Checks::default(),
+            body_limit: BodyLimit::Max(DEFAULT_MAX_BODY),
         }
     }
 }
@@ -137,6 +142,28 @@ impl ClientBuilder {
     /// as k6's are, and judged by `checks` thresholds).
     pub fn fail_on_check(mut self, fail: bool) -> Self {
         self.checks.fail_iteration = fail;
+        self
+    }
+
+    /// The most of a response's body kept, in bytes (default
+    /// [`DEFAULT_MAX_BODY`], 16 MiB). A longer body (or a `Content-Length`
+    /// over it) ends the request as [`HttpError::BodyTooLarge`](super::HttpError::BodyTooLarge),
+    /// classed `http_body_too_large`, and its connection is closed: an
+    /// endless body costs at most this much memory. Response heads are
+    /// bounded too: at most [`MAX_HEADERS`](super::MAX_HEADERS) headers
+    /// and [`MAX_HEAD_BYTES`](super::MAX_HEAD_BYTES) bytes.
+    pub fn max_body(mut self, bytes: u64) -> Self {
+        self.body_limit = BodyLimit::Max(bytes);
+        self
+    }
+
+    /// Read every response's body to its end without keeping it: the load
+    /// of a test that does not look at bodies, which then costs no memory
+    /// and no copy. The bytes are still counted (`http_bytes_received`)
+    /// and the connection reused; [`Response::body`](super::Response::body)
+    /// is empty, so a check on it fails.
+    pub fn discard_body(mut self) -> Self {
+        self.body_limit = BodyLimit::Discard;
         self
     }
 

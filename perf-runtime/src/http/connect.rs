@@ -16,7 +16,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::io::{IoClock, TimedIo};
-use super::HttpError;
+use super::{HttpError, MAX_HEADERS, MAX_HEAD_BYTES};
+use crate::measure::errors::redact_url;
 use crate::measure::notes::{self, Value};
 
 /// Which HTTP versions a client speaks.
@@ -107,7 +108,7 @@ pub(crate) struct Target<'a> {
 /// A new connection to `target`.
 pub(crate) async fn connect(target: &Target<'_>) -> Result<Conn, HttpError> {
     let failed = |reason: String| HttpError::Connect {
-        url: target.url.to_owned(),
+        url: redact_url(target.url).into_owned(),
         reason,
     };
     let (name, port, timed) = (target.name, target.port, target.timed);
@@ -137,14 +138,15 @@ pub(crate) async fn connect(target: &Target<'_>) -> Result<Conn, HttpError> {
     let _ = stream.set_nodelay(true);
     let clock = IoClock::new();
     let io = TimedIo::new(stream, clock.clone(), timed);
-    let handshake_failed = |e: hyper::Error| failed(format!("HTTP handshake: {e}"));
+    let handshake_failed =
+        |e: hyper::Error| failed(format!("HTTP handshake: {}", super::reason(&e)));
     let sender = match &target.tls {
         None => handshake(io, target.protocol == Protocol::Http2PriorKnowledge)
             .await
             .map_err(handshake_failed)?,
         Some(config) => {
             let tls_failed = |reason: String| HttpError::Tls {
-                url: target.url.to_owned(),
+                url: redact_url(target.url).into_owned(),
                 reason,
             };
             let server = rustls::pki_types::ServerName::try_from(name.to_owned())
@@ -172,13 +174,22 @@ where
 {
     let io = TokioIo::new(io);
     if h2 {
-        let (sender, connection) = http2::handshake(TokioExecutor::new(), io).await?;
+        let (sender, connection) = http2::Builder::new(TokioExecutor::new())
+            .max_header_list_size(MAX_HEAD_BYTES as u32)
+            .handshake(io)
+            .await?;
         tokio::spawn(async move {
             let _ = connection.await;
         });
         Ok(Sender::H2(sender))
     } else {
-        let (sender, connection) = http1::handshake(io).await?;
+        // hyper's default of 100 headers is kept: a set count moves them
+        // to the heap for every response.
+        debug_assert_eq!(MAX_HEADERS, 100);
+        let (sender, connection) = http1::Builder::new()
+            .max_header_size(MAX_HEAD_BYTES)
+            .handshake(io)
+            .await?;
         tokio::spawn(async move {
             let _ = connection.await;
         });

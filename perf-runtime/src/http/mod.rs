@@ -67,7 +67,7 @@ mod sign;
 mod tls;
 
 pub use check::{check, ALL_CHECKS};
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, DEFAULT_MAX_BODY};
 pub use request::RequestBuilder;
 pub use sign::Signer;
 
@@ -175,6 +175,15 @@ pub enum HttpError {
         /// What went wrong.
         reason: String,
     },
+    /// The response's body was longer than the limit
+    /// ([`ClientBuilder::max_body`]).
+    #[error("{url}: the response body is over the limit of {} (`max_body`, or `discard_body()` for a body nobody reads)", perf_spec::format_size_limit(*limit as f64))]
+    BodyTooLarge {
+        /// The URL requested.
+        url: String,
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// The request could not be built (a bad URL, header or body).
     #[error("invalid request: {0}")]
     Invalid(String),
@@ -184,6 +193,37 @@ impl std::fmt::Debug for HttpError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         std::fmt::Display::fmt(self, f)
     }
+}
+
+/// The most headers a response may have (hyper's default, which keeps
+/// them on the stack); more fail the request as `http_protocol`, saying so.
+pub const MAX_HEADERS: usize = 100;
+
+/// The most bytes a response's head (status line and headers) may take;
+/// more fail the request as `http_protocol`, saying so.
+pub const MAX_HEAD_BYTES: usize = 64 << 10;
+
+/// An error's text with its causes (`error reading a body from
+/// connection: connection reset by peer`), the limits named for a head
+/// over them.
+pub(crate) fn reason(e: &hyper::Error) -> String {
+    let mut text = e.to_string();
+    if e.is_parse_too_large() {
+        text = format!(
+            "the response head is over the client's limits ({MAX_HEADERS} headers, {})",
+            perf_spec::format_size_limit(MAX_HEAD_BYTES as f64)
+        );
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 impl HttpError {
@@ -197,6 +237,7 @@ impl HttpError {
             HttpError::Check { .. } => "http_check",
             HttpError::Timeout { .. } => "http_timeout",
             HttpError::Protocol { .. } => "http_protocol",
+            HttpError::BodyTooLarge { .. } => "http_body_too_large",
             HttpError::Invalid(_) => "http_invalid",
         }
     }

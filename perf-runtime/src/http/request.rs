@@ -13,6 +13,7 @@ use super::check::{self, Predicate};
 use super::client::Client;
 use super::connect::{connect, Protocol, Target};
 use super::{HttpError, Response};
+use crate::measure::errors::redact_url;
 use crate::measure::names::intern;
 use crate::measure::notes::{self, Value};
 
@@ -24,16 +25,32 @@ pub struct RequestBuilder {
     headers: Vec<(HeaderName, HeaderValue)>,
     body: Bytes,
     timeout: Option<Duration>,
+    body_limit: Option<BodyLimit>,
     invalid: Option<String>,
     checks: Vec<(String, Predicate)>,
+}
+
+/// What becomes of a response's body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyLimit {
+    /// Kept, up to this many bytes; past them the request fails
+    /// ([`HttpError::BodyTooLarge`]).
+    Max(u64),
+    /// Read to its end (the connection stays reusable, the bytes are
+    /// counted) and dropped: [`Response::body`] is empty.
+    Discard,
 }
 
 impl std::fmt::Debug for RequestBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RequestBuilder")
             .field("method", &self.method)
-            .field("url", &self.url)
-            .field("headers", &self.headers)
+            .field("url", &redact_url(&self.url))
+            // Names only: values carry credentials (Authorization, API keys).
+            .field(
+                "headers",
+                &self.headers.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
             .field("body_len", &self.body.len())
             .field(
                 "checks",
@@ -52,6 +69,7 @@ impl RequestBuilder {
             headers: Vec::new(),
             body,
             timeout: None,
+            body_limit: None,
             invalid: None,
             checks: Vec::new(),
         }
@@ -96,6 +114,20 @@ impl RequestBuilder {
         self
     }
 
+    /// The most of this response's body kept, in bytes, instead of the
+    /// client's [`max_body`](super::ClientBuilder::max_body).
+    pub fn max_body(mut self, bytes: u64) -> Self {
+        self.body_limit = Some(BodyLimit::Max(bytes));
+        self
+    }
+
+    /// Read this response's body to its end without keeping it (see
+    /// [`ClientBuilder::discard_body`](super::ClientBuilder::discard_body)).
+    pub fn discard_body(mut self) -> Self {
+        self.body_limit = Some(BodyLimit::Discard);
+        self
+    }
+
     /// A check on the response (k6's `check`), counted under `name` as a
     /// pass rate: `.check("status is 200", |r| r.status() == 200)`. It runs
     /// on every response, a failed status's included; a request that got
@@ -115,7 +147,7 @@ impl RequestBuilder {
     /// phases, counts and checks into the running iteration.
     pub async fn send(mut self) -> Result<Response, HttpError> {
         let timeout = self.timeout.unwrap_or(self.client.inner.config.timeout);
-        let url = self.url.clone();
+        let url = redact_url(&self.url).into_owned();
         let checks = std::mem::take(&mut self.checks);
         let fail_on_check = self.client.inner.config.checks.fail_iteration;
         let mut outcome = match tokio::time::timeout(timeout, self.exchange()).await {
@@ -156,20 +188,20 @@ impl RequestBuilder {
         let uri: Uri = self
             .url
             .parse()
-            .map_err(|e| HttpError::Invalid(format!("`{}` is not a URL: {e}", self.url)))?;
+            .map_err(|e| HttpError::Invalid(format!("`{}` is not a URL: {e}", self.shown_url())))?;
         let tls = match uri.scheme_str() {
             Some("http") => None,
             Some("https") => Some(self.client.tls().map_err(HttpError::Invalid)?),
             _ => {
                 return Err(HttpError::Invalid(format!(
                     "`{}` is not an http:// or https:// URL",
-                    self.url
+                    self.shown_url()
                 )))
             }
         };
         let authority = uri
             .authority()
-            .ok_or_else(|| HttpError::Invalid(format!("`{}` has no host", self.url)))?
+            .ok_or_else(|| HttpError::Invalid(format!("`{}` has no host", self.shown_url())))?
             .as_str();
         let name = uri
             .host()
@@ -231,8 +263,8 @@ impl RequestBuilder {
             Ok::<_, HttpError>(request)
         };
         let protocol = |e: hyper::Error| HttpError::Protocol {
-            url: self.url.clone(),
-            reason: e.to_string(),
+            url: self.shown_url(),
+            reason: super::reason(&e),
         };
         let idempotent = matches!(
             self.method,
@@ -264,7 +296,19 @@ impl RequestBuilder {
         };
         let head_at = Instant::now();
         let (parts, body) = response.into_parts();
-        let body = body.collect().await.map_err(protocol)?.to_bytes();
+        let limit = self.body_limit.unwrap_or(config.body_limit);
+        let body = match read_body(body, &parts.headers, limit).await {
+            Ok(body) => body,
+            // The connection goes with the unread rest of the body: it
+            // is not reusable, so it is dropped (and its slot freed).
+            Err(BodyError::TooLarge(limit)) => {
+                return Err(HttpError::BodyTooLarge {
+                    url: self.shown_url(),
+                    limit,
+                })
+            }
+            Err(BodyError::Read(e)) => return Err(protocol(e)),
+        };
         let done = Instant::now();
         let close = parts
             .headers
@@ -325,13 +369,72 @@ impl RequestBuilder {
         if (config.fail_on)(status) {
             return Err(HttpError::Status {
                 method: self.method.to_string(),
-                url: self.url,
+                url: self.shown_url(),
                 status,
                 response: Box::new(response),
             });
         }
         Ok(response)
     }
+}
+
+impl RequestBuilder {
+    /// The URL as errors show it ([`redact_url`]).
+    fn shown_url(&self) -> String {
+        redact_url(&self.url).into_owned()
+    }
+}
+
+enum BodyError {
+    TooLarge(u64),
+    Read(hyper::Error),
+}
+
+/// Reads a body frame by frame, keeping at most `limit`'s bytes: an
+/// endless or huge body ends the request instead of filling the memory.
+/// A `Content-Length` over the limit fails before a byte is read.
+async fn read_body(
+    mut body: hyper::body::Incoming,
+    headers: &hyper::HeaderMap,
+    limit: BodyLimit,
+) -> Result<Bytes, BodyError> {
+    let max = match limit {
+        BodyLimit::Max(max) => Some(max),
+        BodyLimit::Discard => None,
+    };
+    let declared = headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if let (Some(max), Some(len)) = (max, declared) {
+        if len > max {
+            return Err(BodyError::TooLarge(max));
+        }
+    }
+    let mut first: Option<Bytes> = None;
+    let mut kept = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(BodyError::Read)?.into_data() else {
+            continue; // trailers
+        };
+        let Some(max) = max else {
+            continue;
+        };
+        let total = first.as_ref().map_or(0, Bytes::len) + kept.len() + data.len();
+        if total as u64 > max {
+            return Err(BodyError::TooLarge(max));
+        }
+        // One frame (the common case) is kept as it came, without a copy.
+        match first.take() {
+            None if kept.is_empty() => first = Some(data),
+            None => kept.extend_from_slice(&data),
+            Some(f) => {
+                kept.reserve(f.len() + data.len());
+                kept.extend_from_slice(&f);
+                kept.extend_from_slice(&data);
+            }
+        }
+    }
+    Ok(first.unwrap_or_else(|| kept.freeze()))
 }
 
 impl Protocol {

@@ -15,6 +15,97 @@
 //!   `io::Error`'s `Debug` forms, as nested in reqwest, hyper and AWS SDK
 //!   errors);
 //! - the summary shows the group, cut to a line, and the cause in full.
+//!
+//! Before any of that, a message is [`redact`]ed: the userinfo of a URL
+//! (`user:password@`) and the values of its query and fragment
+//! (`?token=…`) are secrets more often than not, and a message is printed
+//! in the summary and kept in the JSON report.
+use std::borrow::Cow;
+
+/// What a secret is replaced with.
+const HIDDEN: &str = "***";
+
+/// `message` with every URL in it [`redact_url`]ed (borrowed when it has
+/// none: the common case costs one scan).
+pub(crate) fn redact(message: &str) -> Cow<'_, str> {
+    if !message.contains("://") {
+        return Cow::Borrowed(message);
+    }
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(c) = rest.chars().next() {
+        if let Some(len) = url_len(rest) {
+            out.push_str(&redact_url(&rest[..len]));
+            rest = &rest[len..];
+        } else {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    if out == message {
+        Cow::Borrowed(message)
+    } else {
+        Cow::Owned(out)
+    }
+}
+
+/// A URL as it may be shown and stored: its userinfo hidden
+/// (`http://***@host/`), and the values of its query and fragment
+/// parameters (`?token=***&id=***`), their names kept.
+pub(crate) fn redact_url(url: &str) -> Cow<'_, str> {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return Cow::Borrowed(url);
+    };
+    let after = &url[scheme_end..];
+    let authority_end = after.find(['/', '?', '#']).unwrap_or(after.len());
+    let authority = &after[..authority_end];
+    let tail = &after[authority_end..];
+    let userinfo = authority.rfind('@');
+    let query = tail.find(['?', '#']);
+    if userinfo.is_none() && query.is_none() {
+        return Cow::Borrowed(url);
+    }
+    let mut out = String::with_capacity(url.len());
+    out.push_str(&url[..scheme_end]);
+    match userinfo {
+        Some(at) => {
+            out.push_str(HIDDEN);
+            out.push_str(&authority[at..]);
+        }
+        None => out.push_str(authority),
+    }
+    let Some(q) = query else {
+        out.push_str(tail);
+        return Cow::Owned(out);
+    };
+    out.push_str(&tail[..q]);
+    // The parameters after `?` and after `#`, each `name=value` cut to
+    // `name=***` (a bare `value` becomes `***`).
+    for (i, part) in tail[q..].split_inclusive(['?', '#', '&', ';']).enumerate() {
+        let (body, sep) = match part.char_indices().last() {
+            Some((j, c)) if matches!(c, '?' | '#' | '&' | ';') && !(i == 0 && j == 0) => {
+                (&part[..j], &part[j..])
+            }
+            _ => (part, ""),
+        };
+        let (lead, pair) = match body.chars().next() {
+            Some(c @ ('?' | '#')) => (&body[..c.len_utf8()], &body[c.len_utf8()..]),
+            _ => ("", body),
+        };
+        out.push_str(lead);
+        match pair.split_once('=') {
+            Some((name, _)) => {
+                out.push_str(name);
+                out.push('=');
+                out.push_str(HIDDEN);
+            }
+            None if pair.is_empty() => {}
+            None => out.push_str(HIDDEN),
+        }
+        out.push_str(sep);
+    }
+    Cow::Owned(out)
+}
 
 /// The group a message belongs to (see the module docs).
 pub(crate) fn fingerprint(message: &str) -> String {
@@ -23,6 +114,12 @@ pub(crate) fn fingerprint(message: &str) -> String {
     while let Some(c) = rest.chars().next() {
         if let Some(len) = url_len(rest) {
             out.push_str("<url>");
+            rest = &rest[len..];
+            continue;
+        }
+        if let Some(len) = task_id_len(rest) {
+            // tokio's `JoinError::Panic(Id(10), …)`: a task id per panic.
+            out.push_str("Id(<n>)");
             rest = &rest[len..];
             continue;
         }
@@ -38,6 +135,13 @@ pub(crate) fn fingerprint(message: &str) -> String {
         rest = &rest[c.len_utf8()..];
     }
     out
+}
+
+/// The length of a tokio task id (`Id(10)`) at the start of `s`.
+fn task_id_len(s: &str) -> Option<usize> {
+    let digits = s.strip_prefix("Id(")?;
+    let n = digits.bytes().take_while(u8::is_ascii_digit).count();
+    (n > 0 && digits[n..].starts_with(')')).then_some(3 + n + 1)
 }
 
 /// A word as it appears in a fingerprint.
@@ -91,6 +195,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn secrets_in_urls_are_hidden_and_the_rest_kept() {
+        let r = |u: &str| redact_url(u).into_owned();
+        assert_eq!(r("http://user:PASS@host:80/a/b"), "http://***@host:80/a/b");
+        assert_eq!(
+            r("https://h/p?token=abc&id=42"),
+            "https://h/p?token=***&id=***"
+        );
+        assert_eq!(r("https://h/p?secret"), "https://h/p?***");
+        assert_eq!(
+            r("https://h/p#access_token=x&t=1"),
+            "https://h/p#access_token=***&t=***"
+        );
+        assert_eq!(r("http://u:p@h/?a=1#b=2"), "http://***@h/?a=***#b=***");
+        assert_eq!(r("http://h/?"), "http://h/?");
+        assert_eq!(r("http://h/?a=1&&b"), "http://h/?a=***&&***");
+        // Nothing secret: the very same text, not a copy.
+        assert!(matches!(
+            redact_url("http://127.0.0.1:8080/orders/42"),
+            Cow::Borrowed(_)
+        ));
+        assert!(matches!(redact("no url here"), Cow::Borrowed(_)));
+        // In a message: every URL, wherever it is.
+        assert_eq!(
+            redact(r#"GET "http://a:b@h/x?k=v" failed; retry https://h2/?t=1 later"#),
+            r#"GET "http://***@h/x?k=***" failed; retry https://h2/?t=*** later"#
+        );
+        // A password with an `@` in it: the last `@` ends the userinfo.
+        assert_eq!(r("http://u:p@ss@h/"), "http://***@h/");
+    }
+
+    #[test]
     fn requests_that_differ_only_in_urls_and_ids_are_one_group() {
         let a = r#"reqwest::Error { kind: Request, url: "http://127.0.0.1:8123/orders/77812?req=5f0c2a9e-1b2c-4d5e-9f00-a1b2c3d4e5f6", source: hyper_util::client::legacy::Error(Connect, ConnectError("tcp connect error", Os { code: 111, kind: ConnectionRefused, message: "Connection refused" })) }"#;
         let b = a
@@ -123,6 +258,12 @@ mod tests {
         );
         assert_eq!(fingerprint("order 123456 not found"), "order <n> not found");
         assert_eq!(fingerprint(""), "");
+        // 20 panics of one task body are one group, whatever their ids.
+        assert_eq!(
+            fingerprint(r#"JoinError::Panic(Id(10), "boom", ..)"#),
+            fingerprint(r#"JoinError::Panic(Id(7), "boom", ..)"#)
+        );
+        assert_eq!(fingerprint("Id(x)"), "Id(x)");
         assert_eq!(fingerprint("ünïcode → fine"), "ünïcode → fine");
     }
 

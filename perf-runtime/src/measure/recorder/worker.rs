@@ -210,6 +210,12 @@ impl WorkerRecorder {
             ErrorKind::Panic => s.panics.fetch_add(1, Relaxed),
             ErrorKind::Error => 0,
         };
+        // Secrets in URLs go no further than here: not into the summary,
+        // the report, or a group's name.
+        let message = match crate::measure::errors::redact(&message) {
+            std::borrow::Cow::Owned(redacted) => redacted,
+            std::borrow::Cow::Borrowed(_) => message,
+        };
         let group = crate::measure::errors::fingerprint(&message);
         let mut log = lock(&s.log);
         if log.first.len() < FIRST_ERRORS {
