@@ -138,8 +138,9 @@ where
             "a capacity search needs a latency or error threshold to judge its steps by (nothing could break it)".into(),
         ));
     }
-    let turn = Turn::take_blocking(test.takes_turns(false)?);
-    let started = Instant::now();
+    let turn = Turn::take_blocking(test.takes_turns(false)?, test.waiting(&test.load))?;
+    // A wait for another process's turn is in the timeout.
+    let started = Instant::now() - turn.waited_for_other_process;
     let (warmup, judged) = spec.phases();
     let step_test = {
         let mut t = test.clone();

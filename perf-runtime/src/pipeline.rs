@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use crate::io::config::{self, Config};
-use crate::io::exclusive::Turn;
+use crate::io::exclusive::{Turn, Waiting};
 use crate::io::{baseline_file, files, shard_file, shard_file::ShardDir};
 use crate::judge::live::AbortCheck;
 use crate::judge::until::UntilConclusive;
@@ -98,6 +98,14 @@ impl PerfTest {
     /// `PERF_EXCLUSIVE` over the test's `exclusive`; by default a test
     /// takes turns unless it is a shard or has a common start (those are
     /// meant to overlap).
+    /// How this test waits for its turn: named, within its timeout.
+    pub(crate) fn waiting<'a>(&'a self, load: &LoadShape) -> Waiting<'a> {
+        Waiting {
+            name: &self.name,
+            timeout: load.timeout,
+        }
+    }
+
     pub(crate) fn takes_turns(&self, meant_to_overlap: bool) -> Result<bool, Error> {
         let from_env = if self.env_overrides {
             config::flag(&config::process, "PERF_EXCLUSIVE")?
@@ -304,11 +312,12 @@ impl PerfTest {
             Ok(p) => p,
             Err(skipped) => return Ok(skipped),
         };
-        // Waiting for another perf test is not this one's time.
-        let turn = Turn::take_blocking(exclusive);
+        // Waiting for a perf test of this process is not this one's time;
+        // waiting for another process is (see `Turn`).
+        let turn = Turn::take_blocking(exclusive, self.waiting(&load))?;
         let _running = crate::run::signals::Running::new();
         // The timeout counts from here: a wait for a common start is in it.
-        let deadline = load.timeout.map(|t| Instant::now() + t);
+        let deadline = turn.timeout_left(load.timeout).map(|t| Instant::now() + t);
         // With the tracking allocator, this test's runtime threads (and the
         // thread driving it) count their allocations in a scope of its own.
         let scope = alloc::is_installed().then(scope::Scope::new);
@@ -410,10 +419,13 @@ impl PerfTest {
         };
         let (turn, start_line) = match beside {
             Some(Beside { turn, start_line }) => (turn, Some(start_line)),
-            None => (Arc::new(Turn::take(exclusive).await), None),
+            None => (
+                Arc::new(Turn::take(exclusive, self.waiting(&load)).await?),
+                None,
+            ),
         };
         let _running = crate::run::signals::Running::new();
-        let deadline = load.timeout.map(|t| Instant::now() + t);
+        let deadline = turn.timeout_left(load.timeout).map(|t| Instant::now() + t);
         load.worker_threads = tokio::runtime::Handle::current().metrics().num_workers();
         if let Some(at) = start_at {
             scheduler::wait_until(at, deadline).await;

@@ -182,7 +182,11 @@ impl<S: Send + Sync + 'static> Scenarios<S> {
         }
         let mut group = PerfTest::new(self.name.clone());
         group.exclusive = self.exclusive;
-        let turn = Arc::new(Turn::take(group.takes_turns(false)?).await);
+        let waiting = crate::io::exclusive::Waiting {
+            name: &self.name,
+            timeout: None,
+        };
+        let turn = Arc::new(Turn::take(group.takes_turns(false)?, waiting).await?);
         let state = Arc::new((self.setup)().await);
         let line = StartLine::new(self.scenarios.len());
         let started = Instant::now();

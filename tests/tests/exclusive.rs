@@ -172,3 +172,107 @@ fn perf_tests_in_two_processes_take_turns() {
         "two processes measured at once: {windows:?}"
     );
 }
+
+/// The child side of the stopped-holder test: one exclusive perf test with
+/// a timeout, in a target directory whose lock another process holds;
+/// prints how it ended.
+#[test]
+fn lock_child() {
+    let Some(mode) = std::env::var_os("LOCK_CHILD") else {
+        return;
+    };
+    if mode == "lost" {
+        let r = test("lock_child", None).repeat(10).run(|_| async {});
+        println!("{}", r.unwrap().summary());
+        return;
+    }
+    let result = test("lock_child", None)
+        .repeat(10)
+        .timeout(std::time::Duration::from_millis(5_500))
+        .run(|_| async {});
+    match result {
+        Ok(r) => println!("ran: {}", r.summary()),
+        Err(e) => println!("error: {e}"),
+    }
+}
+
+#[test]
+fn a_turn_held_by_a_stopped_process_is_said_and_given_up_at_the_timeout() {
+    let target = tempfile::tempdir().unwrap();
+    let lock = target.path().join("perf/.lock");
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    // Another process takes the lock, says who it is, and is stopped
+    // (SIGSTOP): it will never let go by itself.
+    let mut holder = std::process::Command::new("flock")
+        .arg("-x")
+        .arg(&lock)
+        .args(["sleep", "60"])
+        .spawn()
+        .expect("flock(1) from util-linux");
+    let pid = holder.id();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::process::Command::new("flock")
+        .args(["-n", "-s"])
+        .arg(&lock)
+        .arg("true")
+        .status()
+        .unwrap()
+        .success()
+    {
+        assert!(std::time::Instant::now() < deadline, "flock never took the lock");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::fs::write(&lock, format!("{pid}\n")).unwrap();
+    let stop = |signal: &str| {
+        std::process::Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .unwrap()
+    };
+    stop("-STOP");
+    let started = std::time::Instant::now();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "lock_child", "--nocapture", "--test-threads=1"])
+        .env("LOCK_CHILD", "1")
+        .env("CARGO_TARGET_DIR", target.path())
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    stop("-CONT");
+    let _ = holder.kill();
+    let _ = holder.wait();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    // It said so after 5 s, naming the holder and its state ...
+    assert!(
+        stderr.contains("waiting 5s for its turn")
+            && stderr.contains(&format!("pid {pid} (flock, stopped")),
+        "{stderr}"
+    );
+    // ... and gave up at its timeout of 5.5 s, saying why.
+    assert!(
+        stdout.contains("its turn did not come within its timeout of 5.5s")
+            && stdout.contains(".lock is held by"),
+        "{stdout}"
+    );
+    assert!(took < std::time::Duration::from_secs(15), "{took:?}");
+}
+
+#[test]
+fn a_lock_file_that_cannot_be_made_is_said_in_the_summary() {
+    // `/proc/self/perf` cannot be created, even by root.
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "lock_child", "--nocapture", "--test-threads=1"])
+        .env("LOCK_CHILD", "lost")
+        .env("CARGO_TARGET_DIR", "/proc/self")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("the lock file could not be used (/proc/self/perf/.lock")
+            && stdout.contains("perf tests of other processes were not kept from running"),
+        "{stdout}"
+    );
+}

@@ -20,6 +20,10 @@ pub enum Error {
     /// The configuration is inconsistent (builder use, or after overrides).
     #[error("invalid perf test configuration: {0}")]
     Config(String),
+    /// The test's turn did not come within its timeout (another process
+    /// held the perf lock).
+    #[error("{0}")]
+    Turn(String),
     /// The tokio runtime could not be built.
     #[error("could not build the test's tokio runtime: {0}")]
     Runtime(#[source] std::io::Error),

@@ -1,6 +1,6 @@
 //! Watching a run while it happens: the progress line and `abort_on_fail`.
 //!
-//! Twice a second the monitor reads what the workers have flushed (they
+//! Twice a second the monitor (an OS thread) reads what the workers have flushed (they
 //! flush at least when a new second of the run starts) and
 //! - updates a progress line on stderr, when stderr is a terminal or
 //!   `PERF_PROGRESS=1`, once the run has gone on for two seconds (so short
@@ -18,7 +18,8 @@
 //!   has passed); the looks are the judge's ([`crate::judge::until`]).
 
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -110,7 +111,9 @@ pub(crate) struct Watched {
 }
 
 pub(crate) struct Monitor {
-    task: tokio::task::JoinHandle<Option<String>>,
+    thread: std::thread::JoinHandle<Option<String>>,
+    /// Set when the run ends.
+    done: Arc<AtomicBool>,
     until: Option<Arc<Mutex<Box<dyn StopCheck>>>>,
 }
 
@@ -166,44 +169,57 @@ impl Monitor {
             until: until.clone(),
             display,
         };
-        // Created here, where allocations are not counted for the test.
-        let mut tick = tokio::time::interval(TICK);
-        let task = tokio::spawn(async move {
-            tick.tick().await;
-            loop {
-                tick.tick().await;
+        // A thread of its own, not a task on the test's runtime: a body
+        // that never yields (a CPU-bound loop) keeps every runtime thread
+        // busy, and a task would wait for the end of the run to take the
+        // looks that were to end it.
+        let done = Arc::new(AtomicBool::new(false));
+        let stop = done.clone();
+        let thread = std::thread::Builder::new()
+            .name("perf-monitor".into())
+            .spawn(move || {
                 let _paused = crate::measure::scope::pause();
-                state.show();
-                if let Some(reason) = state.check_abort() {
-                    state.shared.stop.store(true, Relaxed);
-                    state.clear();
-                    return Some(reason);
+                let mut next = Instant::now() + TICK;
+                loop {
+                    while !stop.load(Acquire) {
+                        let now = Instant::now();
+                        if now >= next {
+                            break;
+                        }
+                        std::thread::park_timeout(next - now);
+                    }
+                    if stop.load(Acquire) {
+                        return None;
+                    }
+                    next += TICK;
+                    state.show();
+                    if let Some(reason) = state.check_abort() {
+                        state.shared.stop.store(true, Relaxed);
+                        state.clear();
+                        return Some(reason);
+                    }
+                    if state.enough() {
+                        state.shared.stop.store(true, Relaxed);
+                    }
                 }
-                if state.enough() {
-                    state.shared.stop.store(true, Relaxed);
-                }
-            }
-        });
-        Monitor { task, until }
+            })
+            .expect("spawning the monitor thread");
+        Monitor {
+            thread,
+            done,
+            until,
+        }
     }
 
-    /// Stops watching; returns why the run was aborted, if it was. Without
-    /// `wait` (worker threads are blocked, so the task may never be polled
-    /// again) it only asks the task to stop.
-    pub(crate) async fn finish(self, wait: bool) -> Watched {
-        let until = self.until;
-        if self.task.is_finished() {
-            let aborted = self.task.await.ok().flatten();
-            return Watched { aborted, until };
-        }
-        self.task.abort();
-        if wait {
-            // An aborted monitor drops its state, which clears the bar.
-            let _ = self.task.await;
-        }
+    /// Stops watching; returns why the run was aborted, if it was.
+    pub(crate) fn finish(self) -> Watched {
+        self.done.store(true, Release);
+        self.thread.thread().unpark();
+        // The monitor's state (its progress bar cleared) goes with it.
+        let aborted = self.thread.join().ok().flatten();
         Watched {
-            aborted: None,
-            until,
+            aborted,
+            until: self.until,
         }
     }
 }

@@ -312,10 +312,7 @@ pub(crate) async fn execute<B: Body>(
         };
         drop(dog);
         memory_span = scope.zip(before).map(|(s, b)| (s, b, s.totals()));
-        // With tasks abandoned on blocked threads the monitor may never be
-        // polled again: do not wait for it.
-        let wait = stopped.as_ref().is_none_or(|s| s.still.abandoned == 0);
-        let watched = monitor.finish(wait).await;
+        let watched = monitor.finish();
         (aborted, until) = (watched.aborted, watched.until);
     }
     // An open model that kept its schedule covered all of it: its last
