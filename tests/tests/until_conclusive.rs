@@ -122,3 +122,33 @@ fn a_run_that_cannot_stop_by_its_looks_is_refused_before_it_starts() {
         .quiet();
     assert!(err(cap).contains("`max_repeat` caps"));
 }
+
+#[test]
+fn a_body_that_never_yields_is_still_looked_at() {
+    // 1 ms of spinning without an await, on 4 workers and 2 runtime
+    // threads: the runtime's threads never come free for a task, so the
+    // looks are taken from a thread of their own. The cap of 100,000
+    // would take 50 s; the first look, due at 100 iterations and taken
+    // within a tick (0.5 s, ~1,000 iterations), settles a 1 s limit.
+    let r = auto(
+        "never_yields",
+        4,
+        100_000,
+        Threshold::p(95.0).lt(Duration::from_secs(1)),
+    )
+    .worker_threads(2)
+    .run(|_ctx| async {
+        let start = std::time::Instant::now();
+        while start.elapsed() < Duration::from_millis(1) {
+            std::hint::spin_loop();
+        }
+    })
+    .unwrap();
+    let a = r.auto.as_ref().expect("the report records the looks");
+    assert_eq!(a.stopped, AutoStopped::Conclusive, "{}", r.summary());
+    assert!(r.iterations < 10_000, "{} iterations: {}", r.iterations, r.summary());
+    // The stopping look saw about what the run did: it is not a look
+    // taken once the run had already gone on to its cap.
+    let last = a.looks.last().unwrap();
+    assert!(last.iterations < 10_000 && last.open == 0, "{last:?}");
+}
