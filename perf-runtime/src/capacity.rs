@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use perf_spec::Metric;
 
-use crate::io::exclusive::Turn;
+use crate::io::exclusive::{Turn, Waiting};
 use crate::io::{baseline_file, config, files};
 use crate::judge::capacity as judge;
 use crate::model::capacity::{Capacity, CapacityAxis, StepOutcome};
@@ -138,7 +138,10 @@ where
             "a capacity search needs a latency or error threshold to judge its steps by (nothing could break it)".into(),
         ));
     }
-    let turn = Turn::take_blocking(test.takes_turns(false)?, test.waiting(&test.load))?;
+    let turn = Turn::take_blocking(
+        test.takes_turns(false)?,
+        Waiting::new(&test.name, test.load.timeout),
+    )?;
     // A wait for another process's turn is in the timeout.
     let started = Instant::now() - turn.waited_for_other_process;
     let (warmup, judged) = spec.phases();

@@ -98,14 +98,6 @@ impl PerfTest {
     /// `PERF_EXCLUSIVE` over the test's `exclusive`; by default a test
     /// takes turns unless it is a shard or has a common start (those are
     /// meant to overlap).
-    /// How this test waits for its turn: named, within its timeout.
-    pub(crate) fn waiting<'a>(&'a self, load: &LoadShape) -> Waiting<'a> {
-        Waiting {
-            name: &self.name,
-            timeout: load.timeout,
-        }
-    }
-
     pub(crate) fn takes_turns(&self, meant_to_overlap: bool) -> Result<bool, Error> {
         let from_env = if self.env_overrides {
             config::flag(&config::process, "PERF_EXCLUSIVE")?
@@ -314,7 +306,7 @@ impl PerfTest {
         };
         // Waiting for a perf test of this process is not this one's time;
         // waiting for another process is (see `Turn`).
-        let turn = Turn::take_blocking(exclusive, self.waiting(&load))?;
+        let turn = Turn::take_blocking(exclusive, Waiting::new(&self.name, load.timeout))?;
         let _running = crate::run::signals::Running::new();
         // The timeout counts from here: a wait for a common start is in it.
         let deadline = turn.timeout_left(load.timeout).map(|t| Instant::now() + t);
@@ -420,7 +412,7 @@ impl PerfTest {
         let (turn, start_line) = match beside {
             Some(Beside { turn, start_line }) => (turn, Some(start_line)),
             None => (
-                Arc::new(Turn::take(exclusive, self.waiting(&load)).await?),
+                Arc::new(Turn::take(exclusive, Waiting::new(&self.name, load.timeout)).await?),
                 None,
             ),
         };

@@ -182,10 +182,7 @@ impl<S: Send + Sync + 'static> Scenarios<S> {
         }
         let mut group = PerfTest::new(self.name.clone());
         group.exclusive = self.exclusive;
-        let waiting = crate::io::exclusive::Waiting {
-            name: &self.name,
-            timeout: None,
-        };
+        let waiting = crate::io::exclusive::Waiting::new(&self.name, None);
         let turn = Arc::new(Turn::take(group.takes_turns(false)?, waiting).await?);
         let state = Arc::new((self.setup)().await);
         let line = StartLine::new(self.scenarios.len());

@@ -219,7 +219,10 @@ fn a_turn_held_by_a_stopped_process_is_said_and_given_up_at_the_timeout() {
         .unwrap()
         .success()
     {
-        assert!(std::time::Instant::now() < deadline, "flock never took the lock");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "flock never took the lock"
+        );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     std::fs::write(&lock, format!("{pid}\n")).unwrap();

@@ -159,26 +159,39 @@ fn an_endless_body_ends_the_request_at_the_limit() {
     let e = runtime()
         .block_on(client.get(&format!("http://127.0.0.1:{port}/")).send())
         .unwrap_err();
-    assert!(matches!(e, HttpError::BodyTooLarge { limit, .. } if limit == 1 << 20), "{e}");
+    assert!(
+        matches!(e, HttpError::BodyTooLarge { limit, .. } if limit == 1 << 20),
+        "{e}"
+    );
     assert_eq!(e.class(), "http_body_too_large");
     assert!(e.to_string().contains("1MiB"), "{e}");
     // It stopped reading at the limit: the server could write only what
     // the limit and the socket buffers took (not its 256 MiB).
     std::thread::sleep(Duration::from_millis(200));
     let sent = written.load(Relaxed);
-    assert!(sent <= (1 << 20) + IN_FLIGHT, "the server wrote {sent} bytes");
+    assert!(
+        sent <= (1 << 20) + IN_FLIGHT,
+        "the server wrote {sent} bytes"
+    );
     assert!(started.elapsed() < Duration::from_secs(10));
 
     // The default limit (16 MiB) applies without a word.
     let (port, written) = serve(Hostile::EndlessChunks);
     let e = runtime()
-        .block_on(Client::new().get(&format!("http://127.0.0.1:{port}/")).send())
+        .block_on(
+            Client::new()
+                .get(&format!("http://127.0.0.1:{port}/"))
+                .send(),
+        )
         .unwrap_err();
     assert_eq!(e.class(), "http_body_too_large", "{e}");
     assert!(e.to_string().contains("16MiB"), "{e}");
     std::thread::sleep(Duration::from_millis(200));
     let sent = written.load(Relaxed);
-    assert!(sent <= perf_runtime::http::DEFAULT_MAX_BODY + IN_FLIGHT, "{sent}");
+    assert!(
+        sent <= perf_runtime::http::DEFAULT_MAX_BODY + IN_FLIGHT,
+        "{sent}"
+    );
 }
 
 #[test]
@@ -186,11 +199,19 @@ fn a_declared_length_over_the_limit_fails_before_the_body_is_read() {
     let (port, _) = serve(Hostile::HugeLength);
     let started = Instant::now();
     let e = runtime()
-        .block_on(Client::new().get(&format!("http://127.0.0.1:{port}/")).send())
+        .block_on(
+            Client::new()
+                .get(&format!("http://127.0.0.1:{port}/"))
+                .send(),
+        )
         .unwrap_err();
     assert_eq!(e.class(), "http_body_too_large", "{e}");
     // Reading 1 GiB over loopback takes seconds; refusing it takes none.
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -226,7 +247,9 @@ fn a_discarded_body_is_read_counted_and_not_kept() {
         .unwrap_err();
     assert_eq!(e.class(), "http_body_too_large", "{e}");
     let kept = Client::builder().max_body(1 << 20).build();
-    let r = rt.block_on(kept.get(&url).max_body(4 << 20).send()).unwrap();
+    let r = rt
+        .block_on(kept.get(&url).max_body(4 << 20).send())
+        .unwrap();
     assert_eq!(r.body().len(), 2 << 20);
 }
 
@@ -246,7 +269,10 @@ fn a_server_that_never_answers_or_trickles_times_out() {
             .unwrap_err();
         assert_eq!(e.class(), "http_timeout", "{e}");
         let took = started.elapsed();
-        assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(3), "{took:?}");
+        assert!(
+            took >= Duration::from_millis(300) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
     }
 }
 
@@ -254,11 +280,18 @@ fn a_server_that_never_answers_or_trickles_times_out() {
 fn a_head_over_the_header_limit_names_the_limit() {
     let (port, _) = serve(Hostile::ManyHeaders);
     let e = runtime()
-        .block_on(Client::new().get(&format!("http://127.0.0.1:{port}/")).send())
+        .block_on(
+            Client::new()
+                .get(&format!("http://127.0.0.1:{port}/"))
+                .send(),
+        )
         .unwrap_err();
     assert_eq!(e.class(), "http_protocol", "{e}");
     let text = e.to_string();
-    assert!(text.contains("100 headers") && text.contains("64KiB"), "{text}");
+    assert!(
+        text.contains("100 headers") && text.contains("64KiB"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -269,10 +302,14 @@ fn secrets_in_urls_reach_no_message_summary_or_report() {
     let client = Client::new();
     let debug = format!(
         "{:?}",
-        client.get(&url).header("authorization", "Bearer HEADERSECRET")
+        client
+            .get(&url)
+            .header("authorization", "Bearer HEADERSECRET")
     );
     assert!(
-        !debug.contains("HEADERSECRET") && !debug.contains("PASSWORD") && debug.contains("authorization"),
+        !debug.contains("HEADERSECRET")
+            && !debug.contains("PASSWORD")
+            && debug.contains("authorization"),
         "{debug}"
     );
     let report = PerfTest::new("hostile::secrets")
@@ -290,7 +327,10 @@ fn secrets_in_urls_reach_no_message_summary_or_report() {
     let summary = report.summary();
     let json = std::fs::read_to_string(report.path.as_ref().unwrap()).unwrap();
     for shown in [&summary, &json] {
-        assert!(!shown.contains("PASSWORD") && !shown.contains("SECRET"), "{shown}");
+        assert!(
+            !shown.contains("PASSWORD") && !shown.contains("SECRET"),
+            "{shown}"
+        );
     }
     assert!(
         summary.contains("token=***") && summary.contains("***@127.0.0.1"),

@@ -366,3 +366,39 @@ fn the_figures_cover_the_measured_phase_not_the_warm_up_before_it() {
     );
     assert!((r.window_s - 2.0).abs() < 0.1, "{:.3} s", r.window_s);
 }
+
+#[test]
+fn an_earlier_tests_memory_is_not_a_later_tests_peak() {
+    let _serial = serial();
+    // One test leaves 150 MiB resident (a cache it keeps for the rest of
+    // the process), as a failed test's backtrace symbols do.
+    static KEPT: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+    const LEFT: u64 = 150 << 20;
+    quiet("leaves_memory")
+        .repeat(1)
+        .run(|_| async {
+            *KEPT.lock().unwrap() = vec![1u8; LEFT as usize];
+        })
+        .unwrap();
+    let trivial = quiet("trivial")
+        .workers(1)
+        .duration(Duration::from_millis(1500))
+        .threshold(Threshold::peak_rss().lt(100 << 20))
+        .run(|_| tokio::time::sleep(Duration::from_millis(5)))
+        .unwrap();
+    let r = trivial.resources.clone().unwrap();
+    // Its own peak is what it would have had in a process of its own (a
+    // test binary: tens of MiB), not the 150 MiB left before it.
+    assert!(r.rss_peak_bytes < 100 << 20, "{r:?}");
+    assert!(r.rss_held_before_bytes.abs_diff(LEFT) <= LEFT / 10, "{r:?}");
+    assert!(trivial.passed, "{}", trivial.summary());
+    assert!(
+        trivial
+            .summary()
+            .contains("(this run's own; the process held"),
+        "{}",
+        trivial.summary()
+    );
+    KEPT.lock().unwrap().clear();
+    KEPT.lock().unwrap().shrink_to_fit();
+}

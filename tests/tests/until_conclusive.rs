@@ -146,7 +146,12 @@ fn a_body_that_never_yields_is_still_looked_at() {
     .unwrap();
     let a = r.auto.as_ref().expect("the report records the looks");
     assert_eq!(a.stopped, AutoStopped::Conclusive, "{}", r.summary());
-    assert!(r.iterations < 10_000, "{} iterations: {}", r.iterations, r.summary());
+    assert!(
+        r.iterations < 10_000,
+        "{} iterations: {}",
+        r.iterations,
+        r.summary()
+    );
     // The stopping look saw about what the run did: it is not a look
     // taken once the run had already gone on to its cap.
     let last = a.looks.last().unwrap();

@@ -76,6 +76,12 @@ pub(crate) struct Waiting<'a> {
     pub(crate) timeout: Option<Duration>,
 }
 
+impl<'a> Waiting<'a> {
+    pub(crate) const fn new(name: &'a str, timeout: Option<Duration>) -> Self {
+        Waiting { name, timeout }
+    }
+}
+
 fn lock_path() -> PathBuf {
     files::target_dir().join("perf").join(LOCK_FILE)
 }
@@ -199,6 +205,7 @@ fn lock_exclusive(waiting: Waiting<'_>) -> Result<(Option<File>, Duration, Optio
 
 impl Turn {
     fn begin(held: Option<MutexGuard<'static, ()>>, other: bool, since: Instant) -> Turn {
+        crate::measure::resources::test_starts();
         let running_at_start = RUNNING.fetch_add(1, SeqCst);
         let started_at_start = STARTED.fetch_add(1, SeqCst) + 1;
         Turn {

@@ -183,6 +183,7 @@ mod tests {
             cpu_avg: cpu_seconds / 10.0 / 2.0,
             cpu_max: 0.95,
             rss_peak_bytes: 100 << 20,
+            rss_held_before_bytes: 0,
             threads_max: 4,
             voluntary_switches: 0,
             involuntary_switches: 0,

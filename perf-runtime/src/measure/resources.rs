@@ -21,6 +21,7 @@ use perf_spec::Monitor;
 
 use crate::measure::scope::pause;
 use crate::model::measured::Measured;
+use crate::model::resources::RssBase;
 use crate::model::resources::{
     summarise, summarise_process, NetTraffic, ProcReading, Reading, Resources,
 };
@@ -90,10 +91,48 @@ impl Marker {
     /// happens before its first reading (bytes sent in the first
     /// milliseconds were missing from the figures on a busy machine).
     pub(crate) fn mark(&self) {
+        // Memory earlier tests freed, and the allocator kept, goes back to
+        // the system first: the run's own allocations then show in its RSS
+        // instead of reusing pages an earlier test's peak left resident.
+        release_free_memory();
         let (done, taken) = mpsc::sync_channel(1);
         if self.0.send(Ask::Mark(done)).is_ok() {
             let _ = taken.recv_timeout(MARK_SLACK);
         }
+    }
+}
+
+/// Returns the allocator's free pages to the system (glibc's
+/// `malloc_trim`; elsewhere nothing).
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn malloc_trim(pad: usize) -> std::ffi::c_int;
+        }
+        // SAFETY: glibc's malloc_trim takes no pointer and may be called at
+        // any time from any thread.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
+}
+
+/// The process's RSS at its first perf test's start: what it holds of its
+/// own (binary, runtime, allocator) before any perf test ran.
+static PROCESS_BASE_RSS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+/// The RSS at the start of the perf test going on (before its setup).
+static TEST_START_RSS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(u64::MAX);
+
+/// A perf test's turn begins: the allocator's free pages go back to the
+/// system, and the RSS left is what earlier tests still hold, apart from
+/// the process's own at its first test ([`RssBase`]).
+pub(crate) fn test_starts() {
+    let _paused = pause();
+    release_free_memory();
+    if let Some(r) = read() {
+        PROCESS_BASE_RSS.get_or_init(|| r.rss_bytes);
+        TEST_START_RSS.store(r.rss_bytes, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -176,7 +215,12 @@ impl Sampler {
             })
             .collect();
         let cores = cores();
-        let mut figures = summarise(&own, cores)?;
+        let first_rss = own.first().map_or(0, |r| r.rss_bytes);
+        let base = RssBase {
+            process: *PROCESS_BASE_RSS.get_or_init(|| first_rss),
+            test: TEST_START_RSS.load(std::sync::atomic::Ordering::Relaxed),
+        };
+        let mut figures = summarise(&own, cores, base)?;
         for (i, target) in targets.into_iter().enumerate() {
             let readings: Vec<ProcReading> = window
                 .iter()

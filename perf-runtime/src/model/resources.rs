@@ -69,8 +69,18 @@ pub struct Resources {
     pub cpu_avg: f64,
     /// The busiest sampled interval's CPU, as a share of the cores.
     pub cpu_max: f64,
-    /// The largest resident set size sampled, bytes.
+    /// This run's peak resident set size, bytes: the largest RSS sampled,
+    /// less [`rss_held_before_bytes`](Self::rss_held_before_bytes). What a
+    /// process of its own running only this test would have peaked at,
+    /// whatever ran before it in this one; `peak_rss` judges it.
     pub rss_peak_bytes: u64,
+    /// What the process held at the run's start beyond its RSS at its
+    /// first perf test: memory of earlier tests of this process (their
+    /// leaks, caches, a backtrace's symbols), still resident after the
+    /// allocator's free pages were given back. The process's own peak was
+    /// `rss_peak_bytes + rss_held_before_bytes`.
+    #[serde(default)]
+    pub rss_held_before_bytes: u64,
     /// The most threads sampled.
     pub threads_max: u64,
     /// Voluntary context switches during the phase (the process waited).
@@ -168,11 +178,29 @@ pub(crate) fn summarise_process(
         } else {
             0.0
         },
-        cpu_max: samples.iter().map(|s| s.cpu_cores).fold(0.0, f64::max) / cores,
+        cpu_max: cpu_max(samples.iter().map(|s| (s.at_s, s.cpu_cores)), cores),
         rss_peak_bytes: readings.iter().map(|r| r.rss_bytes).max().unwrap_or(0),
         processes_max: readings.iter().map(|r| r.count).max().unwrap_or(0),
         samples,
     })
+}
+
+/// The busiest interval's CPU as a share of `cores`, over intervals of
+/// about a second only: the kernel counts CPU in 10 ms ticks, so a short
+/// interval (the phase's last part) reads a tick or two as a large share
+/// (131% of 2 cores was shown for a sleeping body). Each `(at_s,
+/// cpu_cores)` sample ends at `at_s`; a share above all the cores is a
+/// tick's rounding and is cut to 1.
+fn cpu_max(samples: impl Iterator<Item = (f64, f64)>, cores: f64) -> f64 {
+    let mut last_at = 0.0;
+    let mut max: f64 = 0.0;
+    for (at, cpu_cores) in samples {
+        if at - last_at >= 0.9 * MIN_CPU_WINDOW_S {
+            max = max.max(cpu_cores);
+        }
+        last_at = at;
+    }
+    (max / cores).min(1.0)
 }
 
 impl Resources {
@@ -278,7 +306,25 @@ pub(crate) struct Reading {
 
 /// The measured phase's figures from its readings (the first at its
 /// start, the last at its end), or `None` with fewer than two.
-pub(crate) fn summarise(readings: &[Reading], cores: f64) -> Option<Resources> {
+/// What the RSS of a run's process held before the run: at the process's
+/// first perf test, and at this test's start (before its setup, whose
+/// memory is the test's own). See [`Resources::rss_held_before_bytes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RssBase {
+    pub(crate) process: u64,
+    pub(crate) test: u64,
+}
+
+impl RssBase {
+    /// Nothing held before: the run's RSS is all its own.
+    #[cfg(test)]
+    pub(crate) const NONE: RssBase = RssBase {
+        process: u64::MAX,
+        test: u64::MAX,
+    };
+}
+
+pub(crate) fn summarise(readings: &[Reading], cores: f64, base: RssBase) -> Option<Resources> {
     let (first, last) = (readings.first()?, readings.last()?);
     if readings.len() < 2 || !(cores.is_finite() && cores > 0.0) {
         return None;
@@ -311,6 +357,7 @@ pub(crate) fn summarise(readings: &[Reading], cores: f64) -> Option<Resources> {
     }
     let elapsed = last.at_s - first.at_s;
     let cpu_seconds = (cpu(last) - cpu(first)).max(0.0);
+    let held_before = first.rss_bytes.min(base.test).saturating_sub(base.process);
     let net = match (first.net, last.net) {
         (Some(a), Some(b)) => Some(NetTraffic {
             sent_bytes: b.sent_bytes.saturating_sub(a.sent_bytes),
@@ -330,8 +377,14 @@ pub(crate) fn summarise(readings: &[Reading], cores: f64) -> Option<Resources> {
         } else {
             0.0
         },
-        cpu_max: samples.iter().map(|s| s.cpu_cores).fold(0.0, f64::max) / cores,
-        rss_peak_bytes: readings.iter().map(|r| r.rss_bytes).max().unwrap_or(0),
+        cpu_max: cpu_max(samples.iter().map(|s| (s.at_s, s.cpu_cores)), cores),
+        rss_peak_bytes: readings
+            .iter()
+            .map(|r| r.rss_bytes)
+            .max()
+            .unwrap_or(0)
+            .saturating_sub(held_before),
+        rss_held_before_bytes: held_before,
         threads_max: readings.iter().map(|r| r.threads).max().unwrap_or(0),
         voluntary_switches: last.voluntary.saturating_sub(first.voluntary),
         involuntary_switches: last.involuntary.saturating_sub(first.involuntary),
@@ -373,7 +426,7 @@ mod tests {
             reading(2.0, 3.0, 200, 3_000_000),
             reading(2.5, 3.0, 50, 3_000_000),
         ];
-        let r = summarise(&readings, 2.0).unwrap();
+        let r = summarise(&readings, 2.0, RssBase::NONE).unwrap();
         assert!((r.cpu_seconds - 3.0).abs() < 1e-9);
         assert!((r.cpu_user_seconds - 2.25).abs() < 1e-9);
         assert!((r.cpu_avg - 3.0 / 2.5 / 2.0).abs() < 1e-9);
@@ -416,8 +469,18 @@ mod tests {
 
     #[test]
     fn a_generator_is_saturated_by_its_cpu_or_by_falling_behind_the_schedule() {
-        let busy = summarise(&[reading(0.0, 0.0, 1, 0), reading(2.0, 3.8, 1, 0)], 2.0).unwrap();
-        let idle = summarise(&[reading(0.0, 0.0, 1, 0), reading(2.0, 0.1, 1, 0)], 2.0).unwrap();
+        let busy = summarise(
+            &[reading(0.0, 0.0, 1, 0), reading(2.0, 3.8, 1, 0)],
+            2.0,
+            RssBase::NONE,
+        )
+        .unwrap();
+        let idle = summarise(
+            &[reading(0.0, 0.0, 1, 0), reading(2.0, 0.1, 1, 0)],
+            2.0,
+            RssBase::NONE,
+        )
+        .unwrap();
         let plan = |unscheduled, dropped, serving| Schedule {
             arrivals: 1000,
             unscheduled,
@@ -453,19 +516,82 @@ mod tests {
 
     #[test]
     fn too_few_readings_or_no_cores_give_nothing_and_counters_never_go_negative() {
-        assert!(summarise(&[reading(0.0, 0.0, 1, 0)], 2.0).is_none());
-        assert!(summarise(&[reading(0.0, 0.0, 1, 0), reading(1.0, 1.0, 1, 0)], 0.0).is_none());
+        assert!(summarise(&[reading(0.0, 0.0, 1, 0)], 2.0, RssBase::NONE).is_none());
         assert!(summarise(
             &[reading(0.0, 0.0, 1, 0), reading(1.0, 1.0, 1, 0)],
-            f64::NAN
+            0.0,
+            RssBase::NONE
+        )
+        .is_none());
+        assert!(summarise(
+            &[reading(0.0, 0.0, 1, 0), reading(1.0, 1.0, 1, 0)],
+            f64::NAN,
+            RssBase::NONE
         )
         .is_none());
         // A counter that went backwards (an interface removed) reads as 0.
-        let r = summarise(&[reading(0.0, 1.0, 1, 500), reading(1.0, 0.5, 1, 100)], 1.0).unwrap();
+        let r = summarise(
+            &[reading(0.0, 1.0, 1, 500), reading(1.0, 0.5, 1, 100)],
+            1.0,
+            RssBase::NONE,
+        )
+        .unwrap();
         assert_eq!(r.cpu_seconds, 0.0);
         assert_eq!(r.net.unwrap().sent_bytes, 0);
         // Two readings at one instant: no interval, no division by zero.
-        let r = summarise(&[reading(1.0, 1.0, 1, 0), reading(1.0, 2.0, 1, 0)], 1.0).unwrap();
+        let r = summarise(
+            &[reading(1.0, 1.0, 1, 0), reading(1.0, 2.0, 1, 0)],
+            1.0,
+            RssBase::NONE,
+        )
+        .unwrap();
         assert!(r.samples.is_empty() && r.cpu_avg == 0.0);
+    }
+
+    #[test]
+    fn the_peak_is_the_runs_own_not_what_earlier_tests_left_resident() {
+        // The process held 8 MiB at its first perf test; this run starts
+        // at 186 MiB (an earlier test's memory) and grows by 2 MiB.
+        let readings = [reading(0.0, 0.0, 186, 0), reading(1.0, 0.1, 188, 0)];
+        let base = |process: u64, test: u64| RssBase {
+            process: process << 20,
+            test: test << 20,
+        };
+        let r = summarise(&readings, 2.0, base(8, 186)).unwrap();
+        assert_eq!(r.rss_held_before_bytes, 178 << 20);
+        assert_eq!(r.rss_peak_bytes, 10 << 20, "8 MiB of its own and 2 more");
+        // The first test of a process: its start is the base.
+        let r = summarise(&readings, 2.0, base(186, 186)).unwrap();
+        assert_eq!((r.rss_peak_bytes, r.rss_held_before_bytes), (188 << 20, 0));
+        // A start below the base (memory given back since) holds nothing.
+        let r = summarise(&readings, 2.0, base(200, 200)).unwrap();
+        assert_eq!((r.rss_peak_bytes, r.rss_held_before_bytes), (188 << 20, 0));
+        // What the test's setup made before the run (it was at 8 MiB when
+        // its turn began, at 186 when the run started) is its own.
+        let r = summarise(&readings, 2.0, base(8, 8)).unwrap();
+        assert_eq!((r.rss_peak_bytes, r.rss_held_before_bytes), (188 << 20, 0));
+    }
+
+    #[test]
+    fn the_busiest_interval_is_a_whole_second_never_a_ticks_rounding() {
+        // A sleeping body: 1 s intervals at 1% of a core, then a 20 ms
+        // tail in which one 10 ms tick and a half landed (0.75 cores of
+        // 2 would read 37%; two ticks in 15 ms read 133% of a core).
+        let readings = [
+            reading(0.0, 0.0, 1, 0),
+            reading(1.0, 0.01, 1, 0),
+            reading(2.0, 0.02, 1, 0),
+            reading(2.015, 0.04, 1, 0),
+        ];
+        let r = summarise(&readings, 2.0, RssBase::NONE).unwrap();
+        assert!((r.cpu_max - 0.005).abs() < 1e-9, "{}", r.cpu_max);
+        // Never above all the cores, whatever the rounding.
+        let r = summarise(
+            &[reading(0.0, 0.0, 1, 0), reading(1.0, 2.02, 1, 0)],
+            2.0,
+            RssBase::NONE,
+        )
+        .unwrap();
+        assert_eq!(r.cpu_max, 1.0);
     }
 }

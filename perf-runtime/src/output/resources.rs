@@ -22,11 +22,15 @@ pub(crate) fn line(r: &Resources) -> String {
             r.cpu_avg * r.cores,
         )
     };
-    let mut text = format!(
-        "{cpu} · rss {} peak · {} threads",
-        format_size(r.rss_peak_bytes as f64),
-        r.threads_max
-    );
+    let mut text = format!("{cpu} · rss {} peak", format_size(r.rss_peak_bytes as f64));
+    if r.rss_held_before_bytes >= 1 << 20 {
+        // Which peak it is, when the process's own was another.
+        text.push_str(&format!(
+            " (this run's own; the process held {} more from earlier tests)",
+            format_size(r.rss_held_before_bytes as f64)
+        ));
+    }
+    text.push_str(&format!(" · {} threads", r.threads_max));
     if let Some(net) = &r.net {
         text.push_str(&format!(
             " · net {} out, {} in (of the network namespace)",
@@ -138,6 +142,7 @@ mod tests {
             cpu_avg,
             cpu_max: 0.97,
             rss_peak_bytes: 38_000_000,
+            rss_held_before_bytes: 0,
             threads_max: 5,
             voluntary_switches: 0,
             involuntary_switches: 0,

@@ -259,6 +259,7 @@ fn the_shards_resources_are_merged_when_every_shard_has_them() {
         cpu_avg: cpu_seconds / 6.0,
         cpu_max: cpu_seconds / 6.0,
         rss_peak_bytes: rss,
+        rss_held_before_bytes: 0,
         threads_max: 4,
         voluntary_switches: 1,
         involuntary_switches: 0,

@@ -91,6 +91,11 @@ impl Resources {
                 .map(|(_, r)| r.rss_peak_bytes)
                 .max()
                 .unwrap_or(0),
+            rss_held_before_bytes: parts
+                .iter()
+                .map(|(_, r)| r.rss_held_before_bytes)
+                .max()
+                .unwrap_or(0),
             threads_max: parts.iter().map(|(_, r)| r.threads_max).max().unwrap_or(0),
             voluntary_switches: parts.iter().map(|(_, r)| r.voluntary_switches).sum(),
             involuntary_switches: parts.iter().map(|(_, r)| r.involuntary_switches).sum(),
@@ -115,6 +120,7 @@ mod tests {
             cpu_avg: cpu_seconds / (cores * per_second.len() as f64),
             cpu_max: per_second.iter().fold(0.0, |a, &b| f64::max(a, b)) / cores,
             rss_peak_bytes: rss,
+            rss_held_before_bytes: 0,
             threads_max: 6,
             voluntary_switches: 10,
             involuntary_switches: 1,
