@@ -185,6 +185,7 @@ mod tests {
             cpu_avg: 0.5,
             cpu_max: 0.5,
             rss_peak_bytes: 64 << 20,
+            rss_held_before_bytes: 0,
             threads_max: 3,
             voluntary_switches: 0,
             involuntary_switches: 0,
