@@ -185,24 +185,9 @@ pub(crate) fn transport_class<E, R>(err: &SdkError<E, R>) -> Option<&'static str
         feature = "cloudwatch",
         feature = "s3"
     )),
-    allow(dead_code)
+    allow(unused_imports)
 )]
-/// An error and its sources, each in its `Display` form, joined by ": "
-/// (the SDK's `DisplayErrorContext` ends with a `Debug` dump, too long for
-/// a summary line).
-pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(e) = source {
-        let part = e.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = e.source();
-    }
-    text
-}
+pub(crate) use crate::measure::errors::error_chain;
 
 /// A `&'static str` for a name made at run time (a state's metric name),
 /// leaked once per distinct name: custom metric names are `&'static str`

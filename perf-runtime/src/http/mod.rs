@@ -207,23 +207,19 @@ pub const MAX_HEAD_BYTES: usize = 64 << 10;
 /// connection: connection reset by peer`), the limits named for a head
 /// over them.
 pub(crate) fn reason(e: &hyper::Error) -> String {
-    let mut text = e.to_string();
-    if e.is_parse_too_large() {
-        text = format!(
-            "the response head is over the client's limits ({MAX_HEADERS} headers, {})",
-            perf_spec::format_size_limit(MAX_HEAD_BYTES as f64)
-        );
+    let chain = crate::measure::errors::error_chain(e);
+    if !e.is_parse_too_large() {
+        return chain;
     }
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.ends_with(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
+    let limits = format!(
+        "the response head is over the client's limits ({MAX_HEADERS} headers, {})",
+        perf_spec::format_size_limit(MAX_HEAD_BYTES as f64)
+    );
+    // hyper's own words ("message head is too large") give way to the limits.
+    match chain.split_once(": ") {
+        Some((_, causes)) => format!("{limits}: {causes}"),
+        None => limits,
     }
-    text
 }
 
 impl HttpError {

@@ -22,6 +22,35 @@
 //! in the summary and kept in the JSON report.
 use std::borrow::Cow;
 
+/// An error and its sources, each in its `Display` form, joined by ": "
+/// (the AWS SDK's `DisplayErrorContext` ends with a `Debug` dump, too long
+/// for a summary line; hyper's errors say "http2 error" without it).
+#[cfg_attr(
+    not(any(
+        feature = "http",
+        feature = "lambda",
+        feature = "dynamodb",
+        feature = "stepfunctions",
+        feature = "eventbridge",
+        feature = "cloudwatch",
+        feature = "s3"
+    )),
+    allow(dead_code)
+)]
+pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        let part = e.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = e.source();
+    }
+    text
+}
+
 /// What a secret is replaced with.
 const HIDDEN: &str = "***";
 
