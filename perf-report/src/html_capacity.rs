@@ -229,5 +229,17 @@ mod tests {
             )];
         }
         assert!(chart(&report).unwrap().is_none());
+        // The largest figures a report that reads may hold are drawn,
+        // not overflowed (larger ones are refused when it is read).
+        if let Some(c) = report.capacity.as_mut() {
+            c.axis = CapacityAxis::Rate;
+            (c.capacity, c.knee, c.range) = (Some(1e9), Some(1e9), (1.0, 1e9));
+            c.steps = vec![
+                step(1.0, 1.0, 10, StepOutcome::Held),
+                step(1e9, 1e9, 10, StepOutcome::Held),
+            ];
+        }
+        report.check_schema().unwrap();
+        assert!(chart(&report).unwrap().is_some());
     }
 }

@@ -643,3 +643,26 @@ fn the_html_baseline_table_reads_as_the_summary_does() {
         "{html}"
     );
 }
+
+#[test]
+fn figures_no_run_produces_are_refused_naming_file_and_field() {
+    let dir = fixtures();
+    let path = dir.path().join("new/svc_get_item.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let good: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for (field, value) in [
+        ("throughput", serde_json::json!(1e300)),
+        ("error_rate", serde_json::json!(-0.5)),
+    ] {
+        let mut report = good.clone();
+        report[field] = value;
+        std::fs::write(&path, report.to_string()).unwrap();
+        let out = perf_report(&["html", "new", "--out", "site"], dir.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("svc_get_item.json") && stderr.contains(&format!("`{field}`")),
+            "names the file and the field: {stderr}"
+        );
+    }
+}

@@ -3,7 +3,7 @@
 //! ([`Recorded`]), and the run around them ([`Measured`]). Defined once;
 //! the recorder fills it, a shard's result carries it, the merge adds it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime};
 
 use hdrhistogram::{Counter, Histogram};
@@ -318,19 +318,29 @@ impl Recorded {
         self.panics = sum(self.panics, d.panics, "panics")?;
         self.saturated = sum(self.saturated, d.saturated, "saturated")?;
         self.dropped = sum(self.dropped, d.dropped, "dropped")?;
+        // Indexed once per shard: merging stays linear in the messages.
+        let mut index: HashMap<(ErrorKind, String), usize> = self
+            .error_counts
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ((c.kind, c.message.clone()), i))
+            .collect();
         for e in &d.error_counts {
-            match self
-                .error_counts
-                .iter_mut()
-                .find(|c| c.kind == e.kind && c.message == e.message)
-            {
-                Some(c) => c.count += e.count,
-                None => self.error_counts.push(e.clone()),
+            match index.get(&(e.kind, e.message.clone())) {
+                Some(&i) => {
+                    let c = &mut self.error_counts[i];
+                    c.count = sum(c.count, e.count, "error_counts[].count")?;
+                }
+                None => {
+                    index.insert((e.kind, e.message.clone()), self.error_counts.len());
+                    self.error_counts.push(e.clone());
+                }
             }
         }
         self.first_errors.extend(d.first_errors.iter().cloned());
         for (class, n) in &d.classes {
-            *self.classes.entry(class.clone()).or_default() += n;
+            let own = self.classes.entry(class.clone()).or_default();
+            *own = sum(*own, *n, "classes")?;
         }
         for (tag, t) in &d.tags {
             let own = self.tags.entry(tag.clone()).or_insert_with(|| TagAgg {
@@ -338,7 +348,7 @@ impl Recorded {
                 errors: 0,
             });
             add(&mut own.latency, &latencies(&t.latency)?)?;
-            own.errors += t.errors;
+            own.errors = sum(own.errors, t.errors, "tags[].errors")?;
         }
         for (metric, c) in &d.custom {
             let kind = match c.kind.as_str() {
@@ -361,6 +371,7 @@ impl Recorded {
                     own.kind
                 ));
             }
+            sum(own.count, c.count, "custom[].count")?;
             own.add_part(c.count, c.sum, c.m2, c.min, c.max);
             if let Some(h) = &c.histogram {
                 add(

@@ -21,6 +21,7 @@ pub(crate) mod profile;
 pub(crate) mod report;
 pub(crate) mod resources;
 pub(crate) mod runs;
+pub(crate) mod sanity;
 pub(crate) mod saved_threshold;
 pub(crate) mod scenarios;
 pub(crate) mod shard;

@@ -470,7 +470,9 @@ impl Report {
     }
 
     /// A report written by a newer perf-runtime cannot be read as this one
-    /// reads it: refuse it rather than misread it.
+    /// reads it: refuse it rather than misread it. Nor one whose figures
+    /// no run could have produced (a capacity of 1e300, negative CPU
+    /// time, more errors than iterations): the error names the field.
     pub fn check_schema(&self) -> Result<(), String> {
         if self.schema_version > REPORT_SCHEMA_VERSION {
             return Err(format!(
@@ -478,7 +480,8 @@ impl Report {
                 self.schema_version
             ));
         }
-        Ok(())
+        self.check_figures()
+            .map_err(|(field, reason)| format!("field `{field}` {reason}"))
     }
 }
 

@@ -98,6 +98,13 @@ fn check_result(r: &ShardResult) -> Result<(), MergeError> {
     };
     Shard::new(r.shard.index, r.shard.total).map_err(|e| bad("shard", e))?;
     let d = &r.data;
+    let figure = |(field, reason): (String, String)| {
+        MergeError::Corrupt(format!("{}: `{field}` {reason}", r.name_for_errors()))
+    };
+    d.check_figures().map_err(figure)?;
+    if let Some(res) = &r.resources {
+        res.check_figures("resources").map_err(figure)?;
+    }
     if d.errors > d.iterations {
         return Err(bad(
             "errors",
@@ -310,13 +317,34 @@ pub fn merge(mut results: Vec<ShardResult>) -> Result<Report, MergeError> {
             .map_err(|e| corrupt(r, e))?;
     }
     merged.finish_merge();
-    let warmups: Vec<&WarmupStats> = results.iter().filter_map(|r| r.warmup.as_ref()).collect();
-    let warmup = (!warmups.is_empty()).then(|| {
+    let total_of = |what: &str, mut counts: Vec<(&ShardResult, u64)>| {
+        counts.drain(..).try_fold(0u64, |a, (r, n)| {
+            a.checked_add(n)
+                .ok_or_else(|| corrupt(r, format!("`{what}` adds up to more than {}", u64::MAX)))
+        })
+    };
+    let warmups: Vec<(&ShardResult, &WarmupStats)> = results
+        .iter()
+        .filter_map(|r| r.warmup.as_ref().map(|w| (r, w)))
+        .collect();
+    let warmup = if warmups.is_empty() {
+        None
+    } else {
         let mut w = Recorded::empty(false);
-        w.iterations = warmups.iter().map(|w| w.iterations).sum();
-        w.errors = warmups.iter().map(|w| w.errors).sum();
-        w
-    });
+        w.iterations = total_of(
+            "warmup.iterations",
+            warmups.iter().map(|(r, w)| (*r, w.iterations)).collect(),
+        )?;
+        w.errors = total_of(
+            "warmup.errors",
+            warmups.iter().map(|(r, w)| (*r, w.errors)).collect(),
+        )?;
+        Some(w)
+    };
+    let unscheduled = total_of(
+        "unscheduled",
+        results.iter().map(|r| (r, r.unscheduled)).collect(),
+    )?;
     let memory = merge_memory(&results, merged.iterations);
     // Every shard's, or none: a fleet figure missing a generator would
     // understate it.
@@ -339,7 +367,7 @@ pub fn merge(mut results: Vec<ShardResult>) -> Result<Report, MergeError> {
         }),
         memory,
         resources,
-        unscheduled: results.iter().map(|r| r.unscheduled).sum(),
+        unscheduled,
         batching: results
             .iter()
             .filter_map(|r| r.batching)

@@ -285,3 +285,155 @@ fn the_shards_resources_are_merged_when_every_shard_has_them() {
     assert!((r.cpu_avg - 4.0 / 12.0).abs() < 1e-12, "{r:?}");
     assert_eq!(r.rss_peak_bytes, 300 << 20, "the larger shard's peak");
 }
+
+/// The merge's error text, expecting it to refuse `results`.
+fn corrupt(results: Vec<ShardResult>) -> String {
+    match merge(results) {
+        Err(e @ MergeError::Corrupt(_)) => e.to_string(),
+        Err(e) => panic!("expected a refusal of the file, got: {e}"),
+        Ok(r) => panic!("merged: {} iterations", r.iterations),
+    }
+}
+
+#[test]
+fn counters_that_wrap_when_added_refuse_the_file() {
+    let ms = 1_000_000;
+    let one = || named(synthetic(1, 1_000, &[(10, ms)], 0), "one");
+    let two = || named(synthetic(2, 1_000, &[(10, ms)], 0), "two");
+    let (mut a, mut b) = (one(), two());
+    for r in [&mut a, &mut b] {
+        r.unscheduled = u64::MAX;
+    }
+    let e = corrupt(vec![a, b]);
+    assert!(e.contains("`unscheduled`") && e.contains("two"), "{e}");
+    for field in ["iterations", "errors"] {
+        let (mut a, mut b) = (one(), two());
+        for r in [&mut a, &mut b] {
+            let w = r.warmup.insert(WarmupStats {
+                iterations: u64::MAX,
+                errors: 0,
+            });
+            if field == "errors" {
+                (w.iterations, w.errors) = (1, u64::MAX);
+            }
+        }
+        let e = corrupt(vec![a, b]);
+        assert!(e.contains(&format!("`warmup.{field}`")), "{e}");
+    }
+    // Per-message, per-class and per-tag counts are parts of `errors`:
+    // at u64::MAX they are more than the shard's errors, and refused as
+    // that before anything adds them.
+    let mut bad = two();
+    bad.data.classes.insert("throttle".into(), u64::MAX);
+    let e = corrupt(vec![one(), bad]);
+    assert!(
+        e.contains("`data.classes.throttle`") && e.contains("two"),
+        "{e}"
+    );
+}
+
+#[test]
+fn impossible_figures_of_a_shard_refuse_it_by_field() {
+    let ms = 1_000_000;
+    let one = || named(synthetic(1, 1_000, &[(10, ms), (10, ms)], 4), "one");
+    let two = || named(synthetic(2, 1_000, &[(10, ms), (10, ms)], 4), "two");
+    let mut bad = two();
+    bad.data.error_counts[0].count = 2_000_000_000;
+    let e = corrupt(vec![one(), bad]);
+    assert!(
+        e.contains("`data.error_counts`") && e.contains("two"),
+        "{e}"
+    );
+    let resources = |cpu_seconds: f64, cores: f64| crate::model::resources::Resources {
+        cores,
+        window_s: 2.0,
+        cpu_seconds,
+        cpu_user_seconds: 0.0,
+        cpu_avg: 0.1,
+        cpu_max: 0.2,
+        rss_peak_bytes: 1,
+        rss_held_before_bytes: 0,
+        threads_max: 1,
+        voluntary_switches: 0,
+        involuntary_switches: 0,
+        net: None,
+        saturated_s: 0.0,
+        samples: Vec::new(),
+        processes: Vec::new(),
+    };
+    for (cpu_seconds, cores, field) in [
+        (-1000.0, 2.0, "resources.cpu_seconds"),
+        (1.0, 0.0, "resources.cores"),
+        (1.0, -4.0, "resources.cores"),
+    ] {
+        let (mut a, mut b) = (one(), two());
+        a.resources = Some(resources(0.5, 2.0));
+        b.resources = Some(resources(cpu_seconds, cores));
+        let e = corrupt(vec![a, b]);
+        assert!(
+            e.contains(&format!("`{field}`")) && e.contains("two"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn many_distinct_messages_and_processes_merge_in_one_pass() {
+    // 20,000 distinct messages a shard (a run keeps 100 a kind; a file
+    // can hold any number): each adds to its own group across shards.
+    let ms = 1_000_000;
+    let n = 20_000u64;
+    let shard = |index| {
+        let mut r = synthetic(index, 1_000, &[(n, ms)], n);
+        r.data.error_counts = (0..n)
+            .map(|i| ErrorCount {
+                kind: crate::ErrorKind::Error,
+                message: format!("message {i}"),
+                count: 1,
+                example: String::new(),
+                cause: None,
+            })
+            .collect();
+        r
+    };
+    let with_processes = |index| {
+        let mut r = shard(index);
+        r.resources = Some(crate::model::resources::Resources {
+            cores: 2.0,
+            window_s: 1.0,
+            cpu_seconds: 1.0,
+            cpu_user_seconds: 0.5,
+            cpu_avg: 0.5,
+            cpu_max: 0.5,
+            rss_peak_bytes: 1,
+            rss_held_before_bytes: 0,
+            threads_max: 1,
+            voluntary_switches: 0,
+            involuntary_switches: 0,
+            net: None,
+            saturated_s: 0.0,
+            samples: Vec::new(),
+            processes: (0..n)
+                .map(|i| crate::model::resources::ProcessResources {
+                    name: format!("fn-{i}"),
+                    monitor: format!("name:fn-{i}"),
+                    cpu_seconds: 0.25,
+                    cpu_avg: 0.01,
+                    cpu_max: 0.01,
+                    rss_peak_bytes: 1,
+                    processes_max: 1,
+                    samples: Vec::new(),
+                })
+                .collect(),
+        });
+        r
+    };
+    let report = merge(vec![with_processes(1), with_processes(2)]).unwrap();
+    assert_eq!(report.error_counts.len(), n as usize);
+    assert!(report.error_counts.iter().all(|c| c.count == 2));
+    let processes = &report.resources.as_ref().unwrap().processes;
+    assert_eq!(processes.len(), n as usize);
+    assert!(processes
+        .iter()
+        .all(|p| p.cpu_seconds == 0.5 && p.processes_max == 2));
+}

@@ -9,7 +9,7 @@
 //! its busiest instance's shares and peak (a threshold on it holds for
 //! every instance) and the CPU time of all.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::{NetTraffic, ProcessResources, ResourceSample, Resources};
 
@@ -53,11 +53,17 @@ impl Resources {
                 e.net_recv_bytes = e.net_recv_bytes.saturating_add(s.net_recv_bytes);
             }
         }
+        // By name, indexed: merging stays linear in the processes.
         let mut processes: Vec<ProcessResources> = Vec::new();
+        let mut index: HashMap<&str, usize> = HashMap::new();
         for p in parts.iter().flat_map(|(_, r)| &r.processes) {
-            match processes.iter_mut().find(|q| q.name == p.name) {
-                None => processes.push(p.clone()),
-                Some(q) => {
+            match index.get(p.name.as_str()) {
+                None => {
+                    index.insert(&p.name, processes.len());
+                    processes.push(p.clone());
+                }
+                Some(&i) => {
+                    let q = &mut processes[i];
                     let cpu_seconds = q.cpu_seconds + p.cpu_seconds;
                     let processes_max = q.processes_max.saturating_add(p.processes_max);
                     let rss = q.rss_peak_bytes.max(p.rss_peak_bytes);
