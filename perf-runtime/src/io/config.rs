@@ -355,7 +355,7 @@ impl Config {
     /// Reads every setting through `get`; an empty lookup gives the
     /// defaults.
     pub(crate) fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Config, Error> {
-        let publish = match get("PERF_PUBLISH") {
+        let publish: Option<Vec<Publish>> = match get("PERF_PUBLISH") {
             Some(v) => Some(
                 perf_spec::parse_publish_targets(&v)
                     .map_err(|r| env_error("PERF_PUBLISH", &v, r))?
@@ -365,6 +365,30 @@ impl Config {
             ),
             None => None,
         };
+        #[cfg(not(feature = "cloudwatch"))]
+        if let (Some(v), Some(targets)) = (get("PERF_PUBLISH"), &publish) {
+            if targets.contains(&Publish::CloudWatch) {
+                return Err(env_error(
+                    "PERF_PUBLISH",
+                    &v,
+                    "publishing to CloudWatch needs perf-runtime's `cloudwatch` cargo feature",
+                ));
+            }
+        }
+        for var in [
+            "PERF_BASELINE",
+            "PERFORMANCE_TEST_BASELINE_VERSION",
+            "PERF_SAVE_BASELINE",
+        ] {
+            if let Some(v) = get(var) {
+                crate::model::baseline::check_version(&v)
+                    .map_err(|e| env_error(var, &v, e.to_string()))?;
+            }
+        }
+        let results = get("PERF_RESULTS");
+        if let Some(v) = &results {
+            results_destination(v)?;
+        }
         Ok(Config {
             baseline: get("PERF_BASELINE").or_else(|| get("PERFORMANCE_TEST_BASELINE_VERSION")),
             require_baseline: flag(get, "PERF_REQUIRE_BASELINE")?.unwrap_or(false),
@@ -373,7 +397,7 @@ impl Config {
             publish,
             namespace: namespace(get)?,
             version: get("PERF_VERSION"),
-            results: get("PERF_RESULTS"),
+            results,
             summary: summary_mode(get)?,
             runs: parsed(get, "PERF_RUNS", perf_spec::parse_runs)?,
             confidence: parsed(get, "PERF_CONFIDENCE", perf_spec::parse_confidence)?,
@@ -384,6 +408,24 @@ impl Config {
     /// From the process environment.
     pub(crate) fn from_env() -> Result<Config, Error> {
         Config::from_lookup(&process)
+    }
+}
+
+/// A `PERF_RESULTS` a shard can write to: a directory, or (feature
+/// `s3`) `s3://bucket/prefix/`; any other scheme is a mistake, not a
+/// directory named `ftp:`.
+fn results_destination(v: &str) -> Result<(), Error> {
+    let bad = |reason: &str| Err(env_error("PERF_RESULTS", v, reason));
+    if v.trim().is_empty() {
+        return bad("empty: give a directory, or s3://bucket/prefix/");
+    }
+    match v.split_once("://") {
+        None => Ok(()),
+        Some(("s3", _)) if cfg!(feature = "s3") => Ok(()),
+        Some(("s3", _)) => bad("s3:// destinations need perf-runtime's `s3` feature"),
+        Some((scheme, _)) => bad(&format!(
+            "`{scheme}://` is not a destination perf-runtime writes to: give a directory, or s3://bucket/prefix/"
+        )),
     }
 }
 

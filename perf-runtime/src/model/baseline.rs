@@ -52,9 +52,15 @@ pub struct Baseline {
     pub report: Report,
 }
 
-/// Checks a version name: no path separators, no `..`, not empty.
+/// The longest version name: its file name (`<test>@<version>.json`)
+/// must stay under the file system's 255 bytes.
+pub const MAX_VERSION_LEN: usize = 100;
+
+/// Checks a version name: no path separators, no `..`, not empty, at
+/// most [`MAX_VERSION_LEN`] characters.
 pub fn check_version(version: &str) -> Result<(), BaselineError> {
     let ok = !version.is_empty()
+        && version.len() <= MAX_VERSION_LEN
         && version
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))

@@ -54,7 +54,7 @@ pub enum Error {
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
     /// The version name could reach outside the baseline directory.
-    #[error("baseline version {0:?} is not a valid name: use letters, digits, `.`, `_` and `-` (e.g. v1.0.0)")]
+    #[error("baseline version {0:?} is not a valid name: use up to 100 letters, digits, `.`, `_` and `-` (e.g. v1.0.0)")]
     BadVersion(String),
     /// The file could not be read or written.
     #[error("baseline file {}: {source}", path.display())]

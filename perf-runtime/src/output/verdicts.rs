@@ -62,8 +62,8 @@ pub(crate) fn interval_text(t: &ThresholdOutcome, judging: Judging) -> String {
         let policy = match judging.inconclusive {
             perf_spec::Inconclusive::Warn => String::new(),
             p => format!(
-                " (inconclusive = \"{p}\": the test {}s)",
-                if t.passed { "pass" } else { "fail" }
+                " (inconclusive = \"{p}\": the test {})",
+                if t.passed { "passes" } else { "fails" }
             ),
         };
         text.push_str(&format!(

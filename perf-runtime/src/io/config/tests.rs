@@ -31,10 +31,10 @@ fn the_end_of_run_configuration_comes_from_the_lookup_alone() {
         ("PERF_REQUIRE_BASELINE", "yes"),
         ("PERF_SAVE_BASELINE", "v2"),
         ("PERF_ALPHA", "0.01"),
-        ("PERF_PUBLISH", "emf,cloudwatch"),
+        ("PERF_PUBLISH", "emf,emf:metrics.log"),
         ("PERF_NAMESPACE", "Shop/Perf"),
         ("PERF_VERSION", "1.2.3"),
-        ("PERF_RESULTS", "s3://b/p/"),
+        ("PERF_RESULTS", "results/run-1"),
         ("PERF_SUMMARY", "never"),
         ("PERF_RUNS", "5"),
         ("PERF_CONFIDENCE", "0.99"),
@@ -48,10 +48,13 @@ fn the_end_of_run_configuration_comes_from_the_lookup_alone() {
     assert!(c.require_baseline);
     assert_eq!(c.save_baseline.as_deref(), Some("v2"));
     assert_eq!(c.alpha, Some(0.01));
-    assert_eq!(c.publish, Some(vec![Publish::Emf, Publish::CloudWatch]));
+    assert_eq!(
+        c.publish,
+        Some(vec![Publish::Emf, Publish::EmfFile("metrics.log".into())])
+    );
     assert_eq!(c.namespace.as_deref(), Some("Shop/Perf"));
     assert_eq!(c.version.as_deref(), Some("1.2.3"));
-    assert_eq!(c.results.as_deref(), Some("s3://b/p/"));
+    assert_eq!(c.results.as_deref(), Some("results/run-1"));
     assert_eq!(c.summary, SummaryMode::Never);
     // The framework's own name wins over the older one.
     let both = config_with(&[
@@ -229,6 +232,14 @@ fn every_variable_fails_the_same_way_on_a_bad_value() {
         ("PERF_NAMESPACE", "AWS/x"),
         ("PERF_RATE", "lots"),
         ("PERF_PUBLISH", "stdout"),
+        ("PERF_SAVE_BASELINE", "../x"),
+        ("PERF_BASELINE", "a/b"),
+        ("PERFORMANCE_TEST_BASELINE_VERSION", ".."),
+        ("PERF_RESULTS", "ftp://x"),
+        #[cfg(not(feature = "cloudwatch"))]
+        ("PERF_PUBLISH", "emf,cloudwatch"),
+        #[cfg(not(feature = "s3"))]
+        ("PERF_RESULTS", "s3://bucket/run-1/"),
     ] {
         let e = check(&lookup(&[(var, value)])).unwrap_err().to_string();
         assert!(
@@ -238,11 +249,25 @@ fn every_variable_fails_the_same_way_on_a_bad_value() {
     }
     let long = "n".repeat(300);
     assert!(check(&lookup(&[("PERF_NAMESPACE", &long)])).is_err());
+    // A version too long for a file name, before the run, not after it.
+    let e = check(&lookup(&[("PERF_SAVE_BASELINE", &long)]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("PERF_SAVE_BASELINE") && e.contains("up to 100"),
+        "{e}"
+    );
+    let e = check(&lookup(&[("PERF_RESULTS", "ftp://x")]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("`ftp://` is not a destination"), "{e}");
     check(&lookup(&[
         ("PERF_SUMMARY", "captured"),
         ("PERF_PROGRESS", "1"),
         ("PERF_ALPHA", "0.01"),
         ("PERF_RATE", "500/s"),
+        ("PERF_SAVE_BASELINE", "v1.0.0-rc_1"),
+        ("PERF_RESULTS", "target/perf-results"),
     ]))
     .unwrap();
 }
