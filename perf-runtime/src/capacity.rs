@@ -138,6 +138,10 @@ where
             "a capacity search needs a latency or error threshold to judge its steps by (nothing could break it)".into(),
         ));
     }
+    // The test's own gate, before the search (its steps have none).
+    if let Some(skipped) = test.gated()? {
+        return Ok(skipped);
+    }
     let turn = Turn::take_blocking(
         test.takes_turns(false)?,
         Waiting::new(&test.name, test.load.timeout),

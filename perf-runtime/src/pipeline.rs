@@ -240,7 +240,7 @@ impl PerfTest {
     }
 
     /// `Some(report)` if the gate keeps this test from running.
-    fn gated(&self) -> Result<Option<Report>, Error> {
+    pub(crate) fn gated(&self) -> Result<Option<Report>, Error> {
         let Some(var) = &self.gate else {
             return Ok(None);
         };

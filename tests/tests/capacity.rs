@@ -334,3 +334,25 @@ async fn the_attributes_search_finds_two_slots() -> Result<(), String> {
     tokio::time::sleep(SERVICE).await;
     Ok(())
 }
+
+#[test]
+fn a_gated_search_is_skipped_while_its_gate_is_closed() {
+    // The variable is this test's own: nothing sets it.
+    let report = PerfTest::new("capacity::gated")
+        .no_report_file()
+        .quiet()
+        .env_overrides(false)
+        .gate("PERF_CAPACITY_GATE_NEVER_SET")
+        .workers(8)
+        .threshold(Threshold::p(95.0).lt(Duration::from_millis(50)))
+        .capacity(Capacity::rate(100..=5_000).hold(Duration::from_secs(2)))
+        .run(|_ctx| async { Ok::<(), String>(()) })
+        .unwrap();
+    let skipped = report.skipped.as_deref().expect("skipped by its gate");
+    assert!(
+        skipped.contains("PERF_CAPACITY_GATE_NEVER_SET"),
+        "{skipped}"
+    );
+    // No step ran (each would have held 2 s and left iterations).
+    assert!(report.capacity.is_none() && report.iterations == 0);
+}

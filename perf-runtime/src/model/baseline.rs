@@ -57,7 +57,7 @@ pub struct Baseline {
 pub const MAX_VERSION_LEN: usize = 100;
 
 /// Checks a version name: no path separators, no `..`, not empty, at
-/// most [`MAX_VERSION_LEN`] characters.
+/// most 100 characters (`MAX_VERSION_LEN`).
 pub fn check_version(version: &str) -> Result<(), BaselineError> {
     let ok = !version.is_empty()
         && version.len() <= MAX_VERSION_LEN
