@@ -67,25 +67,18 @@ fn overridden(test: &PerfTest, mut spec: Capacity) -> Result<Capacity, Error> {
     }
     const RANGE: &str = "PERF_CAPACITY_RANGE";
     const HOLD: &str = "PERF_CAPACITY_HOLD";
-    let bad = |var: &str, value: &str, why: &str| Error::Config(format!("{var}={value:?}: {why}"));
+    let bad = |var: &str, value: &str, why: &str| Error::Env {
+        var: var.into(),
+        value: value.into(),
+        reason: why.into(),
+    };
     let range = config::process(RANGE);
     let hold = config::process(HOLD);
     if let Some(v) = &range {
-        let (low, high) = v
-            .split_once("..=")
-            .or_else(|| v.split_once(".."))
-            .ok_or_else(|| bad(RANGE, v, "expected `low..=high`, e.g. 50..=20000"))?;
-        let num = |s: &str| {
-            s.trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|x| x.is_finite())
-                .ok_or_else(|| bad(RANGE, v, "the ends are rates per second, e.g. 50..=20000"))
-        };
-        (spec.0.low, spec.0.high) = (num(low)?, num(high)?);
+        (spec.0.low, spec.0.high) = config::capacity_range(v)?;
     }
     if let Some(v) = &hold {
-        spec.0.hold = perf_spec::parse_duration(v).map_err(|e| bad(HOLD, v, &e.to_string()))?;
+        spec.0.hold = config::capacity_hold(v)?;
     }
     // A reversed range or a short hold that a variable set names it.
     spec.0.check().map_err(|(field, why)| {

@@ -208,7 +208,30 @@ fn perf_capacity_range_and_hold_override_the_search() {
             "10",
             "PERF_CAPACITY_HOLD=\"10\": `10` has no unit",
         ),
+        (
+            "PERF_CAPACITY_RANGE",
+            "20...100",
+            "environment variable PERF_CAPACITY_RANGE=\"20...100\": the high end `.100` is not a number",
+        ),
+        (
+            "PERF_CAPACITY_RANGE",
+            "-5..=100",
+            "the low end is -5: the ends are positive",
+        ),
+        (
+            "PERF_CAPACITY_HOLD",
+            "-1s",
+            "environment variable PERF_CAPACITY_HOLD=\"-1s\": a hold is a positive duration",
+        ),
     ] {
+        // A test without a search refuses a malformed value too, before
+        // its run, in the same form (a reversed range or a short hold is
+        // only wrong for a search).
+        if !needle.contains("capacity:") {
+            let out = run_test_in_child("env_target", &[(var, value)], dir.path());
+            assert!(!out.status.success(), "{var}={value}: env_target should fail");
+            assert!(text(&out).contains(needle), "{var}={value}: {}", text(&out));
+        }
         let out = run_test_in_child("capacity_target", &[(var, value)], dir.path());
         assert!(!out.status.success(), "{var}={value} should fail the test");
         assert!(

@@ -309,7 +309,57 @@ pub(crate) fn check(get: &dyn Fn(&str) -> Option<String>) -> Result<(), Error> {
     if let Some(v) = get("PERF_RATE") {
         rate(&v)?;
     }
+    // Checked on every test, not only on one with a search.
+    if let Some(v) = get("PERF_CAPACITY_RANGE") {
+        capacity_range(&v)?;
+    }
+    if let Some(v) = get("PERF_CAPACITY_HOLD") {
+        capacity_hold(&v)?;
+    }
     Ok(())
+}
+
+/// `PERF_CAPACITY_RANGE`: `low..=high` (or `low..high`), two positive
+/// numbers (rates per second, or workers for a search over workers).
+pub(crate) fn capacity_range(value: &str) -> Result<(f64, f64), Error> {
+    const VAR: &str = "PERF_CAPACITY_RANGE";
+    let (low, high) = value
+        .split_once("..=")
+        .or_else(|| value.split_once(".."))
+        .ok_or_else(|| env_error(VAR, value, "expected `low..=high`, e.g. 50..=20000"))?;
+    let end = |s: &str, which: &str| {
+        let s = s.trim();
+        // `20...100` is not `20..=0.1`: an end is a whole number or a
+        // decimal with digits on both sides of its point.
+        let plain = !s.starts_with('.') && !s.ends_with('.');
+        match s.parse::<f64>() {
+            Ok(x) if plain && x.is_finite() && x > 0.0 => Ok(x),
+            Ok(x) if plain && x.is_finite() => Err(env_error(
+                VAR,
+                value,
+                format!("the {which} end is {s}: the ends are positive rates per second (or workers), e.g. 50..=20000"),
+            )),
+            _ => Err(env_error(
+                VAR,
+                value,
+                format!("the {which} end `{s}` is not a number: expected `low..=high`, e.g. 50..=20000"),
+            )),
+        }
+    };
+    Ok((end(low, "low")?, end(high, "high")?))
+}
+
+/// `PERF_CAPACITY_HOLD`: how long each step holds its load (`10s`).
+pub(crate) fn capacity_hold(value: &str) -> Result<std::time::Duration, Error> {
+    const VAR: &str = "PERF_CAPACITY_HOLD";
+    if value.trim().starts_with('-') {
+        return Err(env_error(
+            VAR,
+            value,
+            "a hold is a positive duration, e.g. 10s",
+        ));
+    }
+    perf_spec::parse_duration(value).map_err(|e| env_error(VAR, value, e.to_string()))
 }
 
 fn rate(value: &str) -> Result<f64, Error> {
