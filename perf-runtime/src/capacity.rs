@@ -67,11 +67,6 @@ fn overridden(test: &PerfTest, mut spec: Capacity) -> Result<Capacity, Error> {
     }
     const RANGE: &str = "PERF_CAPACITY_RANGE";
     const HOLD: &str = "PERF_CAPACITY_HOLD";
-    let bad = |var: &str, value: &str, why: &str| Error::Env {
-        var: var.into(),
-        value: value.into(),
-        reason: why.into(),
-    };
     let range = config::process(RANGE);
     let hold = config::process(HOLD);
     if let Some(v) = &range {
@@ -88,7 +83,7 @@ fn overridden(test: &PerfTest, mut spec: Capacity) -> Result<Capacity, Error> {
             _ => None,
         };
         match set {
-            Some((var, value)) => bad(var, value, &why),
+            Some((var, value)) => config::env_error(var, value, why),
             None => Error::Config(why),
         }
     })?;

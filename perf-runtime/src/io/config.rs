@@ -220,7 +220,7 @@ pub(crate) fn process(var: &str) -> Option<String> {
     std::env::var(var).ok().filter(|v| !v.trim().is_empty())
 }
 
-fn env_error(var: &str, value: &str, reason: impl Into<String>) -> Error {
+pub(crate) fn env_error(var: &str, value: &str, reason: impl Into<String>) -> Error {
     Error::Env {
         var: var.to_owned(),
         value: value.to_owned(),

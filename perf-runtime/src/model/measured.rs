@@ -3,6 +3,7 @@
 //! ([`Recorded`]), and the run around them ([`Measured`]). Defined once;
 //! the recorder fills it, a shard's result carries it, the merge adds it.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime};
 
@@ -326,13 +327,13 @@ impl Recorded {
             .map(|(i, c)| ((c.kind, c.message.clone()), i))
             .collect();
         for e in &d.error_counts {
-            match index.get(&(e.kind, e.message.clone())) {
-                Some(&i) => {
-                    let c = &mut self.error_counts[i];
+            match index.entry((e.kind, e.message.clone())) {
+                Entry::Occupied(i) => {
+                    let c = &mut self.error_counts[*i.get()];
                     c.count = sum(c.count, e.count, "error_counts[].count")?;
                 }
-                None => {
-                    index.insert((e.kind, e.message.clone()), self.error_counts.len());
+                Entry::Vacant(slot) => {
+                    slot.insert(self.error_counts.len());
                     self.error_counts.push(e.clone());
                 }
             }

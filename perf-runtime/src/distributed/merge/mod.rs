@@ -317,12 +317,6 @@ pub fn merge(mut results: Vec<ShardResult>) -> Result<Report, MergeError> {
             .map_err(|e| corrupt(r, e))?;
     }
     merged.finish_merge();
-    let total_of = |what: &str, mut counts: Vec<(&ShardResult, u64)>| {
-        counts.drain(..).try_fold(0u64, |a, (r, n)| {
-            a.checked_add(n)
-                .ok_or_else(|| corrupt(r, format!("`{what}` adds up to more than {}", u64::MAX)))
-        })
-    };
     let warmups: Vec<(&ShardResult, &WarmupStats)> = results
         .iter()
         .filter_map(|r| r.warmup.as_ref().map(|w| (r, w)))
@@ -331,20 +325,14 @@ pub fn merge(mut results: Vec<ShardResult>) -> Result<Report, MergeError> {
         None
     } else {
         let mut w = Recorded::empty(false);
-        w.iterations = total_of(
+        w.iterations = checked_total(
             "warmup.iterations",
-            warmups.iter().map(|(r, w)| (*r, w.iterations)).collect(),
+            warmups.iter().map(|(r, w)| (*r, w.iterations)),
         )?;
-        w.errors = total_of(
-            "warmup.errors",
-            warmups.iter().map(|(r, w)| (*r, w.errors)).collect(),
-        )?;
+        w.errors = checked_total("warmup.errors", warmups.iter().map(|(r, w)| (*r, w.errors)))?;
         Some(w)
     };
-    let unscheduled = total_of(
-        "unscheduled",
-        results.iter().map(|r| (r, r.unscheduled)).collect(),
-    )?;
+    let unscheduled = checked_total("unscheduled", results.iter().map(|r| (r, r.unscheduled)))?;
     let memory = merge_memory(&results, merged.iterations);
     // Every shard's, or none: a fleet figure missing a generator would
     // understate it.
@@ -409,6 +397,25 @@ pub fn merge(mut results: Vec<ShardResult>) -> Result<Report, MergeError> {
     );
     report.runs = runs;
     Ok(report)
+}
+
+/// The shards' counts of `what` added up, or the file whose count makes
+/// the sum wrap refused.
+fn checked_total<'a>(
+    what: &str,
+    counts: impl Iterator<Item = (&'a ShardResult, u64)>,
+) -> Result<u64, MergeError> {
+    let mut total = 0u64;
+    for (r, n) in counts {
+        total = total.checked_add(n).ok_or_else(|| {
+            MergeError::Corrupt(format!(
+                "{}: `{what}` adds up to more than {}",
+                r.name_for_errors(),
+                u64::MAX
+            ))
+        })?;
+    }
+    Ok(total)
 }
 
 /// Memory figures of all shards: allocation counts add up, per-iteration

@@ -286,6 +286,28 @@ fn the_shards_resources_are_merged_when_every_shard_has_them() {
     assert_eq!(r.rss_peak_bytes, 300 << 20, "the larger shard's peak");
 }
 
+/// A shard's resources: `cores` busy `cpu_seconds` over `window_s`,
+/// half of it in user mode, nothing else of note.
+fn resources(cores: f64, window_s: f64, cpu_seconds: f64) -> crate::model::resources::Resources {
+    crate::model::resources::Resources {
+        cores,
+        window_s,
+        cpu_seconds,
+        cpu_user_seconds: cpu_seconds / 2.0,
+        cpu_avg: 0.1,
+        cpu_max: 0.2,
+        rss_peak_bytes: 1,
+        rss_held_before_bytes: 0,
+        threads_max: 1,
+        voluntary_switches: 0,
+        involuntary_switches: 0,
+        net: None,
+        saturated_s: 0.0,
+        samples: Vec::new(),
+        processes: Vec::new(),
+    }
+}
+
 /// The merge's error text, expecting it to refuse `results`.
 fn corrupt(results: Vec<ShardResult>) -> String {
     match merge(results) {
@@ -344,31 +366,14 @@ fn impossible_figures_of_a_shard_refuse_it_by_field() {
         e.contains("`data.error_counts`") && e.contains("two"),
         "{e}"
     );
-    let resources = |cpu_seconds: f64, cores: f64| crate::model::resources::Resources {
-        cores,
-        window_s: 2.0,
-        cpu_seconds,
-        cpu_user_seconds: 0.0,
-        cpu_avg: 0.1,
-        cpu_max: 0.2,
-        rss_peak_bytes: 1,
-        rss_held_before_bytes: 0,
-        threads_max: 1,
-        voluntary_switches: 0,
-        involuntary_switches: 0,
-        net: None,
-        saturated_s: 0.0,
-        samples: Vec::new(),
-        processes: Vec::new(),
-    };
     for (cpu_seconds, cores, field) in [
         (-1000.0, 2.0, "resources.cpu_seconds"),
         (1.0, 0.0, "resources.cores"),
         (1.0, -4.0, "resources.cores"),
     ] {
         let (mut a, mut b) = (one(), two());
-        a.resources = Some(resources(0.5, 2.0));
-        b.resources = Some(resources(cpu_seconds, cores));
+        a.resources = Some(resources(2.0, 2.0, 0.5));
+        b.resources = Some(resources(cores, 2.0, cpu_seconds));
         let e = corrupt(vec![a, b]);
         assert!(
             e.contains(&format!("`{field}`")) && e.contains("two"),
@@ -398,34 +403,20 @@ fn many_distinct_messages_and_processes_merge_in_one_pass() {
     };
     let with_processes = |index| {
         let mut r = shard(index);
-        r.resources = Some(crate::model::resources::Resources {
-            cores: 2.0,
-            window_s: 1.0,
-            cpu_seconds: 1.0,
-            cpu_user_seconds: 0.5,
-            cpu_avg: 0.5,
-            cpu_max: 0.5,
-            rss_peak_bytes: 1,
-            rss_held_before_bytes: 0,
-            threads_max: 1,
-            voluntary_switches: 0,
-            involuntary_switches: 0,
-            net: None,
-            saturated_s: 0.0,
-            samples: Vec::new(),
-            processes: (0..n)
-                .map(|i| crate::model::resources::ProcessResources {
-                    name: format!("fn-{i}"),
-                    monitor: format!("name:fn-{i}"),
-                    cpu_seconds: 0.25,
-                    cpu_avg: 0.01,
-                    cpu_max: 0.01,
-                    rss_peak_bytes: 1,
-                    processes_max: 1,
-                    samples: Vec::new(),
-                })
-                .collect(),
-        });
+        let mut res = resources(2.0, 1.0, 1.0);
+        res.processes = (0..n)
+            .map(|i| crate::model::resources::ProcessResources {
+                name: format!("fn-{i}"),
+                monitor: format!("name:fn-{i}"),
+                cpu_seconds: 0.25,
+                cpu_avg: 0.01,
+                cpu_max: 0.01,
+                rss_peak_bytes: 1,
+                processes_max: 1,
+                samples: Vec::new(),
+            })
+            .collect();
+        r.resources = Some(res);
         r
     };
     let report = merge(vec![with_processes(1), with_processes(2)]).unwrap();

@@ -6,6 +6,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use crate::model::capacity::{CapacityAxis, CapacityResult, CapacityStep, StepOutcome};
+use crate::model::measured::Recorded;
 use crate::model::report::Report;
 use crate::model::resources::{ProcessResources, Resources};
 use crate::model::shard::{CustomData, RecordedData};
@@ -163,25 +164,8 @@ fn counts_and_stats_that_disagree_are_refused() {
 }
 
 fn data() -> RecordedData {
-    let mut d = RecordedData {
-        histogram: crate::model::shard::EncodedHistogram::encode(
-            &Histogram::<u64>::new(3).unwrap(),
-        ),
-        service: None,
-        start_delay: None,
-        timeline: Vec::new(),
-        iterations: 100,
-        errors: 80,
-        timeouts: 0,
-        panics: 0,
-        saturated: 0,
-        dropped: 0,
-        error_counts: Vec::new(),
-        first_errors: Vec::new(),
-        classes: Default::default(),
-        tags: Default::default(),
-        custom: Default::default(),
-    };
+    let mut d = RecordedData::of(&Recorded::empty(false));
+    (d.iterations, d.errors) = (100, 80);
     d.custom.insert(
         format!("{}status is 200", perf_spec::CHECK_PREFIX),
         CustomData {
