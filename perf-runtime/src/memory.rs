@@ -68,6 +68,13 @@
 //!   is at least half the overall slope (a cache that stopped filling is
 //!   not a leak).
 //!
+//! With fewer than [`MIN_LEAK_CHECKPOINTS`] checkpoints in that span (a
+//! run of a few iterations), the verdict is inconclusive, never "no
+//! leak", and a leak threshold follows the test's `inconclusive` policy.
+//! While memory is tracked the recorder flushes every 8 iterations per
+//! worker at first (every 256 from about 32,000 iterations on), so a run
+//! of 200 iterations has about 20.
+//!
 //! The leak's size is the slope, in bytes per iteration. A cache that is
 //! still filling after 20% of the run looks like a leak: give it a warm-up
 //! or a longer run.
@@ -113,7 +120,7 @@
 pub use crate::measure::alloc::{is_installed, TrackingAllocator};
 pub use crate::measure::profiler::{MemoryProfiler, ProfilerStats};
 pub use crate::measure::scope::{Scope, ScopeGuard, Totals, PEAK_BATCH};
-pub use crate::model::memory::{LeakVerdict, MemoryStats};
+pub use crate::model::memory::{LeakVerdict, MemoryStats, MIN_LEAK_CHECKPOINTS};
 
 /// Installs [`TrackingAllocator`] (over the system allocator) as the global
 /// allocator of this binary: write it once at the top of a test file.

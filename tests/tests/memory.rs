@@ -120,6 +120,43 @@ async fn memory_thresholds_pass() {
     black_box(vec![0u8; 1000]);
 }
 
+#[test]
+fn a_leak_seen_at_too_few_checkpoints_is_unknown_not_no_leak() {
+    let report = quiet("memory::two_iterations")
+        .repeat(2)
+        .run(|_| async {
+            // Keeps 35 MiB every iteration.
+            std::mem::forget(black_box(vec![1u8; 35 << 20]));
+        })
+        .unwrap();
+    let m = report.memory.as_ref().unwrap();
+    assert!(m.leak.inconclusive && !m.leak.detected, "{:?}", m.leak);
+    assert!(
+        report.summary().contains("leak unknown (") && !report.summary().contains("no leak"),
+        "{}",
+        report.summary()
+    );
+    // A run of 200 iterations has checkpoints enough to say "no leak".
+    let report = quiet("memory::two_hundred")
+        .repeat(200)
+        .run(|_| async {
+            black_box(vec![0u8; 1000]);
+        })
+        .unwrap();
+    let leak = &report.memory.as_ref().unwrap().leak;
+    assert!(!leak.inconclusive && !leak.detected, "{leak:?}");
+    assert!(
+        leak.checkpoints >= perf_runtime::memory::MIN_LEAK_CHECKPOINTS,
+        "{leak:?}"
+    );
+}
+
+#[perf_test(repeat = 2, leaks == 0, inconclusive = "fail")]
+#[should_panic(expected = "leaks: observed too few leak checkpoints to tell")]
+async fn a_leak_threshold_on_too_few_checkpoints_fails_under_inconclusive_fail() {
+    std::mem::forget(black_box(vec![1u8; 35 << 20]));
+}
+
 #[perf_test(repeat = 200, allocs_per_iter <= 1)]
 #[should_panic(expected = "allocs_per_iter: observed 3.00 (limit <= 1)")]
 async fn allocs_per_iter_threshold_fails() {

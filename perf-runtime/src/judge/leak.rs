@@ -15,12 +15,17 @@
 //!   is at least half the overall slope (a cache that stopped filling is
 //!   not a leak).
 //!
+//! With fewer than [`MIN_LEAK_CHECKPOINTS`] checkpoints in that span (a
+//! run of a few iterations), the verdict is *inconclusive*: it says
+//! neither "leak" nor "no leak", and a leak threshold is judged by the
+//! test's `inconclusive` policy.
+//!
 //! The leak's size is the slope, in bytes per iteration. A cache that is
 //! still filling after 20% of the run looks like a leak: give it a warm-up
 //! or a longer run.
 
 use crate::measure::scope::{Scope, Totals};
-use crate::model::memory::{LeakVerdict, MemoryStats};
+use crate::model::memory::{LeakVerdict, MemoryStats, MIN_LEAK_CHECKPOINTS};
 
 /// Least-squares slope, intercept and R² of `points`.
 fn fit(points: &[(f64, f64)]) -> Option<(f64, f64)> {
@@ -51,14 +56,15 @@ fn fit(points: &[(f64, f64)]) -> Option<(f64, f64)> {
 
 /// Applies the leak rule of the module docs to `(iterations, live bytes)`.
 pub(crate) fn detect_leak(checkpoints: &[(u64, i64)]) -> LeakVerdict {
-    let none = |n| LeakVerdict {
+    let unknown = |n| LeakVerdict {
         detected: false,
         bytes_per_iter: 0.0,
         r_squared: 0.0,
         checkpoints: n,
+        inconclusive: true,
     };
     let Some(&(last, _)) = checkpoints.last() else {
-        return none(0);
+        return unknown(0);
     };
     let from = last / 5;
     let span: Vec<(f64, f64)> = checkpoints
@@ -66,8 +72,12 @@ pub(crate) fn detect_leak(checkpoints: &[(u64, i64)]) -> LeakVerdict {
         .filter(|(x, _)| *x >= from)
         .map(|&(x, y)| (x as f64, y as f64))
         .collect();
+    if span.len() < MIN_LEAK_CHECKPOINTS {
+        return unknown(span.len());
+    }
     let Some((slope, r2)) = fit(&span) else {
-        return none(span.len());
+        // Every checkpoint at one iteration count: nothing to fit.
+        return unknown(span.len());
     };
     let width = span.last().map_or(0.0, |p| p.0) - span.first().map_or(0.0, |p| p.0);
     let mid = span.first().map_or(0.0, |p| p.0) + width / 2.0;
@@ -79,6 +89,7 @@ pub(crate) fn detect_leak(checkpoints: &[(u64, i64)]) -> LeakVerdict {
         bytes_per_iter: slope.max(0.0),
         r_squared: r2,
         checkpoints: span.len(),
+        inconclusive: false,
     }
 }
 
@@ -151,5 +162,24 @@ mod tests {
             "{:?}",
             detect_leak(&late_cache)
         );
+        for v in [&detect_leak(&leaking), &detect_leak(&flat)] {
+            assert!(!v.inconclusive, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn too_few_checkpoints_say_neither_leak_nor_no_leak() {
+        // 35 MiB kept per iteration, seen at too few checkpoints.
+        let per = 35i64 << 20;
+        for n in [0u64, 1, 2, MIN_LEAK_CHECKPOINTS as u64 - 1] {
+            let points: Vec<(u64, i64)> = (1..=n).map(|i| (i, i as i64 * per)).collect();
+            let v = detect_leak(&points);
+            assert!(v.inconclusive && !v.detected, "{n} checkpoints: {v:?}");
+        }
+        // The same leak over enough checkpoints after the first 20%.
+        let points: Vec<(u64, i64)> = (1..=12u64).map(|i| (i, i as i64 * per)).collect();
+        let v = detect_leak(&points);
+        assert!(v.detected && !v.inconclusive, "{v:?}");
+        assert!((v.bytes_per_iter - per as f64).abs() < 1.0, "{v:?}");
     }
 }

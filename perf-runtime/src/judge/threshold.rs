@@ -109,6 +109,10 @@ impl Threshold {
                     judging.confidence,
                 );
                 judge_interval(&mut outcome, spec, whole, v, judging.confidence, d);
+                if let Some(why) = leak_unknown(spec.metric, whole) {
+                    outcome.decision = Some(Decision::Inconclusive);
+                    outcome.observed_display = why;
+                }
                 outcome.passed = judging.holds(spec.op.holds(v, spec.limit), outcome.decision);
             } else if spec.metric.is_resource() {
                 outcome.observed_display = crate::judge::resources::missing(spec.metric, whole);
@@ -159,6 +163,20 @@ impl Threshold {
         }
         windows_outcome(outcome, verdict, worst, complete_seconds)
     }
+}
+
+/// Why a leak threshold cannot be judged on these figures: the run had too
+/// few checkpoints to fit a line. (Its observation, "no leak", is only the
+/// absence of evidence; the `inconclusive` policy decides.)
+fn leak_unknown(metric: Metric, f: &Figures<'_>) -> Option<String> {
+    let leak = &f.memory?.leak;
+    (matches!(metric, Metric::Leaks | Metric::LeakPerIter) && leak.inconclusive).then(|| {
+        format!(
+            "too few leak checkpoints to tell ({} after warm-up, {} needed): inconclusive, run more iterations",
+            leak.checkpoints,
+            crate::model::memory::MIN_LEAK_CHECKPOINTS
+        )
+    })
 }
 
 /// A per-window threshold's outcome: the worst window decides the figure,
@@ -357,6 +375,7 @@ mod tests {
                     bytes_per_iter: 0.5,
                     r_squared: 0.1,
                     checkpoints: 100,
+                    inconclusive: false,
                 },
             };
             let db = crate::model::report::CustomStats {
@@ -504,6 +523,34 @@ mod tests {
             verdict(Threshold::of("db").mean().lt(1.0), &none),
             (false, None)
         );
+    }
+
+    #[test]
+    fn a_leak_verdict_from_too_few_checkpoints_is_inconclusive_not_no_leak() {
+        let mut run = Synthetic::new();
+        // Two iterations, each keeping 35 MiB: no line can be fitted.
+        run.memory.leak = crate::judge::leak::detect_leak(&[(1, 35 << 20), (2, 70 << 20)]);
+        let f = run.figures();
+        for t in [Threshold::no_leaks(), Threshold::leak_per_iter().lt(64)] {
+            let o = t.evaluate(&f, &Timeline::default(), 0);
+            assert_eq!(o.decision, Some(Decision::Inconclusive), "{t}");
+            assert!(
+                o.observed_display
+                    .contains("(2 after warm-up, 8 needed): inconclusive"),
+                "{t}: {}",
+                o.observed_display
+            );
+            let fail = Judging {
+                inconclusive: perf_spec::Inconclusive::Fail,
+                ..Judging::default()
+            };
+            assert!(!t.evaluate_judged(fail, &f, &Timeline::default(), 0).passed);
+        }
+        // With enough checkpoints the verdict is a verdict.
+        run.memory.leak.inconclusive = false;
+        let o = Threshold::no_leaks().evaluate(&run.figures(), &Timeline::default(), 0);
+        assert_ne!(o.decision, Some(Decision::Inconclusive));
+        assert!(o.passed);
     }
 
     #[test]

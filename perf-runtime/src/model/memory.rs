@@ -13,7 +13,17 @@ pub struct LeakVerdict {
     pub r_squared: f64,
     /// Checkpoints the fit used.
     pub checkpoints: usize,
+    /// Too few checkpoints after warm-up to fit a line (fewer than
+    /// [`MIN_LEAK_CHECKPOINTS`]): neither a leak nor its absence is
+    /// known, and a leak threshold is inconclusive. (Reports written
+    /// before it read as conclusive.)
+    #[serde(default)]
+    pub inconclusive: bool,
 }
+
+/// Checkpoints after warm-up that leak detection needs before it says
+/// anything: with fewer, the verdict is inconclusive.
+pub const MIN_LEAK_CHECKPOINTS: usize = 8;
 
 /// Memory figures of a perf test's measured phase.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -12,7 +12,7 @@ use crate::model::measured::ErrorKind;
 use crate::model::report::{LatencyStats, Report};
 use crate::output::comparison::{baseline_section, compared_value, delta_with_interval, with_eq};
 use crate::output::load_line::load_line;
-use crate::output::verdicts::{auto_line, interval_text};
+use crate::output::verdicts::{auto_line, interval_text, leak_text};
 
 pub(crate) use perf_spec::format_rate as rate;
 
@@ -207,18 +207,7 @@ pub(crate) fn render(r: &Report) -> String {
         line(&mut out, "custom", text);
     }
     if let Some(m) = &r.memory {
-        let leak = if m.leak.detected {
-            format!(
-                "LEAK of {}/iteration",
-                perf_spec::format_size(m.leak.bytes_per_iter)
-            )
-        } else {
-            format!(
-                "no leak ({}/iteration, R² {:.2})",
-                perf_spec::format_size(m.leak.bytes_per_iter),
-                m.leak.r_squared
-            )
-        };
+        let leak = leak_text(&m.leak);
         line(
             &mut out,
             "memory",

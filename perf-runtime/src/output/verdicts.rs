@@ -1,7 +1,8 @@
-//! How a threshold's interval and verdict read in the summary, and how a
-//! `repeat = "auto"` run stopped.
+//! How a threshold's interval and verdict read in the summary, how a
+//! `repeat = "auto"` run stopped, and the leak verdict.
 
 use crate::model::auto::{AutoRun, AutoStopped};
+use crate::model::memory::{LeakVerdict, MIN_LEAK_CHECKPOINTS};
 use crate::model::threshold::{Decision, Judging, ThresholdOutcome};
 use crate::output::summary::d;
 use perf_spec::format_rate as rate;
@@ -72,6 +73,21 @@ pub(crate) fn interval_text(t: &ThresholdOutcome, judging: Judging) -> String {
         ));
     }
     text
+}
+
+/// The leak verdict in the summary's memory line.
+pub(crate) fn leak_text(leak: &LeakVerdict) -> String {
+    let size = perf_spec::format_size(leak.bytes_per_iter);
+    if leak.detected {
+        format!("LEAK of {size}/iteration")
+    } else if leak.inconclusive {
+        format!(
+            "leak unknown ({} checkpoints after warm-up, {MIN_LEAK_CHECKPOINTS} needed)",
+            leak.checkpoints
+        )
+    } else {
+        format!("no leak ({size}/iteration, R² {:.2})", leak.r_squared)
+    }
 }
 
 /// A confidence level as a percentage, to the digits it has: `95%`,

@@ -420,8 +420,9 @@ fn checked_total<'a>(
 
 /// Memory figures of all shards: allocation counts add up, per-iteration
 /// figures are recomputed over all iterations, the peak is the largest
-/// shard's (each shard is a process of its own), and a leak in any shard
-/// is a leak.
+/// shard's (each shard is a process of its own), a leak in any shard
+/// is a leak, and otherwise a shard that could not tell makes the verdict
+/// inconclusive.
 fn merge_memory(results: &[ShardResult], iterations: u64) -> Option<MemoryStats> {
     let all: Vec<&MemoryStats> = results.iter().filter_map(|r| r.memory.as_ref()).collect();
     if all.len() != results.len() {
@@ -448,9 +449,15 @@ fn merge_memory(results: &[ShardResult], iterations: u64) -> Option<MemoryStats>
         bytes_per_iter: per_iter(bytes_allocated),
         peak_live_bytes: all.iter().map(|m| m.peak_live_bytes).max().unwrap_or(0),
         live_bytes_at_end: all.iter().map(|m| m.live_bytes_at_end).sum(),
-        leak: LeakVerdict {
-            detected: all.iter().any(|m| m.leak.detected),
-            ..worst.leak.clone()
+        leak: {
+            let detected = all.iter().any(|m| m.leak.detected);
+            LeakVerdict {
+                detected,
+                // A shard that could not tell leaves the whole unknown,
+                // unless another one found a leak.
+                inconclusive: !detected && all.iter().any(|m| m.leak.inconclusive),
+                ..worst.leak.clone()
+            }
         },
     })
 }

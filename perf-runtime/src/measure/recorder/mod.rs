@@ -4,7 +4,8 @@
 //! flushes it into one of a few shared histograms ("stripes") when full,
 //! when a new second of the run begins, or when the worker ends (also when
 //! it is aborted: the flush is in `Drop`). So the per-iteration cost is a
-//! push, a lock is taken once per [`BUFFER`] samples, and memory does not
+//! push, a lock is taken once per [`BUFFER`] samples (more often at first
+//! while memory is tracked: [`FIRST_CHECKPOINT_EVERY`]), and memory does not
 //! grow with the number of workers (a histogram per worker would cost
 //! ~100–250 KiB each at 3 significant digits, which 1,000 workers cannot
 //! afford).
@@ -39,6 +40,13 @@ pub(crate) use worker::WorkerRecorder;
 
 /// Samples buffered per worker before a flush.
 const BUFFER: usize = 256;
+/// While memory is tracked, each flush is also a leak checkpoint: a worker
+/// flushes every this many samples at first, and every `iterations /
+/// CHECKPOINTS_AIMED` (up to [`BUFFER`]) later, so that a short run has
+/// enough checkpoints to judge and a long one costs what it did.
+const FIRST_CHECKPOINT_EVERY: usize = 8;
+/// See [`FIRST_CHECKPOINT_EVERY`].
+const CHECKPOINTS_AIMED: u64 = 128;
 /// Distinct error messages counted separately; the rest are pooled.
 const MAX_DISTINCT_ERRORS: usize = 100;
 

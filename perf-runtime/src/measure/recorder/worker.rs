@@ -22,6 +22,10 @@ pub(crate) struct WorkerRecorder {
     /// What one iteration of this worker's batches usually takes (0:
     /// not known yet), to tell a batch that held a stall.
     typical_ns: u64,
+    /// Samples (or batches) buffered before a flush: [`BUFFER`], or fewer
+    /// early in a run whose memory is tracked (each flush is a leak
+    /// checkpoint).
+    flush_at: usize,
 }
 
 /// A batch slower than this many times its usual time is taken to hold
@@ -54,7 +58,13 @@ impl WorkerRecorder {
 
     pub(crate) fn new(shared: Arc<Shared>, worker: usize) -> Self {
         let open = shared.open;
+        let flush_at = if shared.memory.is_some() {
+            FIRST_CHECKPOINT_EVERY
+        } else {
+            BUFFER
+        };
         WorkerRecorder {
+            flush_at,
             shared,
             worker,
             buffer: Vec::with_capacity(BUFFER),
@@ -74,7 +84,7 @@ impl WorkerRecorder {
     #[inline]
     pub(crate) fn record(&mut self, latency: u64, service: u64, second: u32, error: bool) {
         // The fast path is a push; inlined into the worker loop.
-        if second != self.second || self.buffer.len() == BUFFER {
+        if second != self.second || self.buffer.len() >= self.flush_at {
             self.flush_for(second);
         }
         self.buffer.push(latency);
@@ -179,7 +189,7 @@ impl WorkerRecorder {
     }
 
     fn record_batch(&mut self, latency: u64, count: u64, second: u32, errors: u64) {
-        if second != self.second || self.batches.len() == BUFFER {
+        if second != self.second || self.batches.len() >= self.flush_at {
             self.flush_for(second);
         }
         self.batches.push((latency, count));
@@ -360,6 +370,9 @@ impl WorkerRecorder {
             let live = scope.totals().live();
             scope.observe_live(live);
             lock(checkpoints).add(iterations, live);
+            self.flush_at = usize::try_from(iterations / CHECKPOINTS_AIMED)
+                .unwrap_or(BUFFER)
+                .clamp(FIRST_CHECKPOINT_EVERY, BUFFER);
         }
         self.buffer.clear();
         self.batches.clear();
