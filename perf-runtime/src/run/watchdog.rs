@@ -168,6 +168,12 @@ impl Watch {
         let mut ages = Ages::new(&self.shared.busy, Instant::now());
         let mut stopped = lock(&done.0);
         loop {
+            // The phase may have ended before this thread first ran (a run
+            // of a millisecond on a busy machine): a wait now would hold
+            // the phase's end for a whole tick.
+            if *stopped {
+                return;
+            }
             stopped = done
                 .1
                 .wait_timeout(stopped, TICK)
@@ -276,6 +282,21 @@ mod tests {
             timed.check(&ages, t0 + Duration::from_secs(1)),
             Some(Fired::Timeout)
         );
+    }
+
+    #[test]
+    fn a_watchdog_told_to_stop_before_it_first_runs_does_not_wait_a_tick() {
+        // A phase of a millisecond can end before the watchdog's thread is
+        // scheduled; its end waited a whole tick (100 ms) for the join.
+        let shared = Shared::new(1, false, None);
+        let done = (Mutex::new(true), Condvar::new());
+        let (fired_tx, _fired) = oneshot::channel();
+        let (abandon_tx, _abandon) = oneshot::channel();
+        let t0 = Instant::now();
+        watch(&shared, None, None).run(&done, fired_tx, abandon_tx);
+        // A wait_timeout lasts at least TICK; returning at once takes
+        // microseconds, so half a tick leaves room for a busy machine.
+        assert!(t0.elapsed() < TICK / 2, "{:?}", t0.elapsed());
     }
 
     #[test]

@@ -263,6 +263,7 @@ pub(crate) async fn execute<B: Body>(
     let mut aborted = None;
     let mut until = None;
     let mut memory_span = None;
+    let mut ran_for = None;
     if stopped.is_none() {
         let (dog, alarms) = watch(&shared);
         let monitor = {
@@ -310,6 +311,9 @@ pub(crate) async fn execute<B: Body>(
                 open::run(pool, arrivals, load, phase, &f, &shared, start, alarms).await
             }
         };
+        // The run's length ends with its last iteration, before the
+        // helper threads are joined.
+        ran_for = Some(start.elapsed());
         drop(dog);
         memory_span = scope.zip(before).map(|(s, b)| (s, b, s.totals()));
         let watched = monitor.finish();
@@ -318,11 +322,12 @@ pub(crate) async fn execute<B: Body>(
     // An open model that kept its schedule covered all of it: its last
     // arrival is due up to an interval before the end. At 10/s for 1 s,
     // 10 arrivals in 1 s, not in the 0.9 s until the last one ended.
+    let ran_for = ran_for.unwrap_or_else(|| start.elapsed());
     let elapsed = match load.model() {
         Model::Open { stages, .. } if stopped.is_none() => {
-            start.elapsed().max(perf_spec::stages_duration(&stages))
+            ran_for.max(perf_spec::stages_duration(&stages))
         }
-        _ => start.elapsed(),
+        _ => ran_for,
     };
     let main = shared.collect();
     let auto = until.map(|u| {
