@@ -130,6 +130,7 @@ where
     if let Some(skipped) = test.gated()? {
         return Ok(skipped);
     }
+    files::check_report_dir(&test.report_dir, &test.name)?;
     let turn = Turn::take_blocking(
         test.takes_turns(false)?,
         Waiting::new(&test.name, test.load.timeout),
@@ -217,11 +218,7 @@ where
 /// baselines, publishing.
 fn deliver(test: &PerfTest, report: &mut Report) -> Result<(), Error> {
     let config = test.config()?;
-    let dir = match &test.report_dir {
-        ReportDir::Off => None,
-        ReportDir::Dir(dir) => Some(dir.clone()),
-        ReportDir::Auto => Some(files::default_dir()),
-    };
+    let dir = files::report_dir(&test.report_dir);
     let path = dir.as_ref().map(|d| files::report_path(d, &test.name));
     report.path = path.clone();
     report.package = config::process("CARGO_PKG_NAME").filter(|p| !p.is_empty());

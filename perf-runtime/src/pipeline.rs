@@ -24,7 +24,7 @@ use crate::model::shard::{Shard, ShardResult};
 use crate::model::threshold::{Judging, DEFAULT_CONFIDENCE};
 use crate::output::print::PrintSummary;
 use crate::output::sink::Sinks;
-use crate::run::builder::{PerfTest, ReportDir};
+use crate::run::builder::PerfTest;
 use crate::run::ctx::Ctx;
 use crate::run::monitor::Watching;
 use crate::run::scheduler;
@@ -61,6 +61,7 @@ impl PerfTest {
             return Ok(Err(skipped));
         }
         let (declared, sharded) = self.resolve_sharded()?;
+        files::check_report_dir(&self.report_dir, &self.name)?;
         let (shard, load) = match sharded {
             Some((shard, part)) => (Some(shard), part),
             None => (None, declared.clone()),
@@ -454,11 +455,7 @@ impl PerfTest {
         let config = self.config()?;
         let (measured, each) =
             merge_runs(runs).map_err(|e| Error::Config(format!("merging the runs: {e}")))?;
-        let dir = match &self.report_dir {
-            ReportDir::Off => None,
-            ReportDir::Dir(dir) => Some(dir.clone()),
-            ReportDir::Auto => Some(files::default_dir()),
-        };
+        let dir = files::report_dir(&self.report_dir);
         let path = dir.as_ref().map(|d| files::report_path(d, &self.name));
         let shard_result = shard.map(|shard| ShardResult {
             // What the merge does with the merged report.

@@ -361,3 +361,50 @@ fn baselines_are_saved_and_compared_through_the_environment() {
         text(&out)
     );
 }
+
+#[test]
+fn an_unwritable_report_directory_fails_the_test_before_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    // A directory under a regular file cannot be made, even by root; nor
+    // can one in /proc.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let under_file = file.join("reports");
+    for bad in [under_file.to_str().unwrap(), "/proc/self/perf-reports"] {
+        for target in ["env_target", "capacity_target"] {
+            let out = run_test_in_child(target, &[("PERF_REPORT_DIR", bad)], dir.path());
+            let text = text(&out);
+            assert!(!out.status.success(), "{target} with {bad}: {text}");
+            assert!(
+                text.contains(&format!("environment variable PERF_REPORT_DIR=\"{bad}\": the report {bad}/env_overrides/")),
+                "{target} with {bad}: {text}"
+            );
+            // Found before the run: nothing was measured, no summary.
+            assert!(!text.contains("iterations......"), "{target}: {text}");
+        }
+    }
+    // A directory given in code is named as the report's file.
+    let ran = std::sync::atomic::AtomicU64::new(0);
+    let ran = std::sync::Arc::new(ran);
+    let counted = ran.clone();
+    let err = PerfTest::new("env_overrides::report_dir_in_code")
+        .quiet()
+        .env_overrides(false)
+        .report_dir(&under_file)
+        .repeat(10)
+        .run(move |_| {
+            let counted = counted.clone();
+            async move {
+                counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        })
+        .unwrap_err();
+    assert!(
+        err.to_string().starts_with(&format!(
+            "could not write the report {}/env_overrides/report_dir_in_code.json: ",
+            under_file.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(ran.load(std::sync::atomic::Ordering::Relaxed), 0);
+}

@@ -6,6 +6,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::model::error::Error;
+use crate::run::builder::ReportDir;
+
 /// Writes `bytes` to `path` through a temporary file in the same directory
 /// and a rename, so that readers see the old file or the new one, never
 /// half of one, and a link at `path` is replaced, not followed. Creates the
@@ -69,6 +72,51 @@ fn remove_stale_temporaries(dir: &Path) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
+}
+
+/// Where a test's reports go: its own directory, the default one
+/// ([`default_dir`]), or none.
+pub(crate) fn report_dir(dir: &ReportDir) -> Option<PathBuf> {
+    match dir {
+        ReportDir::Off => None,
+        ReportDir::Dir(dir) => Some(dir.clone()),
+        ReportDir::Auto => Some(default_dir()),
+    }
+}
+
+/// Checks, before a run, that the report of test `name` can be written:
+/// its directory is made and a temporary file created in it (and removed),
+/// so that an unwritable `PERF_REPORT_DIR` or a read-only `target/perf`
+/// fails the test at once, naming the variable or the file, not after the
+/// run with its figures lost.
+pub(crate) fn check_report_dir(dir: &ReportDir, name: &str) -> Result<(), Error> {
+    let Some(path) = report_dir(dir).map(|d| report_path(&d, name)) else {
+        return Ok(());
+    };
+    let parent = path.parent().unwrap_or(Path::new("."));
+    let probe = std::fs::create_dir_all(parent).and_then(|()| {
+        tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .tempfile_in(parent)
+            .map(drop)
+    });
+    let Err(source) = probe else {
+        return Ok(());
+    };
+    let from_env = std::env::var("PERF_REPORT_DIR")
+        .ok()
+        .filter(|d| !d.is_empty() && matches!(dir, ReportDir::Auto));
+    Err(match from_env {
+        Some(value) => Error::Env {
+            var: "PERF_REPORT_DIR".into(),
+            value,
+            reason: format!(
+                "the report {} cannot be written there: {source}",
+                path.display()
+            ),
+        },
+        None => Error::Report { path, source },
+    })
 }
 
 /// `<target dir>/perf`, or `PERF_REPORT_DIR` if set.
