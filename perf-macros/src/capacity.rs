@@ -17,15 +17,29 @@ const SETTINGS: &[&str] = &["rate", "workers", "hold", "step", "precision", "war
 
 fn number(lit: &Lit) -> syn::Result<f64> {
     let v = match lit {
-        Lit::Int(i) => i.base10_parse::<u64>()? as f64,
+        Lit::Int(i) => i.base10_parse::<f64>()?,
         Lit::Float(f) => f.base10_parse::<f64>()?,
         other => return Err(syn::Error::new(other.span(), "expected a number")),
     };
     Ok(v)
 }
 
-fn range_end(e: Option<&Expr>, span: Span, example: &str) -> syn::Result<f64> {
+fn range_end(e: Option<&Expr>, which: &str, span: Span, example: &str) -> syn::Result<f64> {
+    let negative = |shown: String, at: &dyn quote::ToTokens| {
+        Err(syn::Error::new_spanned(
+            at,
+            format!("the range's {which} end is {shown}: the ends are positive, e.g. `{example}`"),
+        ))
+    };
     match e {
+        Some(Expr::Lit(l)) if l_negative(&l.lit) => negative(lit_text(&l.lit), l),
+        Some(Expr::Unary(u)) if matches!(u.op, syn::UnOp::Neg(_)) => match &*u.expr {
+            Expr::Lit(l) => negative(format!("-{}", lit_text(&l.lit)), u),
+            _ => Err(syn::Error::new_spanned(
+                u,
+                format!("a range's ends are numbers: `{example}`"),
+            )),
+        },
         Some(Expr::Lit(l)) => number(&l.lit),
         Some(other) => Err(syn::Error::new_spanned(
             other,
@@ -35,6 +49,20 @@ fn range_end(e: Option<&Expr>, span: Span, example: &str) -> syn::Result<f64> {
             span,
             format!("a range has both ends: `{example}`"),
         )),
+    }
+}
+
+/// A numeric literal written with its minus sign (syn keeps it on the
+/// literal in some positions).
+fn l_negative(lit: &Lit) -> bool {
+    lit_text(lit).starts_with('-')
+}
+
+fn lit_text(lit: &Lit) -> String {
+    match lit {
+        Lit::Int(i) => i.base10_digits().to_owned(),
+        Lit::Float(f) => f.base10_digits().to_owned(),
+        other => quote::ToTokens::to_token_stream(other).to_string(),
     }
 }
 
@@ -113,8 +141,8 @@ fn parse_settings(content: ParseStream<'_>, span: Span) -> syn::Result<Spanned<C
                 }
                 let s = syn::spanned::Spanned::span(r);
                 range = Some((
-                    range_end(r.start.as_deref(), s, example)?,
-                    range_end(r.end.as_deref(), s, example)?,
+                    range_end(r.start.as_deref(), "low", s, example)?,
+                    range_end(r.end.as_deref(), "high", s, example)?,
                     s,
                 ));
                 if name == "workers" {

@@ -28,10 +28,21 @@ pub(crate) fn positive_int(value: &Lit, key: &str, what: &str, errors: &mut Erro
             None
         }
         Ok(n) => Some(n),
-        Err(e) => {
-            errors.push(e);
+        Err(_) => {
+            errors.at(value.span(), not_a_count(int.base10_digits(), key, what));
             None
         }
+    }
+}
+
+/// Why `digits` (a literal that does not parse as a `u64`) is not a count:
+/// negative, or too large (rustc's "invalid digit found in string" names
+/// neither).
+pub(crate) fn not_a_count(digits: &str, key: &str, what: &str) -> String {
+    if digits.starts_with('-') {
+        format!("`{key} = {digits}`: a number of {what} cannot be negative; give at least 1")
+    } else {
+        format!("`{key} = {digits}` is too large for a number of {what}")
     }
 }
 
