@@ -271,6 +271,23 @@ where
         test
     }
 
+    /// Panics when two cases share a name: each case's report is
+    /// `table::case`, so the second would overwrite the first's and the
+    /// comparison could not tell them apart.
+    fn check_names(&self) {
+        for (i, (name, _, _)) in self.cases.iter().enumerate() {
+            if let Some(j) = self.cases[..i].iter().position(|(n, _, _)| n == name) {
+                panic!(
+                    "table test `{}`: cases {} and {} are both named `{name}`; each case writes its own report `{}::{name}`, so give them different names",
+                    self.name,
+                    j + 1,
+                    i + 1,
+                    self.name
+                );
+            }
+        }
+    }
+
     fn finish(&self, reports: &[(String, Report)]) -> Option<CaseComparison> {
         let comparison = compare_cases(&self.name, reports);
         if let (Some(c), false) = (&comparison, self.quiet) {
@@ -287,13 +304,15 @@ where
     ///
     /// # Panics
     /// On a configuration error (zero workers, a malformed `PERF_*`
-    /// variable), naming the table and the case.
+    /// variable), naming the table and the case; before running anything
+    /// when two cases share a name, naming both.
     pub async fn run<F, Fut, V>(mut self, f: F, validate: V) -> TableReport
     where
         F: Fn(I) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = O> + Send + 'static,
         V: Fn(&O, &O) -> bool + Send + Sync + 'static,
     {
+        self.check_names();
         let (f, validate) = (Arc::new(f), Arc::new(validate));
         let workers = if self.parallel {
             self.max_workers.unwrap_or(DEFAULT_PARALLEL_WORKERS)
@@ -341,12 +360,14 @@ where
     /// order.
     ///
     /// # Panics
-    /// On a configuration error, naming the table and the case.
+    /// On a configuration error, naming the table and the case, or two
+    /// cases of one name, naming both.
     pub async fn benchmark<F, Fut>(self, f: F, iterations: u64) -> Vec<Benchmark>
     where
         F: Fn(I) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = O> + Send + 'static,
     {
+        self.check_names();
         let f = Arc::new(f);
         let mut reports = Vec::new();
         for (case, input, _) in &self.cases {
@@ -434,6 +455,25 @@ mod tests {
         let text = format!("{b:?}");
         assert!(text.len() < 1_500, "{} bytes: {text}", text.len());
         assert!(text.contains("case: \"case\"") && text.contains("iterations: 10000"));
+    }
+
+    #[test]
+    fn two_cases_of_one_name_are_refused_naming_both() {
+        let table = TableTest::<u8, u8>::new("t")
+            .case("small", 1, 1)
+            .case("large", 2, 2)
+            .case("small", 3, 3);
+        let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| table.check_names()))
+            .unwrap_err();
+        let text = err.downcast_ref::<String>().unwrap();
+        assert_eq!(
+            text,
+            "table test `t`: cases 1 and 3 are both named `small`; each case writes its own report `t::small`, so give them different names"
+        );
+        TableTest::<u8, u8>::new("t")
+            .case("a", 1, 1)
+            .case("b", 2, 2)
+            .check_names();
     }
 
     #[test]

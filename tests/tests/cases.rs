@@ -171,3 +171,28 @@ const STRICT_SLA: PerformanceSLA = PerformanceSLA::new().max_p95_latency(Duratio
 async fn a_broken_sla_fails_the_test() {
     tokio::time::sleep(Duration::from_millis(1)).await;
 }
+
+#[test]
+#[should_panic(expected = "table test `cases::twins`: cases 1 and 2 are both named `same`")]
+fn a_table_with_two_cases_of_one_name_runs_neither() {
+    let ran = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counted = ran.clone();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        perf_tests::block_on(
+            TableTest::<u64, u64>::new("cases::twins")
+                .case("same", 1, 1)
+                .case("same", 2, 2)
+                .repeat(5)
+                .quiet()
+                .run(
+                    move |n| {
+                        counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        async move { n }
+                    },
+                    |out, expected| out == expected,
+                ),
+        )
+    }));
+    assert_eq!(ran.load(std::sync::atomic::Ordering::Relaxed), 0);
+    std::panic::resume_unwind(outcome.unwrap_err());
+}
