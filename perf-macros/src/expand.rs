@@ -164,6 +164,17 @@ fn check_signature(
                         ),
                     }
                 }
+                (None, false) if matches!(&*pat.ty, Type::Reference(r) if r.mutability.is_none()) => {
+                    let ty = &pat.ty;
+                    errors.at(
+                        pat.ty.span(),
+                        format!(
+                            "a perf test takes `{}` only from a `setup = …` that makes the state, and this test has no `setup` \
+                             (a misspelt key?); without one, its only parameter is the context, `ctx: perf_runtime::Ctx`",
+                            quote::quote!(#ty).to_string().replace("& ", "&").replace(" :: ", "::")
+                        ),
+                    );
+                }
                 (None, false) if !params.is_empty() => errors.at(
                     pat.span(),
                     "a perf test takes at most one parameter, the context: `ctx: Ctx` or `ctx: &Ctx` \

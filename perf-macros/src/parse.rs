@@ -90,7 +90,30 @@ pub(crate) const METRIC_RENAMED: &[(&str, &str)] = &[
     ("http_req_failed", "error_rate < 0.01"),
     ("failedRequests", "error_rate < 0.01"),
     ("error_percent", "error_rate < \"1%\""),
-    ("http_req_duration", "p95 < \"200ms\""),
+    // The HTTP client's own metrics (custom metrics: a statistic of them).
+    (
+        "http_req_duration",
+        "p95 of \"http_req_duration\" < \"200ms\"",
+    ),
+    (
+        "http_req_waiting",
+        "p95 of \"http_req_waiting\" < \"200ms\"",
+    ),
+    (
+        "http_req_connecting",
+        "p95 of \"http_req_connecting\" < \"50ms\"",
+    ),
+    ("http_req_blocked", "p95 of \"http_req_blocked\" < \"50ms\""),
+    ("http_req_sending", "p95 of \"http_req_sending\" < \"50ms\""),
+    (
+        "http_req_receiving",
+        "p95 of \"http_req_receiving\" < \"50ms\"",
+    ),
+    (
+        "http_req_tls_handshaking",
+        "p95 of \"http_req_tls_handshaking\" < \"50ms\"",
+    ),
+    ("http_req_looking_up", "p95 of \"http_req_dns\" < \"50ms\""),
     ("iteration_duration", "p95 < \"200ms\""),
     ("responseTime", "p95 < \"200ms\""),
     ("response_time", "p95 < \"200ms\""),
