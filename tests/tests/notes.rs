@@ -237,6 +237,7 @@ fn custom_metric_thresholds() {
         .threshold(Threshold::of("init").mean().lt(1.0))
         .threshold(Threshold::of("never_recorded").max().lt(1.0))
         .threshold(Threshold::of("init").count().le(5.0))
+        .threshold(Threshold::of("request").sum().ge(1.0))
         .run(cold_then_warm)
         .unwrap();
     let verdicts: Vec<(&str, bool, &str)> = report
@@ -245,7 +246,7 @@ fn custom_metric_thresholds() {
         .map(|t| (t.threshold.as_str(), t.passed, t.observed_display.as_str()))
         .collect();
     assert_eq!(
-        &verdicts[..7],
+        &verdicts[..8],
         [
             ("mean of \"consumed_rcu\" <= 0.5", true, "0.5000"),
             // 60 x 0.5 = 30.
@@ -257,8 +258,18 @@ fn custom_metric_thresholds() {
                 false,
                 "`init` records durations: give the limit as a duration"
             ),
-            ("max of \"never_recorded\" < 1", false, "no data"),
+            (
+                "max of \"never_recorded\" < 1",
+                false,
+                "no data: nothing was recorded as `never_recorded` (recorded: `consumed_rcu`, `init`, `requests`)"
+            ),
             ("count of \"init\" <= 5", true, "5.0000"),
+            // A typo names the metric it was likely meant to be.
+            (
+                "sum of \"request\" >= 1",
+                false,
+                "no data: nothing was recorded as `request`; did you mean `requests`? (recorded: `consumed_rcu`, `init`, `requests`)"
+            ),
         ]
     );
 }

@@ -8,12 +8,16 @@ use perf_spec::{format_duration, Metric, MetricKind};
 
 use crate::judge::figures::Figures;
 
-/// Why a custom metric that was recorded has no value for this threshold.
+/// Why a custom metric has no value for this threshold: it was never
+/// recorded (with the names that were), or in another unit.
 pub(crate) fn custom_mismatch(metric: Metric, f: &Figures<'_>) -> Option<String> {
     let Metric::Custom { name, duration, .. } = metric else {
         return None;
     };
-    let c = f.custom?.get(name)?;
+    let recorded = f.custom?;
+    let Some(c) = recorded.get(name) else {
+        return Some(not_recorded(name, recorded.keys().map(String::as_str)));
+    };
     Some(match (duration, c.kind.as_str()) {
         (true, kind) if kind != "duration" => {
             format!("`{name}` records {kind}s: give the limit as a number")
@@ -23,6 +27,35 @@ pub(crate) fn custom_mismatch(metric: Metric, f: &Figures<'_>) -> Option<String>
         }
         _ => "no data".to_owned(),
     })
+}
+
+/// "No data" for a custom metric the run never recorded, with the names
+/// it did record (and the nearest, when one is close: a typo).
+fn not_recorded<'a>(name: &str, recorded: impl Iterator<Item = &'a str>) -> String {
+    // The framework's own (checks) are not what a threshold on a custom
+    // metric is likely to mean.
+    let names: Vec<&str> = recorded
+        .filter(|n| !n.starts_with(perf_spec::CHECK_PREFIX) && *n != perf_spec::CHECKS_METRIC)
+        .collect();
+    if names.is_empty() {
+        return format!(
+            "no data: nothing was recorded as `{name}` (the run recorded no custom metric)"
+        );
+    }
+    let near = perf_spec::closest(name, &names)
+        .map(|c| format!("; did you mean `{c}`?"))
+        .unwrap_or_default();
+    const SHOWN: usize = 12;
+    let mut list = names
+        .iter()
+        .take(SHOWN)
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        list.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    format!("no data: nothing was recorded as `{name}`{near} (recorded: {list})")
 }
 
 pub(crate) fn display(metric: Metric, v: f64, limit: f64, f: &Figures<'_>) -> String {
