@@ -86,8 +86,10 @@ impl Resources {
                 .fold(0.0, f64::max),
             cpu_seconds,
             cpu_user_seconds: sum(|r| r.cpu_user_seconds),
+            // At most all the cores, as each shard's (short windows read
+            // whole 10 ms ticks).
             cpu_avg: if core_seconds > 0.0 {
-                cpu_seconds / core_seconds
+                (cpu_seconds / core_seconds).min(1.0)
             } else {
                 first.cpu_avg
             },
