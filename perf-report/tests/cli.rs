@@ -347,7 +347,12 @@ fn merge_judges_the_merged_shards_and_refuses_a_partial_set() {
     let strict = tempfile::tempdir().unwrap();
     shards(strict.path(), &[1, 2, 3], 301.0);
     let out = perf_report(&["merge", "."], strict.path());
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // Shard 2 missing: exit 2, naming it.
     let partial = tempfile::tempdir().unwrap();
@@ -619,6 +624,7 @@ fn the_html_baseline_table_reads_as_the_summary_does() {
             p_value: Some(0.000_01),
             need_more: None,
             interval: Some([0.41, 0.55]),
+            level: None,
             runs: [1, 1],
             p_beyond_budget: None,
             reason: None,

@@ -123,6 +123,20 @@ fn save_then_gate_unchanged_slower_and_slightly_slower_runs() {
             .contains("one run on each side"),
         "{p50:?}"
     );
+    // Under `inconclusive = "fail"` (PERF_INCONCLUSIVE=fail) an undecided
+    // gated metric fails the test, saying so.
+    let strict = run_with(dir.path(), 650, |t| {
+        t.baseline("v0")
+            .regression_all(0.10)
+            .inconclusive(perf_runtime::Inconclusive::Fail)
+    });
+    assert!(!strict.passed, "{}", strict.summary());
+    let message = panic_message(|| strict.assert_passed());
+    assert!(
+        message.contains("inconclusive against baseline v0 (inconclusive = \"fail\")")
+            && message.contains("✗ p50 regression undecided: +"),
+        "{message}"
+    );
 }
 
 #[test]

@@ -117,6 +117,22 @@ pub fn holm(p_values: &[f64], alpha: f64) -> Vec<bool> {
     rejected
 }
 
+/// The level each hypothesis is tested at in [`holm`]'s step-down: the
+/// smallest p-value's `alpha / m`, the next one's `alpha / (m − 1)`, …
+/// (ties keep their order). An interval of a gated metric at its level
+/// lies beyond its budget exactly when its test rejects there, so the
+/// interval shown is the one the decision used.
+pub fn holm_levels(p_values: &[f64], alpha: f64) -> Vec<f64> {
+    let m = p_values.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&i, &j| p_values[i].total_cmp(&p_values[j]));
+    let mut levels = vec![alpha; m];
+    for (rank, &i) in order.iter().enumerate() {
+        levels[i] = alpha / (m - rank) as f64;
+    }
+    levels
+}
+
 /// Benjamini–Hochberg: which hypotheses are rejected with the false
 /// discovery rate kept at `q` (the largest rank `k` with
 /// `p_(k) ≤ k q / m`, and every smaller p). For many tests at once (every
@@ -177,6 +193,17 @@ mod tests {
         assert_eq!(holm(&[0.013, 0.014, 0.02, 0.03], 0.05), [false; 4]);
         assert_eq!(holm(&[0.04], 0.05), [true]);
         assert!(holm(&[], 0.05).is_empty());
+    }
+
+    #[test]
+    fn holm_levels_are_the_bounds_each_test_met() {
+        let p = [0.01, 0.04, 0.015, 0.2];
+        let levels = holm_levels(&p, 0.05);
+        assert_eq!(levels, [0.0125, 0.025, 0.05 / 3.0, 0.05]);
+        // A rejection is a p-value under its level, up to the first kept.
+        let under: Vec<bool> = p.iter().zip(&levels).map(|(p, l)| p < l).collect();
+        assert_eq!(under, holm(&p, 0.05));
+        assert_eq!(holm_levels(&[0.3], 0.05), [0.05]);
     }
 
     #[test]

@@ -299,7 +299,10 @@ pub(crate) fn settle(report: &mut Report) {
 fn verdict(r: &Report) -> bool {
     let ran_out = !r.timed_out && !r.interrupted && r.aborted.is_none();
     let thresholds = r.shard.is_some() || r.thresholds.iter().all(|t| t.passed);
-    let baseline = r.baseline.as_ref().is_none_or(|b| b.holds());
+    let baseline = r
+        .baseline
+        .as_ref()
+        .is_none_or(|b| b.holds_under(r.judging.inconclusive));
     ran_out && thresholds && baseline
 }
 
@@ -507,6 +510,7 @@ mod tests {
                 p_value: Some(0.001),
                 need_more: None,
                 interval: Some([0.3, 0.7]),
+                level: None,
                 runs: [5, 1],
                 budget: Some(0.1),
                 verdict,
@@ -543,5 +547,40 @@ mod tests {
             !with(comparison(Verdict::Unchanged, true, true)),
             "missing and required"
         );
+    }
+
+    #[test]
+    fn an_undecided_regression_follows_the_inconclusive_policy() {
+        use perf_spec::Inconclusive as P;
+        let under = |policy: P, verdict: Verdict| {
+            let mut r = judged(
+                measured(10, Duration::from_millis(1), 0, 0),
+                closed(),
+                &[],
+                None,
+            );
+            r.judging.inconclusive = policy;
+            let mut c = comparison(verdict, false, false);
+            c.metrics[0].reason = Some("one run on each side".into());
+            r.baseline = Some(c);
+            settle(&mut r);
+            r
+        };
+        assert!(under(P::Warn, Verdict::Inconclusive).passed);
+        assert!(under(P::Pass, Verdict::Inconclusive).passed);
+        let failed = under(P::Fail, Verdict::Inconclusive);
+        assert!(!failed.passed);
+        let text = crate::output::summary::failure(&failed);
+        assert!(
+            text.contains("1 metric inconclusive against baseline v1 (inconclusive = \"fail\"):")
+                && text.contains("✗ p95 regression undecided: +50.0% [+30.0%, +70.0%] (1ms → 1.5ms, budget 10%): one run on each side"),
+            "{text}"
+        );
+        // A decided row is not touched by the policy; nor is an ungated one.
+        assert!(under(P::Fail, Verdict::WorseWithinBudget).passed);
+        let mut ungated = under(P::Fail, Verdict::Inconclusive);
+        ungated.baseline.as_mut().unwrap().metrics[0].budget = None;
+        settle(&mut ungated);
+        assert!(ungated.passed);
     }
 }

@@ -142,6 +142,20 @@ impl BaselineComparison {
     pub fn holds(&self) -> bool {
         self.regressions().next().is_none() && !(self.missing.is_some() && self.required)
     }
+
+    /// The gated rows the comparison could not decide (regressed or not).
+    pub fn undecided(&self) -> impl Iterator<Item = &MetricComparison> {
+        self.metrics
+            .iter()
+            .filter(|m| m.budget.is_some() && m.verdict == Verdict::Inconclusive)
+    }
+
+    /// [`holds`](Self::holds), and under `inconclusive = "fail"`
+    /// (`PERF_INCONCLUSIVE=fail`) no gated row undecided.
+    pub fn holds_under(&self, policy: perf_spec::Inconclusive) -> bool {
+        self.holds()
+            && (policy != perf_spec::Inconclusive::Fail || self.undecided().next().is_none())
+    }
 }
 
 /// What a comparison concluded about one metric.
@@ -185,6 +199,13 @@ pub struct MetricComparison {
     /// one-sided at the significance level (a 90% interval at alpha 0.05).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<[f64; 2]>,
+    /// The one-sided level of each bound of `interval` when it is not
+    /// the test's own: a gated metric's interval is at the level Holm's
+    /// correction tested it at (`0.9875` for the first of 4 gated metrics
+    /// at alpha 0.05), so that it lies beyond the budget exactly when the
+    /// metric regressed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<f64>,
     /// Runs on each side, `[baseline, this]`: with several on a side, their
     /// spread is the noise the change is tested against.
     #[serde(default = "one_run_each")]

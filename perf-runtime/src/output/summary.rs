@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use perf_spec::format_duration;
 
-use crate::model::baseline::MetricComparison;
 use crate::model::measured::ErrorKind;
 use crate::model::report::{LatencyStats, Report};
-use crate::output::comparison::{baseline_section, compared_value, delta_with_interval, with_eq};
+use crate::output::comparison::baseline_section;
 use crate::output::load_line::load_line;
 use crate::output::verdicts::{auto_line, interval_text, leak_text};
 
@@ -454,20 +453,8 @@ pub(crate) fn failure(r: &Report) -> String {
             r.thresholds.len()
         ));
     }
-    let regressions: Vec<&MetricComparison> =
-        r.baseline.iter().flat_map(|b| b.regressions()).collect();
-    if !regressions.is_empty() {
-        let version = r
-            .baseline
-            .as_ref()
-            .map(|b| b.version.as_str())
-            .unwrap_or_default();
-        let metrics = match regressions.len() {
-            1 => "1 metric".to_owned(),
-            n => format!("{n} metrics"),
-        };
-        causes.push(format!("{metrics} regressed against baseline {version}:"));
-    }
+    let (gate_causes, gate_lines) = crate::output::comparison::gate_failure(r);
+    causes.extend(gate_causes);
     if let Some(missing) = r.baseline.as_ref().and_then(|b| b.missing.as_ref()) {
         causes.push(missing.clone());
     }
@@ -495,18 +482,7 @@ pub(crate) fn failure(r: &Report) -> String {
             error_group(c).trim_start()
         );
     }
-    for m in &regressions {
-        let _ = write!(
-            out,
-            "\n  ✗ {} regression: {} ({} → {}, p{}) over the {:.0}% budget",
-            m.metric,
-            delta_with_interval(m),
-            compared_value(&m.metric, m.old),
-            compared_value(&m.metric, m.new),
-            with_eq(crate::judge::stats::format_p(m.p_value.unwrap_or(0.0), 4)),
-            m.budget.unwrap_or(0.0) * 100.0
-        );
-    }
+    out.push_str(&gate_lines);
     if r.printed {
         // The summary went to stderr (or the harness's capture) already.
         let _ = write!(out, "\n  (figures in the summary above");
