@@ -111,6 +111,20 @@ impl<F: FnOnce(String)> Sink for PrintWith<F> {
 }
 
 impl AfterRun {
+    /// Whether the run compares with or saves a baseline (declared, or
+    /// through `PERF_BASELINE` / `PERF_SAVE_BASELINE`): then the machine is
+    /// calibrated around its runs.
+    pub(crate) fn touches_baselines(&self, config: &Config) -> bool {
+        [
+            &config.baseline,
+            &self.baseline,
+            &config.save_baseline,
+            &self.save_baseline,
+        ]
+        .iter()
+        .any(|v| v.is_some())
+    }
+
     /// Compares `report` with its baseline in `dir` (`PERF_BASELINE` or
     /// `PERFORMANCE_TEST_BASELINE_VERSION` from `env`, else the declared
     /// one), fails it on a significant regression beyond a budget, or on a
@@ -274,7 +288,7 @@ impl AfterRun {
             path: shown,
             missing: None,
             metrics: crate::judge::baseline::compare(&old.report, report, &self.regressions, alpha),
-            machine: crate::judge::baseline::machine_note(&old.report, report),
+            machine: crate::judge::baseline::machine(&old.report, report).map(|m| m.note),
             required,
         })
     }

@@ -19,7 +19,7 @@ use crate::model::load::{LoadShape, DEFAULT_OPEN_POOL};
 use crate::model::measured::Measured;
 use crate::model::outcome::IntoOutcome;
 use crate::model::report::Report;
-use crate::model::runs::merge_runs;
+use crate::model::runs::{merge_runs, Calibration};
 use crate::model::shard::{Shard, ShardResult};
 use crate::model::threshold::{Judging, DEFAULT_CONFIDENCE};
 use crate::output::print::PrintSummary;
@@ -188,6 +188,7 @@ impl PerfTest {
             until,
             cpu_profile: None,
             resources: None,
+            calibrate: self.after.touches_baselines(&self.config()?),
         })
     }
 
@@ -453,8 +454,9 @@ impl PerfTest {
         turn: &Turn,
     ) -> Result<Report, Error> {
         let config = self.config()?;
-        let (measured, each) =
+        let (mut measured, each) =
             merge_runs(runs).map_err(|e| Error::Config(format!("merging the runs: {e}")))?;
+        let calibrations = std::mem::take(&mut measured.calibrations);
         let dir = files::report_dir(&self.report_dir);
         let path = dir.as_ref().map(|d| files::report_path(d, &self.name));
         let shard_result = shard.map(|shard| ShardResult {
@@ -512,16 +514,12 @@ impl PerfTest {
             .baseline_dir
             .clone()
             .unwrap_or_else(baseline_file::default_dir);
-        let baseline_io = [
-            &config.baseline,
-            &self.after.baseline,
-            &config.save_baseline,
-            &self.after.save_baseline,
-        ];
-        if baseline_io.iter().any(|v| v.is_some()) {
+        if self.after.touches_baselines(&config) {
             // The machine check: compared with the calibration a saved
-            // baseline carries (see `crate::measure::calibrate`).
-            report.calibration = Some(calibrate::calibrate());
+            // baseline carries (see `crate::measure::calibrate`), from the
+            // calibrations between the runs.
+            report.calibration =
+                Calibration::median(&calibrations).or_else(|| Some(calibrate::calibrate()));
         }
         self.after.finish_run(
             &mut report,

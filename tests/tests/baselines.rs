@@ -54,6 +54,7 @@ fn save_then_gate_unchanged_slower_and_slightly_slower_runs() {
     let saved = run_with(dir.path(), 500, |t| t.save_baseline("v1"));
     assert!(saved.passed);
     assert_eq!(saved.runs.len(), 5, "a baseline is saved from 5 runs");
+    assert!(saved.calibration.is_some(), "the machine is calibrated");
     assert_eq!(saved.iterations, 5_000);
     assert!(dir.path().join("v1/baselines/spin.json").is_file());
 

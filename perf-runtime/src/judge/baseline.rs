@@ -24,7 +24,9 @@ const COMPARED: [&str; 4] = ["mean", "p50", "p95", "p99"];
 /// rows, the test of "worse by more than the budget" rejects at `alpha`;
 /// it is `Inconclusive` instead when each side is a single run (nothing
 /// says how much runs differ on this machine) or when the machine's
-/// calibration moved since the baseline was saved.
+/// calibration moved since the baseline was saved by enough to explain
+/// the change (see `perf_runtime::stats`: a sleep-bound test 30% slower while only
+/// the CPU workload slowed is still a regression).
 pub fn compare(
     old: &Report,
     new: &Report,
@@ -51,7 +53,7 @@ pub fn compare(
             }
         }
     }
-    let machine = machine_note(old, new);
+    let machine = machine(old, new);
     let (old_runs, new_runs) = (runs_of(old), runs_of(new));
     let runs = [old_runs.len() as u32, new_runs.len() as u32];
     let mut rows: Vec<(MetricComparison, Option<Estimate>)> = names
@@ -112,19 +114,61 @@ pub fn compare(
             alpha
         };
         if let Some(est) = est {
-            decide(row, est, over, [alpha, level], machine.as_deref());
+            decide(row, est, over, [alpha, level], machine.as_ref());
         }
     }
     rows.into_iter().map(|(row, _)| row).collect()
 }
 
-/// Why the machine now (`new`'s calibration) is measurably different
-/// from when `old` was measured, if both were calibrated and it is.
-pub(crate) fn machine_note(old: &Report, new: &Report) -> Option<String> {
-    match (&new.calibration, &old.calibration) {
-        (Some(now), Some(then)) => now.differs_from(then),
-        _ => None,
-    }
+/// A machine measurably different from when the baseline was saved, and
+/// how far that alone would move this test's latencies.
+pub(crate) struct Machine {
+    /// What differs, and what was concluded, in one line.
+    pub(crate) note: String,
+    /// The ratio the machine alone would give a latency of this test:
+    /// its CPU-bound share of the CPU workload's ratio plus the rest of
+    /// the sleep's (both when the share is unknown: the larger).
+    pub(crate) factor: f64,
+}
+
+/// The share of a worker's wall time its body spent on a CPU, from the
+/// run's resources (a run of at least a second: CPU time comes in ticks).
+fn cpu_bound_share(r: &Report) -> Option<f64> {
+    let res = r.resources.as_ref()?;
+    let busy = (r.load.workers as f64).min(res.cores);
+    let share = res.cpu_seconds / (res.window_s * busy);
+    (res.window_s >= 1.0 && share.is_finite()).then(|| share.clamp(0.0, 1.0))
+}
+
+/// The machine now (`new`'s calibration) against when `old` was
+/// measured, if both were calibrated and it differs.
+pub(crate) fn machine(old: &Report, new: &Report) -> Option<Machine> {
+    let (now, then) = (new.calibration.as_ref()?, old.calibration.as_ref()?);
+    let differs = now.differs_from(then)?;
+    let ratio = |a: u64, b: u64| a.max(1) as f64 / b.max(1) as f64;
+    let (cpu, timer) = (
+        ratio(now.cpu_ns, then.cpu_ns),
+        ratio(now.timer_ns, then.timer_ns),
+    );
+    let share = cpu_bound_share(new).or_else(|| cpu_bound_share(old));
+    let (factor, bound) = match share {
+        Some(s) => (
+            s * cpu + (1.0 - s) * timer,
+            format!("it is {:.0}% CPU-bound", s * 100.0),
+        ),
+        None => (
+            cpu.max(timer),
+            "how CPU-bound it is is not known".to_owned(),
+        ),
+    };
+    let note = if factor > 1.0 {
+        format!(
+            "{differs}; that alone would make this test's latencies about {factor:.2}× ({bound}): only a change beyond that and the budget is a regression"
+        )
+    } else {
+        format!("{differs}; it is not slower for this test ({bound}): a change beyond the budget is a regression")
+    };
+    Some(Machine { note, factor })
 }
 
 /// Fills a row's delta, interval, p-value and verdict from its estimate;
@@ -137,7 +181,7 @@ fn decide(
     est: &Estimate,
     over: bool,
     [alpha, level]: [f64; 2],
-    machine: Option<&str>,
+    machine: Option<&Machine>,
 ) {
     row.delta = est.log_ratio.exp_m1();
     row.interval = Some(est.interval(level));
@@ -156,8 +200,14 @@ fn decide(
             "one run on each side, so the run-to-run noise of this machine is unknown; save the baseline with runs ≥ 3 (PERF_RUNS)".into(),
         );
         Verdict::Inconclusive
-    } else if over && machine.is_some() {
-        row.reason = machine.map(str::to_owned);
+    } else if let Some(m) = machine.filter(|m| {
+        // Beyond the budget even with the machine's slowdown taken out?
+        over && est.p_above(row.budget.unwrap_or(0.0).ln_1p() + m.factor.max(1.0).ln()) >= level
+    }) {
+        row.reason = Some(format!(
+            "the machine is slower (about {:.2}× for this test), which could explain this change",
+            m.factor
+        ));
         Verdict::Inconclusive
     } else if over {
         row.p_value = Some(worse);

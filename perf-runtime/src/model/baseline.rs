@@ -122,8 +122,9 @@ pub struct BaselineComparison {
     /// One row per metric.
     pub metrics: Vec<MetricComparison>,
     /// Why the machine is measurably different from when the baseline was
-    /// saved (its calibration moved), if it is: regressions are then
-    /// inconclusive, not blamed on the code.
+    /// saved (its calibration moved), if it is, and what that means for
+    /// this test: a change the machine alone could explain is
+    /// inconclusive, one beyond it and the budget still a regression.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub machine: Option<String>,
     /// `PERF_REQUIRE_BASELINE` was set: a missing baseline fails the run

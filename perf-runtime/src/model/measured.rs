@@ -202,6 +202,10 @@ pub(crate) struct Measured {
     pub(crate) cpu_profile: Option<crate::model::profile::CpuProfile>,
     /// The heap profile (`heap_profile`), on the first run's figures.
     pub(crate) heap_profile: Option<crate::model::profile::HeapProfile>,
+    /// The machine check's calibrations taken around this run (before it,
+    /// and after it when it is the last), when the test compares with or
+    /// saves a baseline; a merged measurement holds all of its runs'.
+    pub(crate) calibrations: Vec<crate::model::runs::Calibration>,
 }
 
 /// Samples that covered several iterations each (see
@@ -262,6 +266,7 @@ impl Measured {
             resources: None,
             cpu_profile: None,
             heap_profile: None,
+            calibrations: Vec::new(),
         }
     }
 

@@ -52,6 +52,21 @@ pub struct Calibration {
 pub const MACHINE_TOLERANCE: f64 = 1.25;
 
 impl Calibration {
+    /// The machine over several calibrations (taken between a test's
+    /// runs): each figure's median, so that one disturbed calibration does
+    /// not decide. `None` for none.
+    pub fn median(all: &[Calibration]) -> Option<Calibration> {
+        let median = |f: fn(&Calibration) -> u64| {
+            let mut v: Vec<u64> = all.iter().map(f).collect();
+            v.sort_unstable();
+            v.get(v.len() / 2).copied()
+        };
+        Some(Calibration {
+            cpu_ns: median(|c| c.cpu_ns)?,
+            timer_ns: median(|c| c.timer_ns)?,
+        })
+    }
+
     /// Why the machine now (`self`) is measurably different from when
     /// `then` was measured, if it is.
     pub fn differs_from(&self, then: &Calibration) -> Option<String> {
@@ -76,7 +91,7 @@ impl Calibration {
         }
         (!what.is_empty()).then(|| {
             format!(
-                "the machine differs from when the baseline was saved: {}; a regression is not blamed on the code",
+                "the machine differs from when the baseline was saved: {}",
                 what.join(", ")
             )
         })
@@ -134,6 +149,7 @@ pub(crate) fn merge_runs(runs: Vec<Measured>) -> Result<(Measured, Vec<RunFigure
             .iter()
             .filter_map(|m| m.batching)
             .reduce(Batching::combine),
+        calibrations: runs.iter().flat_map(|m| m.calibrations.clone()).collect(),
         ..Measured::of(main, first.started_at, runs.iter().map(|m| m.elapsed).sum())
     };
     Ok((merged, figures))
@@ -142,6 +158,15 @@ pub(crate) fn merge_runs(runs: Vec<Measured>) -> Result<(Measured, Vec<RunFigure
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_machine_between_runs_is_each_figures_median() {
+        let c = |cpu_ns, timer_ns| Calibration { cpu_ns, timer_ns };
+        // One disturbed calibration (a neighbour's build) does not decide.
+        let all = [c(1_000, 1_100), c(5_000, 1_050), c(1_040, 9_000)];
+        assert_eq!(Calibration::median(&all), Some(c(1_040, 1_100)));
+        assert_eq!(Calibration::median(&[]), None);
+    }
 
     #[test]
     fn a_machine_within_tolerance_is_the_same_machine() {

@@ -83,6 +83,9 @@ pub(crate) struct Watching {
     /// The resource sampler: asked for a reading when the measured phase
     /// starts.
     pub(crate) resources: Option<crate::measure::resources::Marker>,
+    /// Calibrate the machine before this run (and after it, if it is the
+    /// last): the test compares with or saves a baseline.
+    pub(crate) calibrate: bool,
 }
 
 /// `abort_on_fail`'s question about the run so far, answered by the judge
@@ -143,6 +146,7 @@ impl Monitor {
             until,
             cpu_profile: _,
             resources: _,
+            calibrate: _,
         } = watching;
         let until = until.map(|u| Arc::new(Mutex::new(u)));
         let display = if std::io::stderr().is_terminal() {

@@ -237,9 +237,75 @@ fn a_machine_that_changed_makes_a_regression_inconclusive() {
     let p50 = rows.iter().find(|m| m.metric == "p50").unwrap();
     assert_eq!(p50.verdict, Verdict::Inconclusive);
     assert!(
-        p50.reason.as_deref().unwrap().contains("machine differs"),
+        p50.reason.as_deref().unwrap().contains("machine is slower"),
         "{p50:?}"
     );
+}
+
+/// Resources saying what share of a worker's time its body spent on a
+/// CPU over a 10 s run of one worker.
+fn bound(r: &mut Report, share: f64) {
+    r.load.workers = 1;
+    r.resources = Some(crate::model::resources::Resources {
+        cores: 2.0,
+        window_s: 10.0,
+        cpu_seconds: 10.0 * share,
+        cpu_user_seconds: 10.0 * share,
+        cpu_avg: share / 2.0,
+        cpu_max: share / 2.0,
+        rss_peak_bytes: 1 << 20,
+        rss_held_before_bytes: 0,
+        threads_max: 4,
+        voluntary_switches: 0,
+        involuntary_switches: 0,
+        net: None,
+        saturated_s: 0.0,
+        samples: Vec::new(),
+        processes: Vec::new(),
+    });
+}
+
+/// The machine check informs, it does not switch the gate off: with the
+/// CPU workload 1.6× as long and sleeps unchanged, a sleep-bound test 50%
+/// slower is still a regression (the machine explains ~1.03×), a
+/// CPU-bound one is inconclusive (the machine explains 1.6×), and a
+/// CPU-bound one 2.2× slower is a regression again.
+#[test]
+fn a_slower_machine_withholds_only_what_it_can_explain() {
+    let mut rng = StdRng::seed_from_u64(5);
+    let then = Calibration {
+        cpu_ns: 1_000_000,
+        timer_ns: 1_060_000,
+    };
+    let now = Calibration {
+        cpu_ns: 1_600_000,
+        ..then
+    };
+    let judged = |rng: &mut StdRng, share: f64, slowdown: f64| {
+        let mut old = noisy(rng, 5, 1_000, 0.02, 1.0);
+        let mut new = noisy(rng, 3, 1_000, 0.02, slowdown);
+        (old.calibration, new.calibration) = (Some(then), Some(now));
+        bound(&mut old, share);
+        bound(&mut new, share);
+        let rows = compare(&old, &new, &bare(0.10), DEFAULT_ALPHA);
+        let note = machine(&old, &new).unwrap();
+        (rows.iter().any(MetricComparison::regressed), note)
+    };
+    let (regressed, note) = judged(&mut rng, 0.05, 1.5);
+    assert!(regressed, "sleep-bound: {}", note.note);
+    assert!((note.factor - 1.03).abs() < 0.01, "{}", note.factor);
+    assert!(
+        note.note.contains("about 1.03× (it is 5% CPU-bound): only a change beyond that and the budget is a regression"),
+        "{}",
+        note.note
+    );
+    let (regressed, note) = judged(&mut rng, 1.0, 1.5);
+    assert!(!regressed, "CPU-bound, explained: {}", note.note);
+    let (regressed, _) = judged(&mut rng, 1.0, 2.2);
+    assert!(regressed, "CPU-bound, beyond the machine and the budget");
+    // Unchanged CPU-bound code on the slower machine: no false alarm.
+    let (regressed, _) = judged(&mut rng, 1.0, 1.6);
+    assert!(!regressed);
 }
 
 #[test]

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use crate::measure::scope;
+use crate::measure::{calibrate, scope};
 use crate::model::load::LoadShape;
 use crate::model::measured::Measured;
 use crate::model::outcome::IntoOutcome;
@@ -32,10 +32,24 @@ where
         let _paused = scope::pause();
         (Arc::new(f), Vec::with_capacity(watching.len()))
     };
-    for watching in watching {
+    let count = watching.len();
+    for (i, watching) in watching.into_iter().enumerate() {
         let f = Arc::clone(&f);
-        let m = super::execute(load, watching, scope, deadline, move |ctx| (*f)(ctx)).await;
+        // The machine check between runs, not during them: the machine is
+        // known at the start and the end of each run (see `calibrate`).
+        let calibrate = watching.calibrate;
+        let machine = || {
+            // Bookkeeping, not the test's allocations.
+            let _paused = scope::pause();
+            calibrate::calibrate()
+        };
+        let before = calibrate.then(machine);
+        let mut m = super::execute(load, watching, scope, deadline, move |ctx| (*f)(ctx)).await;
         let stop = m.timed_out || m.interrupted || m.aborted.is_some() || m.stopped.is_some();
+        m.calibrations.extend(before);
+        if calibrate && (stop || i + 1 == count) {
+            m.calibrations.push(machine());
+        }
         runs.push(m);
         if stop {
             break;
