@@ -35,6 +35,37 @@ pub fn run(old: &str, new: &str, budget: Option<f64>, alpha: f64) -> Result<bool
         );
     }
     outln!();
+    let compared: Vec<(&String, Vec<MetricComparison>)> = new_results
+        .iter()
+        .filter_map(|(name, new_report)| {
+            let old_report = old_results.get(name)?;
+            Some((name, compare(old_report, new_report, &budgets, alpha)))
+        })
+        .collect();
+    let mut extra = Vec::new();
+    for name in old_results.keys().filter(|n| !new_results.contains_key(*n)) {
+        extra.push(format!("only in old: {name}"));
+    }
+    for name in new_results.keys().filter(|n| !old_results.contains_key(*n)) {
+        extra.push(format!("only in new: {name}"));
+    }
+    let regressions = table_with(&compared, alpha, &extra);
+    Ok(regressions == 0)
+}
+
+/// The comparison table of `compared` (per test, per metric) and its
+/// closing lines; returns how many rows regressed beyond their budget
+/// (after Benjamini–Hochberg across the tests). `perf-report ab` prints
+/// the same table.
+pub fn table(compared: &[(&String, Vec<MetricComparison>)], alpha: f64) -> usize {
+    table_with(compared, alpha, &[])
+}
+
+fn table_with(
+    compared: &[(&String, Vec<MetricComparison>)],
+    alpha: f64,
+    extra: &[String],
+) -> usize {
     outln!(
         "{:<44} {:<10} {:>10} {:>10} {:>8} {:>8}  verdict",
         "test",
@@ -44,13 +75,6 @@ pub fn run(old: &str, new: &str, budget: Option<f64>, alpha: f64) -> Result<bool
         "delta",
         "p"
     );
-    let compared: Vec<(&String, Vec<MetricComparison>)> = new_results
-        .iter()
-        .filter_map(|(name, new_report)| {
-            let old_report = old_results.get(name)?;
-            Some((name, compare(old_report, new_report, &budgets, alpha)))
-        })
-        .collect();
     // A test's evidence of a regression: its smallest p of "worse by more
     // than the budget", Holm-adjusted (times the number of gated rows).
     let test_p: Vec<f64> = compared
@@ -95,11 +119,8 @@ pub fn run(old: &str, new: &str, budget: Option<f64>, alpha: f64) -> Result<bool
             );
         }
     }
-    for name in old_results.keys().filter(|n| !new_results.contains_key(*n)) {
-        outln!("only in old: {name}");
-    }
-    for name in new_results.keys().filter(|n| !old_results.contains_key(*n)) {
-        outln!("only in new: {name}");
+    for line in extra {
+        outln!("{line}");
     }
     outln!();
     if held_back > 0 {
@@ -113,7 +134,7 @@ pub fn run(old: &str, new: &str, budget: Option<f64>, alpha: f64) -> Result<bool
     } else {
         outln!("no regression beyond the budget");
     }
-    Ok(regressions == 0)
+    regressions
 }
 
 fn value(metric: &str, v: f64) -> String {

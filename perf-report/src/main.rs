@@ -6,12 +6,14 @@
 //! perf-report html [INPUT...] [--baseline OLD] [--out target/perf/report]
 //! perf-report go-bench [INPUT...]
 //! perf-report merge RESULTS... [--out target/perf/merged] [--html DIR]
+//! perf-report ab BASE_TEST_BINARY HEAD_TEST_BINARY [FILTER] [--rounds 6] [--budget 10%]
 //! ```
 //!
 //! OLD, NEW and INPUT are result files (a report or a baseline JSON), a
 //! directory of them (searched recursively), or a baseline version name
 //! (`v1.0.0`, looked up in `PERF_BASELINE_DIR` or `./perf-baselines`).
 
+mod ab;
 mod compare;
 mod gobench;
 mod html;
@@ -83,6 +85,32 @@ enum Command {
         #[arg(long)]
         html: Option<PathBuf>,
     },
+    /// Run the perf tests of two builds of one test target alternately
+    /// (ABBA order, a fresh process per build and round) and compare them
+    /// round by round: drift between rounds hits both builds alike. Exits
+    /// 1 when a metric regressed beyond the budget, 0 otherwise.
+    Ab {
+        /// The base build's test binary (`cargo test --no-run
+        /// --message-format=json` names it).
+        base: PathBuf,
+        /// The head build's test binary.
+        head: PathBuf,
+        /// Only the tests whose names contain this (the test harness's
+        /// filter).
+        filter: Option<String>,
+        /// Rounds; each runs every selected test once per build.
+        #[arg(long, default_value_t = 6)]
+        rounds: u32,
+        /// Largest allowed relative slowdown of mean, p50, p95 and p99.
+        #[arg(long, default_value = "10%", value_parser = parse_budget)]
+        budget: f64,
+        /// Significance level of the one-sided tests.
+        #[arg(long, default_value_t = perf_runtime::stats::DEFAULT_ALPHA, value_parser = perf_runtime::parse_alpha)]
+        alpha: f64,
+        /// Where each round's reports are kept (cleared first).
+        #[arg(long, default_value_os_t = ab::default_work_dir())]
+        work_dir: PathBuf,
+    },
     /// Print results in Go's benchmark text format, for benchstat.
     GoBench {
         /// Results to print (default: the reports in target/perf).
@@ -128,6 +156,23 @@ fn main() -> ExitCode {
             gobench::run(&inputs, package.as_deref()).map(|()| true)
         }
         Command::Merge { results, out, html } => merge::run(&results, &out, html.as_deref()),
+        Command::Ab {
+            base,
+            head,
+            filter,
+            rounds,
+            budget,
+            alpha,
+            work_dir,
+        } => ab::run(&ab::Ab {
+            base: &base,
+            head: &head,
+            rounds,
+            budget,
+            alpha,
+            filter: filter.as_deref(),
+            work: &work_dir,
+        }),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

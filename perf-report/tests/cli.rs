@@ -672,3 +672,94 @@ fn figures_no_run_produces_are_refused_naming_file_and_field() {
         );
     }
 }
+
+/// The perf test `perf-report ab` runs below, through two wrapper scripts
+/// that stand for two builds: each iteration sleeps `AB_SLEEP_US`. In an
+/// ordinary `cargo test` (the variable unset) it does nothing.
+#[test]
+fn ab_target() {
+    let Some(us) = std::env::var("AB_SLEEP_US")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    else {
+        return;
+    };
+    perf_runtime::PerfTest::new("ab::sleep")
+        .workers(1)
+        .repeat(150)
+        .quiet()
+        .run(move |_| async move {
+            std::thread::sleep(std::time::Duration::from_micros(us));
+        })
+        .unwrap();
+}
+
+#[test]
+fn ab_runs_two_builds_alternately_and_fails_only_a_real_slowdown() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    // A "build" is this test binary with its sleep set: 2 ms, or 30% more.
+    let build = |name: &str, us: u64| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\nAB_SLEEP_US={us} exec '{}' \"$@\"\n",
+                exe.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path.to_string_lossy().into_owned()
+    };
+    let (base, same, slower) = (
+        build("base.sh", 2_000),
+        build("same.sh", 2_000),
+        build("slower.sh", 2_600),
+    );
+    let ab = |head: &str, work: &str| {
+        perf_report(
+            &[
+                "ab",
+                &base,
+                head,
+                "ab_target",
+                "--rounds",
+                "4",
+                "--work-dir",
+                work,
+            ],
+            dir.path(),
+        )
+    };
+    let out = ab(&same, "same");
+    let stdout = succeeded(&out);
+    assert!(
+        stdout.contains("4 rounds in ABBA order") && stdout.contains("ab::sleep"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("no regression beyond the budget"),
+        "{stdout}"
+    );
+    // Every round ran both builds, each in a process of its own.
+    for round in 0..4 {
+        for side in ["base", "head"] {
+            let report = dir
+                .path()
+                .join(format!("same/round-{round}/{side}/ab/sleep.json"));
+            assert!(report.is_file(), "{}", report.display());
+        }
+    }
+
+    let out = ab(&slower, "slower");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("REGRESSED (budget 10%)"), "{stdout}");
+
+    // One round cannot tell noise from a change.
+    let out = perf_report(&["ab", &base, &same, "--rounds", "1"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 2 rounds"));
+}

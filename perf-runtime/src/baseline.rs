@@ -13,7 +13,7 @@
 pub use crate::io::baseline_file::{
     baseline_path, default_dir, default_dir_from, load, parse, save, workspace_root,
 };
-pub use crate::judge::baseline::compare;
+pub use crate::judge::baseline::{compare, compare_paired};
 pub use crate::model::baseline::{
     check_version, Baseline, BaselineComparison, Environment, Regression, BASELINE_FORMAT,
     BASELINE_FORMAT_VERSION,

@@ -8,7 +8,7 @@
 
 use perf_spec::Metric;
 
-use crate::judge::change::{estimate, logs, mean, runs_of, Estimate, Stat};
+use crate::judge::change::{estimate, logs, mean, paired_estimate, runs_of, Estimate, Stat};
 use crate::judge::stats::{MIN_SAMPLES, NOISE_THRESHOLD};
 use crate::judge::student::{holm, holm_levels};
 use crate::model::baseline::{MetricComparison, Regression, Verdict};
@@ -33,6 +33,30 @@ pub fn compare(
     budgets: &[Regression],
     alpha: f64,
 ) -> Vec<MetricComparison> {
+    compare_with(old, new, budgets, alpha, false)
+}
+
+/// [`compare`] for A/B rounds (`perf-report ab`): `old.runs[i]` and
+/// `new.runs[i]` ran back to back in round `i`, so each metric's change is
+/// the mean of the rounds' paired differences (drift between rounds
+/// cancels), and no machine check applies (both sides met the same
+/// machine).
+pub fn compare_paired(
+    old: &Report,
+    new: &Report,
+    budgets: &[Regression],
+    alpha: f64,
+) -> Vec<MetricComparison> {
+    compare_with(old, new, budgets, alpha, true)
+}
+
+fn compare_with(
+    old: &Report,
+    new: &Report,
+    budgets: &[Regression],
+    alpha: f64,
+    paired: bool,
+) -> Vec<MetricComparison> {
     let budget_for = |name: &str| {
         budgets
             .iter()
@@ -53,7 +77,7 @@ pub fn compare(
             }
         }
     }
-    let machine = machine(old, new);
+    let machine = machine(old, new).filter(|_| !paired);
     let (old_runs, new_runs) = (runs_of(old), runs_of(new));
     let runs = [old_runs.len() as u32, new_runs.len() as u32];
     let mut rows: Vec<(MetricComparison, Option<Estimate>)> = names
@@ -84,9 +108,10 @@ pub fn compare(
                 reason: short.map(|n| format!("too few samples: {n} more iterations")),
                 p_beyond_budget: None,
             };
-            let est = short
-                .is_none()
-                .then(|| estimate(&old_runs, &new_runs, stat));
+            let est = short.is_none().then(|| match paired {
+                true => paired_estimate(&old_runs, &new_runs, stat),
+                false => estimate(&old_runs, &new_runs, stat),
+            });
             (row, est)
         })
         .collect();

@@ -176,3 +176,38 @@ pub(crate) fn estimate(old: &[&Histogram<u64>], new: &[&Histogram<u64>], stat: S
         single: a.len() == 1 && b.len() == 1,
     }
 }
+
+/// Estimates the change of `stat` from rounds of A/B pairs: round `i` ran
+/// `old[i]` and `new[i]` back to back (ABBA order), so the machine's drift
+/// between rounds moves both alike and cancels in each round's difference
+/// `ln(new_i) − ln(old_i)`. The change is those differences' mean, with
+/// Student's t on their spread (`n − 1` degrees of freedom), never
+/// narrower than the samples allow. Fewer than 2 pairs (or unequal
+/// sides): the unpaired [`estimate`].
+pub(crate) fn paired_estimate(
+    old: &[&Histogram<u64>],
+    new: &[&Histogram<u64>],
+    stat: Stat,
+) -> Estimate {
+    if old.len() != new.len() || old.len() < 2 {
+        return estimate(old, new, stat);
+    }
+    let d: Vec<f64> = logs(new, stat)
+        .iter()
+        .zip(logs(old, stat))
+        .map(|(b, a)| b - a)
+        .collect();
+    let n = d.len() as f64;
+    let sampling: f64 = old
+        .iter()
+        .chain(new)
+        .map(|h| stat.sampling_variance(h))
+        .sum::<f64>()
+        / (n * n);
+    Estimate {
+        log_ratio: mean(&d),
+        se: (variance(&d) / n).max(sampling).sqrt(),
+        df: n - 1.0,
+        single: false,
+    }
+}

@@ -441,3 +441,66 @@ fn budgets_gate_the_rows_they_name_and_the_other_rows_only_inform() {
     );
     assert!(!row(&rows, "p50").regressed(), "{rows:?}");
 }
+
+/// A/B rounds on a drifting machine: round `r` slows both builds by its
+/// own factor (log-normal, sigma `drift`: a neighbour's build starting,
+/// a frequency step), plus a little noise of each run's own (`own`), and
+/// the head build by `slowdown`.
+fn ab_rounds(rng: &mut StdRng, rounds: usize, drift: f64, own: f64, slowdown: f64) -> [Report; 2] {
+    let latency = LogNormal::new((2e6f64).ln(), 0.3).unwrap();
+    let (drift, own) = (
+        LogNormal::new(0.0, drift).unwrap(),
+        LogNormal::new(0.0, own).unwrap(),
+    );
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let round = drift.sample(rng);
+        for (side, f) in [(&mut a, 1.0), (&mut b, slowdown)] {
+            let run = round * own.sample(rng) * f;
+            side.push(
+                (0..300)
+                    .map(|_| (latency.sample(rng) * run) as u64)
+                    .collect(),
+            );
+        }
+    }
+    [report_of(&a), report_of(&b)]
+}
+
+/// Pairing cancels drift between rounds: with rounds 15% apart (far more
+/// than a 10% budget) and 2% of each run's own noise, the paired
+/// comparison of 6 rounds catches a 30% and a 20% slowdown nearly always
+/// and flags unchanged code almost never, where the unpaired comparison
+/// of the same runs is mostly inconclusive.
+#[test]
+fn paired_rounds_catch_slowdowns_that_drift_hides_from_unpaired_runs() {
+    const SEEDS: usize = 200;
+    let mut rng = StdRng::seed_from_u64(3);
+    let mut caught = [[0usize; 2]; 3];
+    for _ in 0..SEEDS {
+        for (i, slowdown) in [1.0, 1.2, 1.3].into_iter().enumerate() {
+            let [a, b] = ab_rounds(&mut rng, 6, 0.15, 0.02, slowdown);
+            let regressed =
+                |rows: Vec<MetricComparison>| rows.iter().any(MetricComparison::regressed);
+            caught[i][0] += usize::from(regressed(compare_paired(
+                &a,
+                &b,
+                &bare(0.10),
+                DEFAULT_ALPHA,
+            )));
+            caught[i][1] += usize::from(regressed(compare(&a, &b, &bare(0.10), DEFAULT_ALPHA)));
+        }
+    }
+    eprintln!(
+        "of {SEEDS}, [paired, unpaired] flagged: unchanged {:?}, +20% {:?}, +30% {:?}",
+        caught[0], caught[1], caught[2]
+    );
+    assert!(caught[0][0] <= SEEDS / 100, "false alarms {:?}", caught[0]);
+    assert!(caught[2][0] >= SEEDS * 95 / 100, "+30% {:?}", caught[2]);
+    assert!(caught[1][0] >= SEEDS * 85 / 100, "+20% {:?}", caught[1]);
+    assert!(
+        caught[2][1] < caught[2][0] / 2,
+        "unpaired +30% {:?}",
+        caught[2]
+    );
+}
