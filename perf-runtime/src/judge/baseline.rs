@@ -14,6 +14,10 @@ use crate::judge::student::{holm, holm_levels};
 use crate::model::baseline::{MetricComparison, Regression, Verdict};
 use crate::model::report::Report;
 
+/// Why a gated metric significantly worse is not called a regression, and
+/// what would settle it.
+pub(crate) const UNSETTLED: &str = "worse, and the interval reaches past the budget: more runs (PERF_RUNS=3) or `perf-report ab` would settle it";
+
 /// The metrics compared (and gated by a bare `regression < …`).
 const COMPARED: [&str; 4] = ["mean", "p50", "p95", "p99"];
 
@@ -222,7 +226,7 @@ fn decide(
         .is_some_and(|b| row.interval.is_some_and(|[_, hi]| hi > b));
     row.verdict = if over && est.single {
         row.reason = Some(
-            "one run on each side, so the run-to-run noise of this machine is unknown; save the baseline with runs ≥ 3 (PERF_RUNS)".into(),
+            "one run on each side, so the run-to-run noise of this machine is unknown; to know, save the baseline with runs ≥ 3 and compare 3 runs (PERF_RUNS=3), or compare the two builds with `perf-report ab`".into(),
         );
         Verdict::Inconclusive
     } else if let Some(m) = machine.filter(|m| {
@@ -248,7 +252,7 @@ fn decide(
         );
         Verdict::Inconclusive
     } else if worse < level && significant && reaches_budget {
-        row.reason = Some("worse, and the interval reaches past the budget".into());
+        row.reason = Some(UNSETTLED.into());
         Verdict::Inconclusive
     } else if worse < level && significant && row.budget.is_some() {
         Verdict::WorseWithinBudget

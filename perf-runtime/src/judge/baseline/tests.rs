@@ -147,7 +147,7 @@ fn the_interval_shown_is_the_one_the_verdict_used() {
                 seen[0] += 1;
                 assert!(lo > 0.10, "{row:?}");
             }
-            if row.reason.as_deref() == Some("worse, and the interval reaches past the budget") {
+            if row.reason.as_deref() == Some(UNSETTLED) {
                 seen[1] += 1;
                 assert!(lo <= 0.10 && hi > 0.10, "{row:?}");
             }
