@@ -174,11 +174,7 @@ fn cpu_bound_share(r: &Report) -> Option<f64> {
 pub(crate) fn machine(old: &Report, new: &Report) -> Option<Machine> {
     let (now, then) = (new.calibration.as_ref()?, old.calibration.as_ref()?);
     let differs = now.differs_from(then)?;
-    let ratio = |a: u64, b: u64| a.max(1) as f64 / b.max(1) as f64;
-    let (cpu, timer) = (
-        ratio(now.cpu_ns, then.cpu_ns),
-        ratio(now.timer_ns, then.timer_ns),
-    );
+    let [cpu, timer] = now.ratios(then);
     let share = cpu_bound_share(new).or_else(|| cpu_bound_share(old));
     let (factor, bound) = match share {
         Some(s) => (

@@ -211,6 +211,29 @@ fn cpu_max(samples: impl Iterator<Item = (f64, f64)>, cores: f64) -> f64 {
 }
 
 impl Resources {
+    /// Figures of a run of `window_s` seconds on `cores` cores that used
+    /// `cpu_seconds`, the rest plain (for tests of code reading them).
+    #[cfg(test)]
+    pub(crate) fn for_tests(cores: f64, window_s: f64, cpu_seconds: f64) -> Resources {
+        Resources {
+            cores,
+            window_s,
+            cpu_seconds,
+            cpu_user_seconds: cpu_seconds / 2.0,
+            cpu_avg: 0.1,
+            cpu_max: 0.2,
+            rss_peak_bytes: 1,
+            rss_held_before_bytes: 0,
+            threads_max: 1,
+            voluntary_switches: 0,
+            involuntary_switches: 0,
+            net: None,
+            saturated_s: 0.0,
+            samples: Vec::new(),
+            processes: Vec::new(),
+        }
+    }
+
     /// Whether the load generator (this process) was saturated for more
     /// than [`SATURATED_RUN_SHARE`] of a run of `elapsed_s` seconds: its
     /// latencies then include its own queueing.

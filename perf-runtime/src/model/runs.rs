@@ -67,13 +67,21 @@ impl Calibration {
         })
     }
 
+    /// How long the CPU workload and the sleep take now (`self`) against
+    /// `then`: `[cpu, timer]`, above 1 when slower.
+    pub fn ratios(&self, then: &Calibration) -> [f64; 2] {
+        let ratio = |now: u64, was: u64| now.max(1) as f64 / was.max(1) as f64;
+        [
+            ratio(self.cpu_ns, then.cpu_ns),
+            ratio(self.timer_ns, then.timer_ns),
+        ]
+    }
+
     /// Why the machine now (`self`) is measurably different from when
     /// `then` was measured, if it is.
     pub fn differs_from(&self, then: &Calibration) -> Option<String> {
-        let ratio = |now: u64, was: u64| now.max(1) as f64 / was.max(1) as f64;
         let off = |r: f64| !(1.0 / MACHINE_TOLERANCE..=MACHINE_TOLERANCE).contains(&r);
-        let cpu = ratio(self.cpu_ns, then.cpu_ns);
-        let timer = ratio(self.timer_ns, then.timer_ns);
+        let [cpu, timer] = self.ratios(then);
         let mut what = Vec::new();
         if off(cpu) {
             what.push(format!(

@@ -289,23 +289,7 @@ fn the_shards_resources_are_merged_when_every_shard_has_them() {
 /// A shard's resources: `cores` busy `cpu_seconds` over `window_s`,
 /// half of it in user mode, nothing else of note.
 fn resources(cores: f64, window_s: f64, cpu_seconds: f64) -> crate::model::resources::Resources {
-    crate::model::resources::Resources {
-        cores,
-        window_s,
-        cpu_seconds,
-        cpu_user_seconds: cpu_seconds / 2.0,
-        cpu_avg: 0.1,
-        cpu_max: 0.2,
-        rss_peak_bytes: 1,
-        rss_held_before_bytes: 0,
-        threads_max: 1,
-        voluntary_switches: 0,
-        involuntary_switches: 0,
-        net: None,
-        saturated_s: 0.0,
-        samples: Vec::new(),
-        processes: Vec::new(),
-    }
+    crate::model::resources::Resources::for_tests(cores, window_s, cpu_seconds)
 }
 
 /// The merge's error text, expecting it to refuse `results`.

@@ -246,23 +246,11 @@ fn a_machine_that_changed_makes_a_regression_inconclusive() {
 /// CPU over a 10 s run of one worker.
 fn bound(r: &mut Report, share: f64) {
     r.load.workers = 1;
-    r.resources = Some(crate::model::resources::Resources {
-        cores: 2.0,
-        window_s: 10.0,
-        cpu_seconds: 10.0 * share,
-        cpu_user_seconds: 10.0 * share,
-        cpu_avg: share / 2.0,
-        cpu_max: share / 2.0,
-        rss_peak_bytes: 1 << 20,
-        rss_held_before_bytes: 0,
-        threads_max: 4,
-        voluntary_switches: 0,
-        involuntary_switches: 0,
-        net: None,
-        saturated_s: 0.0,
-        samples: Vec::new(),
-        processes: Vec::new(),
-    });
+    r.resources = Some(crate::model::resources::Resources::for_tests(
+        2.0,
+        10.0,
+        10.0 * share,
+    ));
 }
 
 /// The machine check informs, it does not switch the gate off: with the
